@@ -1,0 +1,42 @@
+# idsvc — the two commands of the README, and a few helpers.
+#   make run    install, migrate SQLite, generate dev keys, load demo data, serve on 127.0.0.1:5000
+#   make test   install and run the whole test suite (add PostgreSQL: see README)
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+HOST   ?= 127.0.0.1
+PORT   ?= 5000
+
+.PHONY: install setup run test lint bench-import bench-lookup clean
+
+$(BIN)/idsvc: setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(BIN)/idsvc
+
+setup: install
+	$(BIN)/idsvc db upgrade
+	$(BIN)/idsvc keys generate --if-missing
+	$(BIN)/idsvc seed --if-empty
+
+run: setup
+	$(BIN)/idsvc run --host $(HOST) --port $(PORT)
+
+lint: install
+	$(BIN)/ruff check .
+
+test: lint
+	$(BIN)/pytest
+
+bench-import: install
+	$(BIN)/python bench/bench_import.py
+
+bench-lookup: install
+	$(BIN)/python bench/bench_lookup.py
+
+clean:
+	rm -rf $(VENV) instance *.egg-info .pytest_cache .ruff_cache

@@ -1,0 +1,31 @@
+"""idsvc: national population registry and e-identification (OpenID Connect) service."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the application: configuration, logging, database, keys, blueprints, errors, CLI."""
+    from idsvc import cli
+    from idsvc import db
+    from idsvc import errors
+    from idsvc import logs
+    from idsvc import web
+    from idsvc.config import check_production
+    from idsvc.config import load_config
+    from idsvc.oidc import keys
+
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.update(load_config(Path(app.instance_path), config))
+    check_production(app.config)
+    logs.init_app(app)
+    db.init_app(app)
+    keys.init_app(app)
+    web.init_app(app)
+    errors.register_error_handlers(app)
+    cli.register_commands(app)
+    return app

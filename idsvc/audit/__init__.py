@@ -1,0 +1,1 @@
+"""Audit: the one call every security-relevant action goes through, and its append-only rows."""

@@ -1,0 +1,27 @@
+"""``record()``: the single call through which every security-relevant action is audited."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import has_request_context
+from flask import request
+
+from idsvc import db
+from idsvc.audit.models import AuditEvent
+from idsvc.audit.tags import AuditAction
+
+
+def record(action: AuditAction, *, actor: str, subject_type: str | None = None,
+           subject_id: str | int | None = None, data: dict[str, Any] | None = None) -> AuditEvent:
+    """Add an audit event to the caller's transaction (it commits or rolls back with the change).
+
+    ``data`` must not hold a full ID number, password, token or secret.
+    """
+    event = AuditEvent(
+        action=str(action), actor=actor, subject_type=subject_type,
+        subject_id=None if subject_id is None else str(subject_id),
+        ip=request.remote_addr if has_request_context() else None, data=data,
+    )
+    db.session().add(event)
+    return event

@@ -1,0 +1,82 @@
+"""The ``idsvc`` console command (also ``flask --app wsgi``): one click group per subdomain."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask
+from flask.cli import FlaskGroup
+from flask.cli import with_appcontext
+
+
+def register_commands(app: Flask) -> None:
+    from idsvc.oidc.commands import keys_cli
+    from idsvc.population.commands import population_cli
+    from idsvc.registry.commands import registry_cli
+    from idsvc.registry.commands import units_cli
+
+    app.cli.add_command(db_cli)
+    app.cli.add_command(keys_cli)
+    app.cli.add_command(units_cli)
+    app.cli.add_command(registry_cli)
+    app.cli.add_command(population_cli)
+    app.cli.add_command(seed)
+
+
+@click.group("db", help="Database schema (Alembic migrations).")
+def db_cli() -> None:
+    pass
+
+
+@db_cli.command("upgrade")
+@click.argument("revision", default="head")
+@with_appcontext
+def db_upgrade(revision: str) -> None:
+    """Migrate the database up to REVISION (default: the newest)."""
+    from idsvc import migrate
+    from idsvc.db import get_db
+
+    migrate.upgrade(get_db().engine, revision)
+    click.echo(f"database at {migrate.current(get_db().engine)}")
+
+
+@db_cli.command("downgrade")
+@click.argument("revision")
+@with_appcontext
+def db_downgrade(revision: str) -> None:
+    """Migrate the database down to REVISION ("base" empties it)."""
+    from idsvc import migrate
+    from idsvc.db import get_db
+
+    migrate.downgrade(get_db().engine, revision)
+    click.echo(f"database at {migrate.current(get_db().engine) or 'base'}")
+
+
+@db_cli.command("current")
+@with_appcontext
+def db_current() -> None:
+    """Show the schema revision of the database."""
+    from idsvc import migrate
+    from idsvc.db import get_db
+
+    click.echo(migrate.current(get_db().engine) or "base (empty database)")
+
+
+@click.command("seed")
+@click.option("--if-empty", is_flag=True, help="Do nothing when the registry already has citizens.")
+@with_appcontext
+def seed(if_empty: bool) -> None:
+    """Load the administrative units and the demo population of fixtures/ (safe to re-run)."""
+    from idsvc.registry import seed as seeding
+
+    seeding.run(if_empty=if_empty, echo=click.echo)
+
+
+def _create_app() -> Flask:
+    from idsvc import create_app
+
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=True, add_version_option=False)
+def main() -> None:
+    """idsvc — population registry and e-identification service / CSDL dân cư và định danh điện tử."""

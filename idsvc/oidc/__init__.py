@@ -1,0 +1,1 @@
+"""OpenID Connect provider: signing keys, clients, grants, tokens and the protocol endpoints."""

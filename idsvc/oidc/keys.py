@@ -1,0 +1,126 @@
+"""Signing-key material: the only module that reads or writes ``keys/``.
+
+One PEM file per key, named ``<kid>.pem``; ``keys.json`` says which kid is active for each
+algorithm and which are retired (still published until tokens they signed have expired).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from dataclasses import dataclass
+from datetime import UTC
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import rsa
+from flask import Flask
+from flask import current_app
+
+ALGORITHMS = ("ES256", "RS256")
+STATE_FILE = "keys.json"
+
+
+class KeyMaterialError(RuntimeError):
+    """Key material is missing or unreadable; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    kid: str
+    alg: str
+    private_key: Any  # a cryptography private key object
+
+
+def _new_private_key(alg: str) -> Any:
+    if alg == "ES256":
+        return ec.generate_private_key(ec.SECP256R1())
+    if alg == "RS256":
+        return rsa.generate_private_key(public_exponent=65537, key_size=3072)
+    raise ValueError(f"unsupported algorithm {alg}")
+
+
+class KeyStore:
+    """Keys of one directory, loaded once per app."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self._keys: dict[str, SigningKey] | None = None
+        self._state: dict[str, Any] = {}
+
+    def _read_state(self) -> dict[str, Any]:
+        path = self.directory / STATE_FILE
+        if not path.exists():
+            return {"active": {}, "retired": []}
+        return json.loads(path.read_text())
+
+    def has_keys(self) -> bool:
+        return all(alg in self._read_state()["active"] for alg in ALGORITHMS)
+
+    def generate(self, alg: str) -> SigningKey:
+        """Create a key for ``alg``, make it active and retire the previous one."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        kid = f"{alg.lower()}-{datetime.now(UTC):%Y%m%d}-{secrets.token_hex(4)}"
+        key = _new_private_key(alg)
+        pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption())
+        path = self.directory / f"{kid}.pem"
+        # Owner-only from creation: never a moment where the private key is world-readable.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(pem)
+        state = self._read_state()
+        previous = state["active"].get(alg)
+        if previous:
+            state["retired"].append(previous)
+        state["active"][alg] = kid
+        tmp = self.directory / (STATE_FILE + ".tmp")
+        tmp.write_text(json.dumps(state, indent=2))
+        tmp.replace(self.directory / STATE_FILE)
+        self._keys = None
+        return SigningKey(kid, alg, key)
+
+    def ensure(self) -> list[SigningKey]:
+        """Generate the keys that are missing (development first run); return the new ones."""
+        active = self._read_state()["active"]
+        return [self.generate(alg) for alg in ALGORITHMS if alg not in active]
+
+    def load(self) -> dict[str, SigningKey]:
+        if self._keys is None:
+            state = self._read_state()
+            keys = {}
+            for kid in [*state["active"].values(), *state["retired"]]:
+                path = self.directory / f"{kid}.pem"
+                try:
+                    key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+                except (OSError, ValueError) as exc:
+                    raise KeyMaterialError(f"cannot read signing key {path}: {exc}") from exc
+                alg = "ES256" if isinstance(key, ec.EllipticCurvePrivateKey) else "RS256"
+                keys[kid] = SigningKey(kid, alg, key)
+            self._state, self._keys = state, keys
+        return self._keys
+
+    def active(self, alg: str = "ES256") -> SigningKey:
+        keys = self.load()
+        kid = self._state["active"].get(alg)
+        if kid is None:
+            raise KeyMaterialError(f"no active {alg} key in {self.directory}: run `idsvc keys generate`")
+        return keys[kid]
+
+    def listing(self) -> list[tuple[str, str, str]]:
+        """(kid, alg, "active"|"retired") for every key."""
+        keys = self.load()
+        active = set(self._state["active"].values())
+        return [(k.kid, k.alg, "active" if k.kid in active else "retired") for k in keys.values()]
+
+
+def get_keystore(app: Flask | None = None) -> KeyStore:
+    return (app or current_app).extensions["idsvc.keys"]
+
+
+def init_app(app: Flask) -> None:
+    app.extensions["idsvc.keys"] = KeyStore(Path(app.config["KEYS_DIR"]))

@@ -1,0 +1,1 @@
+"""Synthetic population: realistic, deterministic Vietnamese citizens for demos, tests and benchmarks."""

@@ -1,0 +1,1 @@
+"""Registry: citizens, households, ID numbers, administrative units and their history."""
