@@ -1,0 +1,33 @@
+"""The population file format shared by ``idsvc population generate`` and ``idsvc registry import``.
+
+CSV (UTF-8, header row, comma-separated) or JSONL (one JSON object per line) with these keys.
+Empty string or missing key = unknown. Codes are strings with their leading zeros.
+"""
+
+from __future__ import annotations
+
+#: Columns every file must have (values may still be empty where the field is optional).
+REQUIRED_COLUMNS = (
+    "citizen_id",                   # 12-digit personal ID number
+    "full_name",                    # surname, middle and given name, in that order
+    "date_of_birth",                # YYYY-MM-DD, YYYY-MM or YYYY
+    "sex",                          # M or F
+    "birth_registration_province",  # 3-digit code = first 3 digits of citizen_id (or country code)
+    "permanent_commune",            # 5-digit 2025 commune code (thường trú)
+    "current_commune",              # 5-digit 2025 commune code (nơi ở hiện tại)
+    "household_id",                 # household registration number, shared by its members
+    "relationship_to_head",         # a key of reference.RELATIONSHIPS ("head", "spouse", "child", ...)
+    "ethnicity",                    # one of the 54 groups (reference.ETHNIC_GROUPS), any common spelling
+    "religion",                     # free text; "Không" for none
+    "nationality",                  # ISO 3166-1 alpha-2, "VN"
+    "status",                       # alive, deceased or missing
+    "date_of_death",                # YYYY-MM-DD; required unless status is alive, empty if alive
+)
+
+#: Columns a file may add.
+OPTIONAL_COLUMNS = (
+    "other_names", "place_of_birth", "hometown", "blood_type", "marital_status", "phone",
+    "father_id", "father_name", "mother_id", "mother_name", "spouse_id", "spouse_name",
+)
+
+COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
