@@ -30,7 +30,8 @@ pytest_plugins = ["tests.factories"]
 
 PG_URL = os.environ.get("IDSVC_TEST_DATABASE_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
-PG_TEMPLATE = "idsvc_test_template"
+#: One template per pytest process, so that parallel runs on one server do not collide.
+PG_TEMPLATE = f"idsvc_test_template_{os.getpid()}"
 
 
 def _pg_admin_engine():  # type: ignore[no-untyped-def]
