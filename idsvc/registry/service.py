@@ -5,21 +5,35 @@ Plain functions that flush and never commit; the request or CLI command commits.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from datetime import date
+from typing import Any
+
 from sqlalchemy import func
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from idsvc import db
 from idsvc.audit import service as audit
 from idsvc.audit.tags import AuditAction
+from idsvc.db import utcnow
+from idsvc.errors import Conflict
 from idsvc.errors import NotFound
+from idsvc.errors import ValidationFailed
 from idsvc.logs import mask_id_number
+from idsvc.registry import idnumbers
 from idsvc.registry import names
+from idsvc.registry import reference
 from idsvc.registry import units
+from idsvc.registry.dates import InvalidDate
+from idsvc.registry.dates import PartialDate
 from idsvc.registry.models import Citizen
 from idsvc.registry.models import CitizenNumber
+from idsvc.registry.models import CitizenRevision
 from idsvc.registry.models import Commune
 from idsvc.registry.models import LegacyProvince
 from idsvc.registry.models import Province
+from idsvc.registry.models import Relative
 
 
 def sync_units(actor: str = "system:cli") -> dict[str, int]:
@@ -99,3 +113,254 @@ def find_by_name(name: str, birth_year: int | None = None, limit: int = 50) -> l
     found = list(db.session().scalars(query.limit(limit)))
     exact = names.canonical(name)
     return sorted(found, key=lambda c: (c.full_name != exact, c.id))
+
+
+# -- changes ---------------------------------------------------------------------------------
+
+#: Fields a clerk may change through :func:`update_citizen`; the rest have their own workflow
+#: (death: :func:`record_death`; the ID number: :func:`reissue_number`).
+UPDATABLE_FIELDS = frozenset({
+    "full_name", "other_names", "date_of_birth", "sex", "place_of_birth", "hometown", "ethnicity",
+    "religion", "nationality", "blood_type", "marital_status", "permanent_commune_code",
+    "current_commune_code", "household_id", "relationship_to_head", "phone",
+})
+
+#: Sources of a change (Decree 70/2024 Art. 6: sync with other databases or a citizen's request).
+SOURCES = frozenset({"birth_registration", "death_registration", "clerk_correction", "citizen_request",
+                     "civil_status_sync", "residence_sync", "number_reissue"})
+
+#: Attempts at a free random serial before giving up (1M serials per prefix; a clash is rare).
+ISSUE_ATTEMPTS = 25
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-friendly form of a field value for the revision row."""
+    if isinstance(value, (date, PartialDate)):
+        return value.isoformat()
+    return value
+
+
+def _snapshot(citizen: Citizen, fields: Iterable[str]) -> dict[str, Any]:
+    return {f: _plain(getattr(citizen, f)) for f in fields}
+
+
+def _add_revision(citizen: Citizen, *, actor: str, source: str, reason: str,
+                  before: dict[str, Any], after: dict[str, Any]) -> CitizenRevision:
+    if source not in SOURCES:
+        raise ValidationFailed(f"unknown source of change '{source}'; one of: {', '.join(sorted(SOURCES))}")
+    if not reason or not reason.strip():
+        raise ValidationFailed("every change to the registry needs a reason (legal basis or request).")
+    changes = {f: [before.get(f), after[f]] for f in after if before.get(f) != after[f]}
+    s = db.session()
+    s.flush()  # bumps citizen.version first, so the revision names the version it produced
+    revision = CitizenRevision(citizen_id=citizen.id, actor=actor, source=source, reason=reason.strip(),
+                               version=citizen.version, changes=changes)
+    s.add(revision)
+    s.flush()
+    return revision
+
+
+def _validate_fields(values: dict[str, Any]) -> dict[str, Any]:
+    """Normalise and check the values a clerk gives; raise one error naming every bad field."""
+    out: dict[str, Any] = {}
+    problems: dict[str, str] = {}
+    for field, value in values.items():
+        if isinstance(value, str):
+            value = names.canonical(value) or None
+        if field == "full_name":
+            if not value:
+                problems[field] = "a full name is required"
+            elif names.has_control_characters(value):
+                problems[field] = "the name contains control characters"
+        elif field == "date_of_birth" and not isinstance(value, PartialDate):
+            try:
+                value = PartialDate.parse(str(value))
+            except InvalidDate as exc:
+                problems[field] = str(exc)
+        elif field == "sex" and value not in reference.SEXES:
+            problems[field] = "sex is M or F"
+        elif field == "ethnicity" and value is not None:
+            canonical = reference.canonical_ethnicity(value)
+            if canonical is None:
+                problems[field] = f"'{value}' is not one of the 54 ethnic groups"
+            value = canonical
+        elif field == "relationship_to_head" and value is not None and value not in reference.RELATIONSHIPS:
+            problems[field] = f"unknown relationship '{value}'"
+        elif field == "blood_type" and value is not None and value not in reference.BLOOD_TYPES:
+            problems[field] = f"unknown blood type '{value}'"
+        elif field in ("permanent_commune_code", "current_commune_code") and value is not None \
+                and db.session().get(Commune, value) is None:
+            problems[field] = f"commune {value} does not exist (2025 codes, 5 digits)"
+        out[field] = value
+    if isinstance(out.get("date_of_birth"), PartialDate) and out["date_of_birth"].earliest() > utcnow().date():
+        problems["date_of_birth"] = "the date of birth is in the future"
+    if problems:
+        raise ValidationFailed("Some values are not valid: " + "; ".join(f"{k}: {v}" for k, v in problems.items()),
+                               errors=problems)
+    return out
+
+
+def _issue_number(citizen: Citizen, registration_code: str) -> str:
+    """Give ``citizen`` a never-before-issued number, made unique by the database.
+
+    Two clerks on two workers may draw the same serial in the same second; the primary key of
+    ``citizen_number`` (every number ever issued) and the unique ``citizen.id_number`` make one of
+    them fail inside its own savepoint, and it simply draws again. No Python lock is involved.
+    """
+    prefix = idnumbers.prefix_for(registration_code, citizen.birth_year, citizen.sex)
+    s = db.session()
+    for _ in range(ISSUE_ATTEMPTS):
+        number = prefix + idnumbers.random_serial()
+        if s.get(CitizenNumber, number) is not None:  # known taken: skip the round trip that fails
+            continue
+        entry = CitizenNumber(number=number)
+        try:
+            with s.begin_nested():
+                citizen.id_number = number
+                citizen.numbers.append(entry)
+                s.add(citizen)
+                s.flush()
+            return number
+        except IntegrityError:
+            # The savepoint is gone but the object graph is not: drop the losing number, or
+            # the next attempt would cascade it into the INSERT again.
+            if entry in citizen.numbers:
+                citizen.numbers.remove(entry)
+            continue
+    raise Conflict(f"No free ID number found for prefix {prefix} after {ISSUE_ATTEMPTS} attempts; "
+                   "try again, and report it if it persists.")
+
+
+def register_birth(*, actor: str, reason: str, full_name: str, date_of_birth: PartialDate | str, sex: str,
+                   registration_commune_code: str | None = None, registered_abroad_code: str | None = None,
+                   father: Citizen | None = None, mother: Citizen | None = None,
+                   **fields: Any) -> Citizen:
+    """Register a birth and issue the child's personal ID number (Decree 70/2024 Art. 11).
+
+    The number's prefix is the birth-registration place: ``"0" + the 2025 province code`` of the
+    registering commune (every 2025 code is the old code of the unit hosting the new capital,
+    so the prefix stays within the 63 legacy codes), or a country code for births registered
+    abroad. Whether post-2025 births get new prefixes is an open legal question (domain.md §5.3).
+
+    :raises ValidationFailed: a value is not valid.
+    """
+    unknown = set(fields) - UPDATABLE_FIELDS
+    if unknown:
+        raise ValidationFailed(f"unknown fields: {', '.join(sorted(unknown))}")
+    values = _validate_fields({"full_name": full_name, "date_of_birth": date_of_birth, "sex": sex, **fields})
+    if registered_abroad_code is not None:
+        if registered_abroad_code not in idnumbers.ABROAD_CODES:
+            raise ValidationFailed(f"{registered_abroad_code} is not a country code of birth registration")
+        registration_code = registered_abroad_code
+    else:
+        commune = db.session().get(Commune, registration_commune_code or "")
+        if commune is None:
+            raise ValidationFailed(f"registration commune {registration_commune_code} does not exist")
+        registration_code = "0" + commune.province_code
+        values.setdefault("permanent_commune_code", commune.code)
+        values.setdefault("current_commune_code", values["permanent_commune_code"])
+    citizen = Citizen(status="alive", nationality="VN", birth_registration_code=registration_code)
+    for field, value in values.items():
+        setattr(citizen, field, value)
+    citizen.name_folded = names.fold(citizen.full_name)
+    for kind, parent in (("father", father), ("mother", mother)):
+        if parent is not None:
+            citizen.relatives.append(Relative(kind=kind, id_number=parent.id_number,
+                                              full_name=parent.full_name, nationality=parent.nationality))
+    _issue_number(citizen, registration_code)
+    _add_revision(citizen, actor=actor, source="birth_registration", reason=reason, before={},
+                  after={"id_number": citizen.id_number, **_snapshot(citizen, values)})
+    audit.record(AuditAction.REGISTRY_BIRTH_REGISTER, actor=actor, subject_type="citizen",
+                 subject_id=citizen.id)
+    return citizen
+
+
+def update_citizen(citizen: Citizen, changes: dict[str, Any], *, actor: str, reason: str,
+                   source: str = "clerk_correction", expected_version: int | None = None) -> CitizenRevision:
+    """Change fields of a record, appending a revision with old -> new values.
+
+    A change of sex or birth year makes the ID number wrong, so the law re-establishes it
+    (Circular 59/2021 Art. 6): the old number is retired and a new one issued in the same
+    transaction.
+
+    :param expected_version: the version the clerk saw; a different one means someone else
+        changed the record meanwhile.
+    :raises Conflict: the record changed since ``expected_version``, or the person is deceased.
+    :raises ValidationFailed: an unknown field or a bad value.
+    """
+    if expected_version is not None and expected_version != citizen.version:
+        raise Conflict(f"The record changed since you opened it (version {expected_version}, now "
+                       f"{citizen.version}); reload it and apply your change again.")
+    unknown = set(changes) - UPDATABLE_FIELDS
+    if unknown:
+        raise ValidationFailed(f"these fields cannot be changed here: {', '.join(sorted(unknown))}")
+    values = _validate_fields(changes)
+    before = _snapshot(citizen, [*values, "id_number"])
+    old_year, old_sex = citizen.birth_year, citizen.sex
+    for field, value in values.items():
+        setattr(citizen, field, value)
+    if "full_name" in values:
+        citizen.name_folded = names.fold(citizen.full_name)
+    if (citizen.birth_year, citizen.sex) != (old_year, old_sex):
+        _retire_and_reissue(citizen, reason)
+    revision = _add_revision(citizen, actor=actor, source=source, reason=reason, before=before,
+                             after=_snapshot(citizen, [*values, "id_number"]))
+    audit.record(AuditAction.REGISTRY_CITIZEN_UPDATE, actor=actor, subject_type="citizen",
+                 subject_id=citizen.id, data={"fields": sorted(revision.changes), "version": citizen.version})
+    return revision
+
+
+def _retire_and_reissue(citizen: Citizen, reason: str) -> str:
+    s = db.session()
+    old = s.get(CitizenNumber, citizen.id_number)
+    if old is not None:
+        old.retired_at = utcnow()
+        old.retired_reason = reason[:300]
+    code = citizen.birth_registration_code
+    if code not in idnumbers.ABROAD_CODES:
+        # The legacy province of birth registration stays; only the century/sex and year digits move.
+        code = citizen.id_number[:3]
+    return _issue_number(citizen, code)
+
+
+def reissue_number(citizen: Citizen, *, actor: str, reason: str) -> CitizenRevision:
+    """Cancel the citizen's number and issue a new one (a data-entry error in the old one).
+
+    The old number stays in ``citizen_number`` as retired and is never issued again.
+    """
+    before = {"id_number": citizen.id_number}
+    _retire_and_reissue(citizen, reason)
+    revision = _add_revision(citizen, actor=actor, source="number_reissue", reason=reason, before=before,
+                             after={"id_number": citizen.id_number})
+    audit.record(AuditAction.REGISTRY_NUMBER_REISSUE, actor=actor, subject_type="citizen", subject_id=citizen.id)
+    return revision
+
+
+def record_death(citizen: Citizen, date_of_death: date, *, actor: str, reason: str,
+                 status: str = "deceased") -> CitizenRevision:
+    """Record a death (or a declared disappearance, ``status="missing"``) from civil status.
+
+    :raises Conflict: the person is already recorded as deceased.
+    :raises ValidationFailed: the date is before birth or in the future.
+    """
+    if status not in ("deceased", "missing"):
+        raise ValidationFailed("status is 'deceased' or 'missing'")
+    if citizen.status == "deceased":
+        raise Conflict("This person is already recorded as deceased.")
+    if date_of_death > utcnow().date():
+        raise ValidationFailed("the date of death is in the future")
+    if date_of_death < citizen.date_of_birth.earliest():
+        raise ValidationFailed("the date of death is before the date of birth")
+    before = _snapshot(citizen, ["status", "date_of_death"])
+    citizen.status, citizen.date_of_death = status, date_of_death
+    revision = _add_revision(citizen, actor=actor, source="death_registration", reason=reason, before=before,
+                             after=_snapshot(citizen, ["status", "date_of_death"]))
+    audit.record(AuditAction.REGISTRY_DEATH_RECORD, actor=actor, subject_type="citizen", subject_id=citizen.id,
+                 data={"status": status})
+    return revision
+
+
+def history(citizen: Citizen) -> list[CitizenRevision]:
+    """The citizen's revisions, oldest first."""
+    return list(db.session().scalars(
+        select(CitizenRevision).where(CitizenRevision.citizen_id == citizen.id).order_by(CitizenRevision.id)))
