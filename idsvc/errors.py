@@ -53,6 +53,14 @@ class Forbidden(DomainError):
     title = "Not allowed / Không được phép"
 
 
+#: Vietnamese titles for the HTTP errors Werkzeug raises itself.
+_VI_TITLES = {
+    400: "Yêu cầu không hợp lệ", 401: "Chưa xác thực", 403: "Không được phép", 404: "Không tìm thấy",
+    405: "Phương thức không được hỗ trợ", 409: "Xung đột dữ liệu", 413: "Dữ liệu quá lớn",
+    415: "Định dạng không được hỗ trợ", 422: "Dữ liệu không hợp lệ", 429: "Quá nhiều yêu cầu",
+}
+
+
 def problem(status: int, code: str, title: str, detail: str, **extra: Any) -> Response:
     body = {"type": PROBLEM_TYPE_BASE + code, "title": title, "status": status, "detail": detail, **extra}
     return Response(json.dumps(body), status=status, mimetype="application/problem+json")
@@ -65,8 +73,10 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Response:
+        status = exc.code or 500
         code = (exc.name or "error").lower().replace(" ", "-")
-        return problem(exc.code or 500, code, exc.name, exc.description or exc.name)
+        title = f"{exc.name} / {_VI_TITLES[status]}" if status in _VI_TITLES else exc.name
+        return problem(status, code, title, exc.description or exc.name)
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:

@@ -1,0 +1,70 @@
+"""The app factory: configuration from the environment, test overrides, production refusals."""
+
+from __future__ import annotations
+
+import pytest
+
+from idsvc import create_app
+from idsvc.config import DEV_SECRET_KEY
+from idsvc.config import ConfigError
+
+
+def test_environment_variables_configure_the_app(monkeypatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("IDSVC_DATABASE_URL", "postgresql://u@db.internal:5432/reg")
+    monkeypatch.setenv("IDSVC_ISSUER", "https://id.example.vn")
+    monkeypatch.setenv("IDSVC_KEYS_DIR", str(tmp_path))
+    app = create_app()
+    assert app.config["DATABASE_URL"] == "postgresql+psycopg://u@db.internal:5432/reg"
+    assert app.config["ISSUER"] == "https://id.example.vn"
+    assert app.config["KEYS_DIR"] == str(tmp_path)
+
+
+def test_overrides_win_over_the_environment(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("IDSVC_ISSUER", "https://from-env")
+    app = create_app({"ISSUER": "https://from-test", "TESTING": True})
+    assert app.config["ISSUER"] == "https://from-test" and app.testing
+
+
+def test_development_defaults_to_sqlite_under_instance(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.delenv("IDSVC_DATABASE_URL", raising=False)
+    app = create_app({"TESTING": True})
+    assert app.config["DATABASE_URL"].startswith("sqlite:///") and "instance" in app.config["DATABASE_URL"]
+
+
+def _production(monkeypatch, tmp_path, **env: str) -> None:  # type: ignore[no-untyped-def]
+    from idsvc.oidc.keys import KeyStore
+
+    keys = tmp_path / "keys"
+    KeyStore(keys).ensure()
+    base = {"IDSVC_ENV": "production", "IDSVC_SECRET_KEY": "s" * 48,
+            "IDSVC_DATABASE_URL": "postgresql://idsvc@db:5432/idsvc", "IDSVC_ISSUER": "https://id.example.vn",
+            "IDSVC_KEYS_DIR": str(keys)}
+    base.update(env)
+    for key, value in base.items():
+        monkeypatch.setenv(key, value)
+
+
+def test_production_starts_with_proper_settings(monkeypatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    _production(monkeypatch, tmp_path)
+    assert create_app().config["IDSVC_ENV"] == "production"
+
+
+@pytest.mark.parametrize(("env", "message"), [
+    ({"IDSVC_SECRET_KEY": DEV_SECRET_KEY}, "IDSVC_SECRET_KEY must be set"),
+    ({"IDSVC_SECRET_KEY": "short"}, "IDSVC_SECRET_KEY must be set"),
+    ({"IDSVC_DATABASE_URL": "sqlite:///x.db"}, "IDSVC_DATABASE_URL must point at PostgreSQL"),
+    ({"IDSVC_ISSUER": "http://id.example.vn"}, "IDSVC_ISSUER must be the public https"),
+    ({"IDSVC_KEYS_DIR": "/nonexistent/keys"}, "holds no signing key"),
+])
+def test_production_refuses_development_settings(monkeypatch, tmp_path, env, message) -> None:  # type: ignore[no-untyped-def]
+    _production(monkeypatch, tmp_path, **env)
+    with pytest.raises(ConfigError, match=message):
+        create_app()
+
+
+def test_production_without_a_secret_names_every_problem(monkeypatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    _production(monkeypatch, tmp_path, IDSVC_DATABASE_URL="sqlite:///x.db")
+    monkeypatch.delenv("IDSVC_SECRET_KEY")
+    with pytest.raises(ConfigError) as info:
+        create_app()
+    assert "IDSVC_SECRET_KEY" in str(info.value) and "IDSVC_DATABASE_URL" in str(info.value)
