@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import signal
+import sys
+from pathlib import Path
+
 import click
 from flask.cli import with_appcontext
 
 from idsvc import db
+from idsvc.errors import DomainError
+from idsvc.registry import importer
+from idsvc.registry import reader
 from idsvc.registry import service
 
 
@@ -27,3 +34,77 @@ def units_sync() -> None:
 @click.group("registry", help="The population registry.")
 def registry_cli() -> None:
     pass
+
+
+@registry_cli.command("import")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--rejects", type=click.Path(path_type=Path, dir_okay=False),
+              help="Where to write the rejected rows (default: FILE.rejects.csv).")
+@click.option("--format", "fmt", type=click.Choice(reader.FORMATS),
+              help="csv or jsonl (default: from the file name, .jsonl = JSONL).")
+@click.option("--actor", default="system:cli", show_default=True, help="Who runs the import, for the audit trail.")
+@with_appcontext
+def registry_import(file: Path, rejects: Path | None, fmt: str | None, actor: str) -> None:
+    """Import citizens from FILE (CSV or JSONL); safe to re-run, Ctrl-C stops after the current chunk."""
+    try:
+        lines = reader.inspect(file).lines
+    except reader.UnreadableFile as exc:
+        raise click.ClickException(str(exc)) from None
+    stop = _StopOnInterrupt()
+    with stop, click.progressbar(length=max(lines - 1, 1), label="importing", file=sys.stderr) as bar:
+        try:
+            result = importer.import_file(file, actor=actor, rejects_path=rejects, fmt=fmt,
+                                          progress=bar.update, should_stop=stop)
+        except (reader.UnreadableFile, DomainError) as exc:
+            raise click.ClickException(str(exc)) from None
+    again = "this file was imported before; " if result.resumed else ""
+    click.echo(f"{again}read {result.rows_read:,} rows in {result.seconds:.1f} s "
+               f"({result.rows_per_second:,.0f} rows/s): "
+               f"{result.imported:,} imported, {result.present:,} already in the registry, "
+               f"{result.rejected:,} rejected")
+    if result.rejects_path:
+        click.echo(f"rejected rows and the reasons: {result.rejects_path}")
+    if result.interrupted:
+        click.echo("stopped before the end of the file; every row reported imported is saved. "
+                   "Run the same command again to finish.", err=True)
+        sys.exit(130)
+
+
+class _StopOnInterrupt:
+    """First Ctrl-C: finish the chunk in hand and stop. Second Ctrl-C: stop at once (rolled back)."""
+
+    def __init__(self) -> None:
+        self.requested = False
+
+    def __call__(self) -> bool:
+        return self.requested
+
+    def _handle(self, signum: int, frame: object) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+        click.echo("\nstopping after the current chunk (Ctrl-C again to stop at once)", err=True)
+
+    def __enter__(self) -> _StopOnInterrupt:
+        self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        signal.signal(signal.SIGINT, self._previous)
+
+
+@registry_cli.command("show")
+@click.argument("id_number")
+@with_appcontext
+def registry_show(id_number: str) -> None:
+    """Show the record of the citizen holding ID_NUMBER, with numbers, relatives and history."""
+    try:
+        citizen = service.get_citizen_by_number(id_number.strip())
+    except DomainError as exc:
+        raise click.ClickException(str(exc)) from None
+    for label, value in service.describe(citizen):
+        click.echo(f"{label:<34} {value}")
+    for revision in service.history(citizen):
+        changed = ", ".join(sorted(revision.changes))
+        click.echo(f"  v{revision.version} {revision.at:%Y-%m-%d %H:%M} {revision.source} by {revision.actor}: "
+                   f"{changed} — {revision.reason}")

@@ -8,10 +8,25 @@ candidates, never decides identity.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 _ETH = str.maketrans({"\u00d0": "\u0110", "\u00f0": "\u0111"})
 _FOLD = str.maketrans({"đ": "d", "Đ": "d"})
+
+
+def _fold_table() -> dict[int, str]:
+    """Every precomposed Latin letter with marks -> its bare letter (one C-level translate)."""
+    table = {}
+    for c in range(0x00C0, 0x1F00):
+        bare = "".join(ch for ch in unicodedata.normalize("NFD", chr(c)) if not unicodedata.combining(ch))
+        if bare != chr(c) and bare.isascii() and bare.isalpha():
+            table[c] = bare
+    table.update({ord("đ"): "d", ord("Đ"): "D"})
+    return table
+
+
+_FOLD_FAST = _fold_table()
 
 
 def canonical(text: str) -> str:
@@ -21,9 +36,25 @@ def canonical(text: str) -> str:
 
 def fold(text: str) -> str:
     """Search key: lower case, no diacritics, đ -> d, single spaces."""
+    quick = canonical(text).translate(_FOLD_FAST)
+    if quick.isascii():
+        return quick.lower()
     decomposed = unicodedata.normalize("NFD", canonical(text).translate(_FOLD))
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()
 
 
+def _control_class() -> re.Pattern[str]:
+    """A character class of every Cc and Cf code point (the few outside the BMP listed by range)."""
+    bmp = "".join(chr(c) for c in range(0x10000) if unicodedata.category(chr(c)) in ("Cc", "Cf"))
+    astral = "\U000110BD\U000110CD\U00013430-\U0001343F\U0001BCA0-\U0001BCA3\U0001D173-\U0001D17A" \
+             "\U000E0001\U000E0020-\U000E007F"
+    return re.compile("[" + re.escape(bmp) + astral + "]")
+
+
+#: Control and format characters (Unicode Cc, Cf): zero-width spaces, bidi overrides, NUL...
+_CONTROL = _control_class()
+
+
 def has_control_characters(text: str) -> bool:
-    return any(unicodedata.category(ch) in ("Cc", "Cf") for ch in text)
+    """True if ``text`` holds a control or format character (invisible, or reorders text)."""
+    return _CONTROL.search(text) is not None

@@ -115,6 +115,44 @@ def find_by_name(name: str, birth_year: int | None = None, limit: int = 50) -> l
     return sorted(found, key=lambda c: (c.full_name != exact, c.id))
 
 
+def describe(citizen: Citizen) -> list[tuple[str, str]]:
+    """The record as (bilingual label, value) pairs, for the CLI and clerk screens."""
+    unknown = "—"
+    commune = {c.code: c.name for c in db.session().scalars(select(Commune).where(
+        Commune.code.in_([citizen.permanent_commune_code or "", citizen.current_commune_code or ""])))}
+    legacy = units.LEGACY_PROVINCES.get(citizen.birth_registration_code)
+    rows = [
+        ("Số định danh / ID number", citizen.id_number),
+        ("Họ tên / Full name", citizen.full_name),
+        ("Tên gọi khác / Other names", citizen.other_names or unknown),
+        ("Ngày sinh / Date of birth", f"{citizen.date_of_birth} ({citizen.date_of_birth.precision})"),
+        ("Giới tính / Sex", " / ".join(reference.SEXES[citizen.sex])),
+        ("Nơi đăng ký khai sinh / Birth registered",
+         f"{citizen.birth_registration_code} {legacy[0] if legacy else '(abroad)'}"),
+        ("Quê quán / Hometown", citizen.hometown or unknown),
+        ("Dân tộc / Ethnicity", citizen.ethnicity or unknown),
+        ("Tôn giáo / Religion", citizen.religion or unknown),
+        ("Quốc tịch / Nationality", citizen.nationality),
+        ("Nhóm máu / Blood type", citizen.blood_type or unknown),
+        ("Thường trú / Permanent residence", _unit(citizen.permanent_commune_code, commune)),
+        ("Nơi ở hiện tại / Current residence", _unit(citizen.current_commune_code, commune)),
+        ("Hộ / Household", f"{citizen.household.number} ({citizen.relationship_to_head or unknown})"
+         if citizen.household else unknown),
+        ("Tình trạng / Status", " / ".join(reference.STATUSES[citizen.status])
+         + (f" {citizen.date_of_death.isoformat()}" if citizen.date_of_death else "")),
+        ("Phiên bản / Record version", str(citizen.version)),
+    ]
+    rows += [(f"{' / '.join(reference.RELATIVE_KINDS[r.kind])}", f"{r.full_name or unknown} ({r.id_number or unknown})")
+             for r in citizen.relatives]
+    rows += [("Số cũ / Earlier number", f"{n.number} retired {n.retired_at:%Y-%m-%d}: {n.retired_reason}")
+             for n in citizen.numbers if n.retired_at is not None]
+    return rows
+
+
+def _unit(code: str | None, names_by_code: dict[str, str]) -> str:
+    return f"{code} {names_by_code.get(code, '?')}" if code else "—"
+
+
 # -- changes ---------------------------------------------------------------------------------
 
 #: Fields a clerk may change through :func:`update_citizen`; the rest have their own workflow

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from idsvc.registry.names import canonical
+
 #: ID-number prefix -> (pre-2025 province name, 2-digit code of its 2025 successor).
 LEGACY_PROVINCES: dict[str, tuple[str, str]] = {
     "001": ("Hà Nội", "01"), "002": ("Hà Giang", "08"), "004": ("Cao Bằng", "04"),
@@ -50,7 +52,7 @@ def provinces_2025() -> Iterator[UnitRow]:
     from vietnam_provinces import Province
 
     for p in Province.iter_all():
-        yield UnitRow(f"{int(p.code):02d}", p.name, p.division_type.value)
+        yield UnitRow(f"{int(p.code):02d}", canonical(p.name), p.division_type.value)
 
 
 def communes_2025() -> Iterator[UnitRow]:
@@ -58,4 +60,4 @@ def communes_2025() -> Iterator[UnitRow]:
     from vietnam_provinces import Ward
 
     for w in Ward.iter_all():
-        yield UnitRow(f"{int(w.code):05d}", w.name, w.division_type.value, f"{int(w.province_code):02d}")
+        yield UnitRow(f"{int(w.code):05d}", canonical(w.name), w.division_type.value, f"{int(w.province_code):02d}")

@@ -1,0 +1,177 @@
+"""Reading population files (CSV or JSONL, :mod:`fileformat`) as a stream of raw rows. No database.
+
+Hygiene: UTF-8 with or without a byte-order mark; every value stripped and NFC-normalised (NFD
+accents from macOS or old tools become the composed form). A file that is not UTF-8, has no
+header, or lacks required columns is :class:`UnreadableFile` with the line to look at; a single
+malformed row is yielded with its reason so the importer can reject it and go on.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import hashlib
+import json
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from idsvc.registry.fileformat import COLUMNS
+from idsvc.registry.fileformat import REQUIRED_COLUMNS
+
+FORMATS = ("csv", "jsonl")
+_KNOWN = frozenset(COLUMNS)
+_NFC = unicodedata.is_normalized
+
+
+class UnreadableFile(Exception):
+    """The file as a whole cannot be read; ``str(exc)`` says what to fix."""
+
+
+@dataclass(frozen=True, slots=True)
+class FileFacts:
+    sha256: str
+    lines: int
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class RawRow:
+    #: The file line where the row starts (1 = the header of a CSV file).
+    line: int
+    values: dict[str, str]
+    #: Why the row could not even be parsed, if so.
+    error: str | None = None
+
+
+def inspect(path: Path) -> FileFacts:
+    """Hash the file, count its lines and prove it is UTF-8, before anything is imported.
+
+    :raises UnreadableFile: the file is missing, empty, or not UTF-8 (with the line and byte).
+    """
+    digest = hashlib.sha256()
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    lines = size = 0
+    try:
+        with path.open("rb") as f:
+            for lines, raw in enumerate(f, 1):
+                digest.update(raw)
+                size += len(raw)
+                try:
+                    decoder.decode(raw)
+                except UnicodeDecodeError as exc:
+                    raise UnreadableFile(
+                        f"{path.name} is not UTF-8 text: line {lines} has the byte 0x{raw[exc.start]:02x} at "
+                        f"position {exc.start + 1}. Save the file as UTF-8 (CSV UTF-8 in a spreadsheet) "
+                        "and import it again.") from None
+            decoder.decode(b"", final=True)
+    except FileNotFoundError:
+        raise UnreadableFile(f"{path} does not exist") from None
+    except IsADirectoryError:
+        raise UnreadableFile(f"{path} is a directory, not a file") from None
+    except UnicodeDecodeError:
+        raise UnreadableFile(f"{path.name} is not UTF-8 text: it ends in the middle of a character") from None
+    if size == 0:
+        raise UnreadableFile(f"{path.name} is empty")
+    return FileFacts(sha256=digest.hexdigest(), lines=lines, size=size)
+
+
+def detect_format(path: Path, fmt: str | None = None) -> str:
+    if fmt:
+        return fmt
+    return "jsonl" if path.suffix.lower() in (".jsonl", ".ndjson", ".json") else "csv"
+
+
+def _clean(value: str) -> str:
+    value = value.strip()
+    if not value.isascii() and not _NFC("NFC", value):
+        value = unicodedata.normalize("NFC", value)
+    return value
+
+
+def read_rows(path: Path, fmt: str) -> Iterator[RawRow]:
+    """Yield the rows of ``path`` one by one; memory does not grow with the file.
+
+    :raises UnreadableFile: a problem with the file as a whole (header, format).
+    """
+    if fmt == "csv":
+        yield from _read_csv(path)
+    elif fmt == "jsonl":
+        yield from _read_jsonl(path)
+    else:
+        raise UnreadableFile(f"unknown format '{fmt}'; one of {', '.join(FORMATS)}")
+
+
+def _check_header(header: list[str], path: Path) -> None:
+    if not any(header):
+        raise UnreadableFile(f"{path.name} has no header line; the first line must name the columns: "
+                             + ",".join(REQUIRED_COLUMNS))
+    duplicated = sorted({c for c in header if header.count(c) > 1})
+    if duplicated:
+        raise UnreadableFile(f"{path.name}: the header names these columns twice: {', '.join(duplicated)}")
+    missing = [c for c in REQUIRED_COLUMNS if c not in header]
+    if missing:
+        raise UnreadableFile(f"{path.name}: the header lacks the columns {', '.join(missing)} "
+                             "(see the file format in the README)")
+    unknown = [c for c in header if c not in _KNOWN]
+    if unknown:
+        raise UnreadableFile(f"{path.name}: unknown columns {', '.join(unknown)}; the known ones are "
+                             + ", ".join(COLUMNS))
+
+
+def _read_csv(path: Path) -> Iterator[RawRow]:
+    with path.open(encoding="utf-8-sig", newline="") as f:
+        reader = csv.reader(f)
+        try:
+            header = [_clean(c).lower() for c in next(reader)]
+        except StopIteration:
+            raise UnreadableFile(f"{path.name} is empty") from None
+        except csv.Error as exc:
+            raise UnreadableFile(f"{path.name}: the header line is not valid CSV ({exc})") from None
+        _check_header(header, path)
+        width = len(header)
+        line = reader.line_num
+        while True:
+            start = line + 1
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                line = reader.line_num
+                yield RawRow(start, {}, f"not valid CSV: {exc}")
+                continue
+            line = reader.line_num
+            if not row or (len(row) == 1 and not row[0].strip()):
+                continue  # blank line
+            if len(row) != width:
+                yield RawRow(start, {}, f"has {len(row)} values but the header has {width} columns "
+                                        "(a comma inside a value needs double quotes around the value)")
+                continue
+            yield RawRow(start, {k: _clean(v) for k, v in zip(header, row, strict=True)})
+
+
+def _read_jsonl(path: Path) -> Iterator[RawRow]:
+    with path.open(encoding="utf-8-sig") as f:
+        for line, text in enumerate(f, 1):
+            if not text.strip():
+                continue
+            try:
+                obj = json.loads(text)
+            except json.JSONDecodeError as exc:
+                yield RawRow(line, {}, f"not valid JSON: {exc.msg} at column {exc.colno}")
+                continue
+            if not isinstance(obj, dict):
+                yield RawRow(line, {}, "not a JSON object ({\"citizen_id\": \"...\", ...})")
+                continue
+            unknown = [k for k in obj if k not in _KNOWN]
+            not_text = [k for k, v in obj.items() if v is not None and not isinstance(v, str)]
+            values = {k: _clean(v) if isinstance(v, str) else "" for k, v in obj.items() if k in _KNOWN}
+            if unknown:
+                yield RawRow(line, values, f"unknown keys {', '.join(map(str, unknown))}")
+            elif not_text:
+                yield RawRow(line, values, f"{', '.join(not_text)}: must be text in double quotes "
+                                           "(a number loses leading zeros)")
+            else:
+                yield RawRow(line, values)

@@ -1,0 +1,216 @@
+"""Checking one row of a population file: pure rules, no database, no I/O.
+
+:class:`RowChecker` turns a raw row (column -> text, as read from CSV or JSONL) into the tuple
+the importer stages (:data:`STAGED_COLUMNS`), or raises :class:`RowRejected` with every problem
+of the row in words a registry clerk can act on.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from functools import lru_cache
+
+from idsvc.registry import idnumbers
+from idsvc.registry import names
+from idsvc.registry import reference
+from idsvc.registry.dates import InvalidDate
+from idsvc.registry.dates import PartialDate
+from idsvc.registry.fileformat import COLUMNS
+
+#: What the importer stages for each accepted row, in this order (``line`` is prepended).
+STAGED_COLUMNS = (
+    "id_number", "full_name", "name_folded", "other_names", "birth_year", "birth_month", "birth_day",
+    "sex", "place_of_birth", "birth_registration_code", "hometown", "ethnicity", "religion",
+    "nationality", "blood_type", "marital_status", "permanent_commune_code", "current_commune_code",
+    "household_number", "relationship_to_head", "status", "date_of_death", "phone",
+    "father_id", "father_name", "mother_id", "mother_name", "spouse_id", "spouse_name",
+)
+
+#: Longest accepted text per column (the database's column sizes).
+MAX_LENGTH = {
+    "full_name": 200, "other_names": 200, "place_of_birth": 200, "hometown": 200, "religion": 60,
+    "marital_status": 20, "household_id": 20, "father_name": 200, "mother_name": 200, "spouse_name": 200,
+}
+
+_SEX = {"M": "M", "F": "F", "NAM": "M", "NỮ": "F"}
+
+
+class RowRejected(ValueError):
+    """The row cannot be imported; ``str(exc)`` lists every problem found."""
+
+
+@lru_cache(maxsize=4096)
+def _ethnicity(text: str) -> str | None:
+    return reference.canonical_ethnicity(text)
+
+
+def _id_number_problem(column: str, number: str) -> str | None:
+    try:
+        idnumbers.parse(number)
+    except idnumbers.InvalidIdNumber as exc:
+        return f"{column}: {_spreadsheet_hint(number, str(exc))}"
+    return None
+
+
+def _spreadsheet_hint(number: str, reason: str) -> str:
+    if number.isdigit() and len(number) == 11:
+        return reason + " (a spreadsheet may have dropped the leading 0: format the column as text)"
+    return reason
+
+
+class RowChecker:
+    """Validates and normalises rows against the known communes as of ``today``."""
+
+    def __init__(self, commune_codes: frozenset[str], today: date) -> None:
+        self.communes = commune_codes
+        self.today = today
+
+    def _commune(self, column: str, value: str, problems: list[str]) -> str | None:
+        if not value:
+            return None
+        if value.isdigit() and len(value) < 5:  # "70" from a spreadsheet means "00070"
+            value = value.zfill(5)
+        if value not in self.communes:
+            problems.append(f"{column}: commune {value} does not exist (5-digit commune code of 2025)")
+        return value
+
+    def check(self, raw: dict[str, str]) -> tuple[object, ...]:
+        """The staged tuple for ``raw`` (values already stripped text, "" = unknown).
+
+        :raises RowRejected: naming each bad column and why.
+        """
+        problems: list[str] = []
+        get = raw.get
+        if names.has_control_characters("".join(v for v in raw.values() if v)):
+            problems += [f"{column}: contains an invisible control character" for column in COLUMNS
+                         if names.has_control_characters(get(column) or "")]
+        for column, limit in MAX_LENGTH.items():
+            if len(get(column) or "") > limit:
+                problems.append(f"{column}: longer than {limit} characters")
+
+        full_name = names.canonical(get("full_name") or "")
+        if not full_name:
+            problems.append("full_name: a full name is required")
+
+        sex = _SEX.get((get("sex") or "").upper())
+        if sex is None:
+            problems.append(f"sex: '{get('sex') or ''}' is not M or F")
+
+        dob: PartialDate | None = None
+        dob_text = get("date_of_birth") or ""
+        if not dob_text:
+            problems.append("date_of_birth: a date of birth is required (YYYY-MM-DD, YYYY-MM or YYYY)")
+        else:
+            try:
+                dob = PartialDate.parse(dob_text)
+            except InvalidDate as exc:
+                problems.append(f"date_of_birth: {exc}")
+            else:
+                if dob.earliest() > self.today:
+                    problems.append(f"date_of_birth: {dob_text} is in the future")
+                    dob = None
+                elif dob.year < idnumbers.MIN_BIRTH_YEAR:
+                    problems.append(f"date_of_birth: {dob.year} is before 1900, which no ID number can encode")
+                    dob = None
+
+        number = get("citizen_id") or ""
+        registration = get("birth_registration_province") or ""
+        if not number:
+            problems.append("citizen_id: an ID number is required")
+        elif dob is not None and sex is not None:
+            try:
+                idnumbers.check_consistent(number, birth_year=dob.year, sex=sex)
+            except idnumbers.InvalidIdNumber as exc:
+                problems.append(f"citizen_id: {_spreadsheet_hint(number, str(exc))}")
+            else:
+                if registration and registration.zfill(3) != number[:3]:
+                    problems.append(f"birth_registration_province: {registration} but the ID number starts "
+                                    f"with {number[:3]}; they must be the same")
+        else:
+            problem = _id_number_problem("citizen_id", number)
+            if problem:
+                problems.append(problem)
+
+        permanent = self._commune("permanent_commune", get("permanent_commune") or "", problems)
+        current = self._commune("current_commune", get("current_commune") or "", problems) or permanent
+
+        relationship = get("relationship_to_head") or None
+        if relationship is not None and relationship not in reference.RELATIONSHIPS:
+            problems.append(f"relationship_to_head: '{relationship}' is not one of "
+                            f"{', '.join(reference.RELATIONSHIPS)}")
+        household = get("household_id") or None
+        if relationship is not None and household is None:
+            problems.append("relationship_to_head: given, but household_id is empty")
+
+        ethnicity = get("ethnicity") or None
+        if ethnicity is not None:
+            canonical_ethnicity = _ethnicity(ethnicity)
+            if canonical_ethnicity is None:
+                problems.append(f"ethnicity: '{ethnicity}' is not one of the 54 ethnic groups")
+            ethnicity = canonical_ethnicity
+
+        nationality = (get("nationality") or "VN").upper()
+        if len(nationality) != 2 or not nationality.isascii() or not nationality.isalpha():
+            problems.append(f"nationality: '{nationality}' is not a 2-letter country code (VN)")
+
+        blood_type = (get("blood_type") or "").upper() or None
+        if blood_type is not None and blood_type not in reference.BLOOD_TYPES:
+            problems.append(f"blood_type: '{blood_type}' is not a blood type (A, B, AB, O, with + or -)")
+
+        status = (get("status") or "alive").lower()
+        death_text = get("date_of_death") or ""
+        date_of_death: str | None = None
+        if status not in reference.STATUSES:
+            problems.append(f"status: '{status}' is not alive, deceased or missing")
+        elif status == "alive":
+            if death_text:
+                problems.append("date_of_death: given, but status is alive")
+        elif not death_text:
+            problems.append(f"date_of_death: required when status is {status}")
+        else:
+            try:
+                death = PartialDate.parse(death_text)
+            except InvalidDate as exc:
+                problems.append(f"date_of_death: {exc}")
+            else:
+                if death.precision != "day":
+                    problems.append("date_of_death: write the full date, YYYY-MM-DD")
+                elif death.earliest() > self.today:
+                    problems.append(f"date_of_death: {death_text} is in the future")
+                elif dob is not None and death.earliest() < dob.earliest():
+                    problems.append(f"date_of_death: {death_text} is before the date of birth {dob}")
+                else:
+                    date_of_death = death.isoformat()
+
+        phone = (get("phone") or "").replace(" ", "").replace(".", "") or None
+        if phone is not None:
+            digits = phone[1:] if phone.startswith("+") else phone
+            if not digits.isdigit() or not 9 <= len(digits) <= 15:
+                problems.append(f"phone: '{phone}' is not a telephone number")
+
+        relatives = []
+        for kind in ("father", "mother", "spouse"):
+            rel_id = get(f"{kind}_id") or None
+            if rel_id is not None:
+                problem = _id_number_problem(f"{kind}_id", rel_id)
+                if problem:
+                    problems.append(problem)
+                elif rel_id == number:
+                    problems.append(f"{kind}_id: the same number as the person's own")
+            rel_name = get(f"{kind}_name")
+            relatives += [rel_id, names.canonical(rel_name) if rel_name else None]
+
+        if problems:
+            raise RowRejected("; ".join(problems))
+        assert dob is not None and sex is not None
+        return (
+            number, full_name, names.fold(full_name), _text(get("other_names")),
+            dob.year, dob.month, dob.day, sex, _text(get("place_of_birth")), number[:3],
+            _text(get("hometown")), ethnicity, _text(get("religion")), nationality, blood_type,
+            _text(get("marital_status")), permanent, current, household, relationship, status,
+            date_of_death, phone, *relatives,
+        )
+
+
+def _text(value: str | None) -> str | None:
+    return names.canonical(value) or None if value else None

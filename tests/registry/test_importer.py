@@ -1,0 +1,252 @@
+"""Bulk import: what lands in the registry, what is rejected and why, re-runs, file hygiene."""
+
+from __future__ import annotations
+
+import csv
+import json
+import unicodedata
+from datetime import date
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func
+from sqlalchemy import select
+
+from idsvc import db
+from idsvc.audit.models import AuditEvent
+from idsvc.registry import importer
+from idsvc.registry import reader
+from idsvc.registry import service
+from idsvc.registry.fileformat import COLUMNS
+from idsvc.registry.models import Citizen
+from idsvc.registry.models import CitizenNumber
+from idsvc.registry.models import Household
+from idsvc.registry.models import ImportBatch
+from idsvc.registry.models import Relative
+from idsvc.registry.rows import RowChecker
+
+DEMO = Path(__file__).resolve().parents[2] / "fixtures" / "demo_citizens.csv"
+
+
+def person(**values: str) -> dict[str, str]:
+    """A valid row (a Hà Nội man born 1990) with ``values`` changed."""
+    row = {c: "" for c in COLUMNS}
+    row.update(citizen_id="001090000001", full_name="Đỗ Văn Khoa", date_of_birth="1990-06-01", sex="M",
+               birth_registration_province="001", permanent_commune="00070", current_commune="00070",
+               household_id="", relationship_to_head="", ethnicity="Kinh", religion="Không",
+               nationality="VN", status="alive", date_of_death="")
+    row.update(values)
+    return row
+
+
+def write_csv(path: Path, rows: list[dict[str, str]], *, columns: tuple[str, ...] = COLUMNS,
+              encoding: str = "utf-8", newline: str = "\n") -> Path:
+    with path.open("w", encoding=encoding, newline="") as f:
+        writer = csv.writer(f, lineterminator=newline)
+        writer.writerow(columns)
+        for row in rows:
+            writer.writerow([row.get(c, "") for c in columns])
+    return path
+
+
+def read_rejects(path: Path | None) -> dict[int, str]:
+    assert path is not None
+    with path.open(encoding="utf-8") as f:
+        return {int(r["line"]): r["reason"] for r in csv.DictReader(f)}
+
+
+def counts() -> dict[str, int]:
+    s = db.session()
+    return {m.__tablename__: s.scalar(select(func.count()).select_from(m)) or 0
+            for m in (Citizen, CitizenNumber, Relative, Household, ImportBatch)}
+
+
+def run(path: Path, tmp_path: Path, **kwargs) -> importer.ImportResult:  # type: ignore[no-untyped-def]
+    result = importer.import_file(path, actor="test", rejects_path=tmp_path / "rejects.csv", **kwargs)
+    db.session().expire_all()
+    return result
+
+
+def test_demo_file_lands_whole_with_households_relatives_and_provenance(app_ctx, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    result = run(DEMO, tmp_path)
+    assert (result.rows_read, result.imported, result.present, result.rejected) == (9, 9, 0, 0)
+    assert result.rejects_path is None and not (tmp_path / "rejects.csv").exists()
+
+    an = service.get_citizen_by_number("001080012345")
+    assert an.full_name == "Nguyễn Văn An" and an.name_folded == "nguyen van an"
+    assert (an.birth_year, an.birth_month, an.birth_day, an.sex) == (1980, 3, 15, "M")
+    assert an.household is not None and an.household.number == "DEMO-00070-0001"
+    assert an.household.head_id == an.id and an.household.commune_code == "00070"
+    assert {(r.kind, r.id_number) for r in an.relatives} == {("spouse", "001185004321"), ("mother", "001152000333")}
+    assert [n.number for n in an.numbers] == ["001080012345"]
+    batch = db.session().get(ImportBatch, an.import_batch_id)
+    assert batch is not None and batch.rows_imported == 9 and batch.finished_at is not None
+    assert an.import_line == 2
+
+    hoa = service.get_citizen_by_number("001152000333")
+    assert hoa.date_of_birth.precision == "year" and hoa.birth_month is None
+    giang = service.get_citizen_by_number("048040000444")
+    assert giang.status == "deceased" and giang.date_of_death.isoformat() == "2024-12-01"
+    assert service.get_citizen_by_number("232301000777").birth_registration_code == "232"  # born in Japan
+    household = service.get_citizen_by_number("001313000111").household
+    assert household is not None and household.head_id == an.id
+    event = db.session().scalars(select(AuditEvent).where(AuditEvent.action == "registry:import:run")).one()
+    assert event.data["imported"] == 9 and "001080012345" not in json.dumps(event.data)
+
+
+def test_importing_the_same_file_again_changes_nothing(app_ctx, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    run(DEMO, tmp_path)
+    before = counts()
+    stamps = sorted(db.session().execute(select(Citizen.id_number, Citizen.version, Citizen.updated_at)).all())
+    again = run(DEMO, tmp_path)
+    assert (again.imported, again.present, again.rejected, again.resumed) == (0, 9, 0, True)
+    assert counts() == before
+    assert sorted(db.session().execute(select(Citizen.id_number, Citizen.version, Citizen.updated_at)).all()) == stamps
+
+
+BAD_ROWS = {
+    # line in the file: (row, words the reason must contain)
+    3: (person(citizen_id="01090000002"), "dropped the leading 0"),
+    4: (person(citizen_id="003090000003"), "neither a province code"),
+    5: (person(citizen_id="001190000004"), "should be 0"),
+    6: (person(citizen_id="001091000005"), "should be 90"),
+    7: (person(citizen_id="001090000006", permanent_commune="99999"), "commune 99999 does not exist"),
+    8: (person(citizen_id="001023000007", date_of_birth="2023-02-30"), "has no day 30"),
+    9: (person(citizen_id="001290000008", date_of_birth="2090-01-01"), "in the future"),
+    10: (person(citizen_id="001090000009", date_of_birth="01/06/1990"), "write YYYY-MM-DD"),
+    11: (person(citizen_id="001090000001", full_name="Đỗ Văn Khoa Khác"), "same ID number as line 2"),
+    12: (person(citizen_id="001090000010", status="deceased"), "date_of_death: required"),
+    13: (person(citizen_id="001090000011", date_of_death="2020-01-01"), "status is alive"),
+    14: (person(citizen_id="001090000012", status="deceased", date_of_death="1980-01-01"), "before the date of birth"),
+    15: (person(citizen_id="001090000013", ethnicity="Viking"), "54 ethnic groups"),
+    16: (person(citizen_id="001090000014", household_id="H1", relationship_to_head="boss"), "not one of head"),
+    17: (person(citizen_id="001090000015", full_name="Đỗ Văn\u200b Khoa"), "invisible control character"),
+    18: (person(citizen_id="001090000016", full_name=""), "full name is required"),
+    19: (person(citizen_id="001090000017", sex="X"), "not M or F"),
+    20: (person(citizen_id="001090000018", birth_registration_province="079"), "must be the same"),
+    21: (person(citizen_id="001090000019", father_id="12345"), "father_id"),
+}
+
+
+def test_every_bad_row_is_rejected_with_its_line_and_a_reason_and_the_rest_imported(app_ctx, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    rows = [person()] + [row for _, (row, _) in sorted(BAD_ROWS.items())] + [person(citizen_id="001090000099")]
+    path = write_csv(tmp_path / "people.csv", rows)
+    result = run(path, tmp_path)
+    rejects = read_rejects(result.rejects_path)
+    assert set(rejects) == set(BAD_ROWS)
+    for line, (_, words) in BAD_ROWS.items():
+        assert words in rejects[line], (line, rejects[line])
+    assert (result.rows_read, result.imported, result.rejected) == (len(rows), 2, len(BAD_ROWS))
+    assert counts()["citizen"] == 2
+    with (tmp_path / "rejects.csv").open(encoding="utf-8") as f:
+        first = next(csv.DictReader(f))
+    assert first["citizen_id"] == "01090000002" and first["full_name"] == "Đỗ Văn Khoa"  # the row, to fix
+
+
+def test_duplicates_across_chunks_and_against_the_registry(app_ctx, tmp_path, create_citizen) -> None:  # type: ignore[no-untyped-def]
+    create_citizen(id_number="001090000050", full_name="Đỗ Văn Khoa", birth_year=1990, birth_month=6, birth_day=1)
+    create_citizen(id_number="001090000051", full_name="Lý Thị Mai", birth_year=1990, birth_month=6, birth_day=1)
+    retired = create_citizen(id_number="001090000052", full_name="Đỗ Văn Khoa")
+    service.reissue_number(retired, actor="test", reason="typing error")
+    db.session().commit()
+    rows = [person(citizen_id=f"001090000{n:03d}") for n in range(1, 6)]
+    rows += [person(citizen_id="001090000002", full_name="Người Khác"),   # line 7: dup of line 3, other chunk
+             person(citizen_id="001090000050"),                           # line 8: same person, already there
+             person(citizen_id="001090000051"),                           # line 9: number held by someone else
+             person(citizen_id="001090000052")]                           # line 10: retired number
+    result = run(write_csv(tmp_path / "people.csv", rows), tmp_path, chunk_size=3)
+    rejects = read_rejects(result.rejects_path)
+    assert rejects[7] == "citizen_id: the same ID number as line 3 of this file"
+    assert "another name, date of birth or sex" in rejects[9]
+    assert "retired" in rejects[10]
+    assert set(rejects) == {7, 9, 10}
+    assert (result.imported, result.present) == (5, 1)
+    assert service.get_citizen_by_number("001090000051").full_name == "Lý Thị Mai"  # untouched
+
+
+def test_hygiene_bom_nfd_whitespace_crlf_and_spreadsheet_codes(app_ctx, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    nfd = unicodedata.normalize("NFD", "  Nguyễn   Thị  Ðào ")
+    path = write_csv(tmp_path / "excel.csv", [person(full_name=nfd, permanent_commune="70", current_commune=" 70 ",
+                                                     ethnicity="hmong", sex="f", citizen_id="001190000001")],
+                     encoding="utf-8-sig", newline="\r\n")
+    assert path.read_bytes().startswith(b"\xef\xbb\xbf")
+    result = run(path, tmp_path)
+    assert result.imported == 1, read_rejects(result.rejects_path)
+    citizen = service.get_citizen_by_number("001190000001")
+    assert citizen.full_name == "Nguyễn Thị Đào" and unicodedata.is_normalized("NFC", citizen.full_name)
+    assert citizen.permanent_commune_code == "00070" and citizen.ethnicity == "Mông" and citizen.sex == "F"
+    assert [c.id_number for c in service.find_by_name("nguyen thi dao")] == ["001190000001"]
+
+
+def test_a_file_that_is_not_utf8_is_a_clear_error_and_writes_nothing(app_ctx, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = write_csv(tmp_path / "legacy.csv", [person(full_name="Do Van Khoa"),
+                                                         person(citizen_id="001090000002", full_name="Lê Văn Hà")],
+                     encoding="cp1258")  # a legacy Windows code page
+    with pytest.raises(reader.UnreadableFile, match=r"not UTF-8 text: line 2 has the byte 0xf4 .* Save the file as"):
+        run(path, tmp_path)
+    assert counts()["citizen"] == 0 and counts()["import_batch"] == 0
+
+
+@pytest.mark.parametrize(("header", "message"), [
+    (tuple(c for c in COLUMNS if c != "sex"), "lacks the columns sex"),
+    ((*COLUMNS, "shoe_size"), "unknown columns shoe_size"),
+    (("citizen_id", *COLUMNS), "names these columns twice: citizen_id"),
+])
+def test_a_bad_header_is_a_clear_error(app_ctx, tmp_path, header, message) -> None:  # type: ignore[no-untyped-def]
+    path = write_csv(tmp_path / "bad.csv", [person()], columns=header)
+    with pytest.raises(reader.UnreadableFile, match=message):
+        run(path, tmp_path)
+    assert counts()["import_batch"] == 0
+
+
+def test_malformed_lines_are_rejected_not_fatal(app_ctx, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    csv_path = tmp_path / "ragged.csv"
+    write_csv(csv_path, [person()])
+    with csv_path.open("a", encoding="utf-8") as f:
+        f.write("001090000002,Only,three\n\n")
+    jsonl = tmp_path / "people.jsonl"
+    jsonl.write_text("\n".join([
+        json.dumps(person(citizen_id="001090000003"), ensure_ascii=False),
+        "{not json",
+        json.dumps({**person(citizen_id="001090000004"), "citizen_id": 1090000004}),
+        "[1, 2]",
+    ]) + "\n", encoding="utf-8")
+    first = run(csv_path, tmp_path)
+    assert "has 3 values but the header has" in read_rejects(first.rejects_path)[3]
+    second = run(jsonl, tmp_path)
+    rejects = read_rejects(second.rejects_path)
+    assert "not valid JSON" in rejects[2] and "must be text in double quotes" in rejects[3]
+    assert "not a JSON object" in rejects[4]
+    assert (first.imported, second.imported) == (1, 1)
+
+
+def test_csv_and_jsonl_of_the_same_rows_stage_the_same_values(tmp_path) -> None:
+    rows = list(csv.DictReader(DEMO.open(encoding="utf-8")))
+    jsonl = tmp_path / "demo.jsonl"
+    jsonl.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    checker = RowChecker(frozenset(r["permanent_commune"] for r in rows) | {"00004"}, date(2026, 1, 1))
+    from_csv = [checker.check(r.values) for r in reader.read_rows(DEMO, "csv")]
+    from_jsonl = [checker.check(r.values) for r in reader.read_rows(jsonl, reader.detect_format(jsonl))]
+    assert from_csv == from_jsonl and len(from_csv) == 9
+
+
+def test_cli_import_prints_a_summary_and_show_prints_the_record(runner, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    out = runner.invoke(args=["registry", "import", str(DEMO), "--rejects", str(tmp_path / "r.csv")])
+    assert out.exit_code == 0, out.output
+    assert "9 imported, 0 already in the registry, 0 rejected" in out.output
+    shown = runner.invoke(args=["registry", "show", "079172000666"])
+    assert shown.exit_code == 0
+    assert "Võ Thị Kim Phượng" in shown.output and "1972-11 (month)" in shown.output
+    assert "27139 Phường Xuân Hòa" in shown.output
+    missing = runner.invoke(args=["registry", "show", "001099999999"])
+    assert missing.exit_code == 1 and "No citizen holds ID number *********999" in missing.output
+
+
+def test_cli_import_of_an_unreadable_file_is_an_error_message_not_a_traceback(runner, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    bad = tmp_path / "latin1.csv"
+    bad.write_bytes(b"citizen_id,full_name\n001090000001,Nguy\xe9n\n")
+    out = runner.invoke(args=["registry", "import", str(bad)])
+    assert out.exit_code == 1 and "Traceback" not in out.output
+    assert "not UTF-8 text: line 2 has the byte 0xe9" in out.output
+    gone = runner.invoke(args=["registry", "import", str(tmp_path / "nope.csv")])
+    assert gone.exit_code == 1 and "does not exist" in gone.output
