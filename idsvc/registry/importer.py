@@ -25,6 +25,8 @@ import time
 from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Iterator
+from concurrent.futures import Future
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from dataclasses import field
 from datetime import UTC
@@ -59,6 +61,7 @@ VIETNAM_TIME = timezone(timedelta(hours=7))
 _IMPORT_LOCK = 0x1D5C_0001
 
 _COLS = ("line", *STAGED_COLUMNS)
+_SQLITE_STAGE = f"INSERT INTO import_staging VALUES ({', '.join('?' * len(_COLS))})"  # noqa: S608  (constants)
 _TYPES = {"line": "INTEGER", "birth_year": "SMALLINT", "birth_month": "SMALLINT", "birth_day": "SMALLINT"}
 
 
@@ -123,12 +126,12 @@ def import_file(path: Path, *, actor: str, rejects_path: Path | None = None, fmt
     """
     from flask import current_app
 
+    started = time.perf_counter()
     chunk_size = chunk_size or current_app.config["IMPORT_CHUNK_SIZE"]
     fmt = reader.detect_format(path, fmt)
     facts = reader.inspect(path)
     rows = reader.read_rows(path, fmt)
     first = next(rows, None)  # reads and checks the header before anything is written
-    started = time.perf_counter()
     engine = db.get_db().engine
     communes = frozenset(db.session().scalars(select(Commune.code)))
     db.session().rollback()
@@ -143,29 +146,43 @@ def import_file(path: Path, *, actor: str, rejects_path: Path | None = None, fmt
         batch_id, resumed = _open_batch(conn, facts, path, actor)
         result = ImportResult(batch_id=batch_id, rejects_path=rejects.path, resumed=resumed)
         stream: Iterable[reader.RawRow] = rows if first is None else _prepend(first, rows)
+
+        def write(chunk: _Chunk) -> tuple[_Chunk, tuple[int, int, list[tuple[int, str]]]]:
+            with conn.begin():
+                return chunk, merger.merge(chunk.rows, batch_id)
+
+        def account(chunk: _Chunk, merged: tuple[int, int, list[tuple[int, str]]]) -> None:
+            imported, present, refused = merged
+            for line, reason, values in sorted(chunk.rejects + [(n, r, chunk.raws[n]) for n, r in refused]):
+                rejects.add(line, reason, values)
+            result.rows_read += chunk.read
+            result.imported += imported
+            result.present += present
+            if progress:
+                progress(chunk.read)
+
+        # Checking chunk N+1 in Python overlaps writing chunk N in the database (the driver
+        # releases the GIL while the database works): one writer, one chunk in flight.
         try:
-            for chunk in _chunks(stream, checker, chunk_size):
-                for line, reason, values in chunk.rejects:
-                    rejects.add(line, reason, values)
-                with conn.begin():
-                    imported, present, refused = merger.merge(chunk.rows, batch_id)
-                for line, reason in refused:
-                    rejects.add(line, reason, chunk.raws[line])
-                result.rows_read += chunk.read
-                result.imported += imported
-                result.present += present
-                if progress:
-                    progress(chunk.read)
-                if should_stop():
-                    result.interrupted = True
-                    break
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-writer") as writer:
+                pending: Future[tuple[_Chunk, tuple[int, int, list[tuple[int, str]]]]] | None = None
+                for chunk in _chunks(stream, checker, chunk_size):
+                    if pending is not None:
+                        account(*pending.result())
+                        pending = None
+                        if should_stop():
+                            result.interrupted = True
+                            break
+                    pending = writer.submit(write, chunk)
+                if pending is not None:
+                    account(*pending.result())
         finally:
             result.rejected = rejects.count
             rejects.close()
             result.seconds = time.perf_counter() - started
         with conn.begin():
             _close_batch(conn, result)
-        merger.unlock()
+        merger.finish()
 
     if not rejects.count:
         result.rejects_path = None
@@ -247,6 +264,9 @@ class _Merger:
                                      "ON COMMIT DELETE ROWS")
             else:
                 conn.exec_driver_sql(f"CREATE TEMP TABLE IF NOT EXISTS import_staging ({columns})")
+        if not self.pg:  # random-order index inserts want the B-trees in memory
+            conn.exec_driver_sql("PRAGMA cache_size = -65536")
+            conn.commit()
 
     def lock(self) -> None:
         if self.pg and not self.conn.exec_driver_sql(f"SELECT pg_try_advisory_lock({_IMPORT_LOCK})").scalar():
@@ -254,10 +274,12 @@ class _Merger:
             raise Conflict("Another import is running on this database; wait for it to finish.")
         self.conn.commit()
 
-    def unlock(self) -> None:
+    def finish(self) -> None:
         if self.pg:
             self.conn.exec_driver_sql(f"SELECT pg_advisory_unlock({_IMPORT_LOCK})")
-            self.conn.commit()
+        else:
+            self.conn.exec_driver_sql("PRAGMA cache_size = -2000")  # back to the default for the pool
+        self.conn.commit()
 
     def _stage(self, rows: list[tuple[Any, ...]]) -> None:
         if self.pg:
@@ -268,9 +290,7 @@ class _Merger:
             self.conn.exec_driver_sql("ANALYZE import_staging")
         else:
             self.conn.exec_driver_sql("DELETE FROM import_staging")
-            self.conn.exec_driver_sql(
-                f"INSERT INTO import_staging VALUES ({', '.join('?' * len(_COLS))})",  # noqa: S608  (constants)
-                rows)  # type: ignore[arg-type]
+            self.conn.exec_driver_sql(_SQLITE_STAGE, rows)  # type: ignore[arg-type]
 
     def merge(self, rows: list[tuple[Any, ...]], batch_id: int) -> tuple[int, int, list[tuple[int, str]]]:
         """Write the new people of ``rows``; returns (imported, already present, rejected (line, reason))."""

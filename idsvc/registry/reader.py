@@ -1,7 +1,8 @@
 """Reading population files (CSV or JSONL, :mod:`fileformat`) as a stream of raw rows. No database.
 
-Hygiene: UTF-8 with or without a byte-order mark; every value stripped and NFC-normalised (NFD
-accents from macOS or old tools become the composed form). A file that is not UTF-8, has no
+Hygiene: UTF-8 with or without a byte-order mark; every value comes out in the canonical form
+of :func:`names.canonical` (stripped, single spaces, NFC: NFD accents from macOS or old tools become
+the composed form, the look-alike Ð becomes Đ). A file that is not UTF-8, has no
 header, or lacks required columns is :class:`UnreadableFile` with the line to look at; a single
 malformed row is yielded with its reason so the importer can reject it and go on.
 """
@@ -12,6 +13,7 @@ import codecs
 import csv
 import hashlib
 import json
+import re
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,10 +21,13 @@ from pathlib import Path
 
 from idsvc.registry.fileformat import COLUMNS
 from idsvc.registry.fileformat import REQUIRED_COLUMNS
+from idsvc.registry.names import canonical
 
 FORMATS = ("csv", "jsonl")
 _KNOWN = frozenset(COLUMNS)
 _NFC = unicodedata.is_normalized
+#: What :func:`names.canonical` would change in text that is already stripped and NFC.
+_NOT_CANONICAL = re.compile(r"\s\s|[^\S ]|[\u00d0\u00f0]")
 
 
 class UnreadableFile(Exception):
@@ -83,11 +88,13 @@ def detect_format(path: Path, fmt: str | None = None) -> str:
     return "jsonl" if path.suffix.lower() in (".jsonl", ".ndjson", ".json") else "csv"
 
 
-def _clean(value: str) -> str:
-    value = value.strip()
-    if not value.isascii() and not _NFC("NFC", value):
-        value = unicodedata.normalize("NFC", value)
-    return value
+def _clean(values: list[str]) -> list[str]:
+    """The canonical form of a row's values; one check on the whole row keeps the common case fast."""
+    values = [v.strip() for v in values]
+    joined = "".join(values)
+    if _NOT_CANONICAL.search(joined) or not (joined.isascii() or _NFC("NFC", joined)):
+        values = [canonical(v) for v in values]
+    return values
 
 
 def read_rows(path: Path, fmt: str) -> Iterator[RawRow]:
@@ -124,7 +131,7 @@ def _read_csv(path: Path) -> Iterator[RawRow]:
     with path.open(encoding="utf-8-sig", newline="") as f:
         reader = csv.reader(f)
         try:
-            header = [_clean(c).lower() for c in next(reader)]
+            header = [c.lower() for c in _clean(next(reader))]
         except StopIteration:
             raise UnreadableFile(f"{path.name} is empty") from None
         except csv.Error as exc:
@@ -149,7 +156,7 @@ def _read_csv(path: Path) -> Iterator[RawRow]:
                 yield RawRow(start, {}, f"has {len(row)} values but the header has {width} columns "
                                         "(a comma inside a value needs double quotes around the value)")
                 continue
-            yield RawRow(start, {k: _clean(v) for k, v in zip(header, row, strict=True)})
+            yield RawRow(start, dict(zip(header, _clean(row), strict=True)))
 
 
 def _read_jsonl(path: Path) -> Iterator[RawRow]:
@@ -167,7 +174,9 @@ def _read_jsonl(path: Path) -> Iterator[RawRow]:
                 continue
             unknown = [k for k in obj if k not in _KNOWN]
             not_text = [k for k, v in obj.items() if v is not None and not isinstance(v, str)]
-            values = {k: _clean(v) if isinstance(v, str) else "" for k, v in obj.items() if k in _KNOWN}
+            keys = [k for k in obj if k in _KNOWN]
+            values = dict(zip(keys, _clean([v if isinstance(v, str) else "" for v in map(obj.get, keys)]),
+                              strict=True))
             if unknown:
                 yield RawRow(line, values, f"unknown keys {', '.join(map(str, unknown))}")
             elif not_text:

@@ -8,7 +8,6 @@ of the row in words a registry clerk can act on.
 from __future__ import annotations
 
 from datetime import date
-from functools import lru_cache
 
 from idsvc.registry import idnumbers
 from idsvc.registry import names
@@ -16,6 +15,7 @@ from idsvc.registry import reference
 from idsvc.registry.dates import InvalidDate
 from idsvc.registry.dates import PartialDate
 from idsvc.registry.fileformat import COLUMNS
+from idsvc.registry.units import LEGACY_PROVINCES
 
 #: What the importer stages for each accepted row, in this order (``line`` is prepended).
 STAGED_COLUMNS = (
@@ -39,11 +39,6 @@ class RowRejected(ValueError):
     """The row cannot be imported; ``str(exc)`` lists every problem found."""
 
 
-@lru_cache(maxsize=4096)
-def _ethnicity(text: str) -> str | None:
-    return reference.canonical_ethnicity(text)
-
-
 def _id_number_problem(column: str, number: str) -> str | None:
     try:
         idnumbers.parse(number)
@@ -59,11 +54,16 @@ def _spreadsheet_hint(number: str, reason: str) -> str:
 
 
 class RowChecker:
-    """Validates and normalises rows against the known communes as of ``today``."""
+    """Validates and normalises rows against the known communes as of ``today``.
+
+    Values are expected as :mod:`reader` yields them (canonical text, "" = unknown). The common,
+    valid case takes fast paths; any doubt falls through to the general rules for the message.
+    """
 
     def __init__(self, commune_codes: frozenset[str], today: date) -> None:
         self.communes = commune_codes
         self.today = today
+        self._ethnicities: dict[str, str | None] = {}
 
     def _commune(self, column: str, value: str, problems: list[str]) -> str | None:
         if not value:
@@ -74,58 +74,76 @@ class RowChecker:
             problems.append(f"{column}: commune {value} does not exist (5-digit commune code of 2025)")
         return value
 
+    def _date_of_birth(self, text: str, problems: list[str]) -> tuple[int, int | None, int | None] | None:
+        if not text:
+            problems.append("date_of_birth: a date of birth is required (YYYY-MM-DD, YYYY-MM or YYYY)")
+            return None
+        if len(text) == 10 and text[4] == "-" and text[7] == "-":
+            try:
+                day = date.fromisoformat(text)
+            except ValueError:
+                pass
+            else:
+                if day <= self.today and day.year >= idnumbers.MIN_BIRTH_YEAR:
+                    return day.year, day.month, day.day
+        try:
+            dob = PartialDate.parse(text)
+        except InvalidDate as exc:
+            problems.append(f"date_of_birth: {exc}")
+            return None
+        if dob.earliest() > self.today:
+            problems.append(f"date_of_birth: {text} is in the future")
+        elif dob.year < idnumbers.MIN_BIRTH_YEAR:
+            problems.append(f"date_of_birth: {dob.year} is before 1900, which no ID number can encode")
+        else:
+            return dob.year, dob.month, dob.day
+        return None
+
+    def _ethnicity(self, text: str) -> str | None:
+        if text not in self._ethnicities:
+            self._ethnicities[text] = reference.canonical_ethnicity(text)
+        return self._ethnicities[text]
+
     def check(self, raw: dict[str, str]) -> tuple[object, ...]:
-        """The staged tuple for ``raw`` (values already stripped text, "" = unknown).
+        """The staged tuple for ``raw``.
 
         :raises RowRejected: naming each bad column and why.
         """
         problems: list[str] = []
         get = raw.get
-        if names.has_control_characters("".join(v for v in raw.values() if v)):
+        joined = "".join(raw.values())
+        if names.has_control_characters(joined):
             problems += [f"{column}: contains an invisible control character" for column in COLUMNS
                          if names.has_control_characters(get(column) or "")]
         for column, limit in MAX_LENGTH.items():
-            if len(get(column) or "") > limit:
+            if limit < len(joined) and len(get(column) or "") > limit:
                 problems.append(f"{column}: longer than {limit} characters")
 
-        full_name = names.canonical(get("full_name") or "")
+        full_name = get("full_name") or ""
         if not full_name:
             problems.append("full_name: a full name is required")
 
-        sex = _SEX.get((get("sex") or "").upper())
+        sex = _SEX.get(get("sex") or "") or _SEX.get((get("sex") or "").upper())
         if sex is None:
             problems.append(f"sex: '{get('sex') or ''}' is not M or F")
 
-        dob: PartialDate | None = None
-        dob_text = get("date_of_birth") or ""
-        if not dob_text:
-            problems.append("date_of_birth: a date of birth is required (YYYY-MM-DD, YYYY-MM or YYYY)")
-        else:
-            try:
-                dob = PartialDate.parse(dob_text)
-            except InvalidDate as exc:
-                problems.append(f"date_of_birth: {exc}")
-            else:
-                if dob.earliest() > self.today:
-                    problems.append(f"date_of_birth: {dob_text} is in the future")
-                    dob = None
-                elif dob.year < idnumbers.MIN_BIRTH_YEAR:
-                    problems.append(f"date_of_birth: {dob.year} is before 1900, which no ID number can encode")
-                    dob = None
+        dob = self._date_of_birth(get("date_of_birth") or "", problems)
 
         number = get("citizen_id") or ""
         registration = get("birth_registration_province") or ""
         if not number:
             problems.append("citizen_id: an ID number is required")
         elif dob is not None and sex is not None:
-            try:
-                idnumbers.check_consistent(number, birth_year=dob.year, sex=sex)
-            except idnumbers.InvalidIdNumber as exc:
-                problems.append(f"citizen_id: {_spreadsheet_hint(number, str(exc))}")
-            else:
-                if registration and registration.zfill(3) != number[:3]:
-                    problems.append(f"birth_registration_province: {registration} but the ID number starts "
-                                    f"with {number[:3]}; they must be the same")
+            year = dob[0]
+            if not (len(number) == 12 and number.isdigit() and number[:3] in _REGISTRATION_CODES
+                    and number[3] == _CENTURY_SEX[year // 100, sex] and number[4:6] == f"{year % 100:02d}"):
+                try:
+                    idnumbers.check_consistent(number, birth_year=year, sex=sex)
+                except idnumbers.InvalidIdNumber as exc:
+                    problems.append(f"citizen_id: {_spreadsheet_hint(number, str(exc))}")
+            if registration and registration != number[:3] and registration.zfill(3) != number[:3]:
+                problems.append(f"birth_registration_province: {registration} but the ID number starts "
+                                f"with {number[:3]}; they must be the same")
         else:
             problem = _id_number_problem("citizen_id", number)
             if problem:
@@ -144,22 +162,28 @@ class RowChecker:
 
         ethnicity = get("ethnicity") or None
         if ethnicity is not None:
-            canonical_ethnicity = _ethnicity(ethnicity)
+            canonical_ethnicity = self._ethnicity(ethnicity)
             if canonical_ethnicity is None:
                 problems.append(f"ethnicity: '{ethnicity}' is not one of the 54 ethnic groups")
             ethnicity = canonical_ethnicity
 
-        nationality = (get("nationality") or "VN").upper()
-        if len(nationality) != 2 or not nationality.isascii() or not nationality.isalpha():
-            problems.append(f"nationality: '{nationality}' is not a 2-letter country code (VN)")
+        nationality = get("nationality") or "VN"
+        if nationality != "VN":
+            nationality = nationality.upper()
+            if len(nationality) != 2 or not nationality.isascii() or not nationality.isalpha():
+                problems.append(f"nationality: '{nationality}' is not a 2-letter country code (VN)")
 
-        blood_type = (get("blood_type") or "").upper() or None
+        blood_type = get("blood_type") or None
         if blood_type is not None and blood_type not in reference.BLOOD_TYPES:
-            problems.append(f"blood_type: '{blood_type}' is not a blood type (A, B, AB, O, with + or -)")
+            blood_type = blood_type.upper()
+            if blood_type not in reference.BLOOD_TYPES:
+                problems.append(f"blood_type: '{blood_type}' is not a blood type (A, B, AB, O, with + or -)")
 
-        status = (get("status") or "alive").lower()
+        status = get("status") or "alive"
         death_text = get("date_of_death") or ""
         date_of_death: str | None = None
+        if status not in reference.STATUSES:
+            status = status.lower()
         if status not in reference.STATUSES:
             problems.append(f"status: '{status}' is not alive, deceased or missing")
         elif status == "alive":
@@ -168,49 +192,55 @@ class RowChecker:
         elif not death_text:
             problems.append(f"date_of_death: required when status is {status}")
         else:
-            try:
-                death = PartialDate.parse(death_text)
-            except InvalidDate as exc:
-                problems.append(f"date_of_death: {exc}")
-            else:
-                if death.precision != "day":
-                    problems.append("date_of_death: write the full date, YYYY-MM-DD")
-                elif death.earliest() > self.today:
-                    problems.append(f"date_of_death: {death_text} is in the future")
-                elif dob is not None and death.earliest() < dob.earliest():
-                    problems.append(f"date_of_death: {death_text} is before the date of birth {dob}")
-                else:
-                    date_of_death = death.isoformat()
+            date_of_death = self._date_of_death(death_text, dob, problems)
 
-        phone = (get("phone") or "").replace(" ", "").replace(".", "") or None
-        if phone is not None:
+        phone = get("phone") or None
+        if phone is not None and not (phone.isdigit() and 9 <= len(phone) <= 15):
+            phone = phone.replace(" ", "").replace(".", "")
             digits = phone[1:] if phone.startswith("+") else phone
             if not digits.isdigit() or not 9 <= len(digits) <= 15:
                 problems.append(f"phone: '{phone}' is not a telephone number")
 
-        relatives = []
+        relatives: list[str | None] = []
         for kind in ("father", "mother", "spouse"):
             rel_id = get(f"{kind}_id") or None
             if rel_id is not None:
-                problem = _id_number_problem(f"{kind}_id", rel_id)
-                if problem:
-                    problems.append(problem)
-                elif rel_id == number:
+                if not (len(rel_id) == 12 and rel_id.isdigit() and rel_id[:3] in _REGISTRATION_CODES):
+                    problem = _id_number_problem(f"{kind}_id", rel_id)
+                    if problem:
+                        problems.append(problem)
+                if rel_id == number:
                     problems.append(f"{kind}_id: the same number as the person's own")
-            rel_name = get(f"{kind}_name")
-            relatives += [rel_id, names.canonical(rel_name) if rel_name else None]
+            relatives += [rel_id, get(f"{kind}_name") or None]
 
         if problems:
             raise RowRejected("; ".join(problems))
-        assert dob is not None and sex is not None
+        assert dob is not None
         return (
-            number, full_name, names.fold(full_name), _text(get("other_names")),
-            dob.year, dob.month, dob.day, sex, _text(get("place_of_birth")), number[:3],
-            _text(get("hometown")), ethnicity, _text(get("religion")), nationality, blood_type,
-            _text(get("marital_status")), permanent, current, household, relationship, status,
-            date_of_death, phone, *relatives,
+            number, full_name, names.fold(full_name), get("other_names") or None, *dob, sex,
+            get("place_of_birth") or None, number[:3], get("hometown") or None, ethnicity,
+            get("religion") or None, nationality, blood_type, get("marital_status") or None, permanent,
+            current, household, relationship, status, date_of_death, phone, *relatives,
         )
 
+    def _date_of_death(self, text: str, dob: tuple[int, int | None, int | None] | None,
+                       problems: list[str]) -> str | None:
+        try:
+            death = PartialDate.parse(text)
+        except InvalidDate as exc:
+            problems.append(f"date_of_death: {exc}")
+            return None
+        if death.precision != "day":
+            problems.append("date_of_death: write the full date, YYYY-MM-DD")
+        elif death.earliest() > self.today:
+            problems.append(f"date_of_death: {text} is in the future")
+        elif dob is not None and death.earliest() < PartialDate(*dob).earliest():
+            problems.append(f"date_of_death: {text} is before the date of birth {PartialDate(*dob)}")
+        else:
+            return death.isoformat()
+        return None
 
-def _text(value: str | None) -> str | None:
-    return names.canonical(value) or None if value else None
+
+_REGISTRATION_CODES = frozenset(LEGACY_PROVINCES) | idnumbers.ABROAD_CODES
+_CENTURY_SEX = {(century, sex): str((century - 19) * 2 + (sex == "F"))
+                for century in range(19, 24) for sex in ("M", "F")}
