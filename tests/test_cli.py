@@ -43,3 +43,17 @@ def test_db_current_names_the_head_revision(runner) -> None:  # type: ignore[no-
 
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     assert runner.invoke(args=["db", "current"]).output.strip() == head
+
+
+def test_seed_loads_the_demo_citizens_once(runner) -> None:  # type: ignore[no-untyped-def]
+    from idsvc.registry import service
+
+    first = runner.invoke(args=["seed", "--if-empty"])
+    assert first.exit_code == 0, first.output
+    assert "demo_citizens.csv: 9 imported, 0 already present, 0 rejected" in first.output
+    with runner.app.app_context():
+        assert service.get_citizen_by_number("001080012345").full_name == "Nguyễn Văn An"
+    again = runner.invoke(args=["seed", "--if-empty"])
+    assert "demo data not loaded again" in again.output
+    forced = runner.invoke(args=["seed"])
+    assert "demo_citizens.csv: 0 imported, 9 already present, 0 rejected" in forced.output
