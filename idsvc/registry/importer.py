@@ -347,8 +347,10 @@ class _Merger:
         conn.execute(text(
             f"INSERT INTO citizen ({', '.join(citizen_cols)}, household_id, import_batch_id, import_line, "  # noqa: S608
             "version, created_at, updated_at) "
-            f"SELECT {', '.join('s.' + c for c in citizen_cols)}, h.id, :batch, s.line, 1, :now, :now "
-            "FROM import_staging s LEFT JOIN household h ON h.number = s.household_number"
+            f"SELECT {', '.join('s.' + c for c in citizen_cols)}, "
+            # a look-up per row through the unique index: a join would scan every household per chunk
+            "(SELECT h.id FROM household h WHERE h.number = s.household_number), :batch, s.line, 1, :now, :now "
+            "FROM import_staging s"
         ).bindparams(now, batch=batch_id))
         conn.execute(text(
             "INSERT INTO citizen_number (number, citizen_id, issued_at) "
