@@ -1,10 +1,10 @@
 """Bulk import of population files into the registry: streaming, set-based, resumable.
 
-The file is read in chunks of ``IMPORT_CHUNK_SIZE`` rows. Each chunk is checked row by row in
-Python (:mod:`rows`), staged in a temporary table (COPY on PostgreSQL, one ``executemany`` on
-SQLite), and merged into the registry by a handful of ``INSERT ... SELECT`` statements in ONE
-transaction: a person is written whole (citizen, number, relatives, household) or not at all,
-and a chunk reported imported is committed.
+The file is read in chunks of ``IMPORT_CHUNK_SIZE`` rows and every row is checked in Python
+(:mod:`reader`, :mod:`rows`). Each chunk is then written in ONE transaction by a handful of
+set-based statements (:mod:`bulkwrite`): a person is written whole (citizen, number, relatives,
+household) or not at all, and a chunk reported imported is committed. For large files the
+reading and checking runs in a second process, so that it overlaps the database's work.
 
 Re-running is safe. A file is identified by its SHA-256 (:class:`ImportBatch`); every citizen
 keeps the batch and the line it came from, so on a re-run a row that meets its own earlier import
@@ -13,23 +13,24 @@ data the number decides: the same number for the same person (name, birth date, 
 present; for anyone else, or a retired number, the row is rejected.
 
 Bulk-imported records get no per-row revision: their provenance is the batch (who, when, which
-file, its hash) and the line, which keeps a 100-million-row migration at COPY speed. Every later
-change goes through :mod:`service` and writes revisions.
+file, its hash) and the line, which keeps a 100-million-row migration at bulk-load speed. Every
+later change goes through :mod:`service` and writes revisions.
 """
 
 from __future__ import annotations
 
 import csv
+import multiprocessing
 import os
+import queue
+import signal
 import time
 from collections.abc import Callable
-from collections.abc import Iterable
 from collections.abc import Iterator
-from concurrent.futures import Future
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from dataclasses import field
 from datetime import UTC
+from datetime import date
 from datetime import datetime
 from datetime import timedelta
 from datetime import timezone
@@ -39,30 +40,25 @@ from typing import Any
 from typing import TextIO
 
 from sqlalchemy import Connection
-from sqlalchemy import bindparam
 from sqlalchemy import select
-from sqlalchemy import text
 
 from idsvc import db
 from idsvc.audit import service as audit
 from idsvc.audit.tags import AuditAction
-from idsvc.db import UTCDateTime
 from idsvc.errors import Conflict
 from idsvc.registry import reader
+from idsvc.registry.bulkwrite import BulkWriter
 from idsvc.registry.fileformat import COLUMNS
 from idsvc.registry.models import Commune
 from idsvc.registry.models import ImportBatch
 from idsvc.registry.rows import STAGED_COLUMNS
 from idsvc.registry.rows import RowChecker
 from idsvc.registry.rows import RowRejected
+from idsvc.registry.rows import file_values
 
 VIETNAM_TIME = timezone(timedelta(hours=7))
-#: Any constant: PostgreSQL advisory lock held while an import runs (one import at a time).
-_IMPORT_LOCK = 0x1D5C_0001
-
-_COLS = ("line", *STAGED_COLUMNS)
-_SQLITE_STAGE = f"INSERT INTO import_staging VALUES ({', '.join('?' * len(_COLS))})"  # noqa: S608  (constants)
-_TYPES = {"line": "INTEGER", "birth_year": "SMALLINT", "birth_month": "SMALLINT", "birth_day": "SMALLINT"}
+#: Files with at least this many lines are read and checked in a second process.
+PARALLEL_FROM_LINES = 10_000
 
 
 @dataclass
@@ -84,14 +80,15 @@ class ImportResult:
 
 @dataclass
 class _Chunk:
+    #: Accepted rows: (line, *staged values).
     rows: list[tuple[Any, ...]] = field(default_factory=list)
+    #: Rows refused by the checks: (line, reason, values as read).
     rejects: list[tuple[int, str, dict[str, str]]] = field(default_factory=list)
-    raws: dict[int, dict[str, str]] = field(default_factory=dict)
     read: int = 0
 
 
 class _Rejects:
-    """The rejects CSV: line, reason and the row as read, so a clerk can fix and re-import it."""
+    """The rejects CSV: line, reason and the row, so a clerk can fix it and import it again."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -130,59 +127,47 @@ def import_file(path: Path, *, actor: str, rejects_path: Path | None = None, fmt
     chunk_size = chunk_size or current_app.config["IMPORT_CHUNK_SIZE"]
     fmt = reader.detect_format(path, fmt)
     facts = reader.inspect(path)
-    rows = reader.read_rows(path, fmt)
-    first = next(rows, None)  # reads and checks the header before anything is written
-    engine = db.get_db().engine
+    next(reader.read_rows(path, fmt), None)  # the header is checked before anything is written
     communes = frozenset(db.session().scalars(select(Commune.code)))
     db.session().rollback()
     if not communes:
         raise reader.UnreadableFile("the registry has no administrative units yet; run `idsvc units sync` first")
-    checker = RowChecker(communes, datetime.now(VIETNAM_TIME).date())
+    today = datetime.now(VIETNAM_TIME).date()
     rejects = _Rejects(rejects_path or path.with_name(path.name + ".rejects.csv"))
 
-    with engine.connect() as conn:
-        merger = _Merger(conn)
-        merger.lock()
+    with db.get_db().engine.connect() as conn:
+        writer = BulkWriter(conn)
+        if not writer.lock():
+            raise Conflict("Another import is running on this database; wait for it to finish.")
+        writer.tune()
         batch_id, resumed = _open_batch(conn, facts, path, actor)
         result = ImportResult(batch_id=batch_id, rejects_path=rejects.path, resumed=resumed)
-        stream: Iterable[reader.RawRow] = rows if first is None else _prepend(first, rows)
-
-        def write(chunk: _Chunk) -> tuple[_Chunk, tuple[int, int, list[tuple[int, str]]]]:
-            with conn.begin():
-                return chunk, merger.merge(chunk.rows, batch_id)
-
-        def account(chunk: _Chunk, merged: tuple[int, int, list[tuple[int, str]]]) -> None:
-            imported, present, refused = merged
-            for line, reason, values in sorted(chunk.rejects + [(n, r, chunk.raws[n]) for n, r in refused]):
-                rejects.add(line, reason, values)
-            result.rows_read += chunk.read
-            result.imported += imported
-            result.present += present
-            if progress:
-                progress(chunk.read)
-
-        # Checking chunk N+1 in Python overlaps writing chunk N in the database (the driver
-        # releases the GIL while the database works): one writer, one chunk in flight.
+        parallel = facts.lines >= PARALLEL_FROM_LINES
+        chunks = (_chunks_from_process if parallel else _checked_chunks)(path, fmt, communes, today, chunk_size)
         try:
-            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-writer") as writer:
-                pending: Future[tuple[_Chunk, tuple[int, int, list[tuple[int, str]]]]] | None = None
-                for chunk in _chunks(stream, checker, chunk_size):
-                    if pending is not None:
-                        account(*pending.result())
-                        pending = None
-                        if should_stop():
-                            result.interrupted = True
-                            break
-                    pending = writer.submit(write, chunk)
-                if pending is not None:
-                    account(*pending.result())
+            for chunk in chunks:
+                with conn.begin():
+                    imported, present, refused = _write_chunk(writer, chunk, batch_id)
+                for line, reason, values in sorted(chunk.rejects + refused, key=lambda r: r[0]):
+                    rejects.add(line, reason, values)
+                result.rows_read += chunk.read
+                result.imported += imported
+                result.present += present
+                if progress:
+                    progress(chunk.read)
+                if should_stop():
+                    result.interrupted = True
+                    break
         finally:
+            if hasattr(chunks, "close"):
+                chunks.close()  # stops the reading process, if any
             result.rejected = rejects.count
             rejects.close()
             result.seconds = time.perf_counter() - started
         with conn.begin():
             _close_batch(conn, result)
-        merger.finish()
+        writer.untune()
+        writer.unlock()
 
     if not rejects.count:
         result.rejects_path = None
@@ -195,14 +180,63 @@ def import_file(path: Path, *, actor: str, rejects_path: Path | None = None, fmt
     return result
 
 
-def _prepend(first: reader.RawRow, rest: Iterator[reader.RawRow]) -> Iterator[reader.RawRow]:
-    yield first
-    yield from rest
+def _write_chunk(writer: BulkWriter, chunk: _Chunk,
+                 batch_id: int) -> tuple[int, int, list[tuple[int, str, dict[str, str]]]]:
+    """Write the chunk's new people; returns (imported, already present, refused rows)."""
+    rows = chunk.rows
+    if not rows:
+        return 0, 0, []
+    present = 0
+    refused: list[tuple[int, str, dict[str, str]]] = []
+    known = {k[0]: k for k in writer.known([row[1] for row in rows])}
+    if known:
+        fresh = []
+        for row in rows:
+            hit = known.get(row[1])
+            if hit is None:
+                fresh.append(row)
+                continue
+            reason = _why_not_new(row, hit, batch_id)
+            if reason is None:
+                present += 1
+            else:
+                refused.append((row[0], reason, file_values(row[1:])))
+        rows = fresh
+    if rows:
+        households = writer.households({row[_HOUSEHOLD]: row[_PERMANENT] for row in rows
+                                        if row[_HOUSEHOLD] is not None})
+        writer.write(rows, writer.reserve_ids(len(rows)), households, batch_id)
+    return len(rows), present, refused
 
 
-def _chunks(stream: Iterable[reader.RawRow], checker: RowChecker, size: int) -> Iterator[_Chunk]:
-    """Checked chunks of at most ``size`` rows; a number twice in one chunk is caught here."""
-    it = iter(stream)
+def _why_not_new(row: tuple[Any, ...], hit: tuple[Any, ...], batch_id: int) -> str | None:
+    """None if the row is already in the registry (this file's earlier run, or the same person)."""
+    line = row[0]
+    _, retired_at, c_batch, c_line, *holder = hit
+    if retired_at is not None:
+        return "citizen_id: this number was retired and replaced by a newer one; use the person's current number"
+    if c_batch == batch_id:
+        return None if c_line == line else f"citizen_id: the same ID number as line {c_line} of this file"
+    if tuple(holder) == (row[_NAME_FOLDED], *row[_BIRTH:_BIRTH + 3], row[_SEX]):
+        return None
+    return "citizen_id: the registry already holds this number for a person with another name, date of birth or sex"
+
+
+def _position(column: str) -> int:
+    return STAGED_COLUMNS.index(column) + 1  # + 1: the line comes first
+
+
+_HOUSEHOLD, _PERMANENT = _position("household_number"), _position("permanent_commune_code")
+_NAME_FOLDED, _BIRTH, _SEX = _position("name_folded"), _position("birth_year"), _position("sex")
+
+
+# -- reading and checking --------------------------------------------------------------------
+
+def _checked_chunks(path: Path, fmt: str, communes: frozenset[str], today: date, size: int) -> Iterator[_Chunk]:
+    """The file as checked chunks of at most ``size`` rows; a number twice in one chunk is caught here
+    (across chunks, by the database)."""
+    checker = RowChecker(communes, today)
+    it = iter(reader.read_rows(path, fmt))
     while True:
         raws = list(islice(it, size))
         if not raws:
@@ -225,9 +259,63 @@ def _chunks(stream: Iterable[reader.RawRow], checker: RowChecker, size: int) -> 
                 continue
             seen[number] = raw.line
             chunk.rows.append((raw.line, *staged))
-            chunk.raws[raw.line] = raw.values
         yield chunk
 
+
+def _produce(path: Path, fmt: str, communes: frozenset[str], today: date, size: int,
+             out: multiprocessing.Queue[Any]) -> None:
+    """Body of the reading process: checked chunks into ``out``, then None (or an error text)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the importing process's to handle
+    parent = multiprocessing.parent_process()
+
+    def put(item: Any) -> None:
+        while True:
+            try:
+                out.put(item, timeout=1)
+                return
+            except queue.Full:
+                if parent is None or not parent.is_alive():
+                    # The importer died (kill -9): leave at once, without flushing the queue's pipe,
+                    # which nobody reads any more.
+                    os._exit(1)
+
+    try:
+        for chunk in _checked_chunks(path, fmt, communes, today, size):
+            put(chunk)
+    except Exception as exc:  # reported by the importer as its own error
+        put(f"{type(exc).__name__}: {exc}")
+        return
+    put(None)
+
+
+def _chunks_from_process(path: Path, fmt: str, communes: frozenset[str], today: date,
+                         size: int) -> Iterator[_Chunk]:
+    context = multiprocessing.get_context("spawn")
+    out: multiprocessing.Queue[Any] = context.Queue(maxsize=2)
+    process = context.Process(target=_produce, args=(path, fmt, communes, today, size, out), daemon=True,
+                              name="idsvc-import-reader")
+    process.start()
+    try:
+        while True:
+            try:
+                item = out.get(timeout=5)
+            except queue.Empty:
+                if not process.is_alive():
+                    raise RuntimeError("the process reading the file stopped unexpectedly") from None
+                continue
+            if item is None:
+                return
+            if isinstance(item, str):
+                raise RuntimeError(f"reading the file failed: {item}")
+            yield item
+    finally:
+        if process.is_alive():
+            process.terminate()
+        process.join(timeout=10)
+        out.close()
+
+
+# -- the batch -------------------------------------------------------------------------------
 
 def _open_batch(conn: Connection, facts: reader.FileFacts, path: Path, actor: str) -> tuple[int, bool]:
     """The batch of this file (by hash): created on the first run, found again on a re-run."""
@@ -248,121 +336,3 @@ def _close_batch(conn: Connection, result: ImportResult) -> None:
     conn.execute(table.update().where(table.c.id == result.batch_id).values(
         finished_at=None if result.interrupted else datetime.now(UTC), rows_read=result.rows_read,
         rows_imported=result.imported, rows_present=result.present, rows_rejected=result.rejected))
-
-
-class _Merger:
-    """The set-based SQL of one chunk, on PostgreSQL or SQLite."""
-
-    def __init__(self, conn: Connection) -> None:
-        self.conn = conn
-        self.pg = conn.dialect.name == "postgresql"
-        columns = ", ".join(f"{c} {_TYPES.get(c, 'DATE' if c == 'date_of_death' and self.pg else 'TEXT')}"
-                            for c in _COLS)
-        with conn.begin():
-            if self.pg:
-                conn.exec_driver_sql(f"CREATE TEMP TABLE IF NOT EXISTS import_staging ({columns}) "
-                                     "ON COMMIT DELETE ROWS")
-            else:
-                conn.exec_driver_sql(f"CREATE TEMP TABLE IF NOT EXISTS import_staging ({columns})")
-        if not self.pg:  # random-order index inserts want the B-trees in memory
-            conn.exec_driver_sql("PRAGMA cache_size = -65536")
-            conn.commit()
-
-    def lock(self) -> None:
-        if self.pg and not self.conn.exec_driver_sql(f"SELECT pg_try_advisory_lock({_IMPORT_LOCK})").scalar():
-            self.conn.rollback()
-            raise Conflict("Another import is running on this database; wait for it to finish.")
-        self.conn.commit()
-
-    def finish(self) -> None:
-        if self.pg:
-            self.conn.exec_driver_sql(f"SELECT pg_advisory_unlock({_IMPORT_LOCK})")
-        else:
-            self.conn.exec_driver_sql("PRAGMA cache_size = -2000")  # back to the default for the pool
-        self.conn.commit()
-
-    def _stage(self, rows: list[tuple[Any, ...]]) -> None:
-        if self.pg:
-            cursor = self.conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-            with cursor.copy(f"COPY import_staging ({', '.join(_COLS)}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-            self.conn.exec_driver_sql("ANALYZE import_staging")
-        else:
-            self.conn.exec_driver_sql("DELETE FROM import_staging")
-            self.conn.exec_driver_sql(_SQLITE_STAGE, rows)  # type: ignore[arg-type]
-
-    def merge(self, rows: list[tuple[Any, ...]], batch_id: int) -> tuple[int, int, list[tuple[int, str]]]:
-        """Write the new people of ``rows``; returns (imported, already present, rejected (line, reason))."""
-        if not rows:
-            return 0, 0, []
-        self._stage(rows)
-        present, refused = self._classify(batch_id)
-        imported = len(rows) - present - len(refused)
-        if imported:
-            self._insert(batch_id)
-        return imported, present, refused
-
-    def _classify(self, batch_id: int) -> tuple[int, list[tuple[int, str]]]:
-        """Rows whose number the registry has seen: already imported, or conflicting."""
-        conn = self.conn
-        hits = conn.execute(text(
-            "SELECT s.line, s.name_folded, s.birth_year, s.birth_month, s.birth_day, s.sex, "
-            "n.retired_at, c.import_batch_id, c.import_line, c.name_folded, c.birth_year, c.birth_month, "
-            "c.birth_day, c.sex "
-            "FROM import_staging s JOIN citizen_number n ON n.number = s.id_number "
-            "JOIN citizen c ON c.id = n.citizen_id")).all()
-        if not hits:
-            return 0, []
-        present = 0
-        refused: list[tuple[int, str]] = []
-        for line, *mine, retired_at, c_batch, c_line, c_name, c_year, c_month, c_day, c_sex in hits:
-            if retired_at is not None:
-                refused.append((line, "citizen_id: this number was retired and replaced by a newer one; "
-                                      "use the person's current number"))
-            elif c_batch == batch_id and c_line == line:
-                present += 1  # imported by an earlier run of this same file
-            elif c_batch == batch_id:
-                refused.append((line, f"citizen_id: the same ID number as line {c_line} of this file"))
-            elif tuple(mine) == (c_name, c_year, c_month, c_day, c_sex):
-                present += 1  # the same person, already in the registry from another source
-            else:
-                refused.append((line, "citizen_id: the registry already holds this number for a person with "
-                                      "another name, date of birth or sex"))
-        conn.exec_driver_sql("DELETE FROM import_staging WHERE EXISTS "
-                             "(SELECT 1 FROM citizen_number n WHERE n.number = import_staging.id_number)")
-        return present, refused
-
-    def _insert(self, batch_id: int) -> None:
-        conn = self.conn
-        now = bindparam("now", datetime.now(UTC), type_=UTCDateTime())
-        citizen_cols = [c for c in STAGED_COLUMNS if c not in (
-            "household_number", "father_id", "father_name", "mother_id", "mother_name", "spouse_id", "spouse_name")]
-        conn.execute(text(
-            "INSERT INTO household (number, commune_code, created_at) "
-            "SELECT s.household_number, MIN(s.permanent_commune_code), :now FROM import_staging s "
-            "WHERE s.household_number IS NOT NULL "
-            "AND NOT EXISTS (SELECT 1 FROM household h WHERE h.number = s.household_number) "
-            "GROUP BY s.household_number").bindparams(now))
-        conn.execute(text(
-            f"INSERT INTO citizen ({', '.join(citizen_cols)}, household_id, import_batch_id, import_line, "  # noqa: S608
-            "version, created_at, updated_at) "
-            f"SELECT {', '.join('s.' + c for c in citizen_cols)}, "
-            # a look-up per row through the unique index: a join would scan every household per chunk
-            "(SELECT h.id FROM household h WHERE h.number = s.household_number), :batch, s.line, 1, :now, :now "
-            "FROM import_staging s"
-        ).bindparams(now, batch=batch_id))
-        conn.execute(text(
-            "INSERT INTO citizen_number (number, citizen_id, issued_at) "
-            "SELECT c.id_number, c.id, :now FROM import_staging s JOIN citizen c ON c.id_number = s.id_number"
-        ).bindparams(now))
-        relatives = " UNION ALL ".join(
-            f"SELECT c.id, '{kind}', s.{kind}_id, s.{kind}_name FROM import_staging s "  # noqa: S608  (constants)
-            f"JOIN citizen c ON c.id_number = s.id_number WHERE s.{kind}_id IS NOT NULL OR s.{kind}_name IS NOT NULL"
-            for kind in ("father", "mother", "spouse"))
-        conn.execute(text("INSERT INTO citizen_relative (citizen_id, kind, id_number, full_name) " + relatives))
-        conn.execute(text(
-            "UPDATE household SET head_id = (SELECT MIN(c.id) FROM citizen c "
-            "WHERE c.household_id = household.id AND c.relationship_to_head = 'head') "
-            "WHERE head_id IS NULL AND number IN "
-            "(SELECT household_number FROM import_staging WHERE relationship_to_head = 'head')"))

@@ -244,3 +244,17 @@ class RowChecker:
 _REGISTRATION_CODES = frozenset(LEGACY_PROVINCES) | idnumbers.ABROAD_CODES
 _CENTURY_SEX = {(century, sex): str((century - 19) * 2 + (sex == "F"))
                 for century in range(19, 24) for sex in ("M", "F")}
+
+
+def file_values(staged: tuple[object, ...]) -> dict[str, str]:
+    """A staged tuple written back as file columns (for the rejects file)."""
+    value = dict(zip(STAGED_COLUMNS, staged, strict=True))
+    dob = PartialDate(value["birth_year"], value["birth_month"], value["birth_day"])  # type: ignore[arg-type]
+    out = {
+        "citizen_id": value["id_number"], "date_of_birth": dob.isoformat(),
+        "birth_registration_province": value["birth_registration_code"],
+        "permanent_commune": value["permanent_commune_code"], "current_commune": value["current_commune_code"],
+        "household_id": value["household_number"],
+    }
+    out.update({c: value[c] for c in COLUMNS if c in value})
+    return {c: "" if out.get(c) is None else str(out[c]) for c in COLUMNS}

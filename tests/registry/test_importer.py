@@ -5,7 +5,10 @@ from __future__ import annotations
 import csv
 import json
 import unicodedata
+from datetime import UTC
 from datetime import date
+from datetime import datetime
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -82,6 +85,8 @@ def test_demo_file_lands_whole_with_households_relatives_and_provenance(app_ctx,
     batch = db.session().get(ImportBatch, an.import_batch_id)
     assert batch is not None and batch.rows_imported == 9 and batch.finished_at is not None
     assert an.import_line == 2
+    for stamp in (an.created_at, an.updated_at, an.numbers[0].issued_at, an.household.created_at):
+        assert stamp.tzinfo is not None and abs(datetime.now(UTC) - stamp) < timedelta(minutes=5)
 
     hoa = service.get_citizen_by_number("001152000333")
     assert hoa.date_of_birth.precision == "year" and hoa.birth_month is None
