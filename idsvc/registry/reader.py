@@ -18,6 +18,8 @@ import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
+from typing import NoReturn
 
 from idsvc.registry.fileformat import COLUMNS
 from idsvc.registry.fileformat import REQUIRED_COLUMNS
@@ -58,28 +60,40 @@ def inspect(path: Path) -> FileFacts:
     digest = hashlib.sha256()
     decoder = codecs.getincrementaldecoder("utf-8")()
     lines = size = 0
+    last = b""
     try:
         with path.open("rb") as f:
-            for lines, raw in enumerate(f, 1):
-                digest.update(raw)
-                size += len(raw)
+            while block := f.read(1 << 20):
+                digest.update(block)
                 try:
-                    decoder.decode(raw)
+                    decoder.decode(block)
                 except UnicodeDecodeError as exc:
-                    raise UnreadableFile(
-                        f"{path.name} is not UTF-8 text: line {lines} has the byte 0x{raw[exc.start]:02x} at "
-                        f"position {exc.start + 1}. Save the file as UTF-8 (CSV UTF-8 in a spreadsheet) "
-                        "and import it again.") from None
-            decoder.decode(b"", final=True)
+                    _not_utf8(path, f, size + exc.start - len(decoder.getstate()[0]))
+                lines += block.count(b"\n")
+                size += len(block)
+                last = block[-1:]
+            try:
+                decoder.decode(b"", final=True)
+            except UnicodeDecodeError:
+                raise UnreadableFile(f"{path.name} is not UTF-8 text: it ends in the middle of a character") from None
     except FileNotFoundError:
         raise UnreadableFile(f"{path} does not exist") from None
     except IsADirectoryError:
         raise UnreadableFile(f"{path} is a directory, not a file") from None
-    except UnicodeDecodeError:
-        raise UnreadableFile(f"{path.name} is not UTF-8 text: it ends in the middle of a character") from None
     if size == 0:
         raise UnreadableFile(f"{path.name} is empty")
-    return FileFacts(sha256=digest.hexdigest(), lines=lines, size=size)
+    return FileFacts(sha256=digest.hexdigest(), lines=lines + (last != b"\n"), size=size)
+
+
+def _not_utf8(path: Path, f: BinaryIO, offset: int) -> NoReturn:
+    """Name the line and byte of the first byte that is not UTF-8 (``offset`` from the start)."""
+    f.seek(0)
+    head = f.read(offset + 1)
+    line = head.count(b"\n") + 1
+    column = offset - (head.rfind(b"\n", 0, offset) + 1) + 1
+    raise UnreadableFile(
+        f"{path.name} is not UTF-8 text: line {line} has the byte 0x{head[offset]:02x} at position {column}. "
+        "Save the file as UTF-8 (CSV UTF-8 in a spreadsheet) and import it again.")
 
 
 def detect_format(path: Path, fmt: str | None = None) -> str:
