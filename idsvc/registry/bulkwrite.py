@@ -27,9 +27,9 @@ IMPORT_LOCK = 0x1D5C_0001
 _AT = {c: i for i, c in enumerate(STAGED_COLUMNS)}
 _RELATIVE_KINDS = ("father", "mother", "spouse")
 #: Staged values that are columns of ``citizen`` as they are.
-CITIZEN_COLUMNS = tuple(c for c in STAGED_COLUMNS if c != "household_number"
-                        and not c.startswith(_RELATIVE_KINDS))
-_CITIZEN_AT = [_AT[c] for c in CITIZEN_COLUMNS]
+CITIZEN_COLUMNS = STAGED_COLUMNS[:STAGED_COLUMNS.index("household_number")]
+#: Where each relative's id (and after it, the name) sits in an importer row (line first).
+_RELATIVE_AT = [(kind, _AT[f"{kind}_id"] + 1) for kind in _RELATIVE_KINDS]
 _ALL_CITIZEN = (*CITIZEN_COLUMNS, "id", "household_id", "import_batch_id", "import_line", "version",
                 "created_at", "updated_at")
 
@@ -125,14 +125,14 @@ class BulkWriter:
         """Citizens (``rows`` = (line, *staged)), their numbers, relatives, and household heads."""
         now = self._stamp(datetime.now(UTC))
         hh = _AT["household_number"] + 1
-        citizens = (
-            (*[row[i + 1] for i in _CITIZEN_AT], cid, household_ids.get(row[hh]), batch_id, row[0], 1, now, now)
-            for cid, row in zip(ids, rows, strict=True))
+        end = len(CITIZEN_COLUMNS) + 1
+        citizens = ((*row[1:end], cid, household_ids.get(row[hh]), batch_id, row[0], 1, now, now)
+                    for cid, row in zip(ids, rows, strict=True))
         numbers = ((row[1], cid, now) for cid, row in zip(ids, rows, strict=True))
         relatives = (
-            (cid, kind, row[_AT[f"{kind}_id"] + 1], row[_AT[f"{kind}_name"] + 1])
-            for cid, row in zip(ids, rows, strict=True) for kind in _RELATIVE_KINDS
-            if row[_AT[f"{kind}_id"] + 1] is not None or row[_AT[f"{kind}_name"] + 1] is not None)
+            (cid, kind, row[at], row[at + 1])
+            for cid, row in zip(ids, rows, strict=True) for kind, at in _RELATIVE_AT
+            if row[at] is not None or row[at + 1] is not None)
         self._copy("citizen", _ALL_CITIZEN, citizens)
         self._copy("citizen_number", ("number", "citizen_id", "issued_at"), numbers)
         self._copy("citizen_relative", ("citizen_id", "kind", "id_number", "full_name"), relatives)

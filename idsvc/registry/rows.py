@@ -22,8 +22,9 @@ STAGED_COLUMNS = (
     "id_number", "full_name", "name_folded", "other_names", "birth_year", "birth_month", "birth_day",
     "sex", "place_of_birth", "birth_registration_code", "hometown", "ethnicity", "religion",
     "nationality", "blood_type", "marital_status", "permanent_commune_code", "current_commune_code",
-    "household_number", "relationship_to_head", "status", "date_of_death", "phone",
-    "father_id", "father_name", "mother_id", "mother_name", "spouse_id", "spouse_name",
+    "relationship_to_head", "status", "date_of_death", "phone",
+    # not columns of ``citizen``:
+    "household_number", "father_id", "father_name", "mother_id", "mother_name", "spouse_id", "spouse_name",
 )
 
 #: Longest accepted text per column (the database's column sizes).
@@ -220,7 +221,7 @@ class RowChecker:
             number, full_name, names.fold(full_name), get("other_names") or None, *dob, sex,
             get("place_of_birth") or None, number[:3], get("hometown") or None, ethnicity,
             get("religion") or None, nationality, blood_type, get("marital_status") or None, permanent,
-            current, household, relationship, status, date_of_death, phone, *relatives,
+            current, relationship, status, date_of_death, phone, household, *relatives,
         )
 
     def _date_of_death(self, text: str, dob: tuple[int, int | None, int | None] | None,
