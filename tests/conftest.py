@@ -3,9 +3,8 @@
 
 Databases are built by the real migrations, never ``create_all``:
 - SQLite: a template file is migrated once per session and copied for each test.
-- PostgreSQL: a template database is migrated once; tests run inside an outer transaction
-  that is rolled back (``join_transaction_mode="create_savepoint"``), and tests that need
-  real commits from several connections get a scratch database cloned from the template.
+- PostgreSQL: a template database is migrated once and cloned for each test
+  (``CREATE DATABASE ... TEMPLATE``), so commits are real and tests cannot see each other.
 """
 
 from __future__ import annotations

@@ -65,11 +65,11 @@ class BulkWriter:
             self.conn.commit()
 
     def tune(self) -> None:
-        """SQLite, this connection only: a larger page cache for random-order index inserts, and
+        """SQLite, this connection only: a 128 MB page cache for random-order index inserts, and
         checkpoints every 400 MB of WAL instead of every 4 MB, so hot index pages are copied back
         to the database file once instead of once per chunk (the WAL is checkpointed at the end)."""
         if not self.pg:
-            self.conn.exec_driver_sql("PRAGMA cache_size = -65536")
+            self.conn.exec_driver_sql("PRAGMA cache_size = -131072")
             self.conn.exec_driver_sql("PRAGMA wal_autocheckpoint = 100000")
             self.conn.commit()
 
