@@ -19,15 +19,15 @@ from typing import Any
 from sqlalchemy import Connection
 
 from idsvc.db import UTCDateTime
-from idsvc.registry.rows import STAGED_COLUMNS
+from idsvc.registry.rows import CHECKED_COLUMNS
 
 #: PostgreSQL advisory lock held while an import runs (one import at a time; any constant).
 IMPORT_LOCK = 0x1D5C_0001
 
-_AT = {c: i for i, c in enumerate(STAGED_COLUMNS)}
+_AT = {c: i for i, c in enumerate(CHECKED_COLUMNS)}
 _RELATIVE_KINDS = ("father", "mother", "spouse")
-#: Staged values that are columns of ``citizen`` as they are.
-CITIZEN_COLUMNS = STAGED_COLUMNS[:STAGED_COLUMNS.index("household_number")]
+#: Checked values that are columns of ``citizen`` as they are.
+CITIZEN_COLUMNS = CHECKED_COLUMNS[:CHECKED_COLUMNS.index("household_number")]
 #: Where each relative's id (and after it, the name) sits in an importer row (line first).
 _RELATIVE_AT = [(kind, _AT[f"{kind}_id"] + 1) for kind in _RELATIVE_KINDS]
 _ALL_CITIZEN = (*CITIZEN_COLUMNS, "id", "household_id", "import_batch_id", "import_line", "version",
@@ -122,7 +122,7 @@ class BulkWriter:
 
     def write(self, rows: Sequence[tuple[Any, ...]], ids: Sequence[int], household_ids: dict[str, int],
               batch_id: int) -> None:
-        """Citizens (``rows`` = (line, *staged)), their numbers, relatives, and household heads."""
+        """Citizens (``rows`` = (line, *checked)), their numbers, relatives, and household heads."""
         now = self._stamp(datetime.now(UTC))
         hh = _AT["household_number"] + 1
         end = len(CITIZEN_COLUMNS) + 1

@@ -51,7 +51,7 @@ from idsvc.registry.bulkwrite import BulkWriter
 from idsvc.registry.fileformat import COLUMNS
 from idsvc.registry.models import Commune
 from idsvc.registry.models import ImportBatch
-from idsvc.registry.rows import STAGED_COLUMNS
+from idsvc.registry.rows import CHECKED_COLUMNS
 from idsvc.registry.rows import RowChecker
 from idsvc.registry.rows import RowRejected
 from idsvc.registry.rows import file_values
@@ -80,7 +80,7 @@ class ImportResult:
 
 @dataclass
 class _Chunk:
-    #: Accepted rows: (line, *staged values).
+    #: Accepted rows: (line, *checked values).
     rows: list[tuple[Any, ...]] = field(default_factory=list)
     #: Rows refused by the checks: (line, reason, values as read).
     rejects: list[tuple[int, str, dict[str, str]]] = field(default_factory=list)
@@ -223,7 +223,7 @@ def _why_not_new(row: tuple[Any, ...], hit: tuple[Any, ...], batch_id: int) -> s
 
 
 def _position(column: str) -> int:
-    return STAGED_COLUMNS.index(column) + 1  # + 1: the line comes first
+    return CHECKED_COLUMNS.index(column) + 1  # + 1: the line comes first
 
 
 _HOUSEHOLD, _PERMANENT = _position("household_number"), _position("permanent_commune_code")
@@ -248,17 +248,17 @@ def _checked_chunks(path: Path, fmt: str, communes: frozenset[str], today: date,
                 chunk.rejects.append((raw.line, raw.error, raw.values))
                 continue
             try:
-                staged = checker.check(raw.values)
+                checked = checker.check(raw.values)
             except RowRejected as exc:
                 chunk.rejects.append((raw.line, str(exc), raw.values))
                 continue
-            number = staged[0]
+            number = checked[0]
             if number in seen:
                 chunk.rejects.append((raw.line, f"citizen_id: the same ID number as line {seen[number]} of this "
                                                 "file", raw.values))
                 continue
             seen[number] = raw.line
-            chunk.rows.append((raw.line, *staged))
+            chunk.rows.append((raw.line, *checked))
         yield chunk
 
 

@@ -1,7 +1,7 @@
 """Checking one row of a population file: pure rules, no database, no I/O.
 
 :class:`RowChecker` turns a raw row (column -> text, as read from CSV or JSONL) into the tuple
-the importer stages (:data:`STAGED_COLUMNS`), or raises :class:`RowRejected` with every problem
+the importer writes (:data:`CHECKED_COLUMNS`), or raises :class:`RowRejected` with every problem
 of the row in words a registry clerk can act on.
 """
 
@@ -17,8 +17,8 @@ from idsvc.registry.dates import PartialDate
 from idsvc.registry.fileformat import COLUMNS
 from idsvc.registry.units import LEGACY_PROVINCES
 
-#: What the importer stages for each accepted row, in this order (``line`` is prepended).
-STAGED_COLUMNS = (
+#: What the checker returns for each accepted row, in this order (``line`` is prepended).
+CHECKED_COLUMNS = (
     "id_number", "full_name", "name_folded", "other_names", "birth_year", "birth_month", "birth_day",
     "sex", "place_of_birth", "birth_registration_code", "hometown", "ethnicity", "religion",
     "nationality", "blood_type", "marital_status", "permanent_commune_code", "current_commune_code",
@@ -106,7 +106,7 @@ class RowChecker:
         return self._ethnicities[text]
 
     def check(self, raw: dict[str, str]) -> tuple[object, ...]:
-        """The staged tuple for ``raw``.
+        """The checked tuple for ``raw`` (:data:`CHECKED_COLUMNS`).
 
         :raises RowRejected: naming each bad column and why.
         """
@@ -247,9 +247,9 @@ _CENTURY_SEX = {(century, sex): str((century - 19) * 2 + (sex == "F"))
                 for century in range(19, 24) for sex in ("M", "F")}
 
 
-def file_values(staged: tuple[object, ...]) -> dict[str, str]:
-    """A staged tuple written back as file columns (for the rejects file)."""
-    value = dict(zip(STAGED_COLUMNS, staged, strict=True))
+def file_values(checked: tuple[object, ...]) -> dict[str, str]:
+    """A checked tuple written back as file columns (for the rejects file)."""
+    value = dict(zip(CHECKED_COLUMNS, checked, strict=True))
     dob = PartialDate(value["birth_year"], value["birth_month"], value["birth_day"])  # type: ignore[arg-type]
     out = {
         "citizen_id": value["id_number"], "date_of_birth": dob.isoformat(),
