@@ -17,8 +17,18 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection
+from sqlalchemy import ForeignKeyConstraint
+from sqlalchemy import Index
+from sqlalchemy import func
+from sqlalchemy import select
+from sqlalchemy.schema import AddConstraint
+from sqlalchemy.schema import CreateIndex
+from sqlalchemy.schema import DropConstraint
+from sqlalchemy.schema import DropIndex
 
+from idsvc.db import Base
 from idsvc.db import UTCDateTime
+from idsvc.registry.models import Citizen
 from idsvc.registry.rows import CHECKED_COLUMNS
 
 #: PostgreSQL advisory lock held while an import runs (one import at a time; any constant).
@@ -37,6 +47,21 @@ _ALL_CITIZEN = (*CITIZEN_COLUMNS, "id", "household_id", "import_batch_id", "impo
 Known = tuple[str, Any, int | None, int | None, str, int, int | None, int | None, str]
 _KNOWN_SELECT = ("SELECT n.number, n.retired_at, c.import_batch_id, c.import_line, c.name_folded, c.birth_year, "
                  "c.birth_month, c.birth_day, c.sex FROM citizen_number n JOIN citizen c ON c.id = n.citizen_id ")
+
+
+#: The tables an initial load fills; their secondary indexes and foreign keys are deferred.
+BULK_TABLES = ("citizen", "citizen_number", "citizen_relative", "household")
+
+
+def _deferred() -> tuple[list[Index], list[ForeignKeyConstraint]]:
+    """Non-unique indexes and foreign keys of :data:`BULK_TABLES`, from the models (= the migrations).
+
+    Primary keys and unique constraints stay: they are what makes numbers and households unique.
+    """
+    tables = [Base.metadata.tables[name] for name in BULK_TABLES]
+    indexes = [ix for t in tables for ix in sorted(t.indexes, key=lambda i: str(i.name)) if not ix.unique]
+    keys = [fk for t in tables for fk in sorted(t.foreign_key_constraints, key=lambda k: str(k.name))]
+    return indexes, keys
 
 
 class BulkWriter:
@@ -78,6 +103,34 @@ class BulkWriter:
             self.conn.exec_driver_sql("PRAGMA cache_size = -2000")
             self.conn.exec_driver_sql("PRAGMA wal_autocheckpoint = 1000")
             self.conn.commit()
+
+    # -- initial load: one transaction, constraints built in bulk at the end ------------------
+
+    def registry_is_empty(self) -> bool:
+        return not self.conn.execute(select(func.count()).select_from(Citizen)).scalar()
+
+    def defer_constraints(self) -> None:
+        """Drop the secondary indexes (and, on PostgreSQL, the foreign keys) inside the caller's
+        transaction; :meth:`restore_constraints` builds them again in bulk before it commits.
+
+        PostgreSQL's manual recommends this for bulk loads ("Populating a Database"). SQLite keeps
+        its foreign keys (it cannot drop them; its checks are cheap in-process look-ups).
+        """
+        indexes, keys = _deferred()
+        if self.pg:
+            for fk in keys:
+                self.conn.execute(DropConstraint(fk, if_exists=True))
+        for ix in indexes:
+            self.conn.execute(DropIndex(ix, if_exists=True))
+
+    def restore_constraints(self) -> None:
+        """Build the indexes and (PostgreSQL) add and validate the foreign keys over the loaded rows."""
+        indexes, keys = _deferred()
+        for ix in indexes:
+            self.conn.execute(CreateIndex(ix, if_not_exists=True))
+        if self.pg:
+            for fk in keys:
+                self.conn.execute(AddConstraint(fk))
 
     # -- one chunk ---------------------------------------------------------------------------
 

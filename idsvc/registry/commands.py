@@ -43,8 +43,11 @@ def registry_cli() -> None:
 @click.option("--format", "fmt", type=click.Choice(reader.FORMATS),
               help="csv or jsonl (default: from the file name, .jsonl = JSONL).")
 @click.option("--actor", default="system:cli", show_default=True, help="Who runs the import, for the audit trail.")
+@click.option("--initial-load", is_flag=True,
+              help="Load an empty registry in one transaction, building indexes (and foreign keys on "
+                   "PostgreSQL) at the end: faster, all or nothing, tables locked meanwhile.")
 @with_appcontext
-def registry_import(file: Path, rejects: Path | None, fmt: str | None, actor: str) -> None:
+def registry_import(file: Path, rejects: Path | None, fmt: str | None, actor: str, initial_load: bool) -> None:
     """Import citizens from FILE (CSV or JSONL); safe to re-run, Ctrl-C stops after the current chunk."""
     try:
         lines = reader.inspect(file).lines
@@ -54,9 +57,12 @@ def registry_import(file: Path, rejects: Path | None, fmt: str | None, actor: st
     with stop, click.progressbar(length=max(lines - 1, 1), label="importing", file=sys.stderr) as bar:
         try:
             result = importer.import_file(file, actor=actor, rejects_path=rejects, fmt=fmt,
-                                          progress=bar.update, should_stop=stop)
+                                          progress=bar.update, should_stop=stop, initial_load=initial_load)
         except (reader.UnreadableFile, DomainError) as exc:
             raise click.ClickException(str(exc)) from None
+        except importer.ImportStopped as exc:
+            click.echo(str(exc), err=True)
+            sys.exit(130)
     again = "this file was imported before; " if result.resumed else ""
     click.echo(f"{again}read {result.rows_read:,} rows in {result.seconds:.1f} s "
                f"({result.rows_per_second:,.0f} rows/s): "

@@ -111,15 +111,23 @@ class _Rejects:
             self._file.close()
 
 
+class ImportStopped(Exception):
+    """An initial load was stopped (Ctrl-C); being one transaction, it was rolled back whole."""
+
+
 def import_file(path: Path, *, actor: str, rejects_path: Path | None = None, fmt: str | None = None,
                 chunk_size: int | None = None, progress: Callable[[int], None] | None = None,
-                should_stop: Callable[[], bool] = lambda: False) -> ImportResult:
+                should_stop: Callable[[], bool] = lambda: False, initial_load: bool = False) -> ImportResult:
     """Import ``path`` (CSV or JSONL) into the registry of the current app.
 
     :param progress: called with the number of rows read since the last call.
     :param should_stop: polled between chunks; True stops cleanly after the chunk in hand.
+    :param initial_load: load an EMPTY registry in one transaction, with secondary indexes (and,
+        on PostgreSQL, foreign keys) built in bulk at the end: much faster, all or nothing, and the
+        registry tables are locked until it commits.
     :raises reader.UnreadableFile: the file cannot be read (nothing was written).
-    :raises Conflict: another import is running.
+    :raises Conflict: another import is running, or an initial load meets a non-empty registry.
+    :raises ImportStopped: an initial load was stopped; nothing was written.
     """
     from flask import current_app
 
@@ -134,40 +142,48 @@ def import_file(path: Path, *, actor: str, rejects_path: Path | None = None, fmt
         raise reader.UnreadableFile("the registry has no administrative units yet; run `idsvc units sync` first")
     today = datetime.now(VIETNAM_TIME).date()
     rejects = _Rejects(rejects_path or path.with_name(path.name + ".rejects.csv"))
+    parallel = facts.lines >= PARALLEL_FROM_LINES
 
     with db.get_db().engine.connect() as conn:
         writer = BulkWriter(conn)
         if not writer.lock():
             raise Conflict("Another import is running on this database; wait for it to finish.")
         writer.tune()
-        batch_id, resumed = _open_batch(conn, facts, path, actor)
-        result = ImportResult(batch_id=batch_id, rejects_path=rejects.path, resumed=resumed)
-        parallel = facts.lines >= PARALLEL_FROM_LINES
-        chunks = (_chunks_from_process if parallel else _checked_chunks)(path, fmt, communes, today, chunk_size)
         try:
-            for chunk in chunks:
+            chunks = (_chunks_from_process if parallel else _checked_chunks)(path, fmt, communes, today, chunk_size)
+            if initial_load:
                 with conn.begin():
-                    imported, present, refused = _write_chunk(writer, chunk, batch_id)
-                for line, reason, values in sorted(chunk.rejects + refused, key=lambda r: r[0]):
-                    rejects.add(line, reason, values)
-                result.rows_read += chunk.read
-                result.imported += imported
-                result.present += present
-                if progress:
-                    progress(chunk.read)
-                if should_stop():
-                    result.interrupted = True
-                    break
+                    if not writer.registry_is_empty():
+                        raise Conflict("An initial load is for an empty registry; this one has citizens. "
+                                       "Import without --initial-load.")
+                    batch_id, resumed = _open_batch(conn, facts, path, actor)
+                    result = ImportResult(batch_id=batch_id, rejects_path=rejects.path, resumed=resumed)
+                    writer.defer_constraints()
+                    _run(chunks, lambda chunk: _write_chunk(writer, chunk, batch_id), result, rejects,
+                         progress, should_stop)
+                    if result.interrupted:
+                        raise ImportStopped("The initial load was stopped and rolled back: nothing was imported. "
+                                            "Run the same command again.")
+                    writer.restore_constraints()
+                    result.seconds = time.perf_counter() - started
+                    _close_batch(conn, result)
+            else:
+                with conn.begin():
+                    batch_id, resumed = _open_batch(conn, facts, path, actor)
+                result = ImportResult(batch_id=batch_id, rejects_path=rejects.path, resumed=resumed)
+
+                def write(chunk: _Chunk) -> tuple[int, int, list[tuple[int, str, dict[str, str]]]]:
+                    with conn.begin():
+                        return _write_chunk(writer, chunk, batch_id)
+
+                _run(chunks, write, result, rejects, progress, should_stop)
+                result.seconds = time.perf_counter() - started
+                with conn.begin():
+                    _close_batch(conn, result)
         finally:
-            if hasattr(chunks, "close"):
-                chunks.close()  # stops the reading process, if any
-            result.rejected = rejects.count
             rejects.close()
-            result.seconds = time.perf_counter() - started
-        with conn.begin():
-            _close_batch(conn, result)
-        writer.untune()
-        writer.unlock()
+            writer.untune()
+            writer.unlock()
 
     if not rejects.count:
         result.rejects_path = None
@@ -176,8 +192,31 @@ def import_file(path: Path, *, actor: str, rejects_path: Path | None = None, fmt
                      subject_id=batch_id, data={
                          "file": path.name, "sha256": facts.sha256, "read": result.rows_read,
                          "imported": result.imported, "present": result.present, "rejected": result.rejected,
-                         "finished": not result.interrupted})
+                         "finished": not result.interrupted, "initial_load": initial_load})
     return result
+
+
+def _run(chunks: Iterator[_Chunk], write: Callable[[_Chunk], tuple[int, int, list[tuple[int, str, dict[str, str]]]]],
+         result: ImportResult, rejects: _Rejects, progress: Callable[[int], None] | None,
+         should_stop: Callable[[], bool]) -> None:
+    """Write chunk after chunk, counting and writing rejects, until the end or a stop request."""
+    try:
+        for chunk in chunks:
+            imported, present, refused = write(chunk)
+            for line, reason, values in sorted(chunk.rejects + refused, key=lambda r: r[0]):
+                rejects.add(line, reason, values)
+            result.rows_read += chunk.read
+            result.imported += imported
+            result.present += present
+            if progress:
+                progress(chunk.read)
+            if should_stop():
+                result.interrupted = True
+                break
+    finally:
+        if hasattr(chunks, "close"):
+            chunks.close()  # stops the reading process, if any
+        result.rejected = rejects.count
 
 
 def _write_chunk(writer: BulkWriter, chunk: _Chunk,
@@ -318,16 +357,16 @@ def _chunks_from_process(path: Path, fmt: str, communes: frozenset[str], today: 
 # -- the batch -------------------------------------------------------------------------------
 
 def _open_batch(conn: Connection, facts: reader.FileFacts, path: Path, actor: str) -> tuple[int, bool]:
-    """The batch of this file (by hash): created on the first run, found again on a re-run."""
+    """The batch of this file (by hash): created on the first run, found again on a re-run.
+    Runs in the caller's transaction."""
     table = ImportBatch.__table__
-    with conn.begin():
-        found = conn.execute(select(table.c.id).where(table.c.file_sha256 == facts.sha256)).scalar()
-        if found is not None:
-            return int(found), True
-        new_id = conn.execute(table.insert().values(
-            file_sha256=facts.sha256, file_name=path.name[:300], actor=actor, started_at=datetime.now(UTC),
-            rows_read=0, rows_imported=0, rows_present=0, rows_rejected=0,
-        ).returning(table.c.id)).scalar_one()
+    found = conn.execute(select(table.c.id).where(table.c.file_sha256 == facts.sha256)).scalar()
+    if found is not None:
+        return int(found), True
+    new_id = conn.execute(table.insert().values(
+        file_sha256=facts.sha256, file_name=path.name[:300], actor=actor, started_at=datetime.now(UTC),
+        rows_read=0, rows_imported=0, rows_present=0, rows_rejected=0,
+    ).returning(table.c.id)).scalar_one()
     return int(new_id), False
 
 

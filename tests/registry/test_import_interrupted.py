@@ -114,3 +114,34 @@ def test_an_interrupted_import_resumes_and_finishes(scratch_database_url, tmp_pa
     assert f"{ROWS - before:,} imported, {before:,} already in the registry, 0 rejected" in out
     assert assert_every_person_whole(url) == ROWS
     assert not (tmp_path / "rejects.csv").exists()
+
+
+def test_a_killed_initial_load_leaves_an_empty_registry_with_its_schema_whole(scratch_database_url, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from tests.registry.test_importer import schema_drift
+
+    url = scratch_database_url
+    path = tmp_path / "population.csv"
+    write_population(path, ROWS)
+    with path.open("r+", encoding="utf-8") as f:  # a bad first row: its reject shows that loading began
+        header, first, rest = f.readline(), f.readline(), f.read()
+        f.seek(0)
+        f.write(header + first.replace(",Nguyễn Văn Người0,", ",,", 1) + rest)
+        f.truncate()
+    env = {**os.environ, "IDSVC_DATABASE_URL": url, "IDSVC_IMPORT_CHUNK_SIZE": str(CHUNK)}
+    command = [IDSVC, "registry", "import", "--initial-load", str(path), "--rejects", str(tmp_path / "rejects.csv")]
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not (tmp_path / "rejects.csv").exists():
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.01)
+    proc.kill()
+    proc.communicate(timeout=60)
+    assert query(url, "SELECT count(*) FROM citizen") == 0  # all or nothing
+    assert query(url, "SELECT count(*) FROM household") == 0
+    assert schema_drift(url) == []  # the dropped indexes and foreign keys came back with the rollback
+
+    again = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+    assert f"{ROWS - 1:,} imported, 0 already in the registry, 1 rejected" in again.stdout
+    assert query(url, "SELECT count(*) FROM citizen") == ROWS - 1
+    assert schema_drift(url) == []

@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from idsvc import db
 from idsvc.audit.models import AuditEvent
+from idsvc.errors import Conflict
 from idsvc.registry import importer
 from idsvc.registry import reader
 from idsvc.registry import service
@@ -255,3 +256,39 @@ def test_cli_import_of_an_unreadable_file_is_an_error_message_not_a_traceback(ru
     assert "not UTF-8 text: line 2 has the byte 0xe9" in out.output
     gone = runner.invoke(args=["registry", "import", str(tmp_path / "nope.csv")])
     assert gone.exit_code == 1 and "does not exist" in gone.output
+
+
+def schema_drift(url: str) -> list[object]:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from idsvc import models  # noqa: F401  (every table in the metadata)
+    from idsvc.db import Base
+    from idsvc.db import make_engine
+
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            return list(compare_metadata(MigrationContext.configure(conn), Base.metadata))
+    finally:
+        engine.dispose()
+
+
+def test_initial_load_fills_an_empty_registry_and_leaves_the_schema_whole(app_ctx, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    population = DEMO.with_name("demo_population.csv")
+    result = run(population, tmp_path, initial_load=True)
+    assert (result.imported, result.rejected) == (3000, 0)
+    assert counts()["citizen"] == counts()["citizen_number"] == 3000
+    db.session().rollback()  # SQLite: let go of this session's lock before looking at the schema
+    assert schema_drift(app_ctx.config["DATABASE_URL"]) == []  # indexes and foreign keys are back
+    with pytest.raises(Conflict, match="for an empty registry"):
+        run(DEMO, tmp_path, initial_load=True)
+    assert run(DEMO, tmp_path).imported == 9  # and ordinary imports go on as before
+
+
+def test_a_stopped_initial_load_leaves_nothing(app_ctx, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(importer.ImportStopped, match="nothing was imported"):
+        run(DEMO, tmp_path, initial_load=True, should_stop=lambda: True)
+    assert counts()["citizen"] == counts()["import_batch"] == 0
+    db.session().rollback()
+    assert schema_drift(app_ctx.config["DATABASE_URL"]) == []
