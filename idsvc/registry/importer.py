@@ -148,7 +148,7 @@ def import_file(path: Path, *, actor: str, rejects_path: Path | None = None, fmt
         writer = BulkWriter(conn)
         if not writer.lock():
             raise Conflict("Another import is running on this database; wait for it to finish.")
-        writer.tune()
+        writer.tune(initial_load=initial_load)
         try:
             chunks = (_chunks_from_process if parallel else _checked_chunks)(path, fmt, communes, today, chunk_size)
             if initial_load:
