@@ -36,6 +36,8 @@ def generate(count: int, seed: int, out: str, fmt: str | None) -> None:
         write(rows, sys.stdout)
         return
     target = Path(out)
+    if not target.parent.is_dir():
+        raise click.BadParameter(f"the folder {target.parent} does not exist", param_hint="--out")
     fd, tmp = tempfile.mkstemp(dir=target.parent if str(target.parent) else ".", prefix=f".{target.name}.")
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as f, \

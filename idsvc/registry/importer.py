@@ -46,6 +46,7 @@ from idsvc import db
 from idsvc.audit import service as audit
 from idsvc.audit.tags import AuditAction
 from idsvc.errors import Conflict
+from idsvc.errors import ValidationFailed
 from idsvc.registry import reader
 from idsvc.registry.bulkwrite import BulkWriter
 from idsvc.registry.fileformat import COLUMNS
@@ -141,7 +142,11 @@ def import_file(path: Path, *, actor: str, rejects_path: Path | None = None, fmt
     if not communes:
         raise reader.UnreadableFile("the registry has no administrative units yet; run `idsvc units sync` first")
     today = datetime.now(VIETNAM_TIME).date()
-    rejects = _Rejects(rejects_path or path.with_name(path.name + ".rejects.csv"))
+    rejects_path = rejects_path or path.with_name(path.name + ".rejects.csv")
+    if not rejects_path.parent.is_dir() or not os.access(rejects_path.parent, os.W_OK):
+        raise ValidationFailed(f"the rejects file cannot be written in {rejects_path.parent}: "
+                               "the folder does not exist or is not writable")
+    rejects = _Rejects(rejects_path)
     parallel = facts.lines >= PARALLEL_FROM_LINES
 
     with db.get_db().engine.connect() as conn:

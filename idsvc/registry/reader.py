@@ -80,6 +80,8 @@ def inspect(path: Path) -> FileFacts:
         raise UnreadableFile(f"{path} does not exist") from None
     except IsADirectoryError:
         raise UnreadableFile(f"{path} is a directory, not a file") from None
+    except PermissionError:
+        raise UnreadableFile(f"{path} cannot be read: permission denied") from None
     if size == 0:
         raise UnreadableFile(f"{path.name} is empty")
     return FileFacts(sha256=digest.hexdigest(), lines=lines + (last != b"\n"), size=size)

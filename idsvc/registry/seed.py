@@ -33,6 +33,7 @@ def run(*, if_empty: bool, echo: Callable[[str], None], fixtures: Path = FIXTURE
         if not path.exists():
             echo(f"{name}: not found, skipped")
             continue
+        Path(current_app.instance_path).mkdir(parents=True, exist_ok=True)
         rejects = Path(current_app.instance_path) / f"{name}.rejects.csv"
         result = importer.import_file(path, actor="system:seed", rejects_path=rejects)
         echo(f"{name}: {result.imported} imported, {result.present} already present, {result.rejected} rejected"

@@ -120,6 +120,8 @@ def test_cli_writes_the_file_whole_and_refuses_a_bad_count(tmp_path) -> None:  #
     assert list(tmp_path.iterdir()) == [target]  # no temporary file left behind
     bad = runner.invoke(population_cli, ["generate", "--count", "0", "--out", str(tmp_path / "none.csv")])
     assert bad.exit_code == 2 and not (tmp_path / "none.csv").exists()
+    nowhere = runner.invoke(population_cli, ["generate", "--count", "5", "--out", str(tmp_path / "no" / "x.csv")])
+    assert nowhere.exit_code == 2 and "does not exist" in nowhere.output
 
 
 def test_the_committed_demo_population_is_what_the_generator_makes() -> None:

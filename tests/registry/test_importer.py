@@ -256,6 +256,9 @@ def test_cli_import_of_an_unreadable_file_is_an_error_message_not_a_traceback(ru
     assert "not UTF-8 text: line 2 has the byte 0xe9" in out.output
     gone = runner.invoke(args=["registry", "import", str(tmp_path / "nope.csv")])
     assert gone.exit_code == 1 and "does not exist" in gone.output
+    nowhere = runner.invoke(args=["registry", "import", str(DEMO), "--rejects", str(tmp_path / "no" / "r.csv")])
+    assert nowhere.exit_code == 1 and "rejects file cannot be written" in nowhere.output
+    assert "Traceback" not in nowhere.output
 
 
 def schema_drift(url: str) -> list[object]:
