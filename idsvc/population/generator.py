@@ -186,7 +186,7 @@ class Generator:
         last_birth = min(parent.born.year + 40, self.today.year)
         while len(members) < size:
             # Most children still at home are young: skew toward the latest possible birth year.
-            child_year = last_birth - int(rng.random() ** 1.7 * (last_birth - first_birth + 1))
+            child_year = last_birth - int(rng.random() ** 1.4 * (last_birth - first_birth + 1))
             if last_birth < first_birth:
                 # Parents too young for more children: a sibling or another relative of the head.
                 sibling = self._person(rng.choice("MF"), year + rng.randint(-8, 8), head.surname, "sibling",
