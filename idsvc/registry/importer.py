@@ -345,12 +345,13 @@ def _chunks_from_process(path: Path, fmt: str, communes: frozenset[str], today: 
                 item = out.get(timeout=5)
             except queue.Empty:
                 if not process.is_alive():
-                    raise RuntimeError("the process reading the file stopped unexpectedly") from None
+                    raise reader.UnreadableFile("the process reading the file stopped unexpectedly; "
+                                                "nothing after the last imported chunk was written") from None
                 continue
             if item is None:
                 return
             if isinstance(item, str):
-                raise RuntimeError(f"reading the file failed: {item}")
+                raise reader.UnreadableFile(f"reading the file failed: {item}")
             yield item
     finally:
         if process.is_alive():
