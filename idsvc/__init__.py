@@ -17,7 +17,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from idsvc import web
     from idsvc.config import check_production
     from idsvc.config import load_config
+    from idsvc.identity import views as identity_views
     from idsvc.oidc import keys
+    from idsvc.oidc import views as oidc_views
+    from idsvc.oidc.server import init_oauth
 
     app = Flask(__name__, instance_relative_config=True)
     app.config.update(load_config(Path(app.instance_path), config))
@@ -26,6 +29,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
     keys.init_app(app)
     web.init_app(app)
+    init_oauth(app)
+    app.register_blueprint(identity_views.bp)
+    app.register_blueprint(oidc_views.bp)
     errors.register_error_handlers(app)
     cli.register_commands(app)
     return app

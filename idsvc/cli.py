@@ -9,6 +9,8 @@ from flask.cli import with_appcontext
 
 
 def register_commands(app: Flask) -> None:
+    from idsvc.identity.commands import identity_cli
+    from idsvc.oidc.commands import clients_cli
     from idsvc.oidc.commands import keys_cli
     from idsvc.population.commands import population_cli
     from idsvc.registry.commands import registry_cli
@@ -16,6 +18,8 @@ def register_commands(app: Flask) -> None:
 
     app.cli.add_command(db_cli)
     app.cli.add_command(keys_cli)
+    app.cli.add_command(clients_cli)
+    app.cli.add_command(identity_cli)
     app.cli.add_command(units_cli)
     app.cli.add_command(registry_cli)
     app.cli.add_command(population_cli)
@@ -65,10 +69,18 @@ def db_current() -> None:
 @click.option("--if-empty", is_flag=True, help="Do nothing when the registry already has citizens.")
 @with_appcontext
 def seed(if_empty: bool) -> None:
-    """Load the administrative units and the demo population of fixtures/ (safe to re-run)."""
-    from idsvc.registry import seed as seeding
+    """Load the units, the demo population, demo accounts and demo clients (safe to re-run)."""
+    from flask import current_app
 
-    seeding.run(if_empty=if_empty, echo=click.echo)
+    from idsvc.identity import seed as identity_seed
+    from idsvc.oidc import seed as oidc_seed
+    from idsvc.registry import seed as registry_seed
+
+    if current_app.config["IDSVC_ENV"] == "production":
+        raise click.UsageError("`idsvc seed` loads public demo passwords: it does not run in production.")
+    registry_seed.run(if_empty=if_empty, echo=click.echo)
+    codes = identity_seed.run(echo=click.echo)
+    oidc_seed.run(echo=click.echo, extra=codes)
 
 
 def _create_app() -> Flask:

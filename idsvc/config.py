@@ -14,6 +14,9 @@ from typing import Any
 #: Marker for the development secret; production refuses to start with it.
 DEV_SECRET_KEY = "dev-only-not-secret-" + "0" * 32
 
+DEV_HASH_KEY = "dev-only-hash-key-" + "0" * 32
+DEV_PAIRWISE_KEY = "dev-only-pairwise-key-" + "0" * 32
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -38,10 +41,38 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         # Rows per transaction in bulk import: a crash loses at most one uncommitted chunk.
         "IMPORT_CHUNK_SIZE": int(env.get("IDSVC_IMPORT_CHUNK_SIZE", "10000")),
         "SQL_ECHO": False,
+        # Key of the keyed hashes of our generated secrets and of the TOTP-seed encryption.
+        "HASH_KEY": env.get("IDSVC_HASH_KEY", DEV_HASH_KEY),
+        # Key of the pairwise subjects: changing it changes every ``sub`` agencies know.
+        "PAIRWISE_KEY": env.get("IDSVC_PAIRWISE_KEY", DEV_PAIRWISE_KEY),
+        # argon2id, OWASP floor (m=19 MiB, t=2, p=1); ~20 ms a hash on this class of machine.
+        "PASSWORD_HASH": {"time_cost": 2, "memory_cost": 19456, "parallelism": 1},
+        "PASSWORD_MIN_LENGTH": 12,
+        # Lockout: THRESHOLD failures within WINDOW lock the account for BASE seconds, doubled at
+        # each further lockout up to MAX; never permanent.
+        "LOCKOUT_THRESHOLD": 5,
+        "LOCKOUT_WINDOW_SECONDS": 900,
+        "LOCKOUT_BASE_SECONDS": 60,
+        "LOCKOUT_MAX_SECONDS": 3600,
+        # Per-source limit on credential forms (Flask-Limiter syntax), and where counts live.
+        "LOGIN_RATE_LIMIT": env.get("IDSVC_LOGIN_RATE_LIMIT", "30 per minute"),
+        "RATELIMIT_STORAGE_URI": env.get("IDSVC_RATELIMIT_STORAGE_URI", "memory://"),
+        "ACTIVATION_CODE_HOURS": 72,
+        "SESSION_IDLE_MINUTES": 30,
+        "SESSION_MAX_HOURS": 12,
+        "AUTHORIZATION_CODE_SECONDS": 60,
+        "ACCESS_TOKEN_SECONDS": 600,
+        "ID_TOKEN_SECONDS": 3600,
+        "REFRESH_TOKEN_DAYS": 30,
+        "SESSION_COOKIE_NAME": "idsvc_session",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
     }
     if overrides:
         config.update(overrides)
     config["DATABASE_URL"] = normalise_database_url(config["DATABASE_URL"])
+    # Cookies only over TLS, except for a development issuer on http://.
+    config.setdefault("SESSION_COOKIE_SECURE", str(config["ISSUER"]).startswith("https://"))
     return config
 
 
@@ -65,6 +96,11 @@ def check_production(config: dict[str, Any]) -> None:
     if secret == DEV_SECRET_KEY or len(secret) < 32:
         problems.append("IDSVC_SECRET_KEY must be set to a random value of at least 32 characters "
                         "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`).")
+    for name, dev_value in (("HASH_KEY", DEV_HASH_KEY), ("PAIRWISE_KEY", DEV_PAIRWISE_KEY)):
+        value = str(config.get(name) or "")
+        if value == dev_value or len(value) < 32:
+            problems.append(f"IDSVC_{name} must be set to a random value of at least 32 characters, "
+                            "kept in the secret store and never changed once in use.")
     if config["DATABASE_URL"].startswith("sqlite"):
         problems.append("IDSVC_DATABASE_URL must point at PostgreSQL "
                         "(postgresql://user@host:5432/idsvc); SQLite is for development only.")

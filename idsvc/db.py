@@ -132,6 +132,14 @@ def transaction() -> Iterator[Session]:
         raise
 
 
+def persist_on_error() -> None:
+    """Keep this request's writes even though it answers 4xx: a security response that must
+    stick (lockout counters, revoking a token family on reuse, a spent client assertion, and the
+    audit of it). Used only on paths that wrote nothing else.
+    """
+    g.db_persist_on_error = True
+
+
 def _close_session(_exc: BaseException | None) -> None:
     s = g.pop("db_session", None)
     if s is not None:
@@ -145,7 +153,7 @@ def init_app(app: Flask) -> None:
     def _commit_on_success(response: Any) -> Any:
         s = g.get("db_session")
         if s is not None:
-            if response.status_code < 400:
+            if response.status_code < 400 or (response.status_code < 500 and g.get("db_persist_on_error")):
                 s.commit()
             else:
                 s.rollback()

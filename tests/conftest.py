@@ -116,6 +116,9 @@ def app(backend: str, scratch_database_url: str, keys_dir: Path, tmp_path: Path)
         "DATABASE_URL": scratch_database_url,
         "KEYS_DIR": str(keys_dir),
         "IMPORT_CHUNK_SIZE": 50,
+        # Cheap argon2 in tests only; production parameters are checked in test_passwords.
+        "PASSWORD_HASH": {"time_cost": 1, "memory_cost": 64, "parallelism": 1},
+        "LOGIN_RATE_LIMIT": "1000 per minute",
     })
     yield application
     db.get_db(application).engine.dispose()

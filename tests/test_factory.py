@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from idsvc import create_app
+from idsvc.config import DEV_PAIRWISE_KEY
 from idsvc.config import DEV_SECRET_KEY
 from idsvc.config import ConfigError
 
@@ -38,7 +39,7 @@ def _production(monkeypatch, tmp_path, **env: str) -> None:  # type: ignore[no-u
     KeyStore(keys).ensure()
     base = {"IDSVC_ENV": "production", "IDSVC_SECRET_KEY": "s" * 48,
             "IDSVC_DATABASE_URL": "postgresql://idsvc@db:5432/idsvc", "IDSVC_ISSUER": "https://id.example.vn",
-            "IDSVC_KEYS_DIR": str(keys)}
+            "IDSVC_KEYS_DIR": str(keys), "IDSVC_HASH_KEY": "h" * 48, "IDSVC_PAIRWISE_KEY": "p" * 48}
     base.update(env)
     for key, value in base.items():
         monkeypatch.setenv(key, value)
@@ -55,6 +56,8 @@ def test_production_starts_with_proper_settings(monkeypatch, tmp_path) -> None: 
     ({"IDSVC_DATABASE_URL": "sqlite:///x.db"}, "IDSVC_DATABASE_URL must point at PostgreSQL"),
     ({"IDSVC_ISSUER": "http://id.example.vn"}, "IDSVC_ISSUER must be the public https"),
     ({"IDSVC_KEYS_DIR": "/nonexistent/keys"}, "holds no signing key"),
+    ({"IDSVC_HASH_KEY": "short"}, "IDSVC_HASH_KEY must be set"),
+    ({"IDSVC_PAIRWISE_KEY": DEV_PAIRWISE_KEY}, "IDSVC_PAIRWISE_KEY must be set"),
 ])
 def test_production_refuses_development_settings(monkeypatch, tmp_path, env, message) -> None:  # type: ignore[no-untyped-def]
     _production(monkeypatch, tmp_path, **env)

@@ -1,6 +1,9 @@
-"""``idsvc keys``: signing keys of the OpenID Connect provider."""
+"""``idsvc keys`` (signing keys) and ``idsvc clients`` (OAuth clients)."""
 
 from __future__ import annotations
+
+import json
+from typing import Any
 
 import click
 from flask.cli import with_appcontext
@@ -8,7 +11,12 @@ from flask.cli import with_appcontext
 from idsvc import db
 from idsvc.audit import service as audit
 from idsvc.audit.tags import AuditAction
+from idsvc.errors import DomainError
+from idsvc.oidc import service
 from idsvc.oidc.keys import get_keystore
+from idsvc.oidc.models import AUTH_METHODS
+from idsvc.oidc.models import GRANT_TYPES
+from idsvc.oidc.models import OAuthClient
 
 
 @click.group("keys", help="Signing keys (keys/).")
@@ -38,3 +46,112 @@ def keys_list() -> None:
     """List keys with their status (active keys sign; retired ones are still published)."""
     for kid, alg, status in get_keystore().listing():
         click.echo(f"{kid}\t{alg}\t{status}")
+
+
+@keys_cli.command("rotate")
+@click.option("--alg", type=click.Choice(["ES256", "RS256", "all"]), default="all", show_default=True)
+@with_appcontext
+def keys_rotate(alg: str) -> None:
+    """Make a new active key; the old one stays published (retired) for tokens it signed.
+
+    Restart the workers afterwards: each process loads keys/ once.
+    """
+    store = get_keystore()
+    for name in ("ES256", "RS256") if alg == "all" else (alg,):
+        key = store.generate(name)
+        click.echo(f"generated {key.alg} key {key.kid}; the previous one is retired")
+        with db.transaction():
+            audit.record(AuditAction.KEYS_GENERATE, actor="system:cli", subject_type="key",
+                         subject_id=key.kid, data={"alg": key.alg, "rotation": True})
+
+
+@click.group("clients", help="OAuth / OpenID Connect clients (agency apps and machine clients).")
+def clients_cli() -> None:
+    pass
+
+
+def _client_lines(client: OAuthClient) -> list[str]:
+    return [
+        f"client_id      {client.client_id}", f"name           {client.name}",
+        f"auth method    {client.token_endpoint_auth_method}", f"grant types    {' '.join(client.grant_types)}",
+        f"scopes         {' '.join(client.scopes)}", f"redirect URIs  {' '.join(client.redirect_uris) or '-'}",
+        f"logout URIs    {' '.join(client.post_logout_redirect_uris) or '-'}",
+        f"min level      {client.min_level}", f"sector         {client.sector}",
+        f"trusted        {'yes' if client.trusted else 'no'}",
+        f"status         {'disabled ' + client.disabled_at.isoformat() if client.disabled_at else 'enabled'}",
+    ]
+
+
+def _in_transaction(action):  # type: ignore[no-untyped-def]
+    try:
+        with db.transaction():
+            return action()
+    except DomainError as exc:
+        raise click.ClickException(exc.detail) from exc
+
+
+@clients_cli.command("create")
+@click.option("--name", required=True)
+@click.option("--auth-method", type=click.Choice(list(AUTH_METHODS)), default="client_secret_basic", show_default=True)
+@click.option("--redirect-uri", "redirect_uris", multiple=True, help="Exact redirect URI (repeatable).")
+@click.option("--post-logout-redirect-uri", "logout_uris", multiple=True)
+@click.option("--grant-type", "grant_types", multiple=True, type=click.Choice(list(GRANT_TYPES)))
+@click.option("--scope", "scopes", multiple=True, help="Allowed scope (repeatable).")
+@click.option("--min-level", type=click.IntRange(1, 2), default=1, show_default=True)
+@click.option("--sector", help="Pairwise sector (default: the redirect URIs' host).")
+@click.option("--trusted", is_flag=True, help="First-party: no consent screen, may get the ID number.")
+@click.option("--resource-server", is_flag=True, help="May introspect other clients' tokens.")
+@click.option("--jwks", "jwks_file", type=click.File(), help="JWKS file of the client (private_key_jwt).")
+@click.option("--id-token-alg", type=click.Choice(["ES256", "RS256"]), default="ES256", show_default=True)
+@click.option("--actor", default="system:cli", show_default=True)
+@with_appcontext
+def clients_create(name: str, auth_method: str, redirect_uris: tuple[str, ...], logout_uris: tuple[str, ...],
+                   grant_types: tuple[str, ...], scopes: tuple[str, ...], min_level: int, sector: str | None,
+                   trusted: bool, resource_server: bool, jwks_file: Any, id_token_alg: str, actor: str) -> None:
+    """Register a client; its secret is shown once and never stored in clear."""
+    jwks = json.load(jwks_file) if jwks_file else None
+    client, secret = _in_transaction(lambda: service.register_client(
+        name=name, auth_method=auth_method, redirect_uris=list(redirect_uris),
+        grant_types=list(grant_types) or ["authorization_code", "refresh_token"], scopes=list(scopes) or ["openid"],
+        min_level=min_level, sector=sector, trusted=trusted, is_resource_server=resource_server, jwks=jwks,
+        post_logout_redirect_uris=list(logout_uris), id_token_alg=id_token_alg, actor=actor))
+    click.echo("\n".join(_client_lines(client)))
+    if secret:
+        click.echo(f"client_secret  {secret}   (shown once: store it now)")
+
+
+@clients_cli.command("list")
+@with_appcontext
+def clients_list() -> None:
+    """One line per client."""
+    for client in service.list_clients():
+        state = "disabled" if client.disabled_at else "enabled"
+        click.echo(f"{client.client_id}\t{client.token_endpoint_auth_method}\t{state}\t{client.name}")
+
+
+@clients_cli.command("show")
+@click.argument("client_id")
+@with_appcontext
+def clients_show(client_id: str) -> None:
+    """Show a client's settings (never its secret)."""
+    click.echo("\n".join(_client_lines(_in_transaction(lambda: service.get_client(client_id)))))
+
+
+@clients_cli.command("rotate-secret")
+@click.argument("client_id")
+@click.option("--actor", default="system:cli", show_default=True)
+@with_appcontext
+def clients_rotate_secret(client_id: str, actor: str) -> None:
+    """Issue a new secret; the old one stops working at once."""
+    secret = _in_transaction(lambda: service.rotate_secret(service.get_client(client_id), actor=actor))
+    click.echo(f"client_secret  {secret}   (shown once: store it now)")
+
+
+@clients_cli.command("disable")
+@click.argument("client_id")
+@click.option("--actor", default="system:cli", show_default=True)
+@with_appcontext
+def clients_disable(client_id: str, actor: str) -> None:
+    """Disable a client and revoke every token it holds."""
+    revoked = _in_transaction(lambda: service.disable_client(service.get_client(client_id), actor=actor))
+    click.echo(f"disabled; {revoked} tokens revoked")

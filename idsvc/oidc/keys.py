@@ -6,6 +6,7 @@ algorithm and which are retired (still published until tokens they signed have e
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import secrets
@@ -51,6 +52,7 @@ class KeyStore:
         self.directory = directory
         self._keys: dict[str, SigningKey] | None = None
         self._state: dict[str, Any] = {}
+        self._jwks: dict[str, Any] | None = None
 
     def _read_state(self) -> dict[str, Any]:
         path = self.directory / STATE_FILE
@@ -81,7 +83,7 @@ class KeyStore:
         tmp = self.directory / (STATE_FILE + ".tmp")
         tmp.write_text(json.dumps(state, indent=2))
         tmp.replace(self.directory / STATE_FILE)
-        self._keys = None
+        self._keys, self._jwks = None, None
         return SigningKey(kid, alg, key)
 
     def ensure(self) -> list[SigningKey]:
@@ -111,11 +113,35 @@ class KeyStore:
             raise KeyMaterialError(f"no active {alg} key in {self.directory}: run `idsvc keys generate`")
         return keys[kid]
 
+    def get(self, kid: str) -> SigningKey | None:
+        return self.load().get(kid)
+
+    def public_jwks(self) -> dict[str, Any]:
+        """The JWK Set to publish: active and retired keys (public parts only), built once."""
+        if self._jwks is None:
+            self._jwks = {"keys": [_public_jwk(key) for key in self.load().values()]}
+        return self._jwks
+
     def listing(self) -> list[tuple[str, str, str]]:
         """(kid, alg, "active"|"retired") for every key."""
         keys = self.load()
         active = set(self._state["active"].values())
         return [(k.kid, k.alg, "active" if k.kid in active else "retired") for k in keys.values()]
+
+
+def _b64_int(value: int) -> str:
+    raw = value.to_bytes((value.bit_length() + 7) // 8 or 1, "big")
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def _public_jwk(key: SigningKey) -> dict[str, str]:
+    numbers = key.private_key.public_key().public_numbers()
+    if key.alg == "ES256":
+        coord = lambda v: base64.urlsafe_b64encode(v.to_bytes(32, "big")).rstrip(b"=").decode()  # noqa: E731
+        material = {"kty": "EC", "crv": "P-256", "x": coord(numbers.x), "y": coord(numbers.y)}
+    else:
+        material = {"kty": "RSA", "n": _b64_int(numbers.n), "e": _b64_int(numbers.e)}
+    return {**material, "kid": key.kid, "alg": key.alg, "use": "sig"}
 
 
 def get_keystore(app: Flask | None = None) -> KeyStore:

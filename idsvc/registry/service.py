@@ -149,6 +149,25 @@ def describe(citizen: Citizen) -> list[tuple[str, str]]:
     return rows
 
 
+def attributes(citizen_id: int) -> dict[str, Any]:
+    """The attributes other services may release about a person (claims read them from here).
+
+    Keys: id_number, full_name, birth (PartialDate), sex, nationality, alive, updated_at,
+    residence (commune code, commune name, province name) or None.
+    """
+    citizen = get_citizen(citizen_id)
+    residence = None
+    if citizen.permanent_commune_code:
+        row = db.session().execute(
+            select(Commune.name, Province.name).join(Province, Province.code == Commune.province_code)
+            .where(Commune.code == citizen.permanent_commune_code)).first()
+        if row is not None:
+            residence = (citizen.permanent_commune_code, row[0], row[1])
+    return {"id_number": citizen.id_number, "full_name": citizen.full_name, "birth": citizen.date_of_birth,
+            "sex": citizen.sex, "nationality": citizen.nationality, "alive": citizen.is_alive(),
+            "updated_at": citizen.updated_at, "residence": residence}
+
+
 def _unit(code: str | None, names_by_code: dict[str, str]) -> str:
     return f"{code} {names_by_code.get(code, '?')}" if code else "—"
 

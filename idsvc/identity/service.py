@@ -1,0 +1,440 @@
+"""Account workflows: creation, activation, in-person verification, authentication, lockout,
+second factor, login sessions and their revocation.
+
+Plain functions that flush and never commit. Every security-relevant step goes through
+``audit.record``; a full ID number, password, code or token never reaches the audit or the log.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from datetime import timedelta
+
+import pyotp
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy import update
+
+from idsvc import crypto
+from idsvc import db
+from idsvc.audit import service as audit
+from idsvc.audit.tags import AuditAction
+from idsvc.db import utcnow
+from idsvc.errors import Conflict
+from idsvc.errors import Forbidden
+from idsvc.errors import NotFound
+from idsvc.errors import ValidationFailed
+from idsvc.identity import passwords
+from idsvc.identity.models import STAFF_ROLES
+from idsvc.identity.models import Account
+from idsvc.identity.models import ActivationCode
+from idsvc.identity.models import LoginSession
+from idsvc.identity.models import OutboxMessage
+from idsvc.identity.models import StaffRole
+from idsvc.logs import mask_id_number
+from idsvc.registry.models import Citizen
+
+#: Unambiguous characters for codes people type (no 0/O, 1/I/L).
+_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+_ID_NUMBER = re.compile(r"\d{12}")
+TOTP_MAX_TRIES = 5
+ISSUER_LABEL = "idsvc"
+
+
+class ActivationFailed(ValidationFailed):
+    code = "activation-failed"
+
+
+# --- accounts ---------------------------------------------------------------------------------
+
+def get_account(account_id: int) -> Account:
+    account = db.session().get(Account, account_id)
+    if account is None:
+        raise NotFound("No such account.")
+    return account
+
+
+def account_for_citizen(citizen: Citizen) -> Account | None:
+    return db.session().scalar(select(Account).where(Account.citizen_id == citizen.id))
+
+
+def create_account(citizen: Citizen, *, actor: str) -> Account:
+    """Open a pending e-ID account for a living citizen (activated later with a code).
+
+    :raises Conflict: the person already has an account, or is not alive.
+    """
+    if not citizen.is_alive():
+        raise Conflict("An e-ID account can only be opened for a living person.")
+    if account_for_citizen(citizen) is not None:
+        raise Conflict("This person already has an e-ID account.")
+    account = Account(citizen=citizen, level=1, status="pending")
+    db.session().add(account)
+    db.session().flush()
+    audit.record(AuditAction.IDENTITY_ACCOUNT_CREATE, actor=actor, subject_type="account",
+                 subject_id=account.id)
+    return account
+
+
+def _new_code() -> str:
+    raw = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(12))
+    return f"{raw[:4]}-{raw[4:8]}-{raw[8:]}"
+
+
+def _normalise_code(code: str) -> str:
+    raw = re.sub(r"[\s-]", "", code.upper())
+    return f"{raw[:4]}-{raw[4:8]}-{raw[8:]}"
+
+
+def issue_activation_code(account: Account, *, actor: str, channel: str = "clerk") -> str:
+    """Issue a single-use activation code (60 bits) and invalidate earlier ones.
+
+    ``channel="clerk"``: the code is returned to be handed over at the counter.
+    ``channel="sms"``: the code goes to the registered phone through the notifier.
+    """
+    if account.status == "disabled":
+        raise Conflict("The account is disabled; it cannot be activated.")
+    if channel not in ("clerk", "sms"):
+        raise ValidationFailed("channel is 'clerk' or 'sms'")
+    now = utcnow()
+    s = db.session()
+    s.execute(update(ActivationCode).where(ActivationCode.account_id == account.id,
+                                           ActivationCode.used_at.is_(None)).values(used_at=now))
+    code = _new_code()
+    ttl = timedelta(hours=current_app.config["ACTIVATION_CODE_HOURS"])
+    s.add(ActivationCode(account_id=account.id, code_hash=crypto.keyed_hash("activation", code),
+                         issued_by=actor, channel=channel, expires_at=now + ttl))
+    if channel == "sms":
+        phone = account.citizen.phone
+        if not phone:
+            raise ValidationFailed("The registry has no phone number for this person; "
+                                   "hand the code over at the counter instead.")
+        notify(account, "sms", phone,
+               f"Ma kich hoat tai khoan dinh danh dien tu: {code} (hieu luc "
+               f"{current_app.config['ACTIVATION_CODE_HOURS']} gio). Khong chia se ma nay.")
+    s.flush()
+    audit.record(AuditAction.IDENTITY_ACTIVATION_ISSUE, actor=actor, subject_type="account",
+                 subject_id=account.id, data={"channel": channel})
+    return code
+
+
+def notify(account: Account, channel: str, recipient: str, body: str) -> None:
+    """The notifier: development writes to the outbox table (an SMS gateway replaces it)."""
+    db.session().add(OutboxMessage(account_id=account.id, channel=channel,
+                                   recipient=mask_id_number(recipient), body=body))
+
+
+def _account_by_number(id_number: str) -> Account | None:
+    if not _ID_NUMBER.fullmatch(id_number):
+        return None
+    citizen = db.session().scalar(select(Citizen).where(Citizen.id_number == id_number))
+    return None if citizen is None else account_for_citizen(citizen)
+
+
+def activate(id_number: str, code: str, new_password: str) -> Account:
+    """Set the first password with an activation code; the code is spent.
+
+    :raises ActivationFailed: unknown number, wrong, used or expired code (one message for all).
+    :raises ValidationFailed: the password breaks the policy (the code is not spent).
+    """
+    now = utcnow()
+    account = _account_by_number(id_number.strip())
+    failed = ActivationFailed(
+        "Số định danh hoặc mã kích hoạt không đúng, hoặc mã đã hết hạn. / "
+        "The ID number or activation code is wrong, or the code has expired.")
+    if account is None or account.status == "disabled" or account.is_locked(now):
+        raise failed
+    activation = db.session().scalar(select(ActivationCode).where(
+        ActivationCode.account_id == account.id,
+        ActivationCode.code_hash == crypto.keyed_hash("activation", _normalise_code(code)),
+        ActivationCode.used_at.is_(None), ActivationCode.expires_at > now))
+    if activation is None:
+        _register_failure(account, now, reason="activation-code")
+        raise failed
+    passwords.check_policy(new_password, personal=_personal_values(account.citizen))
+    activation.used_at = now
+    _set_password(account, new_password, now)
+    account.status = "active"
+    _reset_failures(account)
+    audit.record(AuditAction.IDENTITY_ACCOUNT_ACTIVATE, actor=f"account:{account.id}",
+                 subject_type="account", subject_id=account.id, data={"channel": activation.channel})
+    return account
+
+
+def _personal_values(citizen: Citizen) -> tuple[str, ...]:
+    dob = citizen.date_of_birth
+    values = [citizen.id_number, f"{dob.year:04d}"]
+    if dob.month and dob.day:
+        values += [f"{dob.day:02d}{dob.month:02d}{dob.year:04d}", f"{dob.year:04d}{dob.month:02d}{dob.day:02d}"]
+    return tuple(values)
+
+
+def _set_password(account: Account, password: str, now: datetime) -> None:
+    account.password_hash = passwords.hash_password(password)
+    account.password_changed_at = now
+
+
+def change_password(account: Account, current: str, new: str, *, session: LoginSession | None) -> None:
+    """Change the password; every other session of the account ends.
+
+    :raises ValidationFailed: the current password is wrong, or the new one breaks the policy.
+    """
+    if not passwords.verify(account.password_hash, current):
+        _register_failure(account, utcnow(), reason="password-change")
+        raise ValidationFailed("Mật khẩu hiện tại không đúng. / The current password is wrong.")
+    if new == current:
+        raise ValidationFailed("Mật khẩu mới phải khác mật khẩu cũ. / "
+                               "The new password must differ from the current one.")
+    passwords.check_policy(new, personal=_personal_values(account.citizen))
+    _set_password(account, new, utcnow())
+    revoke_sessions(account, actor=f"account:{account.id}", reason="password-change",
+                    keep=session.id if session else None)
+    audit.record(AuditAction.IDENTITY_PASSWORD_CHANGE, actor=f"account:{account.id}",
+                 subject_type="account", subject_id=account.id)
+
+
+def verify_in_person(account: Account, *, actor: str) -> str:
+    """A clerk verified the person at the counter: level 2, with a fresh TOTP seed.
+
+    Returns the ``otpauth://`` URI the person scans there; the seed never travels otherwise.
+    """
+    if account.status == "disabled":
+        raise Conflict("The account is disabled.")
+    seed = pyotp.random_base32(32)
+    account.level = 2
+    account.totp_secret = crypto.encrypt("totp", seed.encode())
+    account.totp_enrolled_at = utcnow()
+    account.totp_last_step = None
+    db.session().flush()
+    audit.record(AuditAction.IDENTITY_LEVEL2_VERIFY, actor=actor, subject_type="account",
+                 subject_id=account.id)
+    return totp_uri(account)
+
+
+def totp_uri(account: Account) -> str:
+    """The provisioning URI of the account's TOTP seed (RFC 6238, SHA-1, 6 digits, 30 s)."""
+    if account.totp_secret is None:
+        raise Conflict("No second factor is enrolled for this account.")
+    seed = crypto.decrypt("totp", account.totp_secret).decode()
+    label = f"*********{account.citizen.id_number[-3:]}"
+    return pyotp.TOTP(seed).provisioning_uri(name=label, issuer_name=ISSUER_LABEL)
+
+
+def grant_role(account: Account, role: str, unit_code: str, *, actor: str) -> StaffRole:
+    """Make the account staff; staff always need level 2, so the account must already have it."""
+    if role not in STAFF_ROLES:
+        raise ValidationFailed(f"role is one of {', '.join(STAFF_ROLES)}")
+    if account.level != 2:
+        raise Conflict("Staff accounts need level 2: verify the person in person first.")
+    staff = StaffRole(account=account, role=role, unit_code=unit_code, granted_by=actor)
+    db.session().add(staff)
+    db.session().flush()
+    audit.record(AuditAction.IDENTITY_ROLE_GRANT, actor=actor, subject_type="account",
+                 subject_id=account.id, data={"role": role, "unit": unit_code})
+    return staff
+
+
+def disable_account(account: Account, *, actor: str, reason: str) -> None:
+    """Disable the account, end its sessions and revoke what was issued from it."""
+    if account.status == "disabled":
+        return
+    account.status, account.disabled_reason = "disabled", reason
+    revoke_sessions(account, actor=actor, reason=reason)
+    audit.record(AuditAction.IDENTITY_ACCOUNT_DISABLE, actor=actor, subject_type="account",
+                 subject_id=account.id, data={"reason": reason})
+
+
+def on_citizen_deceased(citizen: Citizen, *, actor: str) -> None:
+    """Called by the registry when it records a death: the account stops working at once."""
+    account = account_for_citizen(citizen)
+    if account is not None:
+        disable_account(account, actor=actor, reason="deceased")
+
+
+# --- authentication ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class LoginResult:
+    account: Account | None
+
+    @property
+    def ok(self) -> bool:
+        return self.account is not None
+
+
+def authenticate(id_number: str, password: str) -> LoginResult:
+    """Check an ID number and password; unknown, wrong and locked all answer the same, in the
+    same time (one argon2 verification each).
+    """
+    now = utcnow()
+    number = id_number.strip()
+    account = _account_by_number(number)
+    masked = mask_id_number(number)
+    if account is None or account.status != "active" or not account.citizen.is_alive():
+        passwords.burn(password)
+        audit.record(AuditAction.IDENTITY_LOGIN_FAILURE, actor="anonymous", subject_type="account",
+                     subject_id=account.id if account else None,
+                     data={"reason": "unknown-or-inactive", "id_number": masked})
+        db.persist_on_error()
+        return LoginResult(None)
+    if account.is_locked(now):
+        passwords.burn(password)
+        audit.record(AuditAction.IDENTITY_LOGIN_FAILURE, actor="anonymous", subject_type="account",
+                     subject_id=account.id, data={"reason": "locked"})
+        db.persist_on_error()
+        return LoginResult(None)
+    if not passwords.verify(account.password_hash, password):
+        _register_failure(account, now, reason="password")
+        return LoginResult(None)
+    if account.password_hash and passwords.needs_rehash(account.password_hash):
+        account.password_hash = passwords.hash_password(password)
+    _reset_failures(account)
+    account.last_login_at = now
+    return LoginResult(account)
+
+
+def _register_failure(account: Account, now: datetime, *, reason: str) -> None:
+    """Count a failure; at the threshold, lock the account for a time that doubles each lockout."""
+    cfg = current_app.config
+    window = timedelta(seconds=cfg["LOCKOUT_WINDOW_SECONDS"])
+    if account.first_failure_at is None or now - account.first_failure_at > window:
+        account.first_failure_at, account.failed_count = now, 0
+    account.failed_count += 1
+    data: dict[str, object] = {"reason": reason, "failures": account.failed_count}
+    if account.failed_count >= cfg["LOCKOUT_THRESHOLD"]:
+        seconds = min(cfg["LOCKOUT_BASE_SECONDS"] * 2 ** account.lockouts, cfg["LOCKOUT_MAX_SECONDS"])
+        account.locked_until = now + timedelta(seconds=seconds)
+        account.lockouts += 1
+        account.failed_count, account.first_failure_at = 0, None
+        data["locked_for_seconds"] = seconds
+    audit.record(AuditAction.IDENTITY_LOGIN_FAILURE, actor="anonymous", subject_type="account",
+                 subject_id=account.id, data=data)
+    db.persist_on_error()
+
+
+def _reset_failures(account: Account) -> None:
+    account.failed_count, account.first_failure_at = 0, None
+    account.lockouts, account.locked_until = 0, None
+
+
+def verify_second_factor(login: LoginSession, code: str) -> bool:
+    """Check a TOTP code for the session's account; on success the session is rotated to level 2
+    by the caller (:func:`step_up`). At most ``TOTP_MAX_TRIES`` wrong codes end the session.
+    """
+    account = login.account
+    now = utcnow()
+    if account.totp_secret is None or account.level != 2:
+        raise Forbidden("This account has no second factor: it needs in-person verification.")
+    if account.is_locked(now) or login.totp_failures >= TOTP_MAX_TRIES:
+        audit.record(AuditAction.IDENTITY_OTP_FAILURE, actor=f"account:{account.id}",
+                     subject_type="account", subject_id=account.id, data={"reason": "locked"})
+        db.persist_on_error()
+        return False
+    totp = pyotp.TOTP(crypto.decrypt("totp", account.totp_secret).decode())
+    step = None
+    cleaned = re.sub(r"\s", "", code)
+    if re.fullmatch(r"\d{6}", cleaned):
+        # The current step and one either side (clock drift); a step already used is refused.
+        for offset in (0, -1, 1):
+            candidate = totp.timecode(now) + offset
+            if secrets.compare_digest(totp.generate_otp(candidate), cleaned):
+                step = candidate
+                break
+    if step is None or (account.totp_last_step is not None and step <= account.totp_last_step):
+        login.totp_failures += 1
+        _register_failure(account, now, reason="otp")
+        if login.totp_failures >= TOTP_MAX_TRIES:
+            login.revoked_at = now
+        audit.record(AuditAction.IDENTITY_OTP_FAILURE, actor=f"account:{account.id}",
+                     subject_type="account", subject_id=account.id,
+                     data={"reason": "reused" if step is not None else "wrong",
+                           "tries": login.totp_failures})
+        return False
+    account.totp_last_step = step
+    _reset_failures(account)
+    return True
+
+
+# --- sessions ---------------------------------------------------------------------------------
+
+def start_session(account: Account, *, level: int, amr: str, ip: str | None,
+                  user_agent: str | None) -> tuple[LoginSession, str]:
+    """Create a login session; returns it and the cookie token (only its HMAC is stored)."""
+    now = utcnow()
+    token = crypto.new_secret()
+    login = LoginSession(
+        token_hash=crypto.keyed_hash("session", token), account=account, level=level, amr=amr,
+        auth_time=now, created_at=now, last_seen_at=now,
+        expires_at=now + timedelta(hours=current_app.config["SESSION_MAX_HOURS"]),
+        ip=ip, user_agent=(user_agent or "")[:200] or None)
+    db.session().add(login)
+    db.session().flush()
+    action = AuditAction.IDENTITY_LOGIN_SUCCESS if level == 1 else AuditAction.IDENTITY_STEP_UP
+    audit.record(action, actor=f"account:{account.id}", subject_type="account", subject_id=account.id,
+                 data={"session": login.id, "level": level, "amr": amr})
+    return login, token
+
+
+def step_up(login: LoginSession, *, ip: str | None, user_agent: str | None) -> tuple[LoginSession, str]:
+    """After a good second factor: end the level-1 session and start a level-2 one (new token)."""
+    login.revoked_at = utcnow()
+    return start_session(login.account, level=2, amr="pwd otp", ip=ip, user_agent=user_agent)
+
+
+def session_from_token(token: str | None) -> LoginSession | None:
+    """The live session a cookie token names, or None (revoked, expired, idle, account off)."""
+    if not token:
+        return None
+    login = db.session().scalar(select(LoginSession).where(
+        LoginSession.token_hash == crypto.keyed_hash("session", token)))
+    now = utcnow()
+    if login is None or login.revoked_at is not None or login.expires_at <= now:
+        return None
+    idle = timedelta(minutes=current_app.config["SESSION_IDLE_MINUTES"])
+    if now - login.last_seen_at > idle:
+        return None
+    if login.account.status != "active":
+        return None
+    if now - login.last_seen_at > timedelta(seconds=60):
+        login.last_seen_at = now
+    return login
+
+
+def end_session(login: LoginSession) -> None:
+    login.revoked_at = utcnow()
+    audit.record(AuditAction.IDENTITY_LOGOUT, actor=f"account:{login.account_id}", subject_type="account",
+                 subject_id=login.account_id, data={"session": login.id})
+
+
+def active_sessions(account: Account) -> list[LoginSession]:
+    now = utcnow()
+    return list(db.session().scalars(select(LoginSession).where(
+        LoginSession.account_id == account.id, LoginSession.revoked_at.is_(None),
+        LoginSession.expires_at > now).order_by(LoginSession.last_seen_at.desc())))
+
+
+def revoke_sessions(account: Account, *, actor: str, reason: str, keep: int | None = None) -> int:
+    """End every session of the account (but ``keep``) and revoke its OAuth grants and tokens."""
+    from idsvc.oidc import service as oidc  # oidc depends on identity, not the other way round
+
+    conditions = [LoginSession.account_id == account.id, LoginSession.revoked_at.is_(None)]
+    if keep is not None:
+        conditions.append(LoginSession.id != keep)
+    ended = db.session().execute(update(LoginSession).where(*conditions).values(revoked_at=utcnow())).rowcount
+    tokens = oidc.revoke_tokens_of_account(account.id)
+    audit.record(AuditAction.IDENTITY_SESSIONS_REVOKE, actor=actor, subject_type="account",
+                 subject_id=account.id, data={"reason": reason, "sessions": ended, "tokens": tokens})
+    return ended
+
+
+def end_session_of(account: Account, session_id: int) -> None:
+    """End one of the account's own sessions (from the sessions list).
+
+    :raises NotFound: no live session of this account has that id.
+    """
+    login = db.session().get(LoginSession, session_id)
+    if login is None or login.account_id != account.id or login.revoked_at is not None:
+        raise NotFound("No such active session.")
+    end_session(login)

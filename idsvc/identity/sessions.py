@@ -1,0 +1,74 @@
+"""The browser side of login sessions: the cookie, the current login, and guarded pages.
+
+Flask's signed cookie carries only the random session token (and the CSRF token); the session
+itself is a server-side row (``LoginSession``), so it can be listed and revoked per person.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import g
+from flask import redirect
+from flask import request
+from flask import session
+from flask import url_for
+
+from idsvc.identity import service
+from idsvc.identity.models import LoginSession
+
+#: Paths a login may return to (never another site: no open redirect).
+NEXT_PREFIXES = ("/authorize", "/account", "/login/otp")
+
+
+def current_login() -> LoginSession | None:
+    if "login_session" not in g:
+        g.login_session = service.session_from_token(session.get("sid"))
+    return g.login_session
+
+
+def begin(login: LoginSession, token: str) -> None:
+    """Bind the browser to a new session: a fresh cookie (and CSRF token) at every login/step-up."""
+    session.clear()
+    session["sid"] = token
+    g.login_session = login
+
+
+def forget() -> None:
+    session.clear()
+    g.login_session = None
+
+
+def client_info() -> dict[str, Any]:
+    return {"ip": request.remote_addr, "user_agent": request.headers.get("User-Agent")}
+
+
+def safe_next(target: str | None, default: str = "/account") -> str:
+    """A local path among ``NEXT_PREFIXES``, else ``default``."""
+    if not target:
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not parts.path.startswith(NEXT_PREFIXES) or "\\" in target:
+        return default
+    return target
+
+
+def login_required(level: int = 1) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Send the browser to log in (or to the second factor) first; staff pages use ``level=2``."""
+
+    def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            login = current_login()
+            if login is None:
+                return redirect(url_for("identity.login", next=request.full_path))
+            if login.level < level:
+                return redirect(url_for("identity.second_factor", next=request.full_path))
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator

@@ -1,0 +1,154 @@
+"""Citizen pages: login, second factor, activation, password change, sessions (thin views)."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+from flask import current_app
+from flask import redirect
+from flask import render_template
+from flask import request
+from flask import url_for
+
+from idsvc.errors import ValidationFailed
+from idsvc.identity import service
+from idsvc.identity import sessions
+from idsvc.logs import mask_id_number
+from idsvc.web import limiter
+
+bp = Blueprint("identity", __name__)
+
+LOGIN_FAILED = ("Số định danh hoặc mật khẩu không đúng, hoặc tài khoản đang tạm khóa. Hãy thử lại sau ít phút. / "
+                "The ID number or password is wrong, or the account is locked for a while. Try again in a few minutes.")
+
+
+def _credential_limit() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_credential_limit, methods=["POST"])
+def login():  # type: ignore[no-untyped-def]
+    next_url = sessions.safe_next(request.values.get("next"))
+    if request.method == "GET":
+        hint = request.args.get("login_hint", "")
+        return render_template("identity/login.html", next=next_url, error=None,
+                               id_number=hint if hint.isdigit() and len(hint) == 12 else "",
+                               notice=request.args.get("notice") and _notice(request.args["notice"]))
+    result = service.authenticate(request.form.get("id_number", ""), request.form.get("password", ""))
+    if not result.ok:
+        return render_template("identity/login.html", next=next_url, error=LOGIN_FAILED, notice=None,
+                               id_number=request.form.get("id_number", "")[:12]), 401
+    previous = sessions.current_login()
+    if previous is not None:
+        service.end_session(previous)  # rotation: the old cookie stops working
+    login_session, token = service.start_session(result.account, level=1, amr="pwd", **sessions.client_info())
+    sessions.begin(login_session, token)
+    if result.account.is_staff:  # staff always work at level 2
+        return redirect(url_for("identity.second_factor", next=next_url))
+    return redirect(next_url)
+
+
+def _notice(key: str) -> str | None:
+    return {
+        "activated": "Tài khoản đã được kích hoạt; hãy đăng nhập. / Your account is active; please log in.",
+        "logged-out": "Bạn đã đăng xuất. / You are logged out.",
+        "otp-limit": "Nhập sai mã quá nhiều lần; hãy đăng nhập lại. / Too many wrong codes; please log in again.",
+    }.get(key)
+
+
+@bp.route("/login/otp", methods=["GET", "POST"])
+@sessions.login_required(level=1)
+@limiter.limit(_credential_limit, methods=["POST"])
+def second_factor():  # type: ignore[no-untyped-def]
+    login_session = sessions.current_login()
+    assert login_session is not None
+    next_url = sessions.safe_next(request.values.get("next"))
+    account = login_session.account
+    if account.level != 2 or account.totp_secret is None:
+        return render_template(
+            "error.html", title_vi="Cần xác thực mức độ 2", title_en="Level 2 needed",
+            message_vi="Tài khoản của bạn chưa được xác minh trực tiếp để dùng mức độ 2. "
+                       "Hãy đến công an cấp xã để xác minh.",
+            message_en="Your account has not been verified in person for level 2. "
+                       "Visit your commune police to have it verified.", code="unmet_authentication_requirements"), 403
+    if login_session.level >= 2 and request.method == "GET":
+        return redirect(next_url)
+    if request.method == "GET":
+        return render_template("identity/second_factor.html", next=next_url, error=None)
+    if not service.verify_second_factor(login_session, request.form.get("code", "")):
+        if login_session.revoked_at is not None:
+            sessions.forget()
+            return redirect(url_for("identity.login", next=next_url, notice="otp-limit"))
+        left = service.TOTP_MAX_TRIES - login_session.totp_failures
+        return render_template("identity/second_factor.html", next=next_url,
+                               error=f"Mã không đúng; còn {left} lần thử. / Wrong code; {left} tries left."), 401
+    stepped, token = service.step_up(login_session, **sessions.client_info())
+    sessions.begin(stepped, token)
+    return redirect(next_url)
+
+
+@bp.route("/activate", methods=["GET", "POST"])
+@limiter.limit(_credential_limit, methods=["POST"])
+def activate():  # type: ignore[no-untyped-def]
+    min_length = current_app.config["PASSWORD_MIN_LENGTH"]
+    if request.method == "GET":
+        return render_template("identity/activate.html", error=None, id_number="", min_length=min_length)
+    form = request.form
+    try:
+        if form.get("password", "") != form.get("password2", ""):
+            raise ValidationFailed("Hai mật khẩu không khớp. / The two passwords differ.")
+        service.activate(form.get("id_number", ""), form.get("code", ""), form.get("password", ""))
+    except ValidationFailed as exc:
+        return render_template("identity/activate.html", error=exc.detail, min_length=min_length,
+                               id_number=form.get("id_number", "")[:12]), 400
+    return redirect(url_for("identity.login", notice="activated"))
+
+
+@bp.route("/account")
+@sessions.login_required(level=1)
+def account():  # type: ignore[no-untyped-def]
+    login_session = sessions.current_login()
+    assert login_session is not None
+    return render_template("identity/account.html", account=login_session.account, login=login_session,
+                           sessions=service.active_sessions(login_session.account),
+                           masked_number=mask_id_number(login_session.account.citizen.id_number),
+                           notice=request.args.get("notice") and _notice(request.args["notice"]))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@sessions.login_required(level=1)
+def change_password():  # type: ignore[no-untyped-def]
+    login_session = sessions.current_login()
+    assert login_session is not None
+    min_length = current_app.config["PASSWORD_MIN_LENGTH"]
+    if request.method == "GET":
+        return render_template("identity/password.html", error=None, min_length=min_length)
+    form = request.form
+    try:
+        if form.get("password", "") != form.get("password2", ""):
+            raise ValidationFailed("Hai mật khẩu không khớp. / The two passwords differ.")
+        service.change_password(login_session.account, form.get("current", ""), form.get("password", ""),
+                                session=login_session)
+    except ValidationFailed as exc:
+        return render_template("identity/password.html", error=exc.detail, min_length=min_length), 400
+    return redirect(url_for("identity.account"))
+
+
+@bp.post("/account/sessions/<int:session_id>/end")
+@sessions.login_required(level=1)
+def end_other_session(session_id: int):  # type: ignore[no-untyped-def]
+    login_session = sessions.current_login()
+    assert login_session is not None
+    service.end_session_of(login_session.account, session_id)
+    return redirect(url_for("identity.account"))
+
+
+@bp.post("/account/logout-everywhere")
+@sessions.login_required(level=1)
+def logout_everywhere():  # type: ignore[no-untyped-def]
+    login_session = sessions.current_login()
+    assert login_session is not None
+    service.revoke_sessions(login_session.account, actor=f"account:{login_session.account_id}",
+                            reason="logout-everywhere")
+    sessions.forget()
+    return redirect(url_for("identity.login", notice="logged-out"))

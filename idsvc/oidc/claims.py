@@ -1,0 +1,74 @@
+"""Scopes and the claims they release, read from the registry through its service.
+
+``sub`` is pairwise (``service.pairwise_sub``); the 12-digit ID number is never the ``sub`` and
+only leaves in the ``personal_id_number`` claim of the ``id_number`` scope, which only trusted
+(first-party) clients may be allowed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from idsvc.registry import service as registry
+
+#: Scopes a person can release, with the claims each one adds.
+USER_SCOPES: dict[str, tuple[str, ...]] = {
+    "openid": ("sub",),
+    "profile": ("name", "family_name", "middle_name", "given_name", "updated_at"),
+    "birthdate": ("birthdate",),
+    "gender": ("gender",),
+    "address": ("address",),
+    "id_number": ("personal_id_number",),
+}
+#: Scopes of machine clients (client_credentials), for the services of later issues.
+MACHINE_SCOPES = ("registry.verify", "eligibility.lookup", "clients.admin")
+SCOPES = (*USER_SCOPES, *MACHINE_SCOPES)
+
+#: Human descriptions for the consent screen (Vietnamese / English).
+SCOPE_LABELS = {
+    "openid": "Mã định danh riêng cho ứng dụng này / An identifier for this app only",
+    "profile": "Họ và tên / Full name",
+    "birthdate": "Ngày sinh / Date of birth",
+    "gender": "Giới tính / Sex",
+    "address": "Nơi thường trú / Permanent residence",
+    "id_number": "Số định danh cá nhân (12 số) / Personal ID number (12 digits)",
+}
+
+CLAIMS_SUPPORTED = sorted({claim for claims in USER_SCOPES.values() for claim in claims}
+                          | {"acr", "amr", "auth_time", "iss", "aud", "exp", "iat", "nonce", "at_hash", "sid"})
+
+
+def _split_name(full_name: str) -> dict[str, str]:
+    """Vietnamese order: family name first, given name last, middle names between."""
+    words = full_name.split()
+    parts = {"family_name": words[0], "given_name": words[-1]} if len(words) > 1 else {"given_name": full_name}
+    if len(words) > 2:
+        parts["middle_name"] = " ".join(words[1:-1])
+    return parts
+
+
+def user_claims(citizen_id: int, scopes: list[str] | tuple[str, ...]) -> dict[str, Any]:
+    """The claims the scopes release for a person (without ``sub``, which depends on the client)."""
+    wanted = set(scopes)
+    if not wanted & (set(USER_SCOPES) - {"openid"}):
+        return {}
+    person = registry.attributes(citizen_id)
+    claims: dict[str, Any] = {}
+    if "profile" in wanted:
+        claims["name"] = person["full_name"]
+        claims.update(_split_name(person["full_name"]))
+        claims["updated_at"] = int(person["updated_at"].timestamp())
+    if "birthdate" in wanted:
+        birth = person["birth"]
+        # OIDC allows YYYY-MM-DD or YYYY alone: a year-and-month date is released as its year.
+        claims["birthdate"] = (f"{birth.year:04d}-{birth.month:02d}-{birth.day:02d}" if birth.day
+                               else f"{birth.year:04d}")
+    if "gender" in wanted:
+        claims["gender"] = {"M": "male", "F": "female"}[person["sex"]]
+    if "address" in wanted and person["residence"] is not None:
+        _, commune, province = person["residence"]
+        claims["address"] = {"formatted": f"{commune}, {province}", "locality": commune, "region": province,
+                             "country": "VN"}
+    if "id_number" in wanted:
+        claims["personal_id_number"] = person["id_number"]
+    return claims

@@ -1,0 +1,293 @@
+"""Authlib subclasses: the grants, PKCE policy, client assertion, token endpoints and the bearer
+validator. Every hook Authlib asks for is here; what it stores goes through ``oidc.service``.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from authlib.oauth2 import rfc6749
+from authlib.oauth2.rfc6749 import InvalidRequestError
+from authlib.oauth2.rfc6749 import OAuth2Error
+from authlib.oauth2.rfc6749 import grants
+from authlib.oauth2.rfc6749.util import scope_to_list
+from authlib.oauth2.rfc6750 import BearerTokenValidator
+from authlib.oauth2.rfc7009 import RevocationEndpoint
+from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
+from authlib.oauth2.rfc7636 import CodeChallenge
+from authlib.oauth2.rfc7662 import IntrospectionEndpoint
+from authlib.oauth2.rfc9207 import IssuerParameter
+from authlib.oidc.core import OpenIDCode
+from flask import current_app
+from flask import g
+from joserfc.jwk import KeySet
+from sqlalchemy import select
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+
+from idsvc import crypto
+from idsvc import db
+from idsvc.audit import service as audit
+from idsvc.audit.tags import AuditAction
+from idsvc.db import utcnow
+from idsvc.oidc import claims
+from idsvc.oidc import service
+from idsvc.oidc import tokens
+from idsvc.oidc.models import AuthorizationCode
+from idsvc.oidc.models import OAuthClient
+from idsvc.oidc.models import OAuthToken
+from idsvc.oidc.models import UsedAssertion
+from idsvc.oidc.models import acr_for_level
+
+#: Every client authenticates with exactly the one method it was registered with.
+CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]
+CONFIDENTIAL_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt"]
+
+
+class UnmetAuthenticationRequirements(OAuth2Error):
+    """OpenID Connect Unmet Authentication Requirements 1.0: the acr asked for cannot be met."""
+
+    error = "unmet_authentication_requirements"
+
+
+class S256Only(CodeChallenge):
+    """PKCE is required of every client, confidential ones too, and only with S256 (RFC 9700 §2.1.1)."""
+
+    SUPPORTED_CODE_CHALLENGE_METHOD = ["S256"]  # noqa: RUF012
+
+    def validate_code_challenge(self, grant: Any, redirect_uri: str) -> None:
+        data = grant.request.payload.data
+        if not data.get("code_challenge"):
+            raise InvalidRequestError("PKCE is required: send code_challenge with code_challenge_method=S256.")
+        if data.get("code_challenge_method") != "S256":
+            raise InvalidRequestError("code_challenge_method must be S256; 'plain' is not accepted.")
+        super().validate_code_challenge(grant, redirect_uri)
+
+    def validate_code_verifier(self, grant: Any, result: Any) -> None:
+        if not grant.request.form.get("code_verifier"):
+            raise InvalidRequestError("Missing 'code_verifier' (PKCE is required).")
+        super().validate_code_verifier(grant, result)
+
+
+class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
+    TOKEN_ENDPOINT_AUTH_METHODS = CLIENT_AUTH_METHODS
+
+    def save_authorization_code(self, code: str, request: Any) -> AuthorizationCode:
+        login = g.login_session  # set by the authorize view: the session that consented
+        now = utcnow()
+        data = request.payload.data
+        row = AuthorizationCode(
+            code_hash=crypto.keyed_hash("authorization-code", code), client_pk=request.client.id,
+            account_id=request.user.id, login_session_id=login.id,
+            redirect_uri=request.payload.redirect_uri or request.client.get_default_redirect_uri(),
+            scope=request.scope, nonce=data.get("nonce"), code_challenge=data["code_challenge"],
+            code_challenge_method=data["code_challenge_method"], level=login.level, amr=login.amr,
+            auth_time=login.auth_time, created_at=now,
+            expires_at=now + timedelta(seconds=current_app.config["AUTHORIZATION_CODE_SECONDS"]))
+        db.session().add(row)
+        db.session().flush()
+        return row
+
+    def query_authorization_code(self, code: str, client: OAuthClient) -> AuthorizationCode | None:
+        s = db.session()
+        row = s.scalar(select(AuthorizationCode).where(
+            AuthorizationCode.code_hash == crypto.keyed_hash("authorization-code", code)))
+        if row is None or row.client_pk != client.id:
+            return None
+        now = utcnow()
+        # Claim the code atomically: of two concurrent redemptions, exactly one wins.
+        claimed = s.execute(update(AuthorizationCode).where(
+            AuthorizationCode.id == row.id, AuthorizationCode.used_at.is_(None)).values(used_at=now)).rowcount
+        if not claimed:
+            revoked = service.revoke_tokens_of_code(row.id)
+            audit.record(AuditAction.OIDC_CODE_REPLAY, actor=f"client:{client.client_id}",
+                         subject_type="account", subject_id=row.account_id, data={"tokens_revoked": revoked})
+            db.persist_on_error()
+            return None
+        if row.expires_at <= now:
+            return None
+        return row
+
+    def delete_authorization_code(self, authorization_code: AuthorizationCode) -> None:
+        pass  # already marked used in query_authorization_code; the row stays for replay detection
+
+    def authenticate_user(self, authorization_code: AuthorizationCode) -> Any:
+        account = authorization_code.account
+        return account if account.status == "active" else None
+
+    def generate_token(self, user: Any = None, scope: str | None = None, grant_type: str | None = None,
+                       expires_in: int | None = None, include_refresh_token: bool = True) -> dict[str, Any]:
+        code: AuthorizationCode = self.request.authorization_code
+        return service.issue_tokens(
+            client=self.request.client, account=user, scope=scope or "", grant_type=self.GRANT_TYPE,
+            include_refresh=include_refresh_token, level=code.level, amr=code.amr, auth_time=code.auth_time,
+            code_id=code.id)
+
+
+class RefreshTokenGrant(grants.RefreshTokenGrant):
+    TOKEN_ENDPOINT_AUTH_METHODS = CLIENT_AUTH_METHODS
+    INCLUDE_NEW_REFRESH_TOKEN = True
+
+    def authenticate_refresh_token(self, refresh_token: str) -> OAuthToken | None:
+        row = service.token_by_refresh(refresh_token)
+        if row is None or (row.revoked_at is not None and row.rotated_at is None):
+            return None
+        if row.rotated_at is not None:
+            # A rotated refresh token came back: someone holds a copy. Revoke the whole family.
+            service.revoke_family(row.family, reason="refresh-token-reuse", actor=f"client:{row.client.client_id}")
+            audit.record(AuditAction.OIDC_REFRESH_REUSE, actor=f"client:{row.client.client_id}",
+                         subject_type="account", subject_id=row.account_id)
+            db.persist_on_error()
+            return None
+        if row.refresh_expires_at is None or row.refresh_expires_at <= utcnow():
+            return None
+        return row
+
+    def authenticate_user(self, refresh_token: OAuthToken) -> Any:
+        account = refresh_token.account
+        return account if account is not None and account.status == "active" else None
+
+    def revoke_old_credential(self, refresh_token: OAuthToken) -> None:
+        refresh_token.rotated_at = utcnow()
+        refresh_token.revoked_at = refresh_token.rotated_at
+
+    def issue_token(self, user: Any, refresh_token: OAuthToken) -> dict[str, Any]:
+        scope = self.request.payload.scope or refresh_token.get_scope()
+        return service.issue_tokens(
+            client=self.request.client, account=user, scope=scope, grant_type=self.GRANT_TYPE,
+            include_refresh=True, level=refresh_token.level, amr=refresh_token.amr,
+            auth_time=refresh_token.auth_time, family=refresh_token.family, code_id=refresh_token.code_id)
+
+
+class ClientCredentialsGrant(grants.ClientCredentialsGrant):
+    TOKEN_ENDPOINT_AUTH_METHODS = CONFIDENTIAL_AUTH_METHODS
+
+    def validate_token_request(self) -> None:
+        super().validate_token_request()
+        asked = scope_to_list(self.request.payload.scope) or []
+        refused = [s for s in asked if s not in self.request.client.scopes or s not in claims.MACHINE_SCOPES]
+        if refused:
+            raise rfc6749.InvalidScopeError(f"Scope not allowed for this client: {' '.join(refused)}")
+
+    def generate_token(self, user: Any = None, scope: str | None = None, grant_type: str | None = None,
+                       expires_in: int | None = None, include_refresh_token: bool = False) -> dict[str, Any]:
+        return service.issue_tokens(client=self.request.client, account=None,
+                                    scope=self.request.client.get_allowed_scope(scope), grant_type=self.GRANT_TYPE,
+                                    include_refresh=False)
+
+
+class IdToken(OpenIDCode):
+    """Adds the ID token to code-flow token responses, signed by ``tokens.py`` (PyJWT).
+
+    The ID token carries who and how (sub, acr, amr, auth_time); attributes are at userinfo,
+    where every read is audited.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(require_nonce=False)
+
+    def exists_nonce(self, nonce: str, request: Any) -> bool:
+        return False  # a nonce is bound to one code, and a code is single-use
+
+    def encode_id_token(self, token: dict[str, Any], request: Any) -> str:
+        client: OAuthClient = request.client
+        cfg = current_app.config
+        now = tokens.now()
+        source = request.authorization_code or request.refresh_token
+        id_claims: dict[str, Any] = {
+            "iss": cfg["ISSUER"], "sub": service.pairwise_sub(client, request.user), "aud": client.client_id,
+            "azp": client.client_id, "iat": now, "exp": now + cfg["ID_TOKEN_SECONDS"],
+            "auth_time": int(source.auth_time.timestamp()), "acr": acr_for_level(source.level),
+            "amr": source.amr.split(),
+            "at_hash": tokens.half_hash(token["access_token"], client.id_token_signed_response_alg),
+        }
+        if request.authorization_code is not None and request.authorization_code.nonce:
+            id_claims["nonce"] = request.authorization_code.nonce
+        if getattr(source, "login_session_id", None):
+            id_claims["sid"] = crypto.keyed_hash("sid", str(source.login_session_id))[:32]
+        return tokens.encode_id_token(id_claims, client.id_token_signed_response_alg)
+
+    def generate_user_info(self, user: Any, scope: str) -> dict[str, Any]:
+        return {}
+
+
+class PrivateKeyJWT(JWTBearerClientAssertion):
+    """``private_key_jwt`` (RFC 7523 §2.2) with ``jti`` replay protection in the database."""
+
+    CLIENT_AUTH_METHOD = "private_key_jwt"
+
+    def __init__(self) -> None:
+        super().__init__(validate_jti=True, leeway=30)
+
+    def get_audiences(self) -> list[str]:
+        issuer = current_app.config["ISSUER"]
+        return [issuer, f"{issuer}/token"]
+
+    def resolve_client_public_key(self, client: OAuthClient) -> Any:
+        return KeySet.import_key_set(client.jwks or {"keys": []})
+
+    def validate_jti(self, claims_: dict[str, Any], jti: str) -> bool:
+        client = service.find_client(claims_["sub"])
+        if client is None:
+            return False
+        s = db.session()
+        try:
+            with s.begin_nested():
+                s.add(UsedAssertion(client_pk=client.id, jti=str(jti)[:255],
+                                    expires_at=utcnow() + timedelta(seconds=int(claims_["exp"]) - tokens.now() + 60)))
+        except IntegrityError:
+            return False
+        db.persist_on_error()  # a failed token request must not make the assertion usable again
+        return True
+
+
+class _TokenLookup:
+    """Finds the stored row of an access token (a JWT of ours) or of a refresh token."""
+
+    def query_token(self, token_string: str, token_type_hint: str | None) -> OAuthToken | None:
+        if token_type_hint != "refresh_token":  # noqa: S105 (a hint name, not a secret)
+            row = service.access_token_row(token_string)
+            if row is not None or token_type_hint == "access_token":  # noqa: S105
+                return row
+        return service.token_by_refresh(token_string)
+
+
+class Revocation(_TokenLookup, RevocationEndpoint):
+    CLIENT_AUTH_METHODS = CLIENT_AUTH_METHODS
+
+    def revoke_token(self, token: OAuthToken, request: Any) -> None:
+        # Revoking either token ends the grant: every token of its family goes (RFC 7009 §2.1).
+        service.revoke_family(token.family, reason="client-revocation", actor=f"client:{request.client.client_id}")
+
+
+class Introspection(_TokenLookup, IntrospectionEndpoint):
+    CLIENT_AUTH_METHODS = CONFIDENTIAL_AUTH_METHODS
+
+    def check_permission(self, token: OAuthToken, client: OAuthClient, request: Any) -> bool:
+        return token.client_pk == client.id or client.is_resource_server
+
+    def introspect_token(self, token: OAuthToken) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "active": True, "client_id": token.client.client_id, "scope": token.scope, "token_type": "Bearer",
+            "iat": int(token.issued_at.timestamp()), "exp": int(token.access_expires_at.timestamp()),
+            "iss": current_app.config["ISSUER"], "aud": current_app.config["ISSUER"], "jti": token.jti,
+            "sub": service.pairwise_sub(token.client, token.account) if token.account else token.client.client_id,
+        }
+        if token.level is not None:
+            body["acr"] = acr_for_level(token.level)
+        return body
+
+
+class Issuer(IssuerParameter):
+    """``iss`` in every authorization response (RFC 9207), against mix-up attacks."""
+
+    def get_issuer(self) -> str:
+        return current_app.config["ISSUER"]
+
+
+class AccessTokenValidator(BearerTokenValidator):
+    """Bearer tokens at our APIs: a JWT of ours whose row is neither revoked nor expired."""
+
+    def authenticate_token(self, token_string: str) -> OAuthToken | None:
+        return service.access_token_row(token_string)

@@ -1,0 +1,49 @@
+"""Development seed: the demo agency client (confidential) and a demo public client.
+
+The demo client's secret is generated here and written, with the demo activation code, to
+``instance/demo-credentials.json`` (mode 0600): never committed, shown by ``make run``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from flask import current_app
+
+from idsvc import db
+from idsvc.oidc import service
+
+DEMO_REDIRECT = "http://127.0.0.1:8000/callback"
+USER_SCOPES = ["openid", "profile", "birthdate", "gender", "address"]
+
+
+def run(*, echo: Callable[[str], None], extra: dict[str, str]) -> None:
+    path = Path(current_app.instance_path) / "demo-credentials.json"
+    saved = json.loads(path.read_text()) if path.exists() else {}
+    with db.transaction():
+        if service.find_client("demo-agency") is None:
+            _, secret = service.register_client(
+                client_id="demo-agency", name="Cổng dịch vụ công (demo) / Public service portal (demo)",
+                auth_method="client_secret_basic", redirect_uris=[DEMO_REDIRECT],
+                post_logout_redirect_uris=["http://127.0.0.1:8000/"],
+                grant_types=["authorization_code", "refresh_token", "client_credentials"],
+                scopes=[*USER_SCOPES, "registry.verify"], actor="system:seed")
+            saved["demo-agency"] = secret
+            echo("demo client demo-agency registered")
+        if service.find_client("demo-public") is None:
+            service.register_client(
+                client_id="demo-public", name="Ứng dụng di động (demo) / Mobile app (demo)", auth_method="none",
+                redirect_uris=["http://127.0.0.1:8000/app-callback"], grant_types=["authorization_code",
+                                                                                   "refresh_token"],
+                scopes=USER_SCOPES, actor="system:seed")
+            echo("demo client demo-public registered")
+    saved.update({f"activation-code-{number}": code for number, code in extra.items()})
+    if saved:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            json.dump(saved, fh, indent=2)
+        echo(f"demo secrets in {path}: " + ", ".join(f"{k}={v}" for k, v in saved.items()))

@@ -1,0 +1,53 @@
+"""The Authlib authorization server of one app, and the resource protector of our APIs.
+
+``init_oauth(app)`` builds a fresh server per app (Authlib's registrations append, so a shared
+module-level server would pile up grants when tests create many apps); views reach it through
+``authorization``. ``require_oauth`` is module-level because decorators need it at import time;
+its validator is stateless.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from authlib.integrations.flask_oauth2 import AuthorizationServer
+from authlib.integrations.flask_oauth2 import ResourceProtector
+from flask import Flask
+from flask import current_app
+from werkzeug.local import LocalProxy
+
+from idsvc.oidc import claims
+from idsvc.oidc import grants
+from idsvc.oidc import service
+
+
+def _query_client(client_id: str) -> Any:
+    return service.find_client(client_id)
+
+
+def _save_token(token: dict[str, Any], request: Any) -> None:
+    """Tokens are stored when they are issued (``service.issue_tokens``); nothing left to do."""
+
+
+def init_oauth(app: Flask) -> None:
+    server = AuthorizationServer(query_client=_query_client, save_token=_save_token)
+    server.init_app(app)
+    server.scopes_supported = list(claims.SCOPES)
+    server.register_client_auth_method(grants.PrivateKeyJWT.CLIENT_AUTH_METHOD, grants.PrivateKeyJWT())
+    server.register_grant(grants.AuthorizationCodeGrant, [grants.S256Only(required=True), grants.IdToken()])
+    server.register_grant(grants.RefreshTokenGrant)
+    server.register_grant(grants.ClientCredentialsGrant)
+    server.register_endpoint(grants.Revocation)
+    server.register_endpoint(grants.Introspection)
+    server.register_extension(grants.Issuer())
+    app.extensions["idsvc.oauth"] = server
+
+
+def _server() -> AuthorizationServer:
+    return current_app.extensions["idsvc.oauth"]
+
+
+authorization: AuthorizationServer = LocalProxy(_server)  # type: ignore[assignment]
+
+require_oauth = ResourceProtector()
+require_oauth.register_token_validator(grants.AccessTokenValidator())

@@ -1,0 +1,312 @@
+"""OIDC business operations: clients, pairwise subjects, token issuance and revocation, consent.
+
+Authlib (``grants.py``) handles the protocol; it calls these functions for everything stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from authlib.common.urls import add_params_to_uri
+from flask import current_app
+from sqlalchemy import or_
+from sqlalchemy import select
+from sqlalchemy import update
+
+from idsvc import crypto
+from idsvc import db
+from idsvc.audit import service as audit
+from idsvc.audit.tags import AuditAction
+from idsvc.db import utcnow
+from idsvc.errors import NotFound
+from idsvc.errors import ValidationFailed
+from idsvc.identity.models import Account
+from idsvc.oidc import tokens
+from idsvc.oidc.claims import SCOPES
+from idsvc.oidc.models import AUTH_METHODS
+from idsvc.oidc.models import GRANT_TYPES
+from idsvc.oidc.models import Consent
+from idsvc.oidc.models import OAuthClient
+from idsvc.oidc.models import OAuthToken
+from idsvc.oidc.models import acr_for_level
+
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
+
+
+# --- clients ----------------------------------------------------------------------------------
+
+def _check_uri(uri: str, what: str) -> str:
+    parts = urlsplit(uri)
+    loopback = parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost", "::1")
+    if parts.scheme != "https" and not loopback:
+        raise ValidationFailed(f"{what} {uri!r} must use https (http only for 127.0.0.1/localhost).")
+    if parts.fragment or "*" in uri or not parts.hostname:
+        raise ValidationFailed(f"{what} {uri!r} must be an absolute URI without fragment or wildcard.")
+    return uri
+
+
+def _client_settings(*, auth_method: str, redirect_uris: list[str], grant_types: list[str],
+                     scopes: list[str], min_level: int, jwks: dict[str, Any] | None,
+                     post_logout_redirect_uris: list[str], id_token_alg: str) -> None:
+    if auth_method not in AUTH_METHODS:
+        raise ValidationFailed(f"auth method is one of {', '.join(AUTH_METHODS)}")
+    unknown = sorted(set(grant_types) - set(GRANT_TYPES))
+    if not grant_types or unknown:
+        raise ValidationFailed(f"grant types are among {', '.join(GRANT_TYPES)}; got {unknown or 'none'}")
+    unknown = sorted(set(scopes) - set(SCOPES))
+    if unknown:
+        raise ValidationFailed(f"unknown scopes {', '.join(unknown)}; known: {', '.join(SCOPES)}")
+    if "authorization_code" in grant_types and not redirect_uris:
+        raise ValidationFailed("a client of the authorization code flow needs at least one redirect URI")
+    if auth_method == "none" and "client_credentials" in grant_types:
+        raise ValidationFailed("a public client (auth method 'none') cannot use client_credentials")
+    if auth_method == "private_key_jwt" and not (jwks and jwks.get("keys")):
+        raise ValidationFailed("private_key_jwt needs the client's public keys (a JWKS)")
+    if min_level not in (1, 2):
+        raise ValidationFailed("min level is 1 or 2")
+    if id_token_alg not in ("ES256", "RS256"):
+        raise ValidationFailed("ID token algorithm is ES256 or RS256")
+    for uri in redirect_uris:
+        _check_uri(uri, "redirect URI")
+    for uri in post_logout_redirect_uris:
+        _check_uri(uri, "post-logout redirect URI")
+
+
+def register_client(*, name: str, auth_method: str, redirect_uris: list[str], grant_types: list[str],
+                    scopes: list[str], actor: str, min_level: int = 1, sector: str | None = None,
+                    trusted: bool = False, is_resource_server: bool = False,
+                    jwks: dict[str, Any] | None = None, post_logout_redirect_uris: list[str] | None = None,
+                    id_token_alg: str = "ES256",  # noqa: S107 (an algorithm name)
+                    client_id: str | None = None) -> tuple[OAuthClient, str | None]:
+    """Register a client; returns it and its secret (shown once; we keep only its HMAC).
+
+    :raises ValidationFailed: a setting is not allowed, with the reason.
+    """
+    post_logout = list(post_logout_redirect_uris or [])
+    _client_settings(auth_method=auth_method, redirect_uris=redirect_uris, grant_types=grant_types,
+                     scopes=scopes, min_level=min_level, jwks=jwks, post_logout_redirect_uris=post_logout,
+                     id_token_alg=id_token_alg)
+    client_id = client_id or crypto.new_secret(16)
+    if db.session().scalar(select(OAuthClient.id).where(OAuthClient.client_id == client_id)):
+        raise ValidationFailed(f"client id {client_id!r} is taken")
+    secret = crypto.new_secret() if auth_method.startswith("client_secret") else None
+    client = OAuthClient(
+        client_id=client_id, name=name, token_endpoint_auth_method=auth_method,
+        secret_hash=crypto.keyed_hash("client-secret", secret) if secret else None,
+        secret_rotated_at=utcnow() if secret else None, redirect_uris=list(redirect_uris),
+        post_logout_redirect_uris=post_logout, grant_types=list(grant_types), scopes=list(scopes),
+        min_level=min_level, sector=sector or _default_sector(redirect_uris, client_id), trusted=trusted,
+        is_resource_server=is_resource_server, jwks=jwks, id_token_signed_response_alg=id_token_alg)
+    db.session().add(client)
+    db.session().flush()
+    audit.record(AuditAction.OIDC_CLIENT_CREATE, actor=actor, subject_type="client", subject_id=client.client_id,
+                 data={"name": name, "auth_method": auth_method, "grant_types": grant_types, "scopes": scopes,
+                       "redirect_uris": redirect_uris, "min_level": min_level, "trusted": trusted})
+    return client, secret
+
+
+def _default_sector(redirect_uris: list[str], client_id: str) -> str:
+    hosts = {urlsplit(uri).hostname for uri in redirect_uris}
+    return hosts.pop() if len(hosts) == 1 else client_id  # type: ignore[return-value]
+
+
+def get_client(client_id: str) -> OAuthClient:
+    client = find_client(client_id)
+    if client is None:
+        raise NotFound(f"No client {client_id!r}.")
+    return client
+
+
+def find_client(client_id: str | None) -> OAuthClient | None:
+    """The enabled client with this id, or None (what Authlib's ``query_client`` needs)."""
+    if not client_id:
+        return None
+    client = db.session().scalar(select(OAuthClient).where(OAuthClient.client_id == client_id))
+    return client if client is not None and client.disabled_at is None else None
+
+
+def list_clients() -> list[OAuthClient]:
+    return list(db.session().scalars(select(OAuthClient).order_by(OAuthClient.id)))
+
+
+def rotate_secret(client: OAuthClient, *, actor: str) -> str:
+    """Replace the client secret; the old one stops working at once."""
+    if not client.token_endpoint_auth_method.startswith("client_secret"):
+        raise ValidationFailed(f"client {client.client_id!r} authenticates with "
+                               f"{client.token_endpoint_auth_method}; it has no secret")
+    secret = crypto.new_secret()
+    client.secret_hash, client.secret_rotated_at = crypto.keyed_hash("client-secret", secret), utcnow()
+    audit.record(AuditAction.OIDC_CLIENT_ROTATE_SECRET, actor=actor, subject_type="client",
+                 subject_id=client.client_id)
+    return secret
+
+
+def disable_client(client: OAuthClient, *, actor: str) -> int:
+    """Disable the client and revoke every token it holds; returns how many were revoked."""
+    now = utcnow()
+    client.disabled_at = client.disabled_at or now
+    revoked = db.session().execute(update(OAuthToken).where(
+        OAuthToken.client_pk == client.id, OAuthToken.revoked_at.is_(None)).values(revoked_at=now)).rowcount
+    audit.record(AuditAction.OIDC_CLIENT_DISABLE, actor=actor, subject_type="client",
+                 subject_id=client.client_id, data={"tokens_revoked": revoked})
+    return revoked
+
+
+# --- subjects ---------------------------------------------------------------------------------
+
+def pairwise_sub(client: OAuthClient, account: Account) -> str:
+    """The person's ``sub`` for this client's sector: HMAC(sector, citizen), not reversible, and
+    different for every sector so two agencies cannot join their users on it.
+    """
+    key = str(current_app.config["PAIRWISE_KEY"]).encode()
+    mac = hmac.new(key, f"{client.sector}|{account.citizen_id}".encode(), hashlib.sha256).digest()
+    return crypto.b64url(mac)
+
+
+# --- tokens -----------------------------------------------------------------------------------
+
+def issue_tokens(*, client: OAuthClient, account: Account | None, scope: str, grant_type: str,
+                 include_refresh: bool, level: int | None = None, amr: str | None = None,
+                 auth_time: Any = None, family: str | None = None, code_id: int | None = None) -> dict[str, Any]:
+    """Issue an access token (JWT) and maybe a refresh token; store the row; audit.
+
+    Returns the RFC 6749 token response body.
+    """
+    cfg = current_app.config
+    now = utcnow()
+    access_ttl = cfg["ACCESS_TOKEN_SECONDS"]
+    jti = crypto.new_secret()
+    claims: dict[str, Any] = {
+        "iss": cfg["ISSUER"], "aud": cfg["ISSUER"], "iat": int(now.timestamp()),
+        "exp": int(now.timestamp()) + access_ttl, "jti": jti, "client_id": client.client_id,
+        "sub": pairwise_sub(client, account) if account else client.client_id, "scope": scope,
+    }
+    if account is not None and level is not None:
+        claims["acr"] = acr_for_level(level)
+        claims["auth_time"] = int(auth_time.timestamp())
+    row = OAuthToken(
+        jti=jti, client_pk=client.id, account_id=account.id if account else None, grant_type=grant_type,
+        scope=scope, level=level, amr=amr, auth_time=auth_time, issued_at=now,
+        access_expires_at=now + timedelta(seconds=access_ttl), family=family or crypto.new_secret(),
+        code_id=code_id)
+    body: dict[str, Any] = {"access_token": tokens.encode_access_token(claims), "token_type": "Bearer",
+                            "expires_in": access_ttl, "scope": scope}
+    if include_refresh and account is not None:
+        refresh = crypto.new_secret()
+        row.refresh_hash = crypto.keyed_hash("refresh-token", refresh)
+        row.refresh_expires_at = now + timedelta(days=cfg["REFRESH_TOKEN_DAYS"])
+        body["refresh_token"] = refresh
+    db.session().add(row)
+    db.session().flush()
+    audit.record(AuditAction.OIDC_TOKEN_ISSUE, actor=f"client:{client.client_id}",
+                 subject_type="account" if account else "client",
+                 subject_id=account.id if account else client.client_id,
+                 data={"grant_type": grant_type, "scope": scope, "token": row.id})
+    return body
+
+
+def token_by_jti(jti: str) -> OAuthToken | None:
+    return db.session().scalar(select(OAuthToken).where(OAuthToken.jti == jti))
+
+
+def token_by_refresh(refresh_token: str) -> OAuthToken | None:
+    return db.session().scalar(select(OAuthToken).where(
+        OAuthToken.refresh_hash == crypto.keyed_hash("refresh-token", refresh_token)))
+
+
+def access_token_row(token: str) -> OAuthToken | None:
+    """The stored row of a valid-looking access token (signature, issuer, expiry checked)."""
+    try:
+        claims = tokens.decode_access_token(token)
+    except tokens.TokenInvalid:
+        return None
+    return token_by_jti(claims["jti"])
+
+
+def revoke_family(family: str, *, reason: str, actor: str) -> int:
+    """Revoke every token of a refresh family (reuse detected, or the client revoked one)."""
+    count = db.session().execute(update(OAuthToken).where(
+        OAuthToken.family == family, OAuthToken.revoked_at.is_(None)).values(revoked_at=utcnow())).rowcount
+    audit.record(AuditAction.OIDC_TOKEN_REVOKE, actor=actor, subject_type="token-family",
+                 subject_id=family[:12], data={"reason": reason, "tokens": count})
+    return count
+
+
+def revoke_tokens_of_code(code_id: int) -> int:
+    """A replayed code: revoke everything that was issued from it (RFC 6749 §4.1.2)."""
+    families = select(OAuthToken.family).where(OAuthToken.code_id == code_id).scalar_subquery()
+    return db.session().execute(update(OAuthToken).where(
+        or_(OAuthToken.code_id == code_id, OAuthToken.family.in_(families)),
+        OAuthToken.revoked_at.is_(None)).values(revoked_at=utcnow())).rowcount
+
+
+def revoke_tokens_of_account(account_id: int) -> int:
+    """Revoke every live token of a person (log out everywhere, password change, death)."""
+    return db.session().execute(update(OAuthToken).where(
+        OAuthToken.account_id == account_id, OAuthToken.revoked_at.is_(None)).values(revoked_at=utcnow())).rowcount
+
+
+# --- consent ----------------------------------------------------------------------------------
+
+def has_consent(account: Account, client: OAuthClient, scopes: list[str]) -> bool:
+    if client.trusted:
+        return True
+    consent = db.session().scalar(select(Consent).where(
+        Consent.account_id == account.id, Consent.client_pk == client.id, Consent.revoked_at.is_(None)))
+    return consent is not None and set(scopes) <= set(consent.scopes)
+
+
+def grant_consent(account: Account, client: OAuthClient, scopes: list[str]) -> Consent:
+    s = db.session()
+    consent = s.scalar(select(Consent).where(Consent.account_id == account.id, Consent.client_pk == client.id))
+    if consent is None:
+        consent = Consent(account_id=account.id, client_pk=client.id, scopes=[])
+        s.add(consent)
+    consent.scopes = sorted(set(scopes) | (set(consent.scopes) if consent.revoked_at is None else set()))
+    consent.granted_at, consent.revoked_at = utcnow(), None
+    s.flush()
+    return consent
+
+
+# --- logout -----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class LogoutTarget:
+    """Where RP-initiated logout may send the browser, and whose ``id_token_hint`` came with it."""
+
+    redirect_uri: str | None
+    client: OAuthClient | None
+    hint_sub: str | None
+
+    def hint_matches(self, account: Account) -> bool:
+        return (self.client is not None and self.hint_sub is not None
+                and self.hint_sub == pairwise_sub(self.client, account))
+
+
+def logout_target(values: Any) -> LogoutTarget:
+    """Read ``id_token_hint``, ``client_id``, ``post_logout_redirect_uri`` and ``state``; the URI
+    is used only when it is registered, exactly, for that client (else the person stays with us)."""
+    client, hint_sub = None, None
+    hint = values.get("id_token_hint")
+    if hint:
+        try:
+            claims = tokens.decode_id_token_hint(hint)
+        except tokens.TokenInvalid:
+            claims = {}
+        audience = claims.get("aud")
+        client = find_client(audience[0] if isinstance(audience, list) else audience)
+        hint_sub = claims.get("sub") if client else None
+    if client is None:
+        client = find_client(values.get("client_id"))
+    uri = values.get("post_logout_redirect_uri")
+    if not uri or client is None or uri not in client.post_logout_redirect_uris:
+        return LogoutTarget(None, client, hint_sub)
+    state = values.get("state")
+    if state:
+        uri = add_params_to_uri(uri, [("state", state)])
+    return LogoutTarget(uri, client, hint_sub)

@@ -1,0 +1,169 @@
+"""OpenID Connect endpoints: discovery, JWKS, authorize, token, userinfo, revocation,
+introspection and RP-initiated logout. One-liners around ``authorization`` and the services.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from authlib.integrations.flask_oauth2 import current_token
+from authlib.oauth2.rfc6749 import OAuth2Error
+from flask import Blueprint
+from flask import Response
+from flask import g
+from flask import jsonify
+from flask import redirect
+from flask import render_template
+from flask import request
+from flask import url_for
+from flask_wtf.csrf import validate_csrf
+from wtforms import ValidationError
+
+from idsvc.audit import service as audit
+from idsvc.audit.tags import AuditAction
+from idsvc.identity import service as identity
+from idsvc.identity import sessions
+from idsvc.oidc import authorize as authz
+from idsvc.oidc import claims
+from idsvc.oidc import discovery
+from idsvc.oidc import service
+from idsvc.oidc.claims import SCOPE_LABELS
+from idsvc.oidc.keys import get_keystore
+from idsvc.oidc.server import authorization
+from idsvc.oidc.server import require_oauth
+from idsvc.web import csrf
+
+bp = Blueprint("oidc", __name__)
+
+#: What a person reads when a request cannot even be sent back to the app (RFC 6749 §4.1.2.1).
+ERROR_PAGES = {
+    "invalid_client": ("Ứng dụng không hợp lệ", "Unknown application",
+                       "Ứng dụng yêu cầu đăng nhập không được đăng ký với hệ thống.",
+                       "The application that sent you here is not registered with us."),
+    "invalid_request": ("Yêu cầu không hợp lệ", "Invalid request",
+                        "Ứng dụng đã gửi một yêu cầu đăng nhập sai; bạn không bị ảnh hưởng. Hãy quay lại ứng dụng.",
+                        "The application sent a malformed login request; nothing happened to your account. "
+                        "Go back to the application."),
+}
+
+
+def _cacheable(body: dict[str, Any]) -> Response:
+    response = jsonify(body)
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response
+
+
+@bp.get("/.well-known/openid-configuration")
+def configuration() -> Response:
+    return _cacheable(discovery.metadata())
+
+
+@bp.get("/jwks.json")
+def jwks() -> Response:
+    return _cacheable(get_keystore().public_jwks())
+
+
+def _error(error: OAuth2Error) -> Any:
+    location = authz.error_redirect(error)
+    if location:
+        return redirect(location)
+    key = error.error if error.error in ERROR_PAGES else "invalid_request"
+    title_vi, title_en, message_vi, message_en = ERROR_PAGES[key]
+    return render_template("error.html", title_vi=title_vi, title_en=title_en, message_vi=message_vi,
+                           message_en=f"{message_en} ({error.description or error.error})",
+                           code=error.error), error.status_code or 400
+
+
+def _csrf_ok() -> bool:
+    try:
+        validate_csrf(request.form.get("csrf_token"))
+    except ValidationError:
+        return False
+    return True
+
+
+@bp.route("/authorize", methods=["GET", "POST"])
+@csrf.exempt  # a client may POST the request itself; the consent decision is checked below
+def authorize() -> Any:
+    login = sessions.current_login()
+    try:
+        grant = authorization.get_consent_grant(end_user=login.account if login else None)
+        decided = (request.method == "POST" and request.form.get("decision") in ("allow", "deny")
+                   and login is not None and _csrf_ok())
+        if decided and request.form["decision"] == "deny":
+            audit.record(AuditAction.OIDC_AUTHORIZE_DENY, actor=f"account:{login.account_id}",  # type: ignore[union-attr]
+                         subject_type="client", subject_id=grant.request.client.client_id)
+            return authorization.create_authorization_response(grant_user=None, grant=grant)
+        decision = authz.decide(grant, login, consent_given=decided)
+    except OAuth2Error as error:
+        return _error(error)
+    back = authz.return_path(request.values)
+    if decision.step == "login":
+        return redirect(url_for("identity.login", next=back, login_hint=decision.detail or None))
+    if decision.step == "second_factor":
+        return redirect(url_for("identity.second_factor", next=back))
+    if decision.step == "consent":
+        return render_template("oidc/consent.html", client=grant.request.client, action=back,
+                               scopes=[(s, SCOPE_LABELS.get(s, s)) for s in decision.detail])
+    assert login is not None
+    if decided:
+        service.grant_consent(login.account, grant.request.client, decision.detail or
+                              (grant.request.scope or "").split())
+    g.login_session = login
+    audit.record(AuditAction.OIDC_AUTHORIZE, actor=f"account:{login.account_id}", subject_type="client",
+                 subject_id=grant.request.client.client_id, data={"scope": grant.request.scope, "level": login.level})
+    return authorization.create_authorization_response(grant_user=login.account, grant=grant)
+
+
+@bp.post("/token")
+@csrf.exempt
+def token() -> Response:
+    return authorization.create_token_response()
+
+
+@bp.post("/revoke")
+@csrf.exempt
+def revoke() -> Response:
+    return authorization.create_endpoint_response("revocation")
+
+
+@bp.post("/introspect")
+@csrf.exempt
+def introspect() -> Response:
+    return authorization.create_endpoint_response("introspection")
+
+
+@bp.route("/userinfo", methods=["GET", "POST"])
+@csrf.exempt
+@require_oauth("openid")
+def userinfo() -> Response:
+    token = current_token
+    account = token.account
+    if account is None or account.status != "active":
+        return Response('{"error": "invalid_token"}', status=401, mimetype="application/json",
+                        headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+    scopes = token.scope.split()
+    body = {"sub": service.pairwise_sub(token.client, account), **claims.user_claims(account.citizen_id, scopes)}
+    audit.record(AuditAction.OIDC_USERINFO_READ, actor=f"client:{token.client.client_id}", subject_type="account",
+                 subject_id=account.id, data={"claims": sorted(k for k in body if k != "sub")})
+    response = jsonify(body)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/logout", methods=["GET", "POST"])
+@csrf.exempt  # an RP may POST the logout request; our own confirmation carries a token
+def end_session() -> Any:
+    """RP-initiated logout 1.0: with a valid ``id_token_hint`` at once, otherwise after the person
+    confirms (a form with a CSRF token), so a third-party page cannot log people out."""
+    target = service.logout_target(request.values)
+    login = sessions.current_login()
+    confirmed = request.method == "POST" and _csrf_ok()
+    if login is not None and not (confirmed or target.hint_matches(login.account)):
+        return render_template("oidc/logout.html", values=request.values)
+    if login is not None:
+        identity.end_session(login)
+        sessions.forget()
+    if target.redirect_uri:
+        return redirect(target.redirect_uri)
+    return redirect(url_for("identity.login", notice="logged-out"))

@@ -1,0 +1,55 @@
+"""The authorization code flow with PKCE, end to end through the pages and the token endpoint."""
+
+from __future__ import annotations
+
+import jwt
+import pytest
+
+from tests.browser import Browser
+from tests.browser import query
+from tests.factories import make_account
+from tests.factories import make_client
+
+
+@pytest.fixture()
+def rp(setup_data):  # type: ignore[no-untyped-def]
+    """A confidential agency client and a level-1 citizen; returns (client_id, secret, id_number)."""
+    def create():  # type: ignore[no-untyped-def]
+        client, secret = make_client()
+        account = make_account(full_name="Trần Thị Bình", sex="F", birth_year=1985)
+        return client.client_id, secret, account.citizen.id_number
+    return setup_data(create)
+
+
+def test_login_with_national_id_returns_code_then_tokens(client, rp) -> None:  # type: ignore[no-untyped-def]
+    client_id, secret, number = rp
+    browser = Browser(client)
+    request, response = browser.start(client_id, scope="openid profile birthdate")
+    assert response.status_code == 302 and response.headers["Location"].startswith("/login")
+    response = browser.follow(response, id_number=number)
+    assert response.status_code == 302
+    params = query(response.headers["Location"])
+    assert response.headers["Location"].startswith("https://rp.example.vn/callback?")
+    assert params["state"] == request.state
+    assert params["iss"] == client.application.config["ISSUER"]
+
+    token = browser.redeem(request, params["code"], (client_id, secret))
+    assert token.status_code == 200, token.text
+    body = token.get_json()
+    assert body["token_type"] == "Bearer" and body["expires_in"] <= 600
+    assert "refresh_token" in body
+    jwks = client.get("/jwks.json").get_json()
+    header = jwt.get_unverified_header(body["id_token"])
+    key = next(k for k in jwks["keys"] if k["kid"] == header["kid"])
+    claims = jwt.decode(body["id_token"], jwt.PyJWK(key).key, algorithms=[key["alg"]], audience=client_id,
+                        issuer=client.application.config["ISSUER"])
+    assert claims["nonce"] == request.nonce
+    assert claims["acr"] == "urn:idsvc:loa:1" and claims["amr"] == ["pwd"]
+    assert number not in body["id_token"] and claims["sub"] != number
+
+    info = client.get("/userinfo", headers={"Authorization": f"Bearer {body['access_token']}"})
+    assert info.status_code == 200
+    assert info.get_json()["name"] == "Trần Thị Bình"
+    assert info.get_json()["family_name"] == "Trần"
+    assert info.get_json()["birthdate"] == "1985-05-17"
+    assert info.get_json()["sub"] == claims["sub"]
