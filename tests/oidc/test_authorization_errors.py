@@ -1,0 +1,130 @@
+"""Every authorization-request rule, each with the exact error (RFC 6749 §4.1.2.1, OIDC Core §3.1.2.6)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.browser import REDIRECT_URI
+from tests.browser import Browser
+from tests.browser import query
+from tests.factories import make_account
+from tests.factories import make_client
+
+
+@pytest.fixture()
+def rp(setup_data):  # type: ignore[no-untyped-def]
+    def create():  # type: ignore[no-untyped-def]
+        client, secret = make_client(redirect_uris=[REDIRECT_URI, "https://rp.example.vn/other"])
+        account = make_account()
+        return client.client_id, secret, account.citizen.id_number
+    return setup_data(create)
+
+
+def _logged_in(client, number):  # type: ignore[no-untyped-def]
+    browser = Browser(client)
+    assert browser.login(number).status_code == 302
+    return browser
+
+
+@pytest.mark.parametrize(("change", "error", "description"), [
+    ({"code_challenge": None, "code_challenge_method": None}, "invalid_request", "PKCE is required"),
+    ({"code_challenge_method": "plain"}, "invalid_request", "must be S256"),
+    ({"code_challenge_method": None}, "invalid_request", "must be S256"),
+    ({"response_type": "token"}, "unsupported_response_type", None),
+    ({"scope": "openid unknown-scope"}, "invalid_scope", None),
+    ({"acr_values": "urn:other:gold"}, "unmet_authentication_requirements", None),
+])
+def test_bad_requests_go_back_to_the_client_with_the_error(client, rp, change, error, description) -> None:  # type: ignore[no-untyped-def]
+    client_id, _, number = rp
+    browser = _logged_in(client, number)
+    request, response = browser.start(client_id, **change)
+    assert response.status_code == 302
+    params = query(response.headers["Location"])
+    assert response.headers["Location"].startswith(REDIRECT_URI)
+    assert params["error"] == error
+    assert params["state"] == request.state
+    assert params["iss"] == client.application.config["ISSUER"]
+    if description:
+        assert description in params["error_description"]
+
+
+@pytest.mark.parametrize(("change", "code"), [
+    ({"redirect_uri": "https://rp.example.vn/callback/extra"}, "invalid_request"),
+    ({"redirect_uri": "https://evil.example/callback"}, "invalid_request"),
+    ({"redirect_uri": "https://RP.example.vn/callback"}, "invalid_request"),
+    ({"redirect_uri": None}, "invalid_request"),
+    ({"client_id": "no-such-client"}, "invalid_client"),
+])
+def test_unverifiable_redirects_get_an_error_page_never_a_redirect(client, rp, change, code) -> None:  # type: ignore[no-untyped-def]
+    client_id, _, number = rp
+    browser = _logged_in(client, number)
+    change = dict(change)
+    _, response = browser.start(change.pop("client_id", client_id), **change)
+    assert response.status_code in (400, 401)
+    assert "Location" not in response.headers
+    assert code in response.text
+    assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+
+
+def test_prompt_none_without_a_session_answers_login_required(client, rp) -> None:  # type: ignore[no-untyped-def]
+    client_id, _, _ = rp
+    _, response = Browser(client).start(client_id, prompt="none")
+    assert query(response.headers["Location"])["error"] == "login_required"
+
+
+def test_prompt_none_without_consent_answers_consent_required(client, rp) -> None:  # type: ignore[no-untyped-def]
+    client_id, _, number = rp
+    _, response = _logged_in(client, number).start(client_id, prompt="none")
+    assert query(response.headers["Location"])["error"] == "consent_required"
+
+
+def test_denying_consent_sends_access_denied(client, rp) -> None:  # type: ignore[no-untyped-def]
+    client_id, _, number = rp
+    browser = _logged_in(client, number)
+    request, response = browser.start(client_id)
+    response = browser.follow(response, consent="deny")
+    params = query(response.headers["Location"])
+    assert params["error"] == "access_denied" and params["state"] == request.state
+
+
+def test_consent_is_remembered_and_prompt_none_then_works(client, rp) -> None:  # type: ignore[no-untyped-def]
+    client_id, _, number = rp
+    browser = _logged_in(client, number)
+    _, response = browser.start(client_id)
+    assert "code" in query(browser.follow(response).headers["Location"])
+    _, response = browser.start(client_id, prompt="none")
+    assert "code" in query(response.headers["Location"])
+
+
+def test_prompt_login_forces_a_new_login_and_does_not_loop(client, rp) -> None:  # type: ignore[no-untyped-def]
+    client_id, _, number = rp
+    browser = _logged_in(client, number)
+    browser.follow(browser.start(client_id)[1])  # consent once
+    _, response = browser.start(client_id, prompt="login")
+    assert response.headers["Location"].startswith("/login")
+    response = browser.follow(response, id_number=number)
+    assert "code" in query(response.headers["Location"])
+
+
+def test_max_age_zero_forces_a_login(client, rp) -> None:  # type: ignore[no-untyped-def]
+    client_id, _, number = rp
+    browser = _logged_in(client, number)
+    browser.follow(browser.start(client_id)[1])
+    _, response = browser.start(client_id, max_age="0")
+    assert response.headers["Location"].startswith("/login")
+
+
+def test_login_hint_fills_the_id_number(client, rp) -> None:  # type: ignore[no-untyped-def]
+    client_id, _, number = rp
+    _, response = Browser(client).start(client_id, login_hint=number)
+    page = client.get(response.headers["Location"])
+    assert f'value="{number}"' in page.text
+
+
+def test_level_two_request_fails_closed_for_a_level_one_account(client, rp) -> None:  # type: ignore[no-untyped-def]
+    client_id, _, number = rp
+    browser = _logged_in(client, number)
+    _, response = browser.start(client_id, acr_values="urn:idsvc:loa:2")
+    params = query(response.headers["Location"])
+    assert params["error"] == "unmet_authentication_requirements"
+    assert "code" not in params
