@@ -11,6 +11,9 @@ from typing import Any
 from flask import Flask
 from flask import Response
 from flask import json
+from flask import render_template
+from flask import request
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 PROBLEM_TYPE_BASE = "https://idsvc.example/problems/"
@@ -55,10 +58,41 @@ class Forbidden(DomainError):
 
 #: Vietnamese titles for the HTTP errors Werkzeug raises itself.
 _VI_TITLES = {
+    500: "Lỗi hệ thống",
     400: "Yêu cầu không hợp lệ", 401: "Chưa xác thực", 403: "Không được phép", 404: "Không tìm thấy",
     405: "Phương thức không được hỗ trợ", 409: "Xung đột dữ liệu", 413: "Dữ liệu quá lớn",
     415: "Định dạng không được hỗ trợ", 422: "Dữ liệu không hợp lệ", 429: "Quá nhiều yêu cầu",
 }
+
+
+#: What a person reads on a page (not an API) for these errors: Vietnamese, English.
+_PAGE_MESSAGES = {
+    400: ("Yêu cầu không hợp lệ. Hãy quay lại trang trước và thử lại.",
+          "The request was not valid. Go back to the previous page and try again."),
+    404: ("Không có trang này. Hãy kiểm tra địa chỉ.", "There is no such page. Check the address."),
+    405: ("Trang này không nhận loại yêu cầu đó.", "This page does not accept that kind of request."),
+    429: ("Có quá nhiều lần thử từ địa chỉ của bạn. Hãy đợi một phút rồi thử lại.",
+          "Too many attempts from your address. Wait a minute and try again."),
+    500: ("Hệ thống gặp lỗi; không có gì bị lưu. Hãy thử lại sau.",
+          "Something went wrong on our side; nothing was saved. Try again later."),
+}
+_CSRF_MESSAGE = ("Biểu mẫu đã hết hạn hoặc không hợp lệ. Hãy tải lại trang rồi gửi lại.",
+                 "The form has expired or is not valid. Reload the page and submit it again.")
+
+
+def wants_page() -> bool:
+    """A browser asking for a page (not an API client): errors are rendered as HTML."""
+    if request.path.startswith("/api/"):
+        return False
+    best = request.accept_mimetypes.best_match(["application/problem+json", "application/json", "text/html"])
+    return best == "text/html"
+
+
+def error_page(status: int, title: tuple[str, str], message: tuple[str, str], code: str | None = None) -> Response:
+    """The one HTML error page: ``title`` and ``message`` are (Vietnamese, English)."""
+    body = render_template("error.html", title_vi=title[0], title_en=title[1],
+                           message_vi=message[0], message_en=message[1], code=code)
+    return Response(body, status=status, mimetype="text/html")
 
 
 def problem(status: int, code: str, title: str, detail: str, **extra: Any) -> Response:
@@ -75,11 +109,17 @@ def register_error_handlers(app: Flask) -> None:
     def _http_error(exc: HTTPException) -> Response:
         status = exc.code or 500
         code = (exc.name or "error").lower().replace(" ", "-")
+        if wants_page():
+            messages = _CSRF_MESSAGE if isinstance(exc, CSRFError) else _PAGE_MESSAGES.get(
+                status, (_VI_TITLES.get(status, "Lỗi"), exc.description or exc.name))
+            return error_page(status, (_VI_TITLES.get(status, "Lỗi"), exc.name), messages, code)
         title = f"{exc.name} / {_VI_TITLES[status]}" if status in _VI_TITLES else exc.name
         return problem(status, code, title, exc.description or exc.name)
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:
         app.logger.exception("unhandled error")
+        if wants_page():
+            return error_page(500, (_VI_TITLES[500], "Internal error"), _PAGE_MESSAGES[500], "internal-error")
         return problem(500, "internal-error", "Internal error / Lỗi hệ thống",
                        "Something went wrong on our side; nothing was saved. Try again later.")

@@ -10,6 +10,7 @@ from flask import request
 from flask import url_for
 
 from idsvc.errors import ValidationFailed
+from idsvc.errors import error_page
 from idsvc.identity import service
 from idsvc.identity import sessions
 from idsvc.logs import mask_id_number
@@ -65,12 +66,11 @@ def second_factor():  # type: ignore[no-untyped-def]
     next_url = sessions.safe_next(request.values.get("next"))
     account = login_session.account
     if account.level != 2 or account.totp_secret is None:
-        return render_template(
-            "error.html", title_vi="Cần xác thực mức độ 2", title_en="Level 2 needed",
-            message_vi="Tài khoản của bạn chưa được xác minh trực tiếp để dùng mức độ 2. "
-                       "Hãy đến công an cấp xã để xác minh.",
-            message_en="Your account has not been verified in person for level 2. "
-                       "Visit your commune police to have it verified.", code="unmet_authentication_requirements"), 403
+        return error_page(
+            403, ("Cần xác thực mức độ 2", "Level 2 needed"),
+            ("Tài khoản của bạn chưa được xác minh trực tiếp để dùng mức độ 2. Hãy đến công an cấp xã để xác minh.",
+             "Your account has not been verified in person for level 2. "
+             "Visit your commune police to have it verified."), code="unmet_authentication_requirements")
     if login_session.level >= 2 and request.method == "GET":
         return redirect(next_url)
     if request.method == "GET":

@@ -21,6 +21,7 @@ from wtforms import ValidationError
 
 from idsvc.audit import service as audit
 from idsvc.audit.tags import AuditAction
+from idsvc.errors import error_page
 from idsvc.identity import service as identity
 from idsvc.identity import sessions
 from idsvc.oidc import authorize as authz
@@ -69,9 +70,8 @@ def _error(error: OAuth2Error) -> Any:
         return redirect(location)
     key = error.error if error.error in ERROR_PAGES else "invalid_request"
     title_vi, title_en, message_vi, message_en = ERROR_PAGES[key]
-    return render_template("error.html", title_vi=title_vi, title_en=title_en, message_vi=message_vi,
-                           message_en=f"{message_en} ({error.description or error.error})",
-                           code=error.error), error.status_code or 400
+    return error_page(error.status_code or 400, (title_vi, title_en),
+                      (message_vi, f"{message_en} ({error.description or error.error})"), code=error.error)
 
 
 def _csrf_ok() -> bool:
