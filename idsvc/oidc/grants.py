@@ -73,6 +73,14 @@ class S256Only(CodeChallenge):
 class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = CLIENT_AUTH_METHODS
 
+    def validate_requested_scope(self) -> None:
+        """Only the person's scopes the client is registered for (machine scopes never)."""
+        super().validate_requested_scope()
+        asked = scope_to_list(self.request.payload.scope) or []
+        refused = [s for s in asked if s not in self.request.client.scopes or s not in claims.USER_SCOPES]
+        if refused:
+            raise rfc6749.InvalidScopeError(f"Scope not allowed for this client: {' '.join(refused)}")
+
     def save_authorization_code(self, code: str, request: Any) -> AuthorizationCode:
         login = g.login_session  # set by the authorize view: the session that consented
         now = utcnow()

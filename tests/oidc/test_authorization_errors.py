@@ -14,7 +14,8 @@ from tests.factories import make_client
 @pytest.fixture()
 def rp(setup_data):  # type: ignore[no-untyped-def]
     def create():  # type: ignore[no-untyped-def]
-        client, secret = make_client(redirect_uris=[REDIRECT_URI, "https://rp.example.vn/other"])
+        client, secret = make_client(redirect_uris=[REDIRECT_URI, "https://rp.example.vn/other"],
+                                     scopes=["openid", "profile", "birthdate", "gender", "registry.verify"])
         account = make_account()
         return client.client_id, secret, account.citizen.id_number
     return setup_data(create)
@@ -32,6 +33,8 @@ def _logged_in(client, number):  # type: ignore[no-untyped-def]
     ({"code_challenge_method": None}, "invalid_request", "must be S256"),
     ({"response_type": "token"}, "unsupported_response_type", None),
     ({"scope": "openid unknown-scope"}, "invalid_scope", None),
+    ({"scope": "openid address"}, "invalid_scope", "not allowed for this client: address"),
+    ({"scope": "openid registry.verify"}, "invalid_scope", "not allowed for this client: registry.verify"),
     ({"acr_values": "urn:other:gold"}, "unmet_authentication_requirements", None),
 ])
 def test_bad_requests_go_back_to_the_client_with_the_error(client, rp, change, error, description) -> None:  # type: ignore[no-untyped-def]
