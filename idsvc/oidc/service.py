@@ -23,6 +23,7 @@ from idsvc import db
 from idsvc.audit import service as audit
 from idsvc.audit.tags import AuditAction
 from idsvc.db import utcnow
+from idsvc.errors import Conflict
 from idsvc.errors import NotFound
 from idsvc.errors import ValidationFailed
 from idsvc.identity.models import Account
@@ -52,7 +53,7 @@ def _check_uri(uri: str, what: str) -> str:
 
 def _client_settings(*, auth_method: str, redirect_uris: list[str], grant_types: list[str],
                      scopes: list[str], min_level: int, jwks: dict[str, Any] | None,
-                     post_logout_redirect_uris: list[str], id_token_alg: str) -> None:
+                     post_logout_redirect_uris: list[str], id_token_alg: str, trusted: bool) -> None:
     if auth_method not in AUTH_METHODS:
         raise ValidationFailed(f"auth method is one of {', '.join(AUTH_METHODS)}")
     unknown = sorted(set(grant_types) - set(GRANT_TYPES))
@@ -61,6 +62,8 @@ def _client_settings(*, auth_method: str, redirect_uris: list[str], grant_types:
     unknown = sorted(set(scopes) - set(SCOPES))
     if unknown:
         raise ValidationFailed(f"unknown scopes {', '.join(unknown)}; known: {', '.join(SCOPES)}")
+    if "id_number" in scopes and not trusted:
+        raise ValidationFailed("only a trusted (first-party) client may be allowed the id_number scope")
     if "authorization_code" in grant_types and not redirect_uris:
         raise ValidationFailed("a client of the authorization code flow needs at least one redirect URI")
     if auth_method == "none" and "client_credentials" in grant_types:
@@ -90,7 +93,7 @@ def register_client(*, name: str, auth_method: str, redirect_uris: list[str], gr
     post_logout = list(post_logout_redirect_uris or [])
     _client_settings(auth_method=auth_method, redirect_uris=redirect_uris, grant_types=grant_types,
                      scopes=scopes, min_level=min_level, jwks=jwks, post_logout_redirect_uris=post_logout,
-                     id_token_alg=id_token_alg)
+                     id_token_alg=id_token_alg, trusted=trusted)
     client_id = client_id or crypto.new_secret(16)
     if db.session().scalar(select(OAuthClient.id).where(OAuthClient.client_id == client_id)):
         raise ValidationFailed(f"client id {client_id!r} is taken")
@@ -116,7 +119,11 @@ def _default_sector(redirect_uris: list[str], client_id: str) -> str:
 
 
 def get_client(client_id: str) -> OAuthClient:
-    client = find_client(client_id)
+    """The client with this id, enabled or disabled (for administration).
+
+    :raises NotFound: no such client.
+    """
+    client = db.session().scalar(select(OAuthClient).where(OAuthClient.client_id == client_id))
     if client is None:
         raise NotFound(f"No client {client_id!r}.")
     return client
@@ -136,6 +143,8 @@ def list_clients() -> list[OAuthClient]:
 
 def rotate_secret(client: OAuthClient, *, actor: str) -> str:
     """Replace the client secret; the old one stops working at once."""
+    if client.disabled_at is not None:
+        raise Conflict(f"client {client.client_id!r} is disabled; register a new client instead")
     if not client.token_endpoint_auth_method.startswith("client_secret"):
         raise ValidationFailed(f"client {client.client_id!r} authenticates with "
                                f"{client.token_endpoint_auth_method}; it has no secret")

@@ -1,0 +1,83 @@
+"""REST API plumbing shared by every ``/api/v1`` blueprint: bearer-token access and JSON bodies.
+
+Errors leave as RFC 9457 problem documents (``idsvc.errors``); an authentication failure also
+carries the RFC 6750 ``WWW-Authenticate`` challenge, so standard OAuth clients understand it.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+from typing import TypeVar
+
+from authlib.oauth2.rfc6749 import OAuth2Error
+from flask import Response
+from flask import g
+from flask import request
+from marshmallow import Schema
+from marshmallow import ValidationError
+
+from idsvc.errors import ValidationFailed
+from idsvc.errors import problem
+from idsvc.oidc.models import OAuthToken
+from idsvc.oidc.server import require_oauth
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_AUTH_PROBLEMS = {
+    "missing_authorization": (401, "Authentication needed / Cần xác thực",
+                              "Send an access token: 'Authorization: Bearer <token>'."),
+    "invalid_token": (401, "Invalid access token / Mã truy cập không hợp lệ",
+                      "The access token is expired, revoked or not one of ours; get a new one from /token."),
+    "insufficient_scope": (403, "Not allowed / Không được phép",
+                           "The access token lacks the scope this API needs: {scope}."),
+}
+
+
+def require_scope(scope: str) -> Callable[[F], F]:
+    """The view needs a valid access token with ``scope``; the token is on ``g.api_token``."""
+
+    def decorator(view: F) -> F:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            try:
+                g.api_token = require_oauth.acquire_token([scope])
+            except OAuth2Error as error:
+                return _auth_problem(error, scope)
+            return view(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorator
+
+
+def _auth_problem(error: OAuth2Error, scope: str) -> Response:
+    kind = error.error if error.error in _AUTH_PROBLEMS else "invalid_token"
+    status, title, detail = _AUTH_PROBLEMS[kind]
+    response = problem(status, kind.replace("_", "-"), title, detail.format(scope=scope))
+    challenge = 'Bearer realm="idsvc"'
+    if kind != "missing_authorization":
+        challenge += f', error="{kind}"' + (f', scope="{scope}"' if kind == "insufficient_scope" else "")
+    response.headers["WWW-Authenticate"] = challenge
+    return response
+
+
+def actor() -> str:
+    """Who is calling, for the audit trail: the person behind the token, or the machine client."""
+    token: OAuthToken = g.api_token
+    return f"account:{token.account_id}" if token.account_id else f"client:{token.client.client_id}"
+
+
+def body(schema: Schema) -> dict[str, Any]:
+    """The request's JSON body loaded through ``schema``.
+
+    :raises ValidationFailed: not JSON, or the fields do not validate (``errors`` lists them per field).
+    """
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise ValidationFailed("Send a JSON object with 'Content-Type: application/json'.")
+    try:
+        return schema.load(data)
+    except ValidationError as exc:
+        raise ValidationFailed("Some fields are not valid; see 'errors'.", errors=exc.normalized_messages()) from None

@@ -1,0 +1,103 @@
+"""The clients admin API (``/api/v1/clients``): what ``idsvc clients`` does, over HTTP.
+
+Callers hold an access token with the ``clients.admin`` scope (a machine client of the operations
+team, registered with the CLI). Secrets appear once, in the response that creates or rotates them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint
+from flask import Response
+from flask import jsonify
+from flask import url_for
+from marshmallow import Schema
+from marshmallow import fields
+from marshmallow import validate
+
+from idsvc import api
+from idsvc.oidc import service
+from idsvc.oidc.claims import SCOPES
+from idsvc.oidc.models import AUTH_METHODS
+from idsvc.oidc.models import GRANT_TYPES
+from idsvc.oidc.models import OAuthClient
+
+bp = Blueprint("clients_api", __name__, url_prefix="/api/v1/clients")
+
+SCOPE = "clients.admin"
+
+
+class NewClient(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    auth_method = fields.String(load_default="client_secret_basic", validate=validate.OneOf(AUTH_METHODS))
+    redirect_uris = fields.List(fields.String(), load_default=list)
+    post_logout_redirect_uris = fields.List(fields.String(), load_default=list)
+    grant_types = fields.List(fields.String(validate=validate.OneOf(GRANT_TYPES)),
+                              load_default=lambda: ["authorization_code", "refresh_token"])
+    scopes = fields.List(fields.String(validate=validate.OneOf(SCOPES)), load_default=lambda: ["openid"])
+    min_level = fields.Integer(load_default=1, validate=validate.OneOf([1, 2]))
+    sector = fields.String(load_default=None, validate=validate.Length(min=1, max=200))
+    trusted = fields.Boolean(load_default=False)
+    is_resource_server = fields.Boolean(load_default=False)
+    jwks = fields.Dict(load_default=None)
+    id_token_alg = fields.String(load_default="ES256", validate=validate.OneOf(["ES256", "RS256"]))
+
+
+def client_json(client: OAuthClient) -> dict[str, Any]:
+    """A client's settings as the API shows them (never its secret, nor the secret's hash)."""
+    return {
+        "client_id": client.client_id, "name": client.name, "auth_method": client.token_endpoint_auth_method,
+        "redirect_uris": client.redirect_uris, "post_logout_redirect_uris": client.post_logout_redirect_uris,
+        "grant_types": client.grant_types, "scopes": client.scopes, "min_level": client.min_level,
+        "sector": client.sector, "trusted": client.trusted, "is_resource_server": client.is_resource_server,
+        "id_token_alg": client.id_token_signed_response_alg,
+        "status": "disabled" if client.disabled_at else "enabled",
+        "created_at": client.created_at.isoformat(),
+        "secret_rotated_at": client.secret_rotated_at.isoformat() if client.secret_rotated_at else None,
+        "disabled_at": client.disabled_at.isoformat() if client.disabled_at else None,
+    }
+
+
+def _secret_response(body: dict[str, Any], status: int = 200) -> Response:
+    response = jsonify(body)
+    response.status_code = status
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("")
+@api.require_scope(SCOPE)
+def list_clients() -> Response:
+    return jsonify({"clients": [client_json(c) for c in service.list_clients()]})
+
+
+@bp.post("")
+@api.require_scope(SCOPE)
+def create_client() -> Response:
+    client, secret = service.register_client(**api.body(NewClient()), actor=api.actor())
+    response = _secret_response({**client_json(client), "client_secret": secret}, 201)
+    response.headers["Location"] = url_for(".show_client", client_id=client.client_id)
+    return response
+
+
+@bp.get("/<client_id>")
+@api.require_scope(SCOPE)
+def show_client(client_id: str) -> Response:
+    return jsonify(client_json(service.get_client(client_id)))
+
+
+@bp.post("/<client_id>/secret")
+@api.require_scope(SCOPE)
+def rotate_secret(client_id: str) -> Response:
+    secret = service.rotate_secret(service.get_client(client_id), actor=api.actor())
+    return _secret_response({"client_id": client_id, "client_secret": secret})
+
+
+@bp.delete("/<client_id>")
+@api.require_scope(SCOPE)
+def disable_client(client_id: str) -> Response:
+    """Disable (the record stays, for the audit trail) and revoke every token of the client."""
+    client = service.get_client(client_id)
+    revoked = service.disable_client(client, actor=api.actor())
+    return jsonify({**client_json(client), "tokens_revoked": revoked})

@@ -1,0 +1,128 @@
+"""The clients admin API: bearer token with ``clients.admin``, problem+json errors, secrets shown once."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from idsvc import db
+from idsvc.audit.models import AuditEvent
+from tests.browser import Browser
+from tests.factories import make_client
+
+API = "/api/v1/clients"
+MACHINE = {"auth_method": "client_secret_basic", "redirect_uris": [], "grant_types": ["client_credentials"]}
+
+
+def _token(client, client_id: str, secret: str, scope: str) -> str:  # type: ignore[no-untyped-def]
+    response = Browser(client).token((client_id, secret), grant_type="client_credentials", scope=scope)
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()["access_token"]
+
+
+@pytest.fixture()
+def admin(client, setup_data):  # type: ignore[no-untyped-def]
+    """Headers of the operations team's machine client (scope ``clients.admin``), and its id."""
+    admin_client, secret = setup_data(lambda: make_client(name="Ops console", scopes=["clients.admin"], **MACHINE))
+    token = _token(client, admin_client.client_id, secret, "clients.admin")
+    return {"Authorization": f"Bearer {token}"}, admin_client.client_id
+
+
+def test_client_lifecycle_over_the_api(client, admin, app) -> None:  # type: ignore[no-untyped-def]
+    headers, admin_id = admin
+    created = client.post(API, headers=headers, json={
+        "name": "Cổng dịch vụ công tỉnh", "scopes": ["registry.verify"], "grant_types": ["client_credentials"]})
+    assert created.status_code == 201 and created.headers["Cache-Control"] == "no-store"
+    body = created.get_json()
+    client_id, secret = body["client_id"], body["client_secret"]
+    assert created.headers["Location"].endswith(f"{API}/{client_id}")
+    assert len(secret) >= 43 and body["status"] == "enabled"
+    _token(client, client_id, secret, "registry.verify")  # the new client works at once
+
+    shown = client.get(f"{API}/{client_id}", headers=headers).get_json()
+    assert shown["name"] == "Cổng dịch vụ công tỉnh" and "client_secret" not in shown
+    assert all("secret_hash" not in c for c in client.get(API, headers=headers).get_json()["clients"])
+    assert client_id in {c["client_id"] for c in client.get(API, headers=headers).get_json()["clients"]}
+
+    rotated = client.post(f"{API}/{client_id}/secret", headers=headers)
+    new_secret = rotated.get_json()["client_secret"]
+    assert rotated.status_code == 200 and new_secret != secret
+    old = Browser(client).token((client_id, secret), grant_type="client_credentials", scope="registry.verify")
+    assert old.status_code == 401 and old.get_json()["error"] == "invalid_client"
+    _token(client, client_id, new_secret, "registry.verify")
+
+    disabled = client.delete(f"{API}/{client_id}", headers=headers)
+    assert disabled.status_code == 200 and disabled.get_json()["status"] == "disabled"
+    assert disabled.get_json()["tokens_revoked"] == 2  # the two it held, both still unexpired
+    after = Browser(client).token((client_id, new_secret), grant_type="client_credentials", scope="registry.verify")
+    assert after.status_code == 401 and after.get_json()["error"] == "invalid_client"
+
+    again = client.post(f"{API}/{client_id}/secret", headers=headers)
+    assert again.status_code == 409 and "disabled" in again.get_json()["detail"]
+    assert client.get(f"{API}/{client_id}", headers=headers).get_json()["status"] == "disabled"
+
+    with app.app_context():
+        events = db.session().execute(select(AuditEvent.action, AuditEvent.actor).where(
+            AuditEvent.subject_id == client_id, AuditEvent.action.like("oidc:client:%"))).all()
+    assert sorted(events) == [("oidc:client:create", f"client:{admin_id}"),
+                              ("oidc:client:disable", f"client:{admin_id}"),
+                              ("oidc:client:rotate-secret", f"client:{admin_id}")]
+
+
+@pytest.mark.parametrize(("payload", "field"), [
+    ({}, "name"),
+    ({"name": "x", "scopes": ["everything"]}, "scopes"),
+    ({"name": "x", "auth_method": "client_secret_jwt"}, "auth_method"),
+    ({"name": "x", "grant_types": ["password"]}, "grant_types"),
+    ({"name": "x", "min_level": 3}, "min_level"),
+    ({"name": "x", "redirect_uris": ["https://a.vn/cb"], "colour": "red"}, "colour"),
+])
+def test_invalid_fields_are_listed_one_by_one(client, admin, payload, field) -> None:  # type: ignore[no-untyped-def]
+    response = client.post(API, headers=admin[0], json=payload)
+    assert response.status_code == 422 and response.mimetype == "application/problem+json"
+    assert field in response.get_json()["errors"]
+
+
+@pytest.mark.parametrize(("payload", "detail"), [
+    ({"name": "x", "redirect_uris": ["http://agency.example.vn/cb"]}, "must use https"),
+    ({"name": "x", "redirect_uris": ["https://agency.example.vn/*"]}, "without fragment or wildcard"),
+    ({"name": "x", "redirect_uris": []}, "needs at least one redirect URI"),
+    ({"name": "x", "redirect_uris": ["https://a.vn/cb"], "scopes": ["openid", "id_number"]}, "trusted"),
+    ({"name": "x", "auth_method": "none", "grant_types": ["client_credentials"]}, "cannot use client_credentials"),
+    ({"name": "x", "auth_method": "private_key_jwt", "redirect_uris": ["https://a.vn/cb"]}, "JWKS"),
+])
+def test_settings_that_break_the_rules_are_refused_with_the_reason(client, admin, payload, detail) -> None:  # type: ignore[no-untyped-def]
+    response = client.post(API, headers=admin[0], json=payload)
+    assert response.status_code == 422 and detail in response.get_json()["detail"]
+    listed = client.get(API, headers=admin[0]).get_json()["clients"]
+    assert [c["name"] for c in listed] == ["Ops console"]  # nothing half-registered
+
+
+def test_a_body_that_is_not_json_is_refused(client, admin) -> None:  # type: ignore[no-untyped-def]
+    response = client.post(API, headers=admin[0], data="name=x")
+    assert response.status_code == 422 and "JSON object" in response.get_json()["detail"]
+
+
+def test_unknown_client_is_a_404_problem(client, admin) -> None:  # type: ignore[no-untyped-def]
+    response = client.get(f"{API}/no-such-client", headers=admin[0])
+    assert response.status_code == 404 and response.mimetype == "application/problem+json"
+
+
+def test_without_a_token_the_api_asks_for_one(client) -> None:  # type: ignore[no-untyped-def]
+    response = client.get(API)
+    assert response.status_code == 401 and response.mimetype == "application/problem+json"
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    assert "Authorization: Bearer" in response.get_json()["detail"]
+
+
+def test_a_forged_token_is_refused(client) -> None:  # type: ignore[no-untyped-def]
+    response = client.get(API, headers={"Authorization": "Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0."})
+    assert response.status_code == 401 and 'error="invalid_token"' in response.headers["WWW-Authenticate"]
+
+
+def test_a_token_without_the_admin_scope_is_forbidden(client, setup_data) -> None:  # type: ignore[no-untyped-def]
+    other, secret = setup_data(lambda: make_client(scopes=["registry.verify"], **MACHINE))
+    token = _token(client, other.client_id, secret, "registry.verify")
+    response = client.post(API, headers={"Authorization": f"Bearer {token}"}, json={"name": "x"})
+    assert response.status_code == 403 and 'error="insufficient_scope"' in response.headers["WWW-Authenticate"]
+    assert "clients.admin" in response.get_json()["detail"]
