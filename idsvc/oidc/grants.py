@@ -70,16 +70,20 @@ class S256Only(CodeChallenge):
         super().validate_code_verifier(grant, result)
 
 
+def _check_scopes(request: Any, kind: Any) -> None:
+    """The asked scopes must be of this ``kind`` (a person's or a machine's) and allowed to the client."""
+    refused = [s for s in scope_to_list(request.payload.scope) or [] if s not in request.client.scopes or s not in kind]
+    if refused:
+        raise rfc6749.InvalidScopeError(f"Scope not allowed for this client: {' '.join(refused)}")
+
+
 class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = CLIENT_AUTH_METHODS
 
     def validate_requested_scope(self) -> None:
         """Only the person's scopes the client is registered for (machine scopes never)."""
         super().validate_requested_scope()
-        asked = scope_to_list(self.request.payload.scope) or []
-        refused = [s for s in asked if s not in self.request.client.scopes or s not in claims.USER_SCOPES]
-        if refused:
-            raise rfc6749.InvalidScopeError(f"Scope not allowed for this client: {' '.join(refused)}")
+        _check_scopes(self.request, claims.USER_SCOPES)
 
     def save_authorization_code(self, code: str, request: Any) -> AuthorizationCode:
         login = g.login_session  # set by the authorize view: the session that consented
@@ -173,10 +177,7 @@ class ClientCredentialsGrant(grants.ClientCredentialsGrant):
 
     def validate_token_request(self) -> None:
         super().validate_token_request()
-        asked = scope_to_list(self.request.payload.scope) or []
-        refused = [s for s in asked if s not in self.request.client.scopes or s not in claims.MACHINE_SCOPES]
-        if refused:
-            raise rfc6749.InvalidScopeError(f"Scope not allowed for this client: {' '.join(refused)}")
+        _check_scopes(self.request, claims.MACHINE_SCOPES)
 
     def generate_token(self, user: Any = None, scope: str | None = None, grant_type: str | None = None,
                        expires_in: int | None = None, include_refresh_token: bool = False) -> dict[str, Any]:
