@@ -8,7 +8,9 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: install setup run test lint bench-import bench-lookup clean
+.PHONY: install setup run test lint e2e-deps bench-import bench-lookup clean
+
+E2E_RP := tests/e2e/rp
 
 $(BIN)/idsvc: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,7 +31,14 @@ run: setup
 lint: install
 	$(BIN)/ruff check .
 
-test: lint
+# The relying party of the interoperability test (openid-client, from npm).
+$(E2E_RP)/node_modules: $(E2E_RP)/package.json $(E2E_RP)/package-lock.json
+	npm ci --prefix $(E2E_RP) --no-audit --no-fund
+	touch $@
+
+e2e-deps: $(E2E_RP)/node_modules
+
+test: lint e2e-deps
 	$(BIN)/pytest
 
 bench-import: install
@@ -39,4 +48,4 @@ bench-lookup: install
 	$(BIN)/python bench/bench_lookup.py
 
 clean:
-	rm -rf $(VENV) instance *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) instance *.egg-info .pytest_cache .ruff_cache $(E2E_RP)/node_modules
