@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: install setup run test lint e2e-deps bench-import bench-lookup clean
+.PHONY: install setup run test lint e2e-deps bench-import bench-lookup bench-oidc clean
 
 E2E_RP := tests/e2e/rp
 
@@ -46,6 +46,13 @@ bench-import: install
 
 bench-lookup: install
 	$(BIN)/python bench/bench_lookup.py
+
+bench/oidc-provider/node_modules: bench/oidc-provider/package.json bench/oidc-provider/package-lock.json
+	npm ci --prefix bench/oidc-provider --no-audit --no-fund
+	touch $@
+
+bench-oidc: install bench/oidc-provider/node_modules
+	$(BIN)/python bench/bench_oidc.py
 
 clean:
 	rm -rf $(VENV) instance *.egg-info .pytest_cache .ruff_cache $(E2E_RP)/node_modules
