@@ -92,7 +92,9 @@ def make_engine(url: str, echo: bool = False) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    # No pre-ping (it costs a round trip on every request): a connection broken by a server
+    # restart fails its one request, and SQLAlchemy then drops the whole stale pool at once.
+    return create_engine(url, echo=echo, pool_size=10, max_overflow=10, pool_recycle=1800)
 
 
 class Database:

@@ -17,6 +17,8 @@ import pyotp
 from flask import current_app
 from sqlalchemy import select
 from sqlalchemy import update
+from sqlalchemy.orm import contains_eager
+from sqlalchemy.orm import selectinload
 
 from idsvc import crypto
 from idsvc import db
@@ -129,8 +131,9 @@ def notify(account: Account, channel: str, recipient: str, body: str) -> None:
 def _account_by_number(id_number: str) -> Account | None:
     if not _ID_NUMBER.fullmatch(id_number):
         return None
-    citizen = db.session().scalar(select(Citizen).where(Citizen.id_number == id_number))
-    return None if citizen is None else account_for_citizen(citizen)
+    # One round trip: the account with its citizen (authentication reads both).
+    return db.session().scalar(select(Account).join(Account.citizen).where(Citizen.id_number == id_number)
+                               .options(contains_eager(Account.citizen), selectinload(Account.roles)))
 
 
 def activate(id_number: str, code: str, new_password: str) -> Account:

@@ -17,6 +17,7 @@ from flask import current_app
 from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy import update
+from sqlalchemy.orm import joinedload
 
 from idsvc import crypto
 from idsvc import db
@@ -220,7 +221,9 @@ def issue_tokens(*, client: OAuthClient, account: Account | None, scope: str, gr
 
 
 def token_by_jti(jti: str) -> OAuthToken | None:
-    return db.session().scalar(select(OAuthToken).where(OAuthToken.jti == jti))
+    """The token row with its client and account, in one round trip (every API call needs them)."""
+    return db.session().scalar(select(OAuthToken).where(OAuthToken.jti == jti).options(
+        joinedload(OAuthToken.client), joinedload(OAuthToken.account)))
 
 
 def token_by_refresh(refresh_token: str) -> OAuthToken | None:
@@ -262,12 +265,25 @@ def revoke_tokens_of_account(account_id: int) -> int:
 
 # --- consent ----------------------------------------------------------------------------------
 
+def consented_scopes(account: Account, client: OAuthClient, scopes: list[str]) -> list[str]:
+    """Of ``scopes``, those the person agreed (and still agrees) to release to the client.
+
+    A trusted (first-party) client needs no consent. Without consent only ``openid`` (the
+    pairwise ``sub``) remains, so a withdrawn consent stops the release of claims at once.
+    """
+    if client.trusted:
+        return list(scopes)
+    agreed = db.session().scalar(select(Consent.scopes).where(
+        Consent.account_id == account.id, Consent.client_pk == client.id, Consent.revoked_at.is_(None))) or []
+    return [s for s in scopes if s in agreed or s == "openid"]
+
+
 def has_consent(account: Account, client: OAuthClient, scopes: list[str]) -> bool:
     if client.trusted:
         return True
-    consent = db.session().scalar(select(Consent).where(
+    agreed = db.session().scalar(select(Consent.scopes).where(
         Consent.account_id == account.id, Consent.client_pk == client.id, Consent.revoked_at.is_(None)))
-    return consent is not None and set(scopes) <= set(consent.scopes)
+    return agreed is not None and set(scopes) <= set(agreed)
 
 
 def grant_consent(account: Account, client: OAuthClient, scopes: list[str]) -> Consent:

@@ -142,7 +142,7 @@ def userinfo() -> Response:
     if account is None or account.status != "active":
         return Response('{"error": "invalid_token"}', status=401, mimetype="application/json",
                         headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
-    scopes = token.scope.split()
+    scopes = service.consented_scopes(account, token.client, token.scope.split())
     body = {"sub": service.pairwise_sub(token.client, account), **claims.user_claims(account.citizen_id, scopes)}
     audit.record(AuditAction.OIDC_USERINFO_READ, actor=f"client:{token.client.client_id}", subject_type="account",
                  subject_id=account.id, data={"claims": sorted(k for k in body if k != "sub")})

@@ -155,14 +155,16 @@ def attributes(citizen_id: int) -> dict[str, Any]:
     Keys: id_number, full_name, birth (PartialDate), sex, nationality, alive, updated_at,
     residence (commune code, commune name, province name) or None.
     """
-    citizen = get_citizen(citizen_id)
-    residence = None
-    if citizen.permanent_commune_code:
-        row = db.session().execute(
-            select(Commune.name, Province.name).join(Province, Province.code == Commune.province_code)
-            .where(Commune.code == citizen.permanent_commune_code)).first()
-        if row is not None:
-            residence = (citizen.permanent_commune_code, row[0], row[1])
+    # One round trip: the person and the names of their commune and province.
+    row = db.session().execute(
+        select(Citizen, Commune.name, Province.name)
+        .outerjoin(Commune, Commune.code == Citizen.permanent_commune_code)
+        .outerjoin(Province, Province.code == Commune.province_code)
+        .where(Citizen.id == citizen_id)).first()
+    if row is None:
+        raise NotFound(f"No citizen with internal id {citizen_id}.")
+    citizen, commune_name, province_name = row
+    residence = (citizen.permanent_commune_code, commune_name, province_name) if commune_name else None
     return {"id_number": citizen.id_number, "full_name": citizen.full_name, "birth": citizen.date_of_birth,
             "sex": citizen.sex, "nationality": citizen.nationality, "alive": citizen.is_alive(),
             "updated_at": citizen.updated_at, "residence": residence}

@@ -53,3 +53,31 @@ def test_login_with_national_id_returns_code_then_tokens(client, rp) -> None:  #
     assert info.get_json()["family_name"] == "Trần"
     assert info.get_json()["birthdate"] == "1985-05-17"
     assert info.get_json()["sub"] == claims["sub"]
+
+
+def test_userinfo_stops_releasing_claims_when_consent_is_withdrawn(client, rp, app) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import update
+
+    from idsvc import db
+    from idsvc.db import utcnow
+    from idsvc.oidc.models import Consent
+
+    client_id, secret, number = rp
+    browser = Browser(client)
+    request, response = browser.start(client_id, scope="openid profile birthdate")
+    params = query(browser.follow(response, id_number=number).headers["Location"])
+    access = browser.redeem(request, params["code"], (client_id, secret)).get_json()["access_token"]
+    bearer = {"Authorization": f"Bearer {access}"}
+    before = client.get("/userinfo", headers=bearer).get_json()
+    assert before["name"] == "Trần Thị Bình" and before["birthdate"] == "1985-05-17"
+
+    with app.app_context():
+        db.session().execute(update(Consent).values(scopes=["openid", "birthdate"]))
+        db.session().commit()
+    narrowed = client.get("/userinfo", headers=bearer).get_json()
+    assert "name" not in narrowed and narrowed["birthdate"] == "1985-05-17"
+
+    with app.app_context():
+        db.session().execute(update(Consent).values(revoked_at=utcnow()))
+        db.session().commit()
+    assert client.get("/userinfo", headers=bearer).get_json() == {"sub": before["sub"]}
