@@ -67,6 +67,9 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         "SESSION_COOKIE_NAME": "idsvc_session",
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
+        # Pages send no Referer (Referrer-Policy: no-referrer), so Flask-WTF's https Referer
+        # check would refuse every form; the CSRF token and the SameSite cookie protect them.
+        "WTF_CSRF_SSL_STRICT": False,
     }
     if overrides:
         config.update(overrides)

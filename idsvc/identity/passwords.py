@@ -6,6 +6,7 @@ configure cheap ones. A hash made with older parameters is replaced at the next 
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from importlib import resources
 
@@ -16,6 +17,7 @@ from argon2.exceptions import VerificationError
 from flask import current_app
 
 from idsvc.errors import ValidationFailed
+from idsvc.registry import names
 
 MAX_LENGTH = 128
 
@@ -80,7 +82,8 @@ def common_passwords() -> frozenset[str]:
 def check_policy(password: str, *, personal: tuple[str, ...] = ()) -> None:
     """Refuse a password that is too short, too long, too common or made of the person's own data.
 
-    :param personal: values the password must not be (ID number, birth date digits…).
+    :param personal: values the password must not contain (ID number, folded full name without
+        spaces, birth date digits), compared with the password as typed and folded.
     :raises ValidationFailed: with the reason, in Vietnamese and English.
     """
     minimum = current_app.config["PASSWORD_MIN_LENGTH"]
@@ -95,6 +98,7 @@ def check_policy(password: str, *, personal: tuple[str, ...] = ()) -> None:
     if lowered in common_passwords() or len(set(password)) < 4:
         raise ValidationFailed("Mật khẩu này quá phổ biến, dễ bị đoán. / "
                                "This password is too common and easy to guess.")
-    if any(value and value.lower() in lowered for value in personal):
-        raise ValidationFailed("Mật khẩu không được chứa số định danh hay ngày sinh của bạn. / "
-                               "The password must not contain your ID number or date of birth.")
+    squeezed = re.sub(r"[\W_]", "", names.fold(password))  # "Nguyễn Văn-An" -> "nguyenvanan"
+    if any(value and (value.lower() in lowered or value.lower() in squeezed) for value in personal):
+        raise ValidationFailed("Mật khẩu không được chứa số định danh, họ tên hay ngày sinh của bạn. / "
+                               "The password must not contain your ID number, full name or date of birth.")

@@ -37,6 +37,7 @@ from idsvc.identity.models import LoginSession
 from idsvc.identity.models import OutboxMessage
 from idsvc.identity.models import StaffRole
 from idsvc.logs import mask_id_number
+from idsvc.registry import service as registry
 from idsvc.registry.models import Citizen
 
 #: Unambiguous characters for codes people type (no 0/O, 1/I/L).
@@ -158,17 +159,22 @@ def activate(id_number: str, code: str, new_password: str) -> Account:
         raise failed
     passwords.check_policy(new_password, personal=_personal_values(account.citizen))
     activation.used_at = now
+    resetting = account.status == "active"  # a new code for a forgotten password
     _set_password(account, new_password, now)
     account.status = "active"
     _reset_failures(account)
     audit.record(AuditAction.IDENTITY_ACCOUNT_ACTIVATE, actor=f"account:{account.id}",
-                 subject_type="account", subject_id=account.id, data={"channel": activation.channel})
+                 subject_type="account", subject_id=account.id,
+                 data={"channel": activation.channel, "reset": resetting})
+    if resetting:  # whoever knew the old password is logged out
+        revoke_sessions(account, actor=f"account:{account.id}", reason="password-reset")
     return account
 
 
 def _personal_values(citizen: Citizen) -> tuple[str, ...]:
+    """What a password must not contain: the ID number, the full name, the full date of birth."""
     dob = citizen.date_of_birth
-    values = [citizen.id_number, f"{dob.year:04d}"]
+    values = [citizen.id_number, citizen.name_folded.replace(" ", "")]
     if dob.month and dob.day:
         values += [f"{dob.day:02d}{dob.month:02d}{dob.year:04d}", f"{dob.year:04d}{dob.month:02d}{dob.day:02d}"]
     return tuple(values)
@@ -231,6 +237,10 @@ def grant_role(account: Account, role: str, unit_code: str, *, actor: str) -> St
         raise ValidationFailed(f"role is one of {', '.join(STAFF_ROLES)}")
     if account.level != 2:
         raise Conflict("Staff accounts need level 2: verify the person in person first.")
+    if unit_code != "*" and not registry.unit_exists(unit_code):
+        raise ValidationFailed(f"unit {unit_code!r} is neither '*' (everywhere) nor a province or commune code")
+    if any(r.role == role and r.unit_code == unit_code for r in account.roles):
+        raise Conflict(f"The account already has the role {role} over unit {unit_code}.")
     staff = StaffRole(account=account, role=role, unit_code=unit_code, granted_by=actor)
     db.session().add(staff)
     db.session().flush()

@@ -72,6 +72,13 @@ def commune_codes() -> frozenset[str]:
     return frozenset(db.session().scalars(select(Commune.code)))
 
 
+def unit_exists(code: str) -> bool:
+    """Whether ``code`` is a 2025 province (2 digits) or commune (5 digits) code."""
+    s = db.session()
+    model = Province if len(code) == 2 else Commune if len(code) == 5 else None
+    return model is not None and s.get(model, code) is not None
+
+
 def unit_counts() -> tuple[int, int]:
     s = db.session()
     return (s.scalar(select(func.count()).select_from(Province)) or 0,

@@ -1,0 +1,350 @@
+"""The citizen pages as a browser sees them: headers, CSRF, redirects, languages, login answers,
+lockout, the per-source rate limit, activation and password change."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func
+from sqlalchemy import select
+from sqlalchemy import update
+
+from idsvc import db
+from idsvc.audit.models import AuditEvent
+from idsvc.audit.tags import AuditAction
+from idsvc.db import utcnow
+from idsvc.identity import service
+from idsvc.identity.models import Account
+from idsvc.identity.models import LoginSession
+from idsvc.registry.models import Citizen
+from tests.browser import Browser
+from tests.factories import TEST_PASSWORD
+from tests.factories import make_account
+from tests.identity.conftest import audit_events
+
+LOGIN_FAILED = ("Số định danh hoặc mật khẩu không đúng, hoặc tài khoản đang tạm khóa. Hãy thử lại sau ít phút. / "
+                "The ID number or password is wrong, or the account is locked for a while. "
+                "Try again in a few minutes.")
+NEW_PASSWORD = "a new phrase for my e-ID"
+
+
+def _account_id(number: str):  # type: ignore[no-untyped-def]
+    return select(Account.id).join(Citizen).where(Citizen.id_number == number).scalar_subquery()
+
+
+def _account_value(setup_data, number: str, column):  # type: ignore[no-untyped-def]
+    return setup_data(lambda: db.session().scalar(select(column).where(Account.id == _account_id(number))))
+
+
+def _logged_in(app, number: str, password: str = TEST_PASSWORD):  # type: ignore[no-untyped-def]
+    client = app.test_client()
+    assert Browser(client).login(number, password).status_code == 302
+    return client
+
+
+def _logged_out(client) -> bool:  # type: ignore[no-untyped-def]
+    response = client.get("/account")
+    return response.status_code == 302 and response.headers["Location"].startswith("/login?")
+
+
+def _error(html: str) -> str:
+    match = re.search(r'<p class="error" role="alert"[^>]*>(.*?)</p>', html, re.S)
+    assert match, "no error on the page"
+    return match.group(1)
+
+
+# --- headers and languages --------------------------------------------------------------------
+
+def _assert_page_headers(response) -> None:  # type: ignore[no-untyped-def]
+    assert response.mimetype == "text/html"
+    csp = response.headers["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in csp and "default-src 'none'" in csp
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["Referrer-Policy"] == "no-referrer"
+    assert response.headers["Cache-Control"] == "no-store"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_login_page_headers(client) -> None:  # type: ignore[no-untyped-def]
+    response = client.get("/login")
+    assert response.status_code == 200
+    _assert_page_headers(response)
+
+
+def test_failed_login_page_headers(client) -> None:  # type: ignore[no-untyped-def]
+    response = Browser(client).login("001090999999")
+    assert response.status_code == 401
+    _assert_page_headers(response)
+
+
+def test_second_factor_page_headers(app, level2_number) -> None:  # type: ignore[no-untyped-def]
+    response = _logged_in(app, level2_number).get("/login/otp")
+    assert response.status_code == 200 and 'name="code"' in response.text
+    _assert_page_headers(response)
+
+
+def test_other_pages_carry_the_headers_too(app, client, citizen_number) -> None:  # type: ignore[no-untyped-def]
+    _assert_page_headers(client.get("/activate"))
+    signed_in = _logged_in(app, citizen_number)
+    _assert_page_headers(signed_in.get("/account"))
+    _assert_page_headers(signed_in.get("/account/password"))
+
+
+@pytest.mark.parametrize(("path", "vietnamese", "english"), [
+    ("/login", ["Đăng nhập", "Số định danh cá nhân", "Mật khẩu"], ["Log in", "Personal ID number", "Password"]),
+    ("/activate", ["Kích hoạt tài khoản", "Mã kích hoạt", "Nhập lại mật khẩu"],
+     ["Activate your account", "Activation code", "Repeat the password"]),
+])
+def test_pages_speak_vietnamese_and_english(client, path, vietnamese, english) -> None:  # type: ignore[no-untyped-def]
+    page = client.get(path).text
+    assert '<html lang="vi">' in page
+    for text in vietnamese + english:
+        assert text in page
+
+
+def test_account_page_is_bilingual_and_masks_the_number(app, citizen_number) -> None:  # type: ignore[no-untyped-def]
+    page = _logged_in(app, citizen_number).get("/account").text
+    for text in ("Nguyễn Văn An", "Phiên đăng nhập", "Active sessions", "Đổi mật khẩu", "Change password",
+                 "Đăng xuất mọi nơi", "Log out everywhere"):
+        assert text in page
+    assert "*********" + citizen_number[-3:] in page and citizen_number not in page
+
+
+# --- CSRF -------------------------------------------------------------------------------------
+
+def test_login_without_csrf_token_is_refused_and_logs_nobody_in(app, client, setup_data, citizen_number) -> None:  # type: ignore[no-untyped-def]
+    client.get("/login")
+    response = client.post("/login", data={"id_number": citizen_number, "password": TEST_PASSWORD})
+    assert response.status_code == 400
+    assert response.get_json()["detail"] == "The CSRF token is missing."
+    assert _logged_out(client)
+    assert setup_data(lambda: db.session().scalar(select(func.count()).select_from(LoginSession))) == 0
+    assert setup_data(lambda: len(audit_events(AuditAction.IDENTITY_LOGIN_SUCCESS))) == 0
+
+
+def test_login_with_another_browsers_csrf_token_is_refused(app, client, citizen_number) -> None:  # type: ignore[no-untyped-def]
+    token = Browser.csrf(app.test_client().get("/login").text)
+    client.get("/login")
+    response = client.post("/login", data={"id_number": citizen_number, "password": TEST_PASSWORD,
+                                           "csrf_token": token})
+    assert response.status_code == 400
+    assert _logged_out(client)
+
+
+def test_forged_log_out_everywhere_and_password_change_do_nothing(app, setup_data, citizen_number) -> None:  # type: ignore[no-untyped-def]
+    victim = _logged_in(app, citizen_number)
+    assert victim.post("/account/logout-everywhere").status_code == 400
+    assert victim.post("/account/password", data={"current": TEST_PASSWORD, "password": NEW_PASSWORD,
+                                                  "password2": NEW_PASSWORD}).status_code == 400
+    assert victim.get("/account").status_code == 200
+    assert Browser(app.test_client()).login(citizen_number).status_code == 302  # old password still works
+    assert setup_data(lambda: len(audit_events(AuditAction.IDENTITY_SESSIONS_REVOKE))) == 0
+
+
+def test_forms_work_over_https_as_browsers_post_them(app_with) -> None:  # type: ignore[no-untyped-def]
+    # The pages send ``Referrer-Policy: no-referrer``, so a browser posts their forms with no
+    # Referer (and ``Origin: null``); the CSRF check must not depend on either.
+    secure = app_with(ISSUER="https://id.example.vn")
+    with secure.app_context():
+        number = make_account().citizen.id_number
+        db.session().commit()
+    client = secure.test_client()
+    page = client.get("/login", base_url="https://localhost")
+    assert page.headers["Referrer-Policy"] == "no-referrer"
+    response = client.post("/login", base_url="https://localhost", headers={"Origin": "null"},
+                           data={"id_number": number, "password": TEST_PASSWORD, "next": "/account",
+                                 "csrf_token": Browser.csrf(page.text)})
+    assert response.status_code == 302, response.get_json()
+    assert response.headers["Location"] == "/account"
+
+
+# --- redirects after login --------------------------------------------------------------------
+
+OFF_SITE = ["https://evil.example/", "//evil.example", "//evil.example/account", "/\\evil.example",
+            "\\\\evil.example", "https:evil.example", "javascript:alert(1)", "/logout", "/\t/evil.example"]
+
+
+def test_login_never_redirects_to_another_site(client, citizen_number) -> None:  # type: ignore[no-untyped-def]
+    for target in OFF_SITE:
+        response = Browser(client).login(citizen_number, next_url=target)
+        assert response.status_code == 302, target
+        assert response.headers["Location"] == "/account", target
+
+
+def test_login_returns_to_a_local_authorization_request(client, citizen_number) -> None:  # type: ignore[no-untyped-def]
+    target = "/authorize?client_id=abc&scope=openid"
+    response = Browser(client).login(citizen_number, next_url=target)
+    assert response.headers["Location"] == target
+
+
+def test_login_page_keeps_only_a_safe_next(client) -> None:  # type: ignore[no-untyped-def]
+    page = client.get("/login", query_string={"next": "https://evil.example/"}).text
+    assert 'name="next" value="/account"' in page and "evil.example" not in page
+
+
+# --- login answers and lockout ----------------------------------------------------------------
+
+def test_unknown_wrong_locked_and_pending_get_the_same_page(app, setup_data, citizen_number) -> None:  # type: ignore[no-untyped-def]
+    def create():  # type: ignore[no-untyped-def]
+        locked = make_account()
+        locked.locked_until = utcnow() + timedelta(minutes=10)
+        return locked.citizen.id_number, make_account(status="pending").citizen.id_number
+    locked, pending = setup_data(create)
+    pages = []
+    for number, password in [("001090999999", TEST_PASSWORD), (citizen_number, "not my password"),
+                             (locked, TEST_PASSWORD), (pending, TEST_PASSWORD)]:
+        response = Browser(app.test_client()).login(number, password)
+        assert response.status_code == 401
+        assert _error(response.text) == LOGIN_FAILED
+        pages.append(re.sub(r'value="[^"]*"', 'value=""', response.text))
+    assert all(page == pages[0] for page in pages)
+
+
+def test_lockout_refuses_the_right_password_until_it_ends(app, client, setup_data, citizen_number) -> None:  # type: ignore[no-untyped-def]
+    browser = Browser(client)
+    for _ in range(5):
+        assert browser.login(citizen_number, "not my password").status_code == 401
+    response = browser.login(citizen_number)
+    assert response.status_code == 401 and _error(response.text) == LOGIN_FAILED
+    assert _logged_out(client)
+    assert _account_value(setup_data, citizen_number, Account.lockouts) == 1
+
+    def audited():  # type: ignore[no-untyped-def]
+        return [e.data for e in audit_events(AuditAction.IDENTITY_LOGIN_FAILURE)]
+    events = setup_data(audited)
+    assert [e["reason"] for e in events] == ["password"] * 5 + ["locked"]
+    assert events[4]["locked_for_seconds"] == 60
+
+    setup_data(lambda: db.session().execute(update(Account).where(Account.id == _account_id(citizen_number)).values(
+        locked_until=utcnow() - timedelta(seconds=1))))
+    response = browser.login(citizen_number)
+    assert response.status_code == 302 and response.headers["Location"] == "/account"
+    assert _account_value(setup_data, citizen_number, Account.lockouts) == 0
+
+
+def test_login_is_audited_with_the_source_address(app, setup_data, citizen_number) -> None:  # type: ignore[no-untyped-def]
+    _logged_in(app, citizen_number)
+    [event] = setup_data(lambda: [(e.ip, e.data["level"]) for e in audit_events(AuditAction.IDENTITY_LOGIN_SUCCESS)])
+    assert event == ("127.0.0.1", 1)
+
+
+@pytest.mark.parametrize("path", ["/login", "/activate"])
+def test_credential_forms_are_rate_limited_per_source(app_with, path) -> None:  # type: ignore[no-untyped-def]
+    limited = app_with(LOGIN_RATE_LIMIT="3 per minute")
+    client = limited.test_client()
+    token = Browser.csrf(client.get(path).text)
+    form = {"id_number": "001090999999", "password": "not my password", "password2": "not my password",
+            "code": "ABCD-EFGH-JKMN", "csrf_token": token}
+    for _ in range(3):
+        assert client.post(path, data=form).status_code in (400, 401)
+    response = client.post(path, data=form)
+    assert response.status_code == 429
+    assert response.get_json()["title"] == "Too Many Requests / Quá nhiều yêu cầu"
+    assert client.get(path).status_code == 200  # the page itself is not limited
+    other = limited.test_client()
+    other.environ_base["REMOTE_ADDR"] = "192.0.2.7"
+    token = Browser.csrf(other.get(path).text)
+    assert other.post(path, data={**form, "csrf_token": token}).status_code in (400, 401)
+    if path == "/login":
+        with limited.app_context():
+            assert len(audit_events(AuditAction.IDENTITY_LOGIN_FAILURE)) == 4  # the refused one never ran
+
+
+# --- activation page --------------------------------------------------------------------------
+
+@pytest.fixture()
+def pending(setup_data):  # type: ignore[no-untyped-def]
+    """A pending account with a clerk code: (id_number, code)."""
+    def create():  # type: ignore[no-untyped-def]
+        account = make_account(status="pending")
+        account.password_hash = None
+        return account.citizen.id_number, service.issue_activation_code(account, actor="clerk:1")
+    return setup_data(create)
+
+
+def _activate(client, number, code, password, password2=None):  # type: ignore[no-untyped-def]
+    token = Browser.csrf(client.get("/activate").text)
+    return client.post("/activate", data={"id_number": number, "code": code, "password": password,
+                                          "password2": password if password2 is None else password2,
+                                          "csrf_token": token})
+
+
+def test_activation_page_then_login(app, client, pending) -> None:  # type: ignore[no-untyped-def]
+    number, code = pending
+    response = _activate(client, number, code, NEW_PASSWORD)
+    assert response.status_code == 302 and response.headers["Location"] == "/login?notice=activated"
+    assert "Your account is active; please log in." in client.get(response.headers["Location"]).text
+    assert Browser(client).login(number, NEW_PASSWORD).status_code == 302
+    response = _activate(app.test_client(), number, code, "another phrase to take over")
+    assert response.status_code == 400
+    assert _error(response.text) == ("Số định danh hoặc mã kích hoạt không đúng, hoặc mã đã hết hạn. / "
+                                     "The ID number or activation code is wrong, or the code has expired.")
+
+
+def test_activation_page_explains_what_is_wrong(client, pending) -> None:  # type: ignore[no-untyped-def]
+    number, code = pending
+    response = _activate(client, number, code, NEW_PASSWORD, "a different phrase")
+    assert response.status_code == 400
+    assert _error(response.text) == "Hai mật khẩu không khớp. / The two passwords differ."
+    assert f'value="{number}"' in response.text  # the number is kept, the passwords are not
+    response = _activate(client, number, code, "short")
+    assert "The password needs at least 12 characters" in _error(response.text)
+    assert _activate(client, number, code, NEW_PASSWORD).status_code == 302  # the code was not spent
+
+
+# --- password change --------------------------------------------------------------------------
+
+def _change(client, current, new, repeat=None):  # type: ignore[no-untyped-def]
+    token = Browser.csrf(client.get("/account/password").text)
+    return client.post("/account/password", data={"current": current, "password": new,
+                                                  "password2": new if repeat is None else repeat,
+                                                  "csrf_token": token})
+
+
+PASSWORD_CHANGE_REFUSALS = [
+    ("not my password", NEW_PASSWORD, None, "Mật khẩu hiện tại không đúng. / The current password is wrong."),
+    (TEST_PASSWORD, NEW_PASSWORD, "something else entirely", "Hai mật khẩu không khớp. / The two passwords differ."),
+    (TEST_PASSWORD, TEST_PASSWORD, None,
+     "Mật khẩu mới phải khác mật khẩu cũ. / The new password must differ from the current one."),
+    (TEST_PASSWORD, "too short", None, "Mật khẩu cần ít nhất 12 ký tự; một cụm từ dễ nhớ là lựa chọn tốt. / "
+                                       "The password needs at least 12 characters; a memorable phrase works well."),
+    (TEST_PASSWORD, "qwerty123456", None, "Mật khẩu này quá phổ biến, dễ bị đoán. / "
+                                          "This password is too common and easy to guess."),
+]
+
+
+def test_password_change_refusals(app, citizen_number) -> None:  # type: ignore[no-untyped-def]
+    signed_in = _logged_in(app, citizen_number)
+    for current, new, repeat, message in PASSWORD_CHANGE_REFUSALS:
+        response = _change(signed_in, current, new, repeat)
+        assert response.status_code == 400, message
+        assert _error(response.text) == message
+    assert signed_in.get("/account").status_code == 200
+    assert Browser(app.test_client()).login(citizen_number).status_code == 302  # unchanged
+
+
+def test_password_change_refuses_the_id_number(app, citizen_number) -> None:  # type: ignore[no-untyped-def]
+    response = _change(_logged_in(app, citizen_number), TEST_PASSWORD, f"my id {citizen_number}")
+    assert response.status_code == 400
+    assert "must not contain your ID number, full name or date of birth" in _error(response.text)
+
+
+def test_password_change_applies_and_ends_the_other_sessions(app, setup_data, citizen_number) -> None:  # type: ignore[no-untyped-def]
+    here = _logged_in(app, citizen_number)
+    elsewhere = _logged_in(app, citizen_number)
+    response = _change(here, TEST_PASSWORD, NEW_PASSWORD)
+    assert response.status_code == 302 and response.headers["Location"] == "/account"
+    assert here.get("/account").status_code == 200
+    assert _logged_out(elsewhere)
+    assert Browser(app.test_client()).login(citizen_number).status_code == 401
+    assert Browser(app.test_client()).login(citizen_number, NEW_PASSWORD).status_code == 302
+    assert setup_data(lambda: len(audit_events(AuditAction.IDENTITY_PASSWORD_CHANGE))) == 1
+    assert setup_data(lambda: db.session().scalar(select(func.count()).select_from(AuditEvent).where(
+        AuditEvent.action == AuditAction.IDENTITY_SESSIONS_REVOKE))) == 1
+
+
+def test_password_change_needs_a_login(client) -> None:  # type: ignore[no-untyped-def]
+    response = client.get("/account/password")
+    assert response.status_code == 302 and response.headers["Location"].startswith("/login?next=")

@@ -1,0 +1,121 @@
+"""Password hashing (argon2id, OWASP parameters, rehash at login) and the password policy."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from idsvc import db
+from idsvc.config import load_config
+from idsvc.errors import ValidationFailed
+from idsvc.identity import passwords
+from idsvc.identity.models import Account
+from idsvc.registry.models import Citizen
+from tests.browser import Browser
+from tests.factories import TEST_PASSWORD
+from tests.factories import make_account
+
+TOO_SHORT = "Mật khẩu cần ít nhất 12 ký tự; một cụm từ dễ nhớ là lựa chọn tốt. / " \
+            "The password needs at least 12 characters; a memorable phrase works well."
+TOO_COMMON = "Mật khẩu này quá phổ biến, dễ bị đoán. / This password is too common and easy to guess."
+TOO_LONG = "Mật khẩu tối đa 128 ký tự. / The password can have at most 128 characters."
+PERSONAL = "Mật khẩu không được chứa số định danh, họ tên hay ngày sinh của bạn. / " \
+           "The password must not contain your ID number, full name or date of birth."
+
+
+def _stored_hash(number: str) -> str:
+    return db.session().scalar(select(Account.password_hash).join(Citizen).where(Citizen.id_number == number))
+
+
+# --- hashing ----------------------------------------------------------------------------------
+
+def test_hash_is_argon2id_and_verifies_only_the_same_password(config_ctx) -> None:  # type: ignore[no-untyped-def]
+    stored = passwords.hash_password(TEST_PASSWORD)
+    assert stored.startswith("$argon2id$")
+    assert TEST_PASSWORD not in stored
+    assert passwords.verify(stored, TEST_PASSWORD)
+    assert not passwords.verify(stored, TEST_PASSWORD.upper())
+    assert not passwords.verify(stored, TEST_PASSWORD + " ")
+    assert passwords.hash_password(TEST_PASSWORD) != stored  # salted
+
+
+def test_missing_or_malformed_hash_never_verifies(config_ctx) -> None:  # type: ignore[no-untyped-def]
+    assert not passwords.verify(None, TEST_PASSWORD)
+    assert not passwords.verify("not-a-phc-string", TEST_PASSWORD)
+
+
+def test_vietnamese_passphrase_is_accepted_and_verifies(config_ctx) -> None:  # type: ignore[no-untyped-def]
+    phrase = "mùa thu hà nội lá vàng rơi"
+    passwords.check_policy(phrase)
+    assert passwords.verify(passwords.hash_password(phrase), phrase)
+
+
+def test_production_parameters_meet_the_owasp_argon2id_floor(config_ctx, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    params = load_config(tmp_path)["PASSWORD_HASH"]
+    assert params["memory_cost"] >= 19456  # KiB
+    assert params["time_cost"] >= 2
+    assert params["parallelism"] == 1
+    config_ctx.config["PASSWORD_HASH"] = params
+    stored = passwords.hash_password(TEST_PASSWORD)
+    assert stored.startswith(f"$argon2id$v=19$m={params['memory_cost']},t={params['time_cost']},p=1$")
+    assert passwords.verify(stored, TEST_PASSWORD)
+    assert not passwords.needs_rehash(stored)
+
+
+def test_login_replaces_a_hash_made_with_older_parameters(app, setup_data, client) -> None:  # type: ignore[no-untyped-def]
+    current = app.config["PASSWORD_HASH"]
+    app.config["PASSWORD_HASH"] = {"time_cost": 1, "memory_cost": 32, "parallelism": 1}
+    number = setup_data(lambda: make_account().citizen.id_number)
+    app.config["PASSWORD_HASH"] = current
+    old = setup_data(lambda: _stored_hash(number))
+    assert old.startswith("$argon2id$v=19$m=32,t=1,p=1$")
+
+    assert Browser(client).login(number, "a wrong password here").status_code == 401
+    assert setup_data(lambda: _stored_hash(number)) == old  # only a good password may rehash
+
+    assert Browser(client).login(number).status_code == 302
+    new = setup_data(lambda: _stored_hash(number))
+    assert new.startswith("$argon2id$v=19$m=64,t=1,p=1$")
+    assert setup_data(lambda: passwords.verify(new, TEST_PASSWORD))
+    # The new hash works for the next login too.
+    assert Browser(app.test_client()).login(number).status_code == 302
+
+
+# --- policy -----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("password", "message"), [
+    ("short phrase", None),  # exactly 12 characters: the minimum is accepted
+    ("elevenchars", TOO_SHORT),
+    ("", TOO_SHORT),
+    ("a" * 128, TOO_COMMON),  # long enough, but one character repeated
+    ("long passphrase " * 8, None),  # 128 characters: the maximum is accepted
+    ("long passphrase " * 8 + "!", TOO_LONG),
+    ("qwerty123456", TOO_COMMON),  # in the shipped list
+    ("Unbelievable", TOO_COMMON),  # compared lower-cased
+    ("abc123456789", TOO_COMMON),
+    ("abababababababab", TOO_COMMON),  # fewer than four different characters
+])
+def test_policy(config_ctx, password, message) -> None:  # type: ignore[no-untyped-def]
+    if message is None:
+        passwords.check_policy(password)
+    else:
+        with pytest.raises(ValidationFailed) as failed:
+            passwords.check_policy(password)
+        assert failed.value.detail == message
+
+
+def test_policy_refuses_the_persons_own_data(config_ctx) -> None:  # type: ignore[no-untyped-def]
+    personal = ("001090000123", "17051990", "nguyenvanan")
+    for password in ("001090000123", "my number 001090000123", "born on 17051990 in hanoi",
+                     "Nguyễn Văn An!!", "i am nguyen-van-an"):
+        with pytest.raises(ValidationFailed) as failed:
+            passwords.check_policy(password, personal=personal)
+        assert failed.value.detail == PERSONAL
+    passwords.check_policy("a long phrase of my own", personal=personal)
+
+
+def test_common_password_list_is_loaded_without_its_comment_lines(config_ctx) -> None:  # type: ignore[no-untyped-def]
+    common = passwords.common_passwords()
+    assert len(common) > 10_000
+    assert {"password", "matkhau123", "vneid@123"} <= common
+    assert not any(entry.startswith("# ") for entry in common)
