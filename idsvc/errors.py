@@ -106,7 +106,9 @@ def register_error_handlers(app: Flask) -> None:
         return problem(exc.status, exc.code, exc.title, exc.detail, **exc.extra)
 
     @app.errorhandler(HTTPException)
-    def _http_error(exc: HTTPException) -> Response:
+    def _http_error(exc: HTTPException) -> Response | Any:
+        if getattr(exc, "body", None) is not None:  # an OAuth error Authlib already rendered (RFC 6750)
+            return exc.get_response()
         status = exc.code or 500
         code = (exc.name or "error").lower().replace(" ", "-")
         if wants_page():

@@ -259,7 +259,10 @@ class _TokenLookup:
             row = service.access_token_row(token_string)
             if row is not None or token_type_hint == "access_token":  # noqa: S105
                 return row
-        return service.token_by_refresh(token_string)
+        row = service.token_by_refresh(token_string)
+        if row is not None:
+            row.presented_refresh = True
+        return row
 
 
 class Revocation(_TokenLookup, RevocationEndpoint):
@@ -278,13 +281,15 @@ class Introspection(_TokenLookup, IntrospectionEndpoint):
 
     def introspect_token(self, token: OAuthToken) -> dict[str, Any]:
         body: dict[str, Any] = {
-            "active": True, "client_id": token.client.client_id, "scope": token.scope, "token_type": "Bearer",
-            "iat": int(token.issued_at.timestamp()), "exp": int(token.access_expires_at.timestamp()),
+            "active": True, "client_id": token.client.client_id, "scope": token.scope,
+            "iat": int(token.issued_at.timestamp()), "exp": int(token.expires_at().timestamp()),
             "iss": current_app.config["ISSUER"], "aud": current_app.config["ISSUER"], "jti": token.jti,
             "sub": service.pairwise_sub(token.client, token.account) if token.account else token.client.client_id,
         }
         if token.level is not None:
             body["acr"] = acr_for_level(token.level)
+        if not token.presented_refresh:
+            body["token_type"] = "Bearer"  # noqa: S105 (a token type, not a secret)
         return body
 
 
@@ -300,3 +305,9 @@ class AccessTokenValidator(BearerTokenValidator):
 
     def authenticate_token(self, token_string: str) -> OAuthToken | None:
         return service.access_token_row(token_string)
+
+    def validate_token(self, token: OAuthToken | None, scopes: Any, request: Any, **kwargs: Any) -> None:
+        # A person's endpoint (scope openid) with a machine token: the token is not for it at all.
+        if token is not None and token.account_id is None and scopes and "openid" in scopes:
+            token = None
+        super().validate_token(token, scopes, request, **kwargs)

@@ -199,11 +199,20 @@ class OAuthToken(Base, TokenMixin):
     def get_expires_in(self) -> int:
         return int((self.access_expires_at - self.issued_at).total_seconds())
 
+    #: Set (not stored) when the row was found by its refresh token, at introspection or
+    #: revocation: then the refresh token's own life counts, not the access token's.
+    presented_refresh = False
+
+    def expires_at(self) -> datetime:
+        if self.presented_refresh:
+            return self.refresh_expires_at or self.access_expires_at
+        return self.access_expires_at
+
     def is_expired(self) -> bool:
-        return self.access_expires_at <= utcnow()
+        return self.expires_at() <= utcnow()
 
     def is_revoked(self) -> bool:
-        return self.revoked_at is not None
+        return self.revoked_at is not None or (self.presented_refresh and self.rotated_at is not None)
 
     def get_user(self) -> Account | None:
         return self.account

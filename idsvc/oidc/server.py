@@ -12,8 +12,13 @@ from typing import Any
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer
 from authlib.integrations.flask_oauth2 import ResourceProtector
+from authlib.integrations.flask_oauth2.errors import raise_http_exception
+from authlib.oauth2 import OAuth2Error
+from authlib.oauth2.rfc6749 import MissingAuthorizationError
 from flask import Flask
 from flask import current_app
+from flask import json
+from flask import request
 from werkzeug.local import LocalProxy
 
 from idsvc.oidc import claims
@@ -49,5 +54,23 @@ def _server() -> AuthorizationServer:
 
 authorization: AuthorizationServer = LocalProxy(_server)  # type: ignore[assignment]
 
-require_oauth = ResourceProtector()
+class BearerProtector(ResourceProtector):
+    """Authlib's protector, plus the form-encoded ``access_token`` of RFC 6750 §2.2 and a bare
+    challenge (no error code) when no token was sent (RFC 6750 §3.1)."""
+
+    def parse_request_authorization(self, req: Any) -> Any:
+        form_token = request.form.get("access_token") if request.method == "POST" else None
+        if form_token and "Authorization" not in request.headers:
+            return self.get_token_validator("bearer"), form_token
+        return super().parse_request_authorization(req)
+
+    def raise_error_response(self, error: OAuth2Error) -> None:
+        if isinstance(error, MissingAuthorizationError):
+            raise_http_exception(401, json.dumps({"error": "invalid_request",
+                                                  "error_description": "Send an access token."}),
+                                 [("WWW-Authenticate", 'Bearer realm="idsvc"')])
+        super().raise_error_response(error)
+
+
+require_oauth = BearerProtector()
 require_oauth.register_token_validator(grants.AccessTokenValidator())

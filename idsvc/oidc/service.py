@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -95,7 +96,7 @@ def register_client(*, name: str, auth_method: str, redirect_uris: list[str], gr
     _client_settings(auth_method=auth_method, redirect_uris=redirect_uris, grant_types=grant_types,
                      scopes=scopes, min_level=min_level, jwks=jwks, post_logout_redirect_uris=post_logout,
                      id_token_alg=id_token_alg, trusted=trusted)
-    client_id = client_id or crypto.new_secret(16)
+    client_id = client_id or secrets.token_hex(16)  # hex: never starts with "-" (a CLI option)
     if db.session().scalar(select(OAuthClient.id).where(OAuthClient.client_id == client_id)):
         raise ValidationFailed(f"client id {client_id!r} is taken")
     secret = crypto.new_secret() if auth_method.startswith("client_secret") else None
@@ -307,6 +308,8 @@ class LogoutTarget:
     redirect_uri: str | None
     client: OAuthClient | None
     hint_sub: str | None
+    #: An ``id_token_hint`` was sent but is not an ID token of ours (nothing in the request is used).
+    hint_invalid: bool = False
 
     def hint_matches(self, account: Account) -> bool:
         return (self.client is not None and self.hint_sub is not None
@@ -322,7 +325,7 @@ def logout_target(values: Any) -> LogoutTarget:
         try:
             claims = tokens.decode_id_token_hint(hint)
         except tokens.TokenInvalid:
-            claims = {}
+            return LogoutTarget(None, None, None, hint_invalid=True)
         audience = claims.get("aud")
         client = find_client(audience[0] if isinstance(audience, list) else audience)
         hint_sub = claims.get("sub") if client else None

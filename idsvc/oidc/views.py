@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from authlib.integrations.flask_oauth2 import current_token
+from authlib.oauth2.rfc6749 import InvalidRequestError
 from authlib.oauth2.rfc6749 import OAuth2Error
 from flask import Blueprint
 from flask import Response
@@ -157,6 +158,8 @@ def end_session() -> Any:
     """RP-initiated logout 1.0: with a valid ``id_token_hint`` at once, otherwise after the person
     confirms (a form with a CSRF token), so a third-party page cannot log people out."""
     target = service.logout_target(request.values)
+    if target.hint_invalid:  # RP-Initiated Logout §4: a hint that fails validation is an error
+        return _error(InvalidRequestError("id_token_hint is not an ID token this server issued"))
     login = sessions.current_login()
     confirmed = request.method == "POST" and _csrf_ok()
     if login is not None and not (confirmed or target.hint_matches(login.account)):

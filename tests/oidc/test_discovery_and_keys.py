@@ -1,0 +1,99 @@
+"""Provider metadata (OpenID Connect Discovery 1.0, RFC 8414) and the published JWK Set."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+
+from tests.factories import make_account
+from tests.factories import make_client
+from tests.oidc.helpers import code_tokens
+from tests.oidc.helpers import issuer
+from tests.oidc.helpers import verify_jwt
+
+PRIVATE_MEMBERS = {"d", "p", "q", "dp", "dq", "qi", "oth", "k"}
+
+
+@pytest.fixture()
+def metadata(client):  # type: ignore[no-untyped-def]
+    response = client.get("/.well-known/openid-configuration")
+    assert response.status_code == 200
+    return response.get_json()
+
+
+def test_metadata_names_the_issuer_and_its_endpoints(client, metadata) -> None:  # type: ignore[no-untyped-def]
+    base = issuer(client)
+    assert metadata["issuer"] == base
+    assert metadata["authorization_endpoint"] == f"{base}/authorize"
+    assert metadata["token_endpoint"] == f"{base}/token"
+    assert metadata["userinfo_endpoint"] == f"{base}/userinfo"
+    assert metadata["jwks_uri"] == f"{base}/jwks.json"
+    assert metadata["end_session_endpoint"] == f"{base}/logout"
+    assert metadata["revocation_endpoint"] == f"{base}/revoke"
+    assert metadata["introspection_endpoint"] == f"{base}/introspect"
+
+
+@pytest.mark.parametrize(("name", "method"), [
+    ("authorization_endpoint", "get"), ("token_endpoint", "post"), ("userinfo_endpoint", "get"),
+    ("jwks_uri", "get"), ("end_session_endpoint", "get"), ("revocation_endpoint", "post"),
+    ("introspection_endpoint", "post"),
+])
+def test_every_advertised_endpoint_is_served(client, metadata, name, method) -> None:  # type: ignore[no-untyped-def]
+    path = metadata[name].removeprefix(issuer(client))
+    assert getattr(client, method)(path).status_code not in (404, 405)
+
+
+def test_metadata_advertises_only_the_code_flow_with_s256(metadata) -> None:  # type: ignore[no-untyped-def]
+    assert metadata["response_types_supported"] == ["code"]
+    assert sorted(metadata["grant_types_supported"]) == ["authorization_code", "client_credentials",
+                                                         "refresh_token"]
+    assert not {"implicit", "password"} & set(metadata["grant_types_supported"])
+    assert metadata["code_challenge_methods_supported"] == ["S256"]
+    assert metadata["response_modes_supported"] == ["query"]
+    assert metadata["authorization_response_iss_parameter_supported"] is True
+
+
+def test_metadata_advertises_levels_subjects_and_algorithms(metadata) -> None:  # type: ignore[no-untyped-def]
+    assert set(metadata["acr_values_supported"]) == {"urn:idsvc:loa:1", "urn:idsvc:loa:2"}
+    assert metadata["subject_types_supported"] == ["pairwise"]
+    assert {"ES256", "RS256"} <= set(metadata["id_token_signing_alg_values_supported"])
+    assert "none" not in metadata["id_token_signing_alg_values_supported"]
+    assert set(metadata["token_endpoint_auth_methods_supported"]) == {
+        "client_secret_basic", "client_secret_post", "private_key_jwt", "none"}
+    assert "none" not in metadata["introspection_endpoint_auth_methods_supported"]
+    assert "openid" in metadata["scopes_supported"]
+    assert {"sub", "acr", "amr", "auth_time"} <= set(metadata["claims_supported"])
+
+
+def test_metadata_and_jwks_may_be_cached(client) -> None:  # type: ignore[no-untyped-def]
+    for path in ("/.well-known/openid-configuration", "/jwks.json"):
+        assert "max-age" in client.get(path).headers["Cache-Control"]
+
+
+def test_the_jwks_holds_only_public_keys_each_with_a_kid(client) -> None:  # type: ignore[no-untyped-def]
+    keys = client.get("/jwks.json").get_json()["keys"]
+    assert keys
+    assert all(not PRIVATE_MEMBERS & set(key) for key in keys)
+    kids = [key["kid"] for key in keys]
+    assert all(kids) and len(set(kids)) == len(kids)
+    by_alg = {key["alg"]: key for key in keys}
+    assert by_alg["ES256"]["kty"] == "EC" and by_alg["ES256"]["crv"] == "P-256"
+    assert by_alg["RS256"]["kty"] == "RSA"
+    modulus = base64.urlsafe_b64decode(by_alg["RS256"]["n"] + "==")
+    assert len(modulus) * 8 >= 2048
+    assert all(key["use"] == "sig" for key in keys)
+
+
+@pytest.mark.parametrize("alg", ["ES256", "RS256"])
+def test_id_tokens_are_signed_with_the_clients_algorithm_and_a_published_key(client, setup_data, alg) -> None:  # type: ignore[no-untyped-def]
+    def create():  # type: ignore[no-untyped-def]
+        rp, secret = make_client(id_token_alg=alg)
+        return rp.client_id, secret, make_account().citizen.id_number
+    client_id, secret, number = setup_data(create)
+    body = code_tokens(client, client_id, secret, number)
+    header, claims = verify_jwt(client, body["id_token"], audience=client_id)
+    assert header["alg"] == alg
+    assert claims["iss"] == issuer(client) and claims["azp"] == client_id
+    access_header, _ = verify_jwt(client, body["access_token"])
+    assert access_header["alg"] == "ES256" and access_header["typ"].lower() == "at+jwt"

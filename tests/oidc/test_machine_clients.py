@@ -1,0 +1,219 @@
+"""Machine clients: the client credentials grant (RFC 6749 §4.4) with RFC 9068 access tokens,
+token introspection (RFC 7662) and token revocation (RFC 7009)."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import update
+
+from idsvc import db
+from idsvc.db import utcnow
+from idsvc.oidc.models import OAuthToken
+from tests.factories import make_account
+from tests.factories import make_client
+from tests.oidc.helpers import MACHINE_SCOPE
+from tests.oidc.helpers import assert_invalid_client_401
+from tests.oidc.helpers import assert_invalid_token
+from tests.oidc.helpers import assert_oauth_error
+from tests.oidc.helpers import basic
+from tests.oidc.helpers import code_tokens
+from tests.oidc.helpers import introspect
+from tests.oidc.helpers import issuer
+from tests.oidc.helpers import machine_token
+from tests.oidc.helpers import refresh
+from tests.oidc.helpers import userinfo
+from tests.oidc.helpers import verify_jwt
+
+
+@pytest.fixture()
+def parties(setup_data):  # type: ignore[no-untyped-def]
+    """Clients and a person, as {name: (client_id, secret)} plus "number"."""
+    def create():  # type: ignore[no-untyped-def]
+        made = {
+            "machine": make_client(name="Programme back-end", grant_types=["client_credentials"],
+                                   scopes=[MACHINE_SCOPE, "eligibility.lookup"], redirect_uris=[]),
+            "rp": make_client(name="Agency app"),
+            "other_rp": make_client(name="Another agency app", redirect_uris=["https://other.example.vn/cb"]),
+            "resource_server": make_client(name="Registry API", grant_types=["client_credentials"],
+                                           scopes=[MACHINE_SCOPE], redirect_uris=[], is_resource_server=True),
+            "mixed": make_client(name="Agency app with a back-end",
+                                 grant_types=["authorization_code", "refresh_token", "client_credentials"],
+                                 scopes=["openid", "profile", MACHINE_SCOPE]),
+        }
+        result = {name: (client.client_id, secret) for name, (client, secret) in made.items()}
+        result["number"] = make_account().citizen.id_number
+        return result
+    return setup_data(create)
+
+
+# --- client credentials -----------------------------------------------------------------------
+
+def test_a_machine_client_gets_an_rfc9068_access_token(client, parties) -> None:  # type: ignore[no-untyped-def]
+    client_id, secret = parties["machine"]
+    response = machine_token(client, client_id, secret, f"{MACHINE_SCOPE} eligibility.lookup")
+    assert response.status_code == 200, response.text
+    body = response.get_json()
+    assert body["token_type"] == "Bearer" and body["scope"] == f"{MACHINE_SCOPE} eligibility.lookup"
+    assert "refresh_token" not in body and "id_token" not in body
+    assert 0 < body["expires_in"] <= 600
+
+    header, claims = verify_jwt(client, body["access_token"], audience=issuer(client))
+    assert header["typ"].lower() == "at+jwt" and header["alg"] == "ES256" and header["kid"]
+    assert claims["iss"] == issuer(client)
+    assert claims["client_id"] == client_id and claims["sub"] == client_id
+    assert claims["scope"] == f"{MACHINE_SCOPE} eligibility.lookup"
+    assert 0 < claims["exp"] - claims["iat"] <= 600 and claims["jti"]
+    assert "acr" not in claims
+
+
+def test_each_machine_token_has_its_own_jti(client, parties) -> None:  # type: ignore[no-untyped-def]
+    client_id, secret = parties["machine"]
+    first = machine_token(client, client_id, secret).get_json()["access_token"]
+    second = machine_token(client, client_id, secret).get_json()["access_token"]
+    assert verify_jwt(client, first)[1]["jti"] != verify_jwt(client, second)[1]["jti"]
+
+
+@pytest.mark.parametrize(("who", "scope"), [
+    pytest.param("machine", "openid", id="user-scope"),
+    pytest.param("machine", "profile", id="profile"),
+    pytest.param("machine", f"{MACHINE_SCOPE} clients.admin", id="machine-scope-not-allowed"),
+    pytest.param("machine", "no-such-scope", id="unknown"),
+    pytest.param("mixed", "openid", id="user-scope-of-a-client-allowed-it"),
+    pytest.param("mixed", f"{MACHINE_SCOPE} profile", id="user-scope-mixed-in"),
+])
+def test_client_credentials_refuses_scopes_outside_the_clients_machine_scopes(  # type: ignore[no-untyped-def]
+        client, parties, who, scope) -> None:
+    assert_oauth_error(machine_token(client, *parties[who], scope=scope), "invalid_scope")
+
+
+def test_a_client_of_the_code_flow_cannot_use_client_credentials(client, parties) -> None:  # type: ignore[no-untyped-def]
+    assert_oauth_error(machine_token(client, *parties["rp"], scope="openid"), "unauthorized_client")
+    assert_oauth_error(machine_token(client, *parties["rp"]), "unauthorized_client")
+
+
+def test_a_machine_token_is_refused_at_userinfo(client, parties) -> None:  # type: ignore[no-untyped-def]
+    token = machine_token(client, *parties["mixed"]).get_json()["access_token"]
+    assert_invalid_token(userinfo(client, token))
+
+
+# --- introspection ----------------------------------------------------------------------------
+
+def test_a_client_introspects_its_own_token(client, parties) -> None:  # type: ignore[no-untyped-def]
+    client_id, secret = parties["rp"]
+    tokens = code_tokens(client, client_id, secret, parties["number"])
+    _, id_claims = verify_jwt(client, tokens["id_token"], audience=client_id)
+    body = introspect(client, parties["rp"], tokens["access_token"])
+    assert body["active"] is True
+    assert body["client_id"] == client_id and body["scope"] == "openid profile"
+    assert body["sub"] == id_claims["sub"] and body["token_type"] == "Bearer"
+    assert body["iss"] == issuer(client) and body["acr"] == "urn:idsvc:loa:1"
+    _, access_claims = verify_jwt(client, tokens["access_token"])
+    assert body["exp"] == access_claims["exp"] and body["jti"] == access_claims["jti"]
+    assert parties["number"] not in str(body)
+
+
+def test_a_refresh_token_can_be_introspected_with_its_hint(client, parties) -> None:  # type: ignore[no-untyped-def]
+    tokens = code_tokens(client, *parties["rp"], parties["number"])
+    body = introspect(client, parties["rp"], tokens["refresh_token"], token_type_hint="refresh_token")
+    assert body["active"] is True and body["client_id"] == parties["rp"][0]
+
+
+def test_a_refresh_token_stays_active_after_its_access_token_expires(client, parties, setup_data) -> None:  # type: ignore[no-untyped-def]
+    tokens = code_tokens(client, *parties["rp"], parties["number"])
+    past = utcnow() - timedelta(seconds=1)
+    setup_data(lambda: db.session().execute(update(OAuthToken).values(access_expires_at=past)))
+    body = introspect(client, parties["rp"], tokens["refresh_token"], token_type_hint="refresh_token")
+    # RFC 7662 §2.2: "active" and "exp" describe the token presented, here the 30-day refresh token.
+    assert body["active"] is True
+    assert body["exp"] > int(time.time()) + 86400
+
+
+def test_another_ordinary_client_learns_nothing_about_a_token(client, parties) -> None:  # type: ignore[no-untyped-def]
+    tokens = code_tokens(client, *parties["rp"], parties["number"])
+    assert introspect(client, parties["other_rp"], tokens["access_token"]) == {"active": False}
+    assert introspect(client, parties["machine"], tokens["refresh_token"]) == {"active": False}
+
+
+def test_a_resource_server_introspects_any_token(client, parties) -> None:  # type: ignore[no-untyped-def]
+    tokens = code_tokens(client, *parties["rp"], parties["number"])
+    body = introspect(client, parties["resource_server"], tokens["access_token"])
+    assert body["active"] is True and body["client_id"] == parties["rp"][0]
+    machine = machine_token(client, *parties["machine"]).get_json()["access_token"]
+    body = introspect(client, parties["resource_server"], machine)
+    assert body["active"] is True and body["sub"] == parties["machine"][0] and body["scope"] == MACHINE_SCOPE
+
+
+def test_revoked_and_expired_tokens_are_inactive(client, parties, setup_data) -> None:  # type: ignore[no-untyped-def]
+    revoked = code_tokens(client, *parties["rp"], parties["number"])
+    assert client.post("/revoke", data={"token": revoked["access_token"]},
+                       headers=basic(*parties["rp"])).status_code == 200
+    assert introspect(client, parties["rp"], revoked["access_token"]) == {"active": False}
+
+    expired = machine_token(client, *parties["machine"]).get_json()["access_token"]
+    _, claims = verify_jwt(client, expired)
+    setup_data(lambda: db.session().execute(update(OAuthToken).where(OAuthToken.jti == claims["jti"]).values(
+        access_expires_at=utcnow() - timedelta(seconds=1))))
+    assert introspect(client, parties["resource_server"], expired) == {"active": False}
+    assert introspect(client, parties["machine"], "garbage") == {"active": False}
+
+
+def test_introspection_needs_client_authentication(client, parties) -> None:  # type: ignore[no-untyped-def]
+    token = machine_token(client, *parties["machine"]).get_json()["access_token"]
+    assert_invalid_client_401(client.post("/introspect", data={"token": token}))
+    assert_invalid_client_401(client.post("/introspect", data={"token": token},
+                                          headers=basic(parties["machine"][0], "wrong")))
+
+
+def test_a_public_client_cannot_introspect(client, setup_data, parties) -> None:  # type: ignore[no-untyped-def]
+    public_id = setup_data(lambda: make_client(auth_method="none")[0].client_id)
+    token = machine_token(client, *parties["machine"]).get_json()["access_token"]
+    assert_invalid_client_401(client.post("/introspect", data={"token": token, "client_id": public_id}))
+
+
+# --- revocation -------------------------------------------------------------------------------
+
+def test_revoking_a_refresh_token_revokes_its_family(client, parties) -> None:  # type: ignore[no-untyped-def]
+    client_id, secret = parties["rp"]
+    first = code_tokens(client, client_id, secret, parties["number"])
+    second = refresh(client, client_id, secret, first["refresh_token"]).get_json()
+    response = client.post("/revoke", data={"token": second["refresh_token"], "token_type_hint": "refresh_token"},
+                           headers=basic(client_id, secret))
+    assert response.status_code == 200
+    assert_oauth_error(refresh(client, client_id, secret, second["refresh_token"]), "invalid_grant")
+    assert_invalid_token(userinfo(client, second["access_token"]))
+    assert introspect(client, parties["rp"], second["access_token"]) == {"active": False}
+
+
+def test_revoking_an_access_token_ends_the_grant(client, parties) -> None:  # type: ignore[no-untyped-def]
+    client_id, secret = parties["rp"]
+    tokens = code_tokens(client, client_id, secret, parties["number"])
+    assert userinfo(client, tokens["access_token"]).status_code == 200
+    response = client.post("/revoke", data={"token": tokens["access_token"], "token_type_hint": "access_token"},
+                           headers=basic(client_id, secret))
+    assert response.status_code == 200
+    assert_invalid_token(userinfo(client, tokens["access_token"]))
+    assert_oauth_error(refresh(client, client_id, secret, tokens["refresh_token"]), "invalid_grant")
+
+
+@pytest.mark.parametrize("hint", [None, "access_token", "refresh_token"])
+def test_revoking_an_unknown_token_answers_200(client, parties, hint) -> None:  # type: ignore[no-untyped-def]
+    form = {"token": "no-such-token"} | ({"token_type_hint": hint} if hint else {})
+    response = client.post("/revoke", data=form, headers=basic(*parties["rp"]))
+    assert response.status_code == 200
+
+
+def test_a_client_cannot_revoke_another_clients_token(client, parties) -> None:  # type: ignore[no-untyped-def]
+    tokens = code_tokens(client, *parties["rp"], parties["number"])
+    response = client.post("/revoke", data={"token": tokens["refresh_token"]}, headers=basic(*parties["other_rp"]))
+    assert_oauth_error(response, "invalid_grant")
+    assert userinfo(client, tokens["access_token"]).status_code == 200
+
+
+def test_revocation_needs_client_authentication(client, parties) -> None:  # type: ignore[no-untyped-def]
+    tokens = code_tokens(client, *parties["rp"], parties["number"])
+    assert_invalid_client_401(client.post("/revoke", data={"token": tokens["refresh_token"]},
+                                          headers=basic(parties["rp"][0], "wrong")))
+    assert userinfo(client, tokens["access_token"]).status_code == 200
