@@ -378,7 +378,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (and argon2 processes)")
     parser.add_argument("--argon2-verifies", type=int, default=200)
-    parser.add_argument("--port", type=int, default=5100, help="first of four consecutive ports")
+    parser.add_argument("--port", type=int, default=5100, help="first of five consecutive ports")
     parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/postgres",
                         help="a PostgreSQL server to create the benchmark database on")
     parser.add_argument("--keep-db", action="store_true", help=f"keep the {PG_DB} database afterwards")
@@ -407,7 +407,7 @@ def main() -> None:
         app = create_app()
         seeded = seed(app)
         port = args.port
-        print(f"serving idsvc, minimal Authlib, oidc-provider x1 and x{args.workers} (ports {port}-{port + 3}) ...",
+        print(f"serving idsvc, minimal Authlib, oidc-provider x1 and x{args.workers} (ports {port}-{port + 4}) ...",
               flush=True)
         servers.append(start("idsvc", port, gunicorn_argv(args.workers, port, "wsgi:app"), env,
                              scratch / "idsvc.log"))
@@ -417,6 +417,12 @@ def main() -> None:
                              {**os.environ, "BENCH_CLIENT_ID": "bench-machine",
                               "BENCH_CLIENT_SECRET": baseline_secret, "BENCH_SIGNING_KEY": _pem()},
                              scratch / "minimal.log"))
+        servers.append(start("minimal Authlib + writes", port + 4,
+                             gunicorn_argv(args.workers, port + 4, "minimal_authlib:app", "--chdir", str(BENCH)),
+                             {**os.environ, "BENCH_CLIENT_ID": "bench-machine", "BENCH_CLIENT_SECRET": baseline_secret,
+                              "BENCH_SIGNING_KEY": _pem(), "BENCH_DATABASE_URL": url,
+                              "BENCH_DB_CLIENT_ID": seeded.machine[0]},
+                             scratch / "minimal-writes.log"))
         node_counts = [] if args.skip_oidc_provider else [1, args.workers]
         for i, n in enumerate(node_counts):
             servers.append(start(f"oidc-provider x{n}", port + 2 + i, [str(node), "provider.mjs"],
@@ -431,11 +437,14 @@ def main() -> None:
                                {"Authorization": basic(*seeded.machine), "Content-Type": FORM},
                                audited=AuditAction.OIDC_TOKEN_ISSUE),
                  "minimal": Load("minimal Authlib token", port + 1, "/token", "POST", cc_body,
-                                 baseline_auth)}
+                                 baseline_auth),
+                 "minimal_writes": Load("minimal Authlib + same writes", port + 4, "/token", "POST", cc_body,
+                                        baseline_auth)}
         for i, n in enumerate(node_counts):
             loads[f"op{n}"] = Load(f"oidc-provider token, {n} process{'es' if n > 1 else ''}", port + 2 + i,
                                    "/token", "POST", cc_body, baseline_auth)
         loads["introspect"] = Load("idsvc introspection", port, "/introspect", "POST")
+        loads["hello"] = Load("bare Flask (hello)", port + 1, "/hello")
         loads["jwks"] = Load("idsvc JWKS", port, "/jwks.json")
         loads["discovery"] = Load("idsvc discovery", port, "/.well-known/openid-configuration")
         loads["userinfo"] = Load("idsvc userinfo", port, "/userinfo", audited=AuditAction.OIDC_USERINFO_READ)
@@ -494,6 +503,10 @@ def main() -> None:
         checks["token"].append(Check(f">=0.5x op x{args.workers}", token.rps, results[f"op{args.workers}"].rps, 0.5))
     checks["token"].append(Check("p99<40ms", token.p99_ms, 40.0, at_most=True))
     report(results, checks)
+    context = [("token / minimal Authlib + the same writes", token.rps, results["minimal_writes"].rps),
+               ("JWKS / bare Flask", results["jwks"].rps, results["hello"].rps),
+               ("discovery / bare Flask", results["discovery"].rps, results["hello"].rps)]
+    print("\ncontext (not targets): " + "; ".join(f"{what} = {a / b:.2f}x" for what, a, b in context))
     print(f"\nratio: measured / reference (p99: measured / 40 ms). argon2id m={params['memory_cost']} KiB "
           f"t={params['time_cost']} p={params['parallelism']}: {ceiling:.1f} verifications/s on {args.workers} "
           f"processes. wrk: {args.connections} connections, {args.threads} threads, {args.duration:g} s per "

@@ -7,11 +7,19 @@ does on top of this (client row, token row, audit event, commit) is what the rat
     BENCH_CLIENT_SECRET=... gunicorn -w 2 -b 127.0.0.1:5101 --chdir bench minimal_authlib:app
 
 ``BENCH_SIGNING_KEY`` (PEM) shares one key between the workers; without it each worker makes its own.
+
+With ``BENCH_DATABASE_URL`` (the idsvc database) and ``BENCH_DB_CLIENT_ID`` (a client registered
+there), each token also does, through plain psycopg and nothing else, the durable work idsvc does
+for it: read the client row, insert the token row and an audit event, commit. That baseline
+separates the cost of the writes themselves from the cost of our code around them.
+
+``GET /hello`` answers a constant: the ceiling of Flask under gunicorn, for JWKS and discovery.
 """
 
 from __future__ import annotations
 
 import hmac
+import json
 import os
 import secrets
 import time
@@ -80,12 +88,41 @@ class ClientCredentialsGrant(grants.ClientCredentialsGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic"]  # noqa: RUF012
 
 
+DATABASE_URL = os.environ.get("BENCH_DATABASE_URL")
+DB_CLIENT_ID = os.environ.get("BENCH_DB_CLIENT_ID", "")
+_connection: Any = None
+
+
+def _store(jti: str, scope: str) -> None:
+    """The same durable writes as idsvc's token endpoint, as lean as Python gets (one connection
+    a worker, no ORM): client row, token row, audit event, commit."""
+    global _connection
+    import psycopg
+
+    if _connection is None:
+        _connection = psycopg.connect(DATABASE_URL)
+    with _connection.cursor() as cur:
+        cur.execute("SELECT id FROM oauth_client WHERE client_id = %s", (DB_CLIENT_ID,))
+        (client_pk,) = cur.fetchone()
+        cur.execute("INSERT INTO oauth_token (jti, client_pk, grant_type, scope, issued_at, access_expires_at, "
+                    "family) VALUES (%s, %s, 'client_credentials', %s, now(), now() + interval '600 seconds', %s) "
+                    "RETURNING id", (jti, client_pk, scope, secrets.token_urlsafe(32)))
+        (token_id,) = cur.fetchone()
+        cur.execute("INSERT INTO audit_event (at, action, actor, subject_type, subject_id, ip, data) "
+                    "VALUES (now(), 'oidc:token:issue', %s, 'client', %s, '127.0.0.1', %s)",
+                    (f"client:{DB_CLIENT_ID}", DB_CLIENT_ID,
+                     json.dumps({"grant_type": "client_credentials", "scope": scope, "token": token_id})))
+    _connection.commit()
+
+
 def generate_token(grant_type: str, client: Client, user: Any = None, scope: str | None = None,
                    expires_in: int | None = None, include_refresh_token: bool = True) -> dict[str, Any]:
     now = int(time.time())
     claims = {"iss": ISSUER, "aud": ISSUER, "iat": now, "exp": now + ACCESS_TOKEN_SECONDS,
               "jti": secrets.token_urlsafe(32), "client_id": client.client_id, "sub": client.client_id,
               "scope": scope or ""}
+    if DATABASE_URL:
+        _store(claims["jti"], claims["scope"])
     token = jwt.encode(claims, SIGNING_KEY, algorithm="ES256", headers={"kid": KID, "typ": "at+jwt"})
     return {"access_token": token, "token_type": "Bearer", "expires_in": ACCESS_TOKEN_SECONDS, "scope": scope or ""}
 
@@ -100,3 +137,8 @@ server.register_token_generator("default", generate_token)
 @app.post("/token")
 def token() -> Any:
     return server.create_token_response()
+
+
+@app.get("/hello")
+def hello() -> str:
+    return "hello"

@@ -114,9 +114,14 @@ def register_error_handlers(app: Flask) -> None:
         if wants_page():
             messages = _CSRF_MESSAGE if isinstance(exc, CSRFError) else _PAGE_MESSAGES.get(
                 status, (_VI_TITLES.get(status, "Lỗi"), exc.description or exc.name))
-            return error_page(status, (_VI_TITLES.get(status, "Lỗi"), exc.name), messages, code)
-        title = f"{exc.name} / {_VI_TITLES[status]}" if status in _VI_TITLES else exc.name
-        return problem(status, code, title, exc.description or exc.name)
+            response = error_page(status, (_VI_TITLES.get(status, "Lỗi"), exc.name), messages, code)
+        else:
+            title = f"{exc.name} / {_VI_TITLES[status]}" if status in _VI_TITLES else exc.name
+            response = problem(status, code, title, exc.description or exc.name)
+        retry_after = getattr(exc, "retry_after", None)
+        if isinstance(retry_after, int):
+            response.headers["Retry-After"] = str(retry_after)
+        return response
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:

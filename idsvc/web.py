@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+import functools
+import time
+from collections.abc import Callable
+from typing import Any
+
 from flask import Blueprint
 from flask import Flask
 from flask import Response
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
+from flask import current_app
+from flask import request
 from flask_wtf.csrf import CSRFProtect
+from limits import parse
+from limits.storage import storage_from_string
+from limits.strategies import FixedWindowRateLimiter
 from sqlalchemy import text
+from werkzeug.exceptions import TooManyRequests
 
 from idsvc import db
 
 bp = Blueprint("web", __name__)
 csrf = CSRFProtect()
-#: Limits per client address; counts live in RATELIMIT_STORAGE_URI (Redis in production).
-limiter = Limiter(get_remote_address, default_limits=[])
 
 #: Pages: no framing (clickjacking on login and consent), no referrer leaking codes, no caching.
 PAGE_HEADERS = {
@@ -48,8 +55,32 @@ def _security_headers(response: Response) -> Response:
     return response
 
 
+def per_source_limit(config_key: str, methods: tuple[str, ...] = ("POST",)) -> Callable[[Any], Any]:
+    """Limit the view per client address to the rate in ``config[config_key]`` (e.g. "30 per
+    minute"), counted per view in RATELIMIT_STORAGE_URI (Redis in production, shared by workers).
+
+    Only the decorated views pay for it (the ``limits`` library, without a hook on every request).
+    """
+
+    def decorator(view: Any) -> Any:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if request.method in methods:
+                rate = parse(current_app.config[config_key])
+                limiter: FixedWindowRateLimiter = current_app.extensions["idsvc.limiter"]
+                source = request.remote_addr or "unknown"
+                if not limiter.hit(rate, request.endpoint or "", source):
+                    reset = limiter.get_window_stats(rate, request.endpoint or "", source).reset_time
+                    raise TooManyRequests(retry_after=max(1, int(reset - time.time())))
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     csrf.init_app(app)
-    limiter.init_app(app)
+    app.extensions["idsvc.limiter"] = FixedWindowRateLimiter(storage_from_string(app.config["RATELIMIT_STORAGE_URI"]))
     app.after_request(_security_headers)

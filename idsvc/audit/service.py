@@ -6,22 +6,23 @@ from typing import Any
 
 from flask import has_request_context
 from flask import request
+from sqlalchemy import insert
 
 from idsvc import db
 from idsvc.audit.models import AuditEvent
 from idsvc.audit.tags import AuditAction
+from idsvc.db import utcnow
 
 
 def record(action: AuditAction, *, actor: str, subject_type: str | None = None,
-           subject_id: str | int | None = None, data: dict[str, Any] | None = None) -> AuditEvent:
-    """Add an audit event to the caller's transaction (it commits or rolls back with the change).
+           subject_id: str | int | None = None, data: dict[str, Any] | None = None) -> None:
+    """Write an audit event in the caller's transaction (it commits or rolls back with the change).
 
-    ``data`` must not hold a full ID number, password, token or secret.
+    ``data`` must not hold a full ID number, password, token or secret. A Core insert: an audit
+    event is written on most requests and is never read back in the same one.
     """
-    event = AuditEvent(
-        action=str(action), actor=actor, subject_type=subject_type,
+    db.session().execute(insert(AuditEvent.__table__).values(
+        at=utcnow(), action=str(action), actor=actor, subject_type=subject_type,
         subject_id=None if subject_id is None else str(subject_id),
         ip=request.remote_addr if has_request_context() else None, data=data,
-    )
-    db.session().add(event)
-    return event
+    ))

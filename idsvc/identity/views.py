@@ -14,7 +14,7 @@ from idsvc.errors import error_page
 from idsvc.identity import service
 from idsvc.identity import sessions
 from idsvc.logs import mask_id_number
-from idsvc.web import limiter
+from idsvc.web import per_source_limit
 
 bp = Blueprint("identity", __name__)
 
@@ -22,12 +22,8 @@ LOGIN_FAILED = ("Số định danh hoặc mật khẩu không đúng, hoặc tà
                 "The ID number or password is wrong, or the account is locked for a while. Try again in a few minutes.")
 
 
-def _credential_limit() -> str:
-    return current_app.config["LOGIN_RATE_LIMIT"]
-
-
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_credential_limit, methods=["POST"])
+@per_source_limit("LOGIN_RATE_LIMIT")
 def login():  # type: ignore[no-untyped-def]
     next_url = sessions.safe_next(request.values.get("next"))
     if request.method == "GET":
@@ -59,7 +55,7 @@ def _notice(key: str) -> str | None:
 
 @bp.route("/login/otp", methods=["GET", "POST"])
 @sessions.login_required(level=1)
-@limiter.limit(_credential_limit, methods=["POST"])
+@per_source_limit("LOGIN_RATE_LIMIT")
 def second_factor():  # type: ignore[no-untyped-def]
     login_session = sessions.current_login()
     assert login_session is not None
@@ -88,7 +84,7 @@ def second_factor():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/activate", methods=["GET", "POST"])
-@limiter.limit(_credential_limit, methods=["POST"])
+@per_source_limit("LOGIN_RATE_LIMIT")
 def activate():  # type: ignore[no-untyped-def]
     min_length = current_app.config["PASSWORD_MIN_LENGTH"]
     if request.method == "GET":

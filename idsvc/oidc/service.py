@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 from authlib.common.urls import add_params_to_uri
 from flask import current_app
+from sqlalchemy import insert
 from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy import update
@@ -200,24 +201,27 @@ def issue_tokens(*, client: OAuthClient, account: Account | None, scope: str, gr
     if account is not None and level is not None:
         claims["acr"] = acr_for_level(level)
         claims["auth_time"] = int(auth_time.timestamp())
-    row = OAuthToken(
-        jti=jti, client_pk=client.id, account_id=account.id if account else None, grant_type=grant_type,
-        scope=scope, level=level, amr=amr, auth_time=auth_time, issued_at=now,
-        access_expires_at=now + timedelta(seconds=access_ttl), family=family or crypto.new_secret(),
-        code_id=code_id)
+    row: dict[str, Any] = {
+        "jti": jti, "client_pk": client.id, "account_id": account.id if account else None,
+        "grant_type": grant_type, "scope": scope, "level": level, "amr": amr, "auth_time": auth_time,
+        "issued_at": now, "access_expires_at": now + timedelta(seconds=access_ttl),
+        "family": family or crypto.new_secret(), "code_id": code_id, "refresh_hash": None,
+        "refresh_expires_at": None,
+    }
     body: dict[str, Any] = {"access_token": tokens.encode_access_token(claims), "token_type": "Bearer",
                             "expires_in": access_ttl, "scope": scope}
     if include_refresh and account is not None:
         refresh = crypto.new_secret()
-        row.refresh_hash = crypto.keyed_hash("refresh-token", refresh)
-        row.refresh_expires_at = now + timedelta(days=cfg["REFRESH_TOKEN_DAYS"])
+        row["refresh_hash"] = crypto.keyed_hash("refresh-token", refresh)
+        row["refresh_expires_at"] = now + timedelta(days=cfg["REFRESH_TOKEN_DAYS"])
         body["refresh_token"] = refresh
-    db.session().add(row)
-    db.session().flush()
+    # A Core insert: the hottest write of the service, and nothing needs the ORM object.
+    token_id = db.session().execute(
+        insert(OAuthToken.__table__).values(row).returning(OAuthToken.__table__.c.id)).scalar_one()
     audit.record(AuditAction.OIDC_TOKEN_ISSUE, actor=f"client:{client.client_id}",
                  subject_type="account" if account else "client",
                  subject_id=account.id if account else client.client_id,
-                 data={"grant_type": grant_type, "scope": scope, "token": row.id})
+                 data={"grant_type": grant_type, "scope": scope, "token": token_id})
     return body
 
 

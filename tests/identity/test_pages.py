@@ -242,6 +242,9 @@ def test_credential_forms_are_rate_limited_per_source(app_with, path) -> None:  
     response = client.post(path, data=form)
     assert response.status_code == 429
     assert response.get_json()["title"] == "Too Many Requests / Quá nhiều yêu cầu"
+    assert 1 <= int(response.headers["Retry-After"]) <= 60
+    in_browser = client.post(path, data=form, headers={"Accept": "text/html"})
+    assert in_browser.status_code == 429 and "Wait a minute and try again" in in_browser.text
     assert client.get(path).status_code == 200  # the page itself is not limited
     other = limited.test_client()
     other.environ_base["REMOTE_ADDR"] = "192.0.2.7"
