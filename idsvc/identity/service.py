@@ -15,6 +15,7 @@ from datetime import timedelta
 
 import pyotp
 from flask import current_app
+from sqlalchemy import bindparam
 from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.orm import contains_eager
@@ -129,12 +130,16 @@ def notify(account: Account, channel: str, recipient: str, body: str) -> None:
                                    recipient=mask_id_number(recipient), body=body))
 
 
+#: Built once: every login runs it.
+_ACCOUNT_BY_NUMBER = (select(Account).join(Account.citizen).where(Citizen.id_number == bindparam("id_number"))
+                      .options(contains_eager(Account.citizen), selectinload(Account.roles)))
+
+
 def _account_by_number(id_number: str) -> Account | None:
     if not _ID_NUMBER.fullmatch(id_number):
         return None
     # One round trip: the account with its citizen (authentication reads both).
-    return db.session().scalar(select(Account).join(Account.citizen).where(Citizen.id_number == id_number)
-                               .options(contains_eager(Account.citizen), selectinload(Account.roles)))
+    return db.session().scalar(_ACCOUNT_BY_NUMBER, {"id_number": id_number})
 
 
 def activate(id_number: str, code: str, new_password: str) -> Account:

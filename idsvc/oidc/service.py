@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 from authlib.common.urls import add_params_to_uri
 from flask import current_app
+from sqlalchemy import bindparam
 from sqlalchemy import insert
 from sqlalchemy import or_
 from sqlalchemy import select
@@ -132,11 +133,19 @@ def get_client(client_id: str) -> OAuthClient:
     return client
 
 
+#: The statements of the hottest look-ups, built once (no cache-key work per request).
+_CLIENT_BY_ID = select(OAuthClient).where(OAuthClient.client_id == bindparam("client_id"))
+_TOKEN_BY_JTI = select(OAuthToken).where(OAuthToken.jti == bindparam("jti")).options(
+    joinedload(OAuthToken.client), joinedload(OAuthToken.account))
+_CONSENTED = select(Consent.scopes).where(Consent.account_id == bindparam("account_id"),
+                                          Consent.client_pk == bindparam("client_pk"), Consent.revoked_at.is_(None))
+
+
 def find_client(client_id: str | None) -> OAuthClient | None:
     """The enabled client with this id, or None (what Authlib's ``query_client`` needs)."""
     if not client_id:
         return None
-    client = db.session().scalar(select(OAuthClient).where(OAuthClient.client_id == client_id))
+    client = db.session().scalar(_CLIENT_BY_ID, {"client_id": client_id})
     return client if client is not None and client.disabled_at is None else None
 
 
@@ -182,6 +191,10 @@ def pairwise_sub(client: OAuthClient, account: Account) -> str:
 
 # --- tokens -----------------------------------------------------------------------------------
 
+#: Built once: the statement's cache key is then free on every call.
+_INSERT_TOKEN = insert(OAuthToken.__table__).returning(OAuthToken.__table__.c.id)
+
+
 def issue_tokens(*, client: OAuthClient, account: Account | None, scope: str, grant_type: str,
                  include_refresh: bool, level: int | None = None, amr: str | None = None,
                  auth_time: Any = None, family: str | None = None, code_id: int | None = None) -> dict[str, Any]:
@@ -216,8 +229,7 @@ def issue_tokens(*, client: OAuthClient, account: Account | None, scope: str, gr
         row["refresh_expires_at"] = now + timedelta(days=cfg["REFRESH_TOKEN_DAYS"])
         body["refresh_token"] = refresh
     # A Core insert: the hottest write of the service, and nothing needs the ORM object.
-    token_id = db.session().execute(
-        insert(OAuthToken.__table__).values(row).returning(OAuthToken.__table__.c.id)).scalar_one()
+    token_id = db.session().execute(_INSERT_TOKEN, row).scalar_one()
     audit.record(AuditAction.OIDC_TOKEN_ISSUE, actor=f"client:{client.client_id}",
                  subject_type="account" if account else "client",
                  subject_id=account.id if account else client.client_id,
@@ -227,8 +239,7 @@ def issue_tokens(*, client: OAuthClient, account: Account | None, scope: str, gr
 
 def token_by_jti(jti: str) -> OAuthToken | None:
     """The token row with its client and account, in one round trip (every API call needs them)."""
-    return db.session().scalar(select(OAuthToken).where(OAuthToken.jti == jti).options(
-        joinedload(OAuthToken.client), joinedload(OAuthToken.account)))
+    return db.session().scalar(_TOKEN_BY_JTI, {"jti": jti})
 
 
 def token_by_refresh(refresh_token: str) -> OAuthToken | None:
@@ -278,16 +289,14 @@ def consented_scopes(account: Account, client: OAuthClient, scopes: list[str]) -
     """
     if client.trusted:
         return list(scopes)
-    agreed = db.session().scalar(select(Consent.scopes).where(
-        Consent.account_id == account.id, Consent.client_pk == client.id, Consent.revoked_at.is_(None))) or []
+    agreed = db.session().scalar(_CONSENTED, {"account_id": account.id, "client_pk": client.id}) or []
     return [s for s in scopes if s in agreed or s == "openid"]
 
 
 def has_consent(account: Account, client: OAuthClient, scopes: list[str]) -> bool:
     if client.trusted:
         return True
-    agreed = db.session().scalar(select(Consent.scopes).where(
-        Consent.account_id == account.id, Consent.client_pk == client.id, Consent.revoked_at.is_(None)))
+    agreed = db.session().scalar(_CONSENTED, {"account_id": account.id, "client_pk": client.id})
     return agreed is not None and set(scopes) <= set(agreed)
 
 

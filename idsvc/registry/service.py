@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
+from sqlalchemy import bindparam
 from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -156,6 +157,13 @@ def describe(citizen: Citizen) -> list[tuple[str, str]]:
     return rows
 
 
+#: Built once: every userinfo call runs it.
+_ATTRIBUTES = (select(Citizen, Commune.name, Province.name)
+               .outerjoin(Commune, Commune.code == Citizen.permanent_commune_code)
+               .outerjoin(Province, Province.code == Commune.province_code)
+               .where(Citizen.id == bindparam("citizen_id")))
+
+
 def attributes(citizen_id: int) -> dict[str, Any]:
     """The attributes other services may release about a person (claims read them from here).
 
@@ -163,11 +171,7 @@ def attributes(citizen_id: int) -> dict[str, Any]:
     residence (commune code, commune name, province name) or None.
     """
     # One round trip: the person and the names of their commune and province.
-    row = db.session().execute(
-        select(Citizen, Commune.name, Province.name)
-        .outerjoin(Commune, Commune.code == Citizen.permanent_commune_code)
-        .outerjoin(Province, Province.code == Commune.province_code)
-        .where(Citizen.id == citizen_id)).first()
+    row = db.session().execute(_ATTRIBUTES, {"citizen_id": citizen_id}).first()
     if row is None:
         raise NotFound(f"No citizen with internal id {citizen_id}.")
     citizen, commune_name, province_name = row
