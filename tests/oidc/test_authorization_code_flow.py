@@ -3,22 +3,9 @@
 from __future__ import annotations
 
 import jwt
-import pytest
 
 from tests.browser import Browser
 from tests.browser import query
-from tests.factories import make_account
-from tests.factories import make_client
-
-
-@pytest.fixture()
-def rp(setup_data):  # type: ignore[no-untyped-def]
-    """A confidential agency client and a level-1 citizen; returns (client_id, secret, id_number)."""
-    def create():  # type: ignore[no-untyped-def]
-        client, secret = make_client()
-        account = make_account(full_name="Trần Thị Bình", sex="F", birth_year=1985)
-        return client.client_id, secret, account.citizen.id_number
-    return setup_data(create)
 
 
 def test_login_with_national_id_returns_code_then_tokens(client, rp) -> None:  # type: ignore[no-untyped-def]

@@ -30,16 +30,6 @@ ALL_USER_SCOPES = "openid profile birthdate gender address"
 
 
 @pytest.fixture()
-def rp(setup_data):  # type: ignore[no-untyped-def]
-    """(client_id, secret, id_number) of a confidential client and Trần Thị Bình, born 1985-05-17."""
-    def create():  # type: ignore[no-untyped-def]
-        client, secret = make_client()
-        account = make_account(full_name="Trần Thị Bình", sex="F", birth_year=1985)
-        return client.client_id, secret, account.citizen.id_number
-    return setup_data(create)
-
-
-@pytest.fixture()
 def access_token(client, rp):  # type: ignore[no-untyped-def]
     client_id, secret, number = rp
     return code_tokens(client, client_id, secret, number)["access_token"]
