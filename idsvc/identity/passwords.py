@@ -95,10 +95,10 @@ def check_policy(password: str, *, personal: tuple[str, ...] = ()) -> None:
         raise ValidationFailed(f"Mật khẩu tối đa {MAX_LENGTH} ký tự. / "
                                f"The password can have at most {MAX_LENGTH} characters.")
     lowered = password.lower()
-    if lowered in common_passwords() or len(set(password)) < 4:
-        raise ValidationFailed("Mật khẩu này quá phổ biến, dễ bị đoán. / "
-                               "This password is too common and easy to guess.")
     squeezed = re.sub(r"[\W_]", "", names.fold(password))  # "Nguyễn Văn-An" -> "nguyenvanan"
     if any(value and (value.lower() in lowered or value.lower() in squeezed) for value in personal):
         raise ValidationFailed("Mật khẩu không được chứa số định danh, họ tên hay ngày sinh của bạn. / "
                                "The password must not contain your ID number, full name or date of birth.")
+    if lowered in common_passwords() or len(set(password)) < 4:
+        raise ValidationFailed("Mật khẩu này quá phổ biến, dễ bị đoán. / "
+                               "This password is too common and easy to guess.")

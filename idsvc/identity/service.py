@@ -264,11 +264,19 @@ def disable_account(account: Account, *, actor: str, reason: str) -> None:
                  subject_id=account.id, data={"reason": reason})
 
 
-def on_citizen_deceased(citizen: Citizen, *, actor: str) -> None:
-    """Called by the registry when it records a death: the account stops working at once."""
+def on_citizen_status(citizen: Citizen, *, actor: str) -> None:
+    """Called by the registry when it records a death or a disappearance.
+
+    Deceased: the account is disabled. Missing: its sessions and tokens end (nobody can log in
+    while the person is recorded missing; the account comes back if the record is corrected).
+    """
     account = account_for_citizen(citizen)
-    if account is not None:
+    if account is None:
+        return
+    if citizen.status == "deceased":
         disable_account(account, actor=actor, reason="deceased")
+    elif citizen.status == "missing":
+        revoke_sessions(account, actor=actor, reason="missing")
 
 
 # --- authentication ---------------------------------------------------------------------------

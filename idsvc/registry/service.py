@@ -427,10 +427,9 @@ def record_death(citizen: Citizen, date_of_death: date, *, actor: str, reason: s
                              after=_snapshot(citizen, ["status", "date_of_death"]))
     audit.record(AuditAction.REGISTRY_DEATH_RECORD, actor=actor, subject_type="citizen", subject_id=citizen.id,
                  data={"status": status})
-    if status == "deceased":
-        from idsvc.identity import service as identity  # identity is downstream of the registry
+    from idsvc.identity import service as identity  # identity is downstream of the registry
 
-        identity.on_citizen_deceased(citizen, actor=actor)
+    identity.on_citizen_status(citizen, actor=actor)
     return revision
 
 

@@ -397,3 +397,13 @@ def test_recorded_death_disables_the_account_and_ends_its_sessions(app_ctx, crea
     assert (event.actor, event.data) == ("clerk:9", {"reason": "deceased"})
     with pytest.raises(Conflict):
         service.issue_activation_code(account, actor="clerk:1")
+
+
+def test_a_person_recorded_missing_is_logged_out_and_cannot_log_in(app_ctx, create_account) -> None:  # type: ignore[no-untyped-def]
+    account = create_account()
+    _, token = service.start_session(account, level=1, amr="pwd", ip=None, user_agent=None)
+    registry.record_death(account.citizen, date(2025, 3, 1), actor="clerk:9", reason="court declaration 3/2025",
+                          status="missing")
+    assert service.session_from_token(token) is None
+    assert not service.authenticate(account.citizen.id_number, TEST_PASSWORD).ok
+    assert account.status == "active"  # not disabled: the record may be corrected
