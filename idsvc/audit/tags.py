@@ -13,6 +13,7 @@ class AuditAction(StrEnum):
     REGISTRY_NUMBER_REISSUE = "registry:citizen:reissue-number"
     REGISTRY_UNITS_SYNC = "registry:units:sync"
     KEYS_GENERATE = "oidc:keys:generate"
+    KEYS_PRUNE = "oidc:keys:prune"
     IDENTITY_ACCOUNT_CREATE = "identity:account:create"
     IDENTITY_ACTIVATION_ISSUE = "identity:account:issue-activation"
     IDENTITY_ACCOUNT_ACTIVATE = "identity:account:activate"

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import click
+from flask import current_app
 from flask.cli import with_appcontext
 
 from idsvc import db
@@ -63,6 +64,23 @@ def keys_rotate(alg: str) -> None:
         with db.transaction():
             audit.record(AuditAction.KEYS_GENERATE, actor="system:cli", subject_type="key",
                          subject_id=key.kid, data={"alg": key.alg, "rotation": True})
+
+
+@keys_cli.command("prune")
+@click.option("--older-than", type=int, default=None,
+              help="Seconds since retirement (default: the longest token lifetime, plus 5 minutes).")
+@with_appcontext
+def keys_prune(older_than: int | None) -> None:
+    """Delete retired keys that no unexpired token can need any more; they leave the JWKS."""
+    cfg = current_app.config
+    window = older_than if older_than is not None else max(cfg["ID_TOKEN_SECONDS"], cfg["ACCESS_TOKEN_SECONDS"]) + 300
+    gone = get_keystore().prune(window)
+    for kid in gone:
+        click.echo(f"deleted retired key {kid}")
+    if gone:
+        with db.transaction():
+            audit.record(AuditAction.KEYS_PRUNE, actor="system:cli", subject_type="key", data={"kids": gone})
+    click.echo(f"{len(gone)} retired key(s) deleted; restart the workers to stop publishing them")
 
 
 @click.group("clients", help="OAuth / OpenID Connect clients (agency apps and machine clients).")

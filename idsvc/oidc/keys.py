@@ -79,12 +79,33 @@ class KeyStore:
         previous = state["active"].get(alg)
         if previous:
             state["retired"].append(previous)
+            state.setdefault("retired_at", {})[previous] = datetime.now(UTC).isoformat()
         state["active"][alg] = kid
+        self._write_state(state)
+        return SigningKey(kid, alg, key)
+
+    def _write_state(self, state: dict[str, Any]) -> None:
         tmp = self.directory / (STATE_FILE + ".tmp")
         tmp.write_text(json.dumps(state, indent=2))
         tmp.replace(self.directory / STATE_FILE)
         self._keys, self._jwks = None, None
-        return SigningKey(kid, alg, key)
+
+    def prune(self, older_than_seconds: int) -> list[str]:
+        """Delete the retired keys retired more than ``older_than_seconds`` ago (every token they
+        signed has expired); returns their kids. A retired key with no date gets today's."""
+        state = self._read_state()
+        now = datetime.now(UTC)
+        dates = state.setdefault("retired_at", {})
+        gone = []
+        for kid in list(state["retired"]):
+            retired_at = datetime.fromisoformat(dates.setdefault(kid, now.isoformat()))
+            if (now - retired_at).total_seconds() > older_than_seconds:
+                (self.directory / f"{kid}.pem").unlink(missing_ok=True)
+                state["retired"].remove(kid)
+                dates.pop(kid)
+                gone.append(kid)
+        self._write_state(state)
+        return gone
 
     def ensure(self) -> list[SigningKey]:
         """Generate the keys that are missing (development first run); return the new ones."""

@@ -89,6 +89,25 @@ def test_keys_rotate_one_algorithm(keys_app) -> None:  # type: ignore[no-untyped
     assert after[rs256[0]][1] == "active"
 
 
+def test_keys_prune_deletes_only_keys_retired_longer_than_any_token_lives(keys_app) -> None:  # type: ignore[no-untyped-def]
+    app, directory, restart = keys_app
+    runner = app.test_cli_runner()
+    before = _listing(runner)
+    _invoke(runner, "keys", "rotate", "--alg", "ES256")
+    retired = next(kid for kid, (alg, status) in before.items() if alg == "ES256" and status == "active")
+    assert "0 retired key(s) deleted" in _invoke(runner, "keys", "prune")  # retired a moment ago: kept
+    assert (directory / f"{retired}.pem").exists()
+
+    state = json.loads((directory / "keys.json").read_text())
+    state["retired_at"][retired] = "2026-01-01T00:00:00+00:00"  # long before any live token
+    (directory / "keys.json").write_text(json.dumps(state))
+    output = _invoke(runner, "keys", "prune")
+    assert f"deleted retired key {retired}" in output and "1 retired key(s) deleted" in output
+    assert not (directory / f"{retired}.pem").exists()
+    published = {key["kid"] for key in restart().test_client().get("/jwks.json").get_json()["keys"]}
+    assert retired not in published and len(published) == len(before)
+
+
 def test_tokens_signed_before_a_rotation_stay_valid_and_new_ones_use_the_new_key(keys_app) -> None:  # type: ignore[no-untyped-def]
     app, _, restart = keys_app
     with app.app_context():
