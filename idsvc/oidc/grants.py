@@ -19,6 +19,8 @@ from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 from authlib.oauth2.rfc9207 import IssuerParameter
 from authlib.oidc.core import OpenIDCode
+from authlib.oidc.core.errors import RequestNotSupportedError
+from authlib.oidc.core.errors import RequestURINotSupportedError
 from flask import current_app
 from flask import g
 from joserfc.jwk import KeySet
@@ -81,7 +83,16 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = CLIENT_AUTH_METHODS
 
     def validate_requested_scope(self) -> None:
-        """Only the person's scopes the client is registered for (machine scopes never)."""
+        """Only the person's scopes the client is registered for (machine scopes never).
+
+        Authlib validates the scope first among the request's parameters, with errors sent back to
+        the client: request objects, which we do not support, are refused here too (OIDC Core §6).
+        """
+        data = self.request.payload.data
+        if data.get("request"):
+            raise RequestNotSupportedError("Request objects ('request') are not supported; send plain parameters.")
+        if data.get("request_uri"):
+            raise RequestURINotSupportedError("'request_uri' is not supported; send plain parameters.")
         super().validate_requested_scope()
         _check_scopes(self.request, claims.USER_SCOPES)
 

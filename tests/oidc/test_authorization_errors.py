@@ -36,6 +36,8 @@ def _logged_in(client, number):  # type: ignore[no-untyped-def]
     ({"scope": "openid address"}, "invalid_scope", "not allowed for this client: address"),
     ({"scope": "openid registry.verify"}, "invalid_scope", "not allowed for this client: registry.verify"),
     ({"acr_values": "urn:other:gold"}, "unmet_authentication_requirements", None),
+    ({"request": "eyJhbGciOiJub25lIn0.eyJzY29wZSI6Im9wZW5pZCJ9."}, "request_not_supported", None),
+    ({"request_uri": "https://rp.example.vn/request.jwt"}, "request_uri_not_supported", None),
 ])
 def test_bad_requests_go_back_to_the_client_with_the_error(client, rp, change, error, description) -> None:  # type: ignore[no-untyped-def]
     client_id, _, number = rp
