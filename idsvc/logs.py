@@ -3,8 +3,18 @@
 from __future__ import annotations
 
 import logging
+import re
 
 from flask import Flask
+
+#: Query or form parameters whose values never reach a log (request lines of the dev server or
+#: of gunicorn's access log carry them: ``/authorize?login_hint=…``, ``/logout?id_token_hint=…``).
+_SECRET_PARAMS = re.compile(
+    r"\b(login_hint|id_token_hint|code|code_verifier|access_token|refresh_token|token|client_secret|"
+    r"client_assertion|password|state|nonce)=[^&\s\"']*")
+_ID_NUMBER = re.compile(r"(?<!\d)(\d{9})(\d{3})(?!\d)")
+#: Loggers whose lines may carry request data: the dev server, gunicorn, SQL echo, ours.
+REDACTED_LOGGERS = ("werkzeug", "gunicorn.access", "gunicorn.error", "sqlalchemy.engine.Engine", "idsvc", "flask.app")
 
 
 def mask_id_number(number: str | None) -> str:
@@ -18,7 +28,30 @@ def mask_id_number(number: str | None) -> str:
     return "*" * max(len(number) - 3, 0) + number[-3:]
 
 
+def redact(text: str) -> str:
+    """A log line without secret parameters and with every 12-digit number masked."""
+    return _ID_NUMBER.sub(lambda m: "*" * 9 + m.group(2), _SECRET_PARAMS.sub(r"\1=[redacted]", text))
+
+
+class RedactingFilter(logging.Filter):
+    """Rewrites each record's message through :func:`redact` before any handler sees it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = redact(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, ()
+        return True
+
+
+_FILTER = RedactingFilter()
+
+
 def init_app(app: Flask) -> None:
     level = getattr(logging, str(app.config["LOG_LEVEL"]).upper(), logging.INFO)
     app.logger.setLevel(level)
     logging.getLogger("idsvc").setLevel(level)
+    for name in (*REDACTED_LOGGERS, app.logger.name):
+        logger = logging.getLogger(name)
+        if _FILTER not in logger.filters:
+            logger.addFilter(_FILTER)

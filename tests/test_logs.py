@@ -1,0 +1,31 @@
+"""No log line carries a full ID number, a password, a token or a secret."""
+
+from __future__ import annotations
+
+import logging
+
+from idsvc.logs import redact
+
+
+def test_request_lines_lose_hints_codes_and_tokens(app, caplog) -> None:  # type: ignore[no-untyped-def]
+    line = ('127.0.0.1 - - "GET /authorize?client_id=demo&login_hint=001080012345&state=abc&nonce=n1'
+            '&code_challenge=x HTTP/1.1" 302 -')
+    with caplog.at_level(logging.INFO, logger="werkzeug"):
+        logging.getLogger("werkzeug").info('%s', line)
+        logging.getLogger("werkzeug").info('"GET /logout?id_token_hint=eyJhbGciOi.eyJzdWIi.sig HTTP/1.1" 302 -')
+    text = caplog.text
+    assert "001080012345" not in text and "login_hint=[redacted]" in text
+    assert "eyJhbGciOi" not in text and "id_token_hint=[redacted]" in text
+    assert "client_id=demo" in text and "code_challenge=x" in text  # the rest stays readable
+
+
+def test_our_own_log_lines_mask_id_numbers(app, caplog) -> None:  # type: ignore[no-untyped-def]
+    with caplog.at_level(logging.INFO, logger=app.logger.name):
+        app.logger.info("looked up %s for %s", "079172000666", "password=hunter2-hunter2")
+    assert "079172000666" not in caplog.text and "*********666" in caplog.text
+    assert "hunter2" not in caplog.text
+
+
+def test_redact_leaves_longer_numbers_and_plain_text_alone() -> None:
+    assert redact("batch 1700000000123 took 12 s") == "batch 1700000000123 took 12 s"
+    assert redact("token=abc&scope=openid") == "token=[redacted]&scope=openid"
