@@ -116,3 +116,28 @@ def test_login_step_up_and_back_to_the_agency_with_a_code(browser: Browser, prov
     assert claims["acr"] == "urn:idsvc:loa:2"
     assert claims["nonce"] == nonce
     assert "otp" in claims["amr"]
+
+
+#: What a phone shows: a 360-pixel-wide screen (the narrowest common Android width).
+PHONE = {"width": 360, "height": 740}
+
+
+@pytest.mark.parametrize("path", ["/login", "/activate"])
+def test_pages_fit_a_phone_and_every_field_has_a_label(browser: Browser, provider: Provider, path: str) -> None:
+    context = browser.new_context(viewport=PHONE, locale="vi-VN", is_mobile=True, has_touch=True)
+    page = context.new_page()
+    page.goto(f"{provider.issuer}{path}")
+    layout = page.evaluate("""() => ({
+        lang: document.documentElement.lang,
+        overflow: document.documentElement.scrollWidth - window.innerWidth,
+        unlabelled: [...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
+            .filter(el => el.labels.length === 0).map(el => el.name),
+        english: document.querySelectorAll('[lang=en]').length,
+        fieldHeights: [...document.querySelectorAll('input:not([type=hidden]), button')]
+            .map(el => el.getBoundingClientRect().height),
+    })""")
+    context.close()
+    assert layout["lang"] == "vi" and layout["english"] > 0  # Vietnamese page, English marked as such
+    assert layout["overflow"] <= 0, "the page scrolls sideways on a phone"
+    assert layout["unlabelled"] == [], "fields without a label cannot be read out by a screen reader"
+    assert min(layout["fieldHeights"]) >= 24, "touch targets are too small"
