@@ -67,12 +67,16 @@ class Base(DeclarativeBase):
 
 
 def make_engine(url: str, echo: bool = False) -> Engine:
-    """Create an engine; SQLite gets WAL, enforced foreign keys and a busy timeout."""
+    """Create an engine; SQLite gets WAL, enforced foreign keys and a busy timeout.
+
+    Error messages never quote the statement's values (``hide_parameters``): they would carry ID
+    numbers into logs. Only ``SQL_ECHO`` (development) shows them.
+    """
     if url.startswith("sqlite"):
         database = make_url(url).database
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, echo=echo, connect_args={"timeout": 30})
+        engine = create_engine(url, echo=echo, connect_args={"timeout": 30}, hide_parameters=not echo)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -94,7 +98,7 @@ def make_engine(url: str, echo: bool = False) -> Engine:
         return engine
     # No pre-ping (it costs a round trip on every request): a connection broken by a server
     # restart fails its one request, and SQLAlchemy then drops the whole stale pool at once.
-    return create_engine(url, echo=echo, pool_size=10, max_overflow=10, pool_recycle=1800)
+    return create_engine(url, echo=echo, pool_size=10, max_overflow=10, pool_recycle=1800, hide_parameters=not echo)
 
 
 class Database:

@@ -41,10 +41,13 @@ class RedactingFilter(logging.Filter):
         cleaned = redact(message)
         if cleaned != message:
             record.msg, record.args = cleaned, ()
+        if record.exc_info and not record.exc_text:  # a traceback may quote the failing values
+            record.exc_text = redact(_FORMATTER.formatException(record.exc_info))
         return True
 
 
 _FILTER = RedactingFilter()
+_FORMATTER = logging.Formatter()
 
 
 def init_app(app: Flask) -> None:

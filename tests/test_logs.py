@@ -29,3 +29,24 @@ def test_our_own_log_lines_mask_id_numbers(app, caplog) -> None:  # type: ignore
 def test_redact_leaves_longer_numbers_and_plain_text_alone() -> None:
     assert redact("batch 1700000000123 took 12 s") == "batch 1700000000123 took 12 s"
     assert redact("token=abc&scope=openid") == "token=[redacted]&scope=openid"
+
+
+def test_a_traceback_in_the_log_does_not_quote_an_id_number(app, caplog) -> None:  # type: ignore[no-untyped-def]
+    with caplog.at_level(logging.ERROR, logger=app.logger.name):
+        try:
+            raise ValueError("duplicate key: id_number=001185004321")
+        except ValueError:
+            app.logger.exception("unhandled error")
+    assert "001185004321" not in caplog.text and "*********321" in caplog.text
+
+
+def test_database_errors_do_not_carry_the_values(app_ctx) -> None:  # type: ignore[no-untyped-def]
+    import pytest
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    from idsvc import db
+
+    with pytest.raises(DBAPIError) as failed:
+        db.session().execute(text("SELECT * FROM no_such_table WHERE id_number = :n"), {"n": "001185004321"})
+    assert "001185004321" not in str(failed.value)
