@@ -136,7 +136,9 @@ def get_client(client_id: str) -> OAuthClient:
 #: The statements of the hottest look-ups, built once (no cache-key work per request).
 _CLIENT_BY_ID = select(OAuthClient).where(OAuthClient.client_id == bindparam("client_id"))
 _TOKEN_BY_JTI = select(OAuthToken).where(OAuthToken.jti == bindparam("jti")).options(
-    joinedload(OAuthToken.client), joinedload(OAuthToken.account))
+    joinedload(OAuthToken.client),
+    # What token checks need of the person, and not their password hash or TOTP seed.
+    joinedload(OAuthToken.account).load_only(Account.id, Account.citizen_id, Account.status, Account.level))
 _CONSENTED = select(Consent.scopes).where(Consent.account_id == bindparam("account_id"),
                                           Consent.client_pk == bindparam("client_pk"), Consent.revoked_at.is_(None))
 
