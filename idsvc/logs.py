@@ -10,8 +10,8 @@ from flask import Flask
 #: Query or form parameters whose values never reach a log (request lines of the dev server or
 #: of gunicorn's access log carry them: ``/authorize?login_hint=…``, ``/logout?id_token_hint=…``).
 _SECRET_PARAMS = re.compile(
-    r"\b(login_hint|id_token_hint|code|code_verifier|access_token|refresh_token|token|client_secret|"
-    r"client_assertion|password|state|nonce)=[^&\s\"']*")
+    r"(?<![A-Za-z_])(login_hint|id_token_hint|code|code_verifier|access_token|refresh_token|token|client_secret|"
+    r"client_assertion|password|state|nonce)(=|%3[dD])(?:(?!%26)[^&\s\"'])*")
 _ID_NUMBER = re.compile(r"(?<!\d)(\d{9})(\d{3})(?!\d)")
 #: Loggers whose lines may carry request data: the dev server, gunicorn, SQL echo, ours.
 REDACTED_LOGGERS = ("werkzeug", "gunicorn.access", "gunicorn.error", "sqlalchemy.engine.Engine", "idsvc", "flask.app")
@@ -30,7 +30,7 @@ def mask_id_number(number: str | None) -> str:
 
 def redact(text: str) -> str:
     """A log line without secret parameters and with every 12-digit number masked."""
-    return _ID_NUMBER.sub(lambda m: "*" * 9 + m.group(2), _SECRET_PARAMS.sub(r"\1=[redacted]", text))
+    return _ID_NUMBER.sub(lambda m: "*" * 9 + m.group(2), _SECRET_PARAMS.sub(r"\1\2[redacted]", text))
 
 
 class RedactingFilter(logging.Filter):

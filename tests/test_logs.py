@@ -31,6 +31,12 @@ def test_redact_leaves_longer_numbers_and_plain_text_alone() -> None:
     assert redact("token=abc&scope=openid") == "token=[redacted]&scope=openid"
 
 
+def test_parameters_nested_in_a_next_url_are_redacted_too() -> None:
+    line = "GET /login?next=/authorize?client_id%3Ddemo%26state%3Ds1%26login_hint%3D001080012345%26scope%3Dopenid"
+    assert redact(line) == ("GET /login?next=/authorize?client_id%3Ddemo%26state%3D[redacted]"
+                            "%26login_hint%3D[redacted]%26scope%3Dopenid")
+
+
 def test_a_traceback_in_the_log_does_not_quote_an_id_number(app, caplog) -> None:  # type: ignore[no-untyped-def]
     with caplog.at_level(logging.ERROR, logger=app.logger.name):
         try:
