@@ -407,7 +407,8 @@ def main() -> None:
         app = create_app()
         seeded = seed(app)
         port = args.port
-        print(f"serving idsvc, minimal Authlib, oidc-provider x1 and x{args.workers} (ports {port}-{port + 4}) ...",
+        others = "" if args.skip_oidc_provider else f", oidc-provider x1 and x{args.workers}"
+        print(f"serving idsvc, minimal Authlib (with and without writes){others} (ports {port}-{port + 4}) ...",
               flush=True)
         servers.append(start("idsvc", port, gunicorn_argv(args.workers, port, "wsgi:app"), env,
                              scratch / "idsvc.log"))
