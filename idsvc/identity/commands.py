@@ -5,13 +5,11 @@ from __future__ import annotations
 import click
 from flask.cli import with_appcontext
 
-from idsvc import db
-from idsvc.errors import DomainError
+from idsvc.cli import actor_option
+from idsvc.cli import in_transaction
 from idsvc.identity import service
 from idsvc.identity.models import Account
 from idsvc.registry import service as registry
-
-ACTOR = click.option("--actor", default="system:cli", show_default=True, help="Who does it (for the audit).")
 
 
 @click.group("identity", help="E-ID accounts / Tài khoản định danh điện tử.")
@@ -26,47 +24,41 @@ def _account(id_number: str) -> Account:
     return account
 
 
-def _run(action):  # type: ignore[no-untyped-def]
-    try:
-        with db.transaction():
-            return action()
-    except DomainError as exc:
-        raise click.ClickException(exc.detail) from exc
+def _hand_over(code: str, sms: bool) -> None:
+    click.echo("activation code sent by SMS" if sms else f"activation code (hand it over): {code}")
 
 
 @identity_cli.command("create-account")
 @click.argument("id_number")
 @click.option("--sms", is_flag=True, help="Send the activation code to the registered phone.")
-@ACTOR
+@actor_option
 @with_appcontext
 def create_account(id_number: str, sms: bool, actor: str) -> None:
     """Open an account for ID_NUMBER and issue its activation code."""
     def action() -> str:
         account = service.create_account(registry.get_citizen_by_number(id_number), actor=actor)
         return service.issue_activation_code(account, actor=actor, channel="sms" if sms else "clerk")
-    code = _run(action)
-    click.echo("activation code sent by SMS" if sms else f"activation code (hand it over): {code}")
+    _hand_over(in_transaction(action), sms)
 
 
 @identity_cli.command("issue-code")
 @click.argument("id_number")
 @click.option("--sms", is_flag=True, help="Send it to the registered phone.")
-@ACTOR
+@actor_option
 @with_appcontext
 def issue_code(id_number: str, sms: bool, actor: str) -> None:
     """Issue a new activation code (earlier ones stop working)."""
-    code = _run(lambda: service.issue_activation_code(_account(id_number), actor=actor,
-                                                      channel="sms" if sms else "clerk"))
-    click.echo("activation code sent by SMS" if sms else f"activation code (hand it over): {code}")
+    _hand_over(in_transaction(lambda: service.issue_activation_code(_account(id_number), actor=actor,
+                                                                    channel="sms" if sms else "clerk")), sms)
 
 
 @identity_cli.command("verify-in-person")
 @click.argument("id_number")
-@ACTOR
+@actor_option
 @with_appcontext
 def verify_in_person(id_number: str, actor: str) -> None:
     """Mark the account level 2 and print the authenticator URI to scan at the counter."""
-    uri = _run(lambda: service.verify_in_person(_account(id_number), actor=actor))
+    uri = in_transaction(lambda: service.verify_in_person(_account(id_number), actor=actor))
     click.echo(f"level 2; scan this in an authenticator app now: {uri}")
 
 
@@ -74,20 +66,20 @@ def verify_in_person(id_number: str, actor: str) -> None:
 @click.argument("id_number")
 @click.argument("role", type=click.Choice(["clerk", "supervisor", "auditor", "admin"]))
 @click.argument("unit_code")
-@ACTOR
+@actor_option
 @with_appcontext
 def grant_role(id_number: str, role: str, unit_code: str, actor: str) -> None:
     """Give a level-2 account a staff ROLE over UNIT_CODE (province, commune or *)."""
-    _run(lambda: service.grant_role(_account(id_number), role, unit_code, actor=actor))
+    in_transaction(lambda: service.grant_role(_account(id_number), role, unit_code, actor=actor))
     click.echo(f"{role} over {unit_code}")
 
 
 @identity_cli.command("disable")
 @click.argument("id_number")
 @click.option("--reason", required=True)
-@ACTOR
+@actor_option
 @with_appcontext
 def disable(id_number: str, reason: str, actor: str) -> None:
     """Disable the account, end its sessions and revoke its tokens."""
-    _run(lambda: service.disable_account(_account(id_number), actor=actor, reason=reason))
+    in_transaction(lambda: service.disable_account(_account(id_number), actor=actor, reason=reason))
     click.echo("disabled")

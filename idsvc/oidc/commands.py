@@ -12,7 +12,8 @@ from flask.cli import with_appcontext
 from idsvc import db
 from idsvc.audit import service as audit
 from idsvc.audit.tags import AuditAction
-from idsvc.errors import DomainError
+from idsvc.cli import actor_option
+from idsvc.cli import in_transaction
 from idsvc.oidc import service
 from idsvc.oidc.keys import get_keystore
 from idsvc.oidc.models import AUTH_METHODS
@@ -100,14 +101,6 @@ def _client_lines(client: OAuthClient) -> list[str]:
     ]
 
 
-def _in_transaction(action):  # type: ignore[no-untyped-def]
-    try:
-        with db.transaction():
-            return action()
-    except DomainError as exc:
-        raise click.ClickException(exc.detail) from exc
-
-
 @clients_cli.command("create")
 @click.option("--name", required=True)
 @click.option("--auth-method", type=click.Choice(list(AUTH_METHODS)), default="client_secret_basic", show_default=True)
@@ -121,14 +114,14 @@ def _in_transaction(action):  # type: ignore[no-untyped-def]
 @click.option("--resource-server", is_flag=True, help="May introspect other clients' tokens.")
 @click.option("--jwks", "jwks_file", type=click.File(), help="JWKS file of the client (private_key_jwt).")
 @click.option("--id-token-alg", type=click.Choice(["ES256", "RS256"]), default="ES256", show_default=True)
-@click.option("--actor", default="system:cli", show_default=True)
+@actor_option
 @with_appcontext
 def clients_create(name: str, auth_method: str, redirect_uris: tuple[str, ...], logout_uris: tuple[str, ...],
                    grant_types: tuple[str, ...], scopes: tuple[str, ...], min_level: int, sector: str | None,
                    trusted: bool, resource_server: bool, jwks_file: Any, id_token_alg: str, actor: str) -> None:
     """Register a client; its secret is shown once and never stored in clear."""
     jwks = json.load(jwks_file) if jwks_file else None
-    client, secret = _in_transaction(lambda: service.register_client(
+    client, secret = in_transaction(lambda: service.register_client(
         name=name, auth_method=auth_method, redirect_uris=list(redirect_uris),
         grant_types=list(grant_types) or ["authorization_code", "refresh_token"], scopes=list(scopes) or ["openid"],
         min_level=min_level, sector=sector, trusted=trusted, is_resource_server=resource_server, jwks=jwks,
@@ -152,24 +145,24 @@ def clients_list() -> None:
 @with_appcontext
 def clients_show(client_id: str) -> None:
     """Show a client's settings (never its secret)."""
-    click.echo("\n".join(_client_lines(_in_transaction(lambda: service.get_client(client_id)))))
+    click.echo("\n".join(_client_lines(in_transaction(lambda: service.get_client(client_id)))))
 
 
 @clients_cli.command("rotate-secret")
 @click.argument("client_id")
-@click.option("--actor", default="system:cli", show_default=True)
+@actor_option
 @with_appcontext
 def clients_rotate_secret(client_id: str, actor: str) -> None:
     """Issue a new secret; the old one stops working at once."""
-    secret = _in_transaction(lambda: service.rotate_secret(service.get_client(client_id), actor=actor))
+    secret = in_transaction(lambda: service.rotate_secret(service.get_client(client_id), actor=actor))
     click.echo(f"client_secret  {secret}   (shown once: store it now)")
 
 
 @clients_cli.command("disable")
 @click.argument("client_id")
-@click.option("--actor", default="system:cli", show_default=True)
+@actor_option
 @with_appcontext
 def clients_disable(client_id: str, actor: str) -> None:
     """Disable a client and revoke every token it holds."""
-    revoked = _in_transaction(lambda: service.disable_client(service.get_client(client_id), actor=actor))
+    revoked = in_transaction(lambda: service.disable_client(service.get_client(client_id), actor=actor))
     click.echo(f"disabled; {revoked} tokens revoked")
