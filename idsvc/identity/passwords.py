@@ -22,10 +22,13 @@ from idsvc.registry import names
 MAX_LENGTH = 128
 
 
-def _hasher() -> PasswordHasher:
+def _params() -> tuple[int, int, int]:
     params = current_app.config["PASSWORD_HASH"]
-    key = (params["time_cost"], params["memory_cost"], params["parallelism"])
-    return _hasher_for(*key)
+    return params["time_cost"], params["memory_cost"], params["parallelism"]
+
+
+def _hasher() -> PasswordHasher:
+    return _hasher_for(*_params())
 
 
 @cache
@@ -58,8 +61,7 @@ def burn(password: str) -> None:
 
 
 def _dummy_hash() -> str:
-    params = current_app.config["PASSWORD_HASH"]
-    return _dummy_for(params["time_cost"], params["memory_cost"], params["parallelism"])
+    return _dummy_for(*_params())
 
 
 @cache

@@ -19,6 +19,7 @@ from sqlalchemy import bindparam
 from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.orm import contains_eager
+from sqlalchemy.orm import joinedload
 from sqlalchemy.orm import selectinload
 
 from idsvc import crypto
@@ -83,11 +84,11 @@ def create_account(citizen: Citizen, *, actor: str) -> Account:
 
 
 def _new_code() -> str:
-    raw = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(12))
-    return f"{raw[:4]}-{raw[4:8]}-{raw[8:]}"
+    return _normalise_code("".join(secrets.choice(_CODE_ALPHABET) for _ in range(12)))
 
 
 def _normalise_code(code: str) -> str:
+    """``XXXX-XXXX-XXXX`` whatever the case, spaces or dashes the person typed."""
     raw = re.sub(r"[\s-]", "", code.upper())
     return f"{raw[:4]}-{raw[4:8]}-{raw[8:]}"
 
@@ -232,7 +233,7 @@ def totp_uri(account: Account) -> str:
     if account.totp_secret is None:
         raise Conflict("No second factor is enrolled for this account.")
     seed = crypto.decrypt("totp", account.totp_secret).decode()
-    label = f"*********{account.citizen.id_number[-3:]}"
+    label = mask_id_number(account.citizen.id_number)
     return pyotp.TOTP(seed).provisioning_uri(name=label, issuer_name=ISSUER_LABEL)
 
 
@@ -298,17 +299,15 @@ def authenticate(id_number: str, password: str) -> LoginResult:
     number = id_number.strip()
     account = _account_by_number(number)
     masked = mask_id_number(number)
+    refused = None
     if account is None or account.status != "active" or not account.citizen.is_alive():
+        refused = {"reason": "unknown-or-inactive", "id_number": masked}
+    elif account.is_locked(now):
+        refused = {"reason": "locked"}
+    if refused is not None:  # no verification to do, but the same time spent as one
         passwords.burn(password)
         audit.record(AuditAction.IDENTITY_LOGIN_FAILURE, actor="anonymous", subject_type="account",
-                     subject_id=account.id if account else None,
-                     data={"reason": "unknown-or-inactive", "id_number": masked})
-        db.persist_on_error()
-        return LoginResult(None)
-    if account.is_locked(now):
-        passwords.burn(password)
-        audit.record(AuditAction.IDENTITY_LOGIN_FAILURE, actor="anonymous", subject_type="account",
-                     subject_id=account.id, data={"reason": "locked"})
+                     subject_id=account.id if account else None, data=refused)
         db.persist_on_error()
         return LoginResult(None)
     if not passwords.verify(account.password_hash, password):
@@ -409,12 +408,16 @@ def step_up(login: LoginSession, *, ip: str | None, user_agent: str | None) -> t
     return start_session(login.account, level=2, amr="pwd otp", ip=ip, user_agent=user_agent)
 
 
+#: Every page request runs it: the session and its account in one round trip.
+_SESSION_BY_TOKEN = select(LoginSession).where(LoginSession.token_hash == bindparam("token_hash")).options(
+    joinedload(LoginSession.account))
+
+
 def session_from_token(token: str | None) -> LoginSession | None:
     """The live session a cookie token names, or None (revoked, expired, idle, account off)."""
     if not token:
         return None
-    login = db.session().scalar(select(LoginSession).where(
-        LoginSession.token_hash == crypto.keyed_hash("session", token)))
+    login = db.session().scalar(_SESSION_BY_TOKEN, {"token_hash": crypto.keyed_hash("session", token)})
     now = utcnow()
     if login is None or login.revoked_at is not None or login.expires_at <= now:
         return None

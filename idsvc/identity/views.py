@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint
 from flask import current_app
 from flask import redirect
@@ -83,6 +85,13 @@ def second_factor():  # type: ignore[no-untyped-def]
     return redirect(next_url)
 
 
+def _new_password(form: Any) -> str:
+    """The new password typed twice; :raises ValidationFailed: the two differ."""
+    if form.get("password", "") != form.get("password2", ""):
+        raise ValidationFailed("Hai mật khẩu không khớp. / The two passwords differ.")
+    return form.get("password", "")
+
+
 @bp.route("/activate", methods=["GET", "POST"])
 @per_source_limit("LOGIN_RATE_LIMIT")
 def activate():  # type: ignore[no-untyped-def]
@@ -91,9 +100,7 @@ def activate():  # type: ignore[no-untyped-def]
         return render_template("identity/activate.html", error=None, id_number="", min_length=min_length)
     form = request.form
     try:
-        if form.get("password", "") != form.get("password2", ""):
-            raise ValidationFailed("Hai mật khẩu không khớp. / The two passwords differ.")
-        service.activate(form.get("id_number", ""), form.get("code", ""), form.get("password", ""))
+        service.activate(form.get("id_number", ""), form.get("code", ""), _new_password(form))
     except ValidationFailed as exc:
         return render_template("identity/activate.html", error=exc.detail, min_length=min_length,
                                id_number=form.get("id_number", "")[:12]), 400
@@ -121,9 +128,7 @@ def change_password():  # type: ignore[no-untyped-def]
         return render_template("identity/password.html", error=None, min_length=min_length)
     form = request.form
     try:
-        if form.get("password", "") != form.get("password2", ""):
-            raise ValidationFailed("Hai mật khẩu không khớp. / The two passwords differ.")
-        service.change_password(login_session.account, form.get("current", ""), form.get("password", ""),
+        service.change_password(login_session.account, form.get("current", ""), _new_password(form),
                                 session=login_session)
     except ValidationFailed as exc:
         return render_template("identity/password.html", error=exc.detail, min_length=min_length), 400
