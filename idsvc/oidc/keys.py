@@ -6,7 +6,6 @@ algorithm and which are retired (still published until tokens they signed have e
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import secrets
@@ -21,6 +20,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric import rsa
 from flask import Flask
 from flask import current_app
+
+from idsvc import crypto
 
 ALGORITHMS = ("ES256", "RS256")
 STATE_FILE = "keys.json"
@@ -150,16 +151,15 @@ class KeyStore:
         return [(k.kid, k.alg, "active" if k.kid in active else "retired") for k in keys.values()]
 
 
-def _b64_int(value: int) -> str:
-    raw = value.to_bytes((value.bit_length() + 7) // 8 or 1, "big")
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+def _b64_int(value: int, length: int | None = None) -> str:
+    """A JWK integer: big-endian, base64url (``length`` bytes for EC coordinates, RFC 7518 §6.2.1)."""
+    return crypto.b64url(value.to_bytes(length or (value.bit_length() + 7) // 8 or 1, "big"))
 
 
 def _public_jwk(key: SigningKey) -> dict[str, str]:
     numbers = key.private_key.public_key().public_numbers()
     if key.alg == "ES256":
-        coord = lambda v: base64.urlsafe_b64encode(v.to_bytes(32, "big")).rstrip(b"=").decode()  # noqa: E731
-        material = {"kty": "EC", "crv": "P-256", "x": coord(numbers.x), "y": coord(numbers.y)}
+        material = {"kty": "EC", "crv": "P-256", "x": _b64_int(numbers.x, 32), "y": _b64_int(numbers.y, 32)}
     else:
         material = {"kty": "RSA", "n": _b64_int(numbers.n), "e": _b64_int(numbers.e)}
     return {**material, "kid": key.kid, "alg": key.alg, "use": "sig"}

@@ -14,10 +14,12 @@ from pathlib import Path
 from flask import current_app
 
 from idsvc import db
+from idsvc.oidc import claims
 from idsvc.oidc import service
 
 DEMO_REDIRECT = "http://127.0.0.1:8000/callback"
-USER_SCOPES = ["openid", "profile", "birthdate", "gender", "address"]
+#: Every scope a person can release except the ID number (only for trusted clients).
+DEMO_SCOPES = [scope for scope in claims.USER_SCOPES if scope != "id_number"]
 
 
 def run(*, echo: Callable[[str], None], extra: dict[str, str]) -> None:
@@ -30,7 +32,7 @@ def run(*, echo: Callable[[str], None], extra: dict[str, str]) -> None:
                 auth_method="client_secret_basic", redirect_uris=[DEMO_REDIRECT],
                 post_logout_redirect_uris=["http://127.0.0.1:8000/"],
                 grant_types=["authorization_code", "refresh_token", "client_credentials"],
-                scopes=[*USER_SCOPES, "registry.verify"], actor="system:seed")
+                scopes=[*DEMO_SCOPES, "registry.verify"], actor="system:seed")
             saved["demo-agency"] = secret
             echo("demo client demo-agency registered")
         if service.find_client("demo-public") is None:
@@ -38,7 +40,7 @@ def run(*, echo: Callable[[str], None], extra: dict[str, str]) -> None:
                 client_id="demo-public", name="Ứng dụng di động (demo) / Mobile app (demo)", auth_method="none",
                 redirect_uris=["http://127.0.0.1:8000/app-callback"], grant_types=["authorization_code",
                                                                                    "refresh_token"],
-                scopes=USER_SCOPES, actor="system:seed")
+                scopes=DEMO_SCOPES, actor="system:seed")
             echo("demo client demo-public registered")
     saved.update({f"activation-code-{number}": code for number, code in extra.items()})
     if saved:

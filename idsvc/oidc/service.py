@@ -171,10 +171,8 @@ def rotate_secret(client: OAuthClient, *, actor: str) -> str:
 
 def disable_client(client: OAuthClient, *, actor: str) -> int:
     """Disable the client and revoke every token it holds; returns how many were revoked."""
-    now = utcnow()
-    client.disabled_at = client.disabled_at or now
-    revoked = db.session().execute(update(OAuthToken).where(
-        OAuthToken.client_pk == client.id, OAuthToken.revoked_at.is_(None)).values(revoked_at=now)).rowcount
+    client.disabled_at = client.disabled_at or utcnow()
+    revoked = _revoke_where(OAuthToken.client_pk == client.id)
     audit.record(AuditAction.OIDC_CLIENT_DISABLE, actor=actor, subject_type="client",
                  subject_id=client.client_id, data={"tokens_revoked": revoked})
     return revoked
@@ -258,10 +256,15 @@ def access_token_row(token: str) -> OAuthToken | None:
     return token_by_jti(claims["jti"])
 
 
+def _revoke_where(*conditions: Any) -> int:
+    """Revoke the live tokens that match, in one statement; returns how many."""
+    return db.session().execute(update(OAuthToken).where(*conditions, OAuthToken.revoked_at.is_(None))
+                                .values(revoked_at=utcnow())).rowcount
+
+
 def revoke_family(family: str, *, reason: str, actor: str) -> int:
     """Revoke every token of a refresh family (reuse detected, or the client revoked one)."""
-    count = db.session().execute(update(OAuthToken).where(
-        OAuthToken.family == family, OAuthToken.revoked_at.is_(None)).values(revoked_at=utcnow())).rowcount
+    count = _revoke_where(OAuthToken.family == family)
     audit.record(AuditAction.OIDC_TOKEN_REVOKE, actor=actor, subject_type="token-family",
                  subject_id=family[:12], data={"reason": reason, "tokens": count})
     return count
@@ -270,15 +273,12 @@ def revoke_family(family: str, *, reason: str, actor: str) -> int:
 def revoke_tokens_of_code(code_id: int) -> int:
     """A replayed code: revoke everything that was issued from it (RFC 6749 §4.1.2)."""
     families = select(OAuthToken.family).where(OAuthToken.code_id == code_id).scalar_subquery()
-    return db.session().execute(update(OAuthToken).where(
-        or_(OAuthToken.code_id == code_id, OAuthToken.family.in_(families)),
-        OAuthToken.revoked_at.is_(None)).values(revoked_at=utcnow())).rowcount
+    return _revoke_where(or_(OAuthToken.code_id == code_id, OAuthToken.family.in_(families)))
 
 
 def revoke_tokens_of_account(account_id: int) -> int:
     """Revoke every live token of a person (log out everywhere, password change, death)."""
-    return db.session().execute(update(OAuthToken).where(
-        OAuthToken.account_id == account_id, OAuthToken.revoked_at.is_(None)).values(revoked_at=utcnow())).rowcount
+    return _revoke_where(OAuthToken.account_id == account_id)
 
 
 # --- consent ----------------------------------------------------------------------------------
@@ -291,15 +291,20 @@ def consented_scopes(account: Account, client: OAuthClient, scopes: list[str]) -
     """
     if client.trusted:
         return list(scopes)
-    agreed = db.session().scalar(_CONSENTED, {"account_id": account.id, "client_pk": client.id}) or []
+    agreed = _agreed(account, client) or []
     return [s for s in scopes if s in agreed or s == "openid"]
 
 
 def has_consent(account: Account, client: OAuthClient, scopes: list[str]) -> bool:
     if client.trusted:
         return True
-    agreed = db.session().scalar(_CONSENTED, {"account_id": account.id, "client_pk": client.id})
+    agreed = _agreed(account, client)
     return agreed is not None and set(scopes) <= set(agreed)
+
+
+def _agreed(account: Account, client: OAuthClient) -> list[str] | None:
+    """The scopes of the person's live consent to the client; None without one."""
+    return db.session().scalar(_CONSENTED, {"account_id": account.id, "client_pk": client.id})
 
 
 def grant_consent(account: Account, client: OAuthClient, scopes: list[str]) -> Consent:

@@ -8,7 +8,6 @@ algorithm confusion).
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import time
 from typing import Any
@@ -16,6 +15,7 @@ from typing import Any
 import jwt
 from flask import current_app
 
+from idsvc import crypto
 from idsvc.oidc.keys import get_keystore
 
 
@@ -72,8 +72,7 @@ def decode_id_token_hint(token: str, client_id: str | None = None) -> dict[str, 
 
 def half_hash(value: str, alg: str) -> str:
     """``at_hash`` / ``c_hash``: left half of the SHA-256 of the value (ES256 and RS256)."""
-    digest = hashlib.sha256(value.encode()).digest()
-    return base64.urlsafe_b64encode(digest[:16]).rstrip(b"=").decode()
+    return crypto.b64url(hashlib.sha256(value.encode()).digest()[:16])
 
 
 def now() -> int:
