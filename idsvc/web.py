@@ -55,6 +55,12 @@ def _security_headers(response: Response) -> Response:
     return response
 
 
+@functools.cache
+def _rate(text: str) -> Any:
+    """The parsed rate (e.g. "30 per minute"), once per distinct setting."""
+    return parse(text)
+
+
 def per_source_limit(config_key: str, methods: tuple[str, ...] = ("POST",)) -> Callable[[Any], Any]:
     """Limit the view per client address to the rate in ``config[config_key]`` (e.g. "30 per
     minute"), counted per view in RATELIMIT_STORAGE_URI (Redis in production, shared by workers).
@@ -66,7 +72,7 @@ def per_source_limit(config_key: str, methods: tuple[str, ...] = ("POST",)) -> C
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             if request.method in methods:
-                rate = parse(current_app.config[config_key])
+                rate = _rate(current_app.config[config_key])
                 limiter: FixedWindowRateLimiter = current_app.extensions["idsvc.limiter"]
                 source = request.remote_addr or "unknown"
                 if not limiter.hit(rate, request.endpoint or "", source):

@@ -318,6 +318,8 @@ class AccessTokenValidator(BearerTokenValidator):
         return service.access_token_row(token_string)
 
     def validate_token(self, token: OAuthToken | None, scopes: Any, request: Any, **kwargs: Any) -> None:
+        if token is not None and token.account is not None and token.account.status != "active":
+            token = None  # the person's account was disabled: nothing of theirs is served
         # A person's endpoint (scope openid) with a machine token: the token is not for it at all.
         if token is not None and token.account_id is None and scopes and "openid" in scopes:
             token = None

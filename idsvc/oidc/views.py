@@ -139,10 +139,7 @@ def introspect() -> Response:
 @require_oauth("openid")
 def userinfo() -> Response:
     token = current_token
-    account = token.account
-    if account is None or account.status != "active":
-        return Response('{"error": "invalid_token"}', status=401, mimetype="application/json",
-                        headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+    account = token.account  # a person's token of an active account (AccessTokenValidator)
     scopes = service.consented_scopes(account, token.client, token.scope.split())
     body = {"sub": service.pairwise_sub(token.client, account), **claims.user_claims(account.citizen_id, scopes)}
     audit.record(AuditAction.OIDC_USERINFO_READ, actor=f"client:{token.client.client_id}", subject_type="account",
