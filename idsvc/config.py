@@ -54,7 +54,7 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         "LOCKOUT_WINDOW_SECONDS": 900,
         "LOCKOUT_BASE_SECONDS": 60,
         "LOCKOUT_MAX_SECONDS": 3600,
-        # Per-source limit on credential forms (Flask-Limiter syntax), and where counts live.
+        # Per-source limit on credential forms (the `limits` syntax), and where counts live.
         "LOGIN_RATE_LIMIT": env.get("IDSVC_LOGIN_RATE_LIMIT", "30 per minute"),
         "RATELIMIT_STORAGE_URI": env.get("IDSVC_RATELIMIT_STORAGE_URI", "memory://"),
         "ACTIVATION_CODE_HOURS": 72,
