@@ -34,7 +34,6 @@ from datetime import date
 from datetime import datetime
 from datetime import timedelta
 from datetime import timezone
-from itertools import islice
 from pathlib import Path
 from typing import Any
 from typing import TextIO
@@ -278,32 +277,50 @@ _NAME_FOLDED, _BIRTH, _SEX = _position("name_folded"), _position("birth_year"), 
 
 def _checked_chunks(path: Path, fmt: str, communes: frozenset[str], today: date, size: int) -> Iterator[_Chunk]:
     """The file as checked chunks of at most ``size`` rows; a number twice in one chunk is caught here
-    (across chunks, by the database)."""
+    (across chunks, by the database).
+
+    Rows of a plain block (:class:`reader.Block`) go through :meth:`RowChecker.plain` first, and
+    through :meth:`RowChecker.check` only if it cannot accept them at once.
+    """
     checker = RowChecker(communes, today)
-    it = iter(reader.read_rows(path, fmt))
-    while True:
-        raws = list(islice(it, size))
-        if not raws:
-            return
-        chunk = _Chunk(read=len(raws))
+    quick_checks: dict[tuple[str, ...], Callable[[list[str]], tuple[Any, ...] | None]] = {}
+    for block in reader.read_blocks(path, fmt, size):
+        chunk = _Chunk(read=len(block.items))
         seen: dict[str, int] = {}
-        for raw in raws:
-            if raw.error:
-                chunk.rejects.append((raw.line, raw.error, raw.values))
-                continue
-            try:
-                checked = checker.check(raw.values)
-            except RowRejected as exc:
-                chunk.rejects.append((raw.line, str(exc), raw.values))
-                continue
-            number = checked[0]
-            if number in seen:
-                chunk.rejects.append((raw.line, f"citizen_id: the same ID number as line {seen[number]} of this "
-                                                "file", raw.values))
-                continue
-            seen[number] = raw.line
-            chunk.rows.append((raw.line, *checked))
+        if block.plain:
+            header = block.header
+            if header not in quick_checks:
+                quick_checks[header] = checker.plain(header)
+            quick = quick_checks[header]
+            for line, values in block.items:  # type: ignore[misc]
+                checked = quick(values)
+                if checked is None or checked[0] in seen:
+                    _check_row(checker, chunk, seen, line, dict(zip(header, values, strict=True)))
+                else:
+                    seen[checked[0]] = line
+                    chunk.rows.append((line, *checked))
+        else:
+            for raw in block.items:  # type: ignore[assignment]
+                if raw.error:
+                    chunk.rejects.append((raw.line, raw.error, raw.values))
+                else:
+                    _check_row(checker, chunk, seen, raw.line, raw.values)
         yield chunk
+
+
+def _check_row(checker: RowChecker, chunk: _Chunk, seen: dict[str, int], line: int, values: dict[str, str]) -> None:
+    """Check one row into ``chunk``: accepted, or rejected with its reasons (``seen``: the chunk's numbers)."""
+    try:
+        checked = checker.check(values)
+    except RowRejected as exc:
+        chunk.rejects.append((line, str(exc), values))
+        return
+    number = checked[0]
+    if number in seen:
+        chunk.rejects.append((line, f"citizen_id: the same ID number as line {seen[number]} of this file", values))
+        return
+    seen[number] = line
+    chunk.rows.append((line, *checked))
 
 
 def _produce(path: Path, fmt: str, communes: frozenset[str], today: date, size: int,

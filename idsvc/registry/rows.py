@@ -7,7 +7,9 @@ of the row in words a registry clerk can act on.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
+from operator import itemgetter
 
 from idsvc.registry import idnumbers
 from idsvc.registry import names
@@ -65,6 +67,11 @@ class RowChecker:
         self.communes = commune_codes
         self.today = today
         self._ethnicities: dict[str, str | None] = {}
+        #: Dates of birth as written -> (year, month, day) when valid, None when not (the rules
+        #: then run again for the message). A few tens of thousands of distinct values at most.
+        self._births: dict[str, tuple[int, int | None, int | None] | None] = {}
+        #: Full name -> folded form; cleared when it grows (names repeat within a region's rows).
+        self._folded: dict[str, str] = {}
 
     def _commune(self, column: str, value: str, problems: list[str]) -> str | None:
         if not value:
@@ -224,6 +231,82 @@ class RowChecker:
             current, relationship, status, date_of_death, phone, household, *relatives,
         )
 
+    def plain(self, header: tuple[str, ...]) -> Callable[[list[str]], tuple[object, ...] | None]:
+        """A fast check for rows whose values (in ``header`` order) are known to be canonical and free
+        of control characters (a plain :class:`reader.Block`).
+
+        It returns exactly what :meth:`check` returns for a row it accepts, and None for any row it
+        cannot accept at once, which the caller then gives to :meth:`check` for the verdict and the
+        reasons: so every row is still judged by :meth:`check`'s rules (a test compares both on
+        generated and broken rows).
+        """
+        at = {column: i for i, column in enumerate(header)}
+        absent = len(header)  # the index of an empty value appended to every row
+        pick = itemgetter(*(at.get(column, absent) for column in COLUMNS))
+        padded = any(column not in at for column in COLUMNS)
+        communes, births, folded = self.communes, self._births, self._folded
+        codes, century_sex, relationships = _REGISTRATION_CODES, _CENTURY_SEX, reference.RELATIONSHIPS
+        blood_types, two_digits = reference.BLOOD_TYPES, _TWO_DIGITS
+        ethnicities = self._ethnicities
+
+        def check(values: list[str]) -> tuple[object, ...] | None:
+            if padded:
+                values = [*values, ""]
+            (number, full_name, birth, sex, registration, permanent, current, household, relationship,
+             ethnicity, religion, nationality, status, death, other_names, place_of_birth, hometown, blood_type,
+             marital_status, phone, father_id, father_name, mother_id, mother_name, spouse_id,
+             spouse_name) = pick(values)
+            if not full_name or sex not in _PLAIN_SEX:
+                return None
+            dob = births.get(birth, _UNSEEN)
+            if dob is _UNSEEN:
+                dob = births[birth] = self._date_of_birth(birth, [])
+            if dob is None:
+                return None
+            year = dob[0]
+            prefix = number[:3]
+            if not (len(number) == 12 and number.isdigit() and prefix in codes
+                    and number[3] == century_sex[year // 100, sex] and number[4:6] == two_digits[year % 100]):
+                return None
+            if registration and registration != prefix:
+                return None
+            if (permanent and permanent not in communes) or (current and current not in communes):
+                return None
+            if relationship and (relationship not in relationships or not household):
+                return None
+            if ethnicity:
+                ethnicity = ethnicities.get(ethnicity) or self._ethnicity(ethnicity)
+                if ethnicity is None:
+                    return None
+            if (nationality and nationality != "VN") or (blood_type and blood_type not in blood_types):
+                return None
+            if (status and status != "alive") or death:
+                return None
+            if phone and not (phone.isdigit() and 9 <= len(phone) <= 15):
+                return None
+            for relative in (father_id, mother_id, spouse_id):
+                if relative and (relative == number or not (len(relative) == 12 and relative.isdigit()
+                                                            and relative[:3] in codes)):
+                    return None
+            if (len(household) > 20 or len(marital_status) > 20 or len(religion) > 60 or len(full_name) > 200
+                    or len(other_names) > 200 or len(place_of_birth) > 200 or len(hometown) > 200
+                    or len(father_name) > 200 or len(mother_name) > 200 or len(spouse_name) > 200):
+                return None
+            name_folded = folded.get(full_name)
+            if name_folded is None:
+                if len(folded) > 200_000:
+                    folded.clear()
+                name_folded = folded[full_name] = names.fold(full_name)
+            return (
+                number, full_name, name_folded, other_names or None, *dob, sex, place_of_birth or None, prefix,
+                hometown or None, ethnicity or None, religion or None, "VN", blood_type or None, marital_status or None,
+                permanent or None, current or permanent or None, relationship or None, "alive", None, phone or None,
+                household or None, father_id or None, father_name or None, mother_id or None, mother_name or None,
+                spouse_id or None, spouse_name or None,
+            )
+
+        return check
+
     def _date_of_death(self, text: str, dob: tuple[int, int | None, int | None] | None,
                        problems: list[str]) -> str | None:
         try:
@@ -245,6 +328,9 @@ class RowChecker:
 _REGISTRATION_CODES = frozenset(LEGACY_PROVINCES) | idnumbers.ABROAD_CODES
 _CENTURY_SEX = {(century, sex): str((century - 19) * 2 + (sex == "F"))
                 for century in range(19, 24) for sex in ("M", "F")}
+_TWO_DIGITS = [f"{n:02d}" for n in range(100)]
+_PLAIN_SEX = frozenset({"M", "F"})
+_UNSEEN = object()
 
 
 def file_values(checked: tuple[object, ...]) -> dict[str, str]:

@@ -1,0 +1,136 @@
+"""The import's fast paths read and judge exactly as the general rules do.
+
+The reader splits *plain* blocks of CSV on commas instead of running ``csv.reader`` and the
+hygiene rules on each row, and the checker accepts common rows with :meth:`RowChecker.plain`
+instead of :meth:`RowChecker.check`. Both are shortcuts only: these tests compare them with the
+general path on generated people and on rows built to break every rule.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import unicodedata
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from idsvc.population.generator import generate
+from idsvc.population.generator import write_csv
+from idsvc.registry import reader
+from idsvc.registry.fileformat import COLUMNS
+from idsvc.registry.rows import RowChecker
+from idsvc.registry.rows import RowRejected
+from tests.registry.test_importer import BAD_ROWS
+from tests.registry.test_importer import person
+
+TODAY = date(2026, 1, 1)
+
+
+def general_rows(path: Path) -> list[reader.RawRow]:
+    """What the reader yields through ``csv.reader`` and ``_clean`` only (every block not plain)."""
+    with path.open(encoding="utf-8-sig", newline="") as f:
+        header = tuple(c.lower() for c in reader._clean(next(csv.reader([f.readline()]))))
+        rows, _ = reader._parse_csv(f.readlines(), [], header, 1)
+    return rows
+
+
+def generated(tmp_path: Path, count: int = 2000) -> Path:
+    buffer = io.StringIO()
+    write_csv(generate(count, 11, today=TODAY), buffer)
+    path = tmp_path / "people.csv"
+    path.write_text(buffer.getvalue(), encoding="utf-8")
+    return path
+
+
+def test_plain_blocks_read_as_the_general_reader(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = generated(tmp_path)
+    blocks = list(reader.read_blocks(path, "csv", 100))
+    assert all(block.plain for block in blocks)
+    assert list(reader.read_rows(path, "csv")) == general_rows(path)
+
+
+ODD_LINES = [
+    '001090000002,"Lê, Văn Hà",1990-06-01,M,001,00070,00070,,,Kinh,Không,VN,alive,,,,,,,,,,,,,',
+    '001090000003,"Lê Văn\nHà",1990-06-01,M,001,00070,00070,,,Kinh,Không,VN,alive,,,,,,,,,,,,,',
+    "",
+    "001090000004, Lê Văn Hà,1990-06-01,M,001,00070,00070,,,Kinh,Không,VN,alive,,,,,,,,,,,,,",
+    "001090000005,Lê  Văn Hà,1990-06-01,M,001,00070,00070,,,Kinh,Không,VN,alive,,,,,,,,,,,,,",
+    "001090000006,Lê Văn Hà ,1990-06-01,M,001,00070,00070,,,Kinh,Không,VN,alive,,,,,,,,,,,,,",
+    "001090000007,Lê\tVăn Hà,1990-06-01,M,001,00070,00070,,,Kinh,Không,VN,alive,,,,,,,,,,,,,",
+    "001090000008,Lê Văn\u200bHà,1990-06-01,M,001,00070,00070,,,Kinh,Không,VN,alive,,,,,,,,,,,,,",
+    "001090000009,Ðỗ Văn Hà,1990-06-01,M,001,00070,00070,,,Kinh,Không,VN,alive,,,,,,,,,,,,,",
+    "001090000010," + unicodedata.normalize("NFD", "Lê Văn Hà") + ",1990-06-01,M,001,00070,00070,,,Kinh,Không,VN,"
+    "alive,,,,,,,,,,,,,",
+    "001090000011,Lê\u1680Văn Hà,1990-06-01,M,001,00070,00070,,,Kinh,Không,VN,alive,,,,,,,,,,,,,",
+    "001090000012,Lê\u00a0Văn Hà,1990-06-01,M,001,00070,00070,,,Kinh,Không,VN,alive,,,,,,,,,,,,,",
+    "001090000013,Lê Văn Hà,1990-06-01,M,001,00070,00070,,,Kinh,Không,VN,alive,,,,,,,,,,,,",
+    "001090000014,Lê Văn Hà\x00,1990-06-01,M,001,00070,00070,,,Kinh,Không,VN,alive,,,,,,,,,,,,,",
+    " 001090000015,Lê Văn Hà,1990-06-01,M,001,00070,00070,,,Kinh,Không,VN,alive,,,,,,,,,,,,,",
+    "001090000016,Lê Văn Hà,1990-06-01,M,001,00070,00070,,,Kinh,Không,VN,alive,,,,,,,,,,,,, ",
+    "001090000017,Lê Văn Hà,1990-06-01,M,001,00070,00070,,,Kinh,Không,VN,alive,,,,,,,,,,,,,",
+]
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+@pytest.mark.parametrize("size", [1, 2, 3, 7, 1000])
+def test_odd_lines_fall_back_to_the_general_reader(tmp_path, newline, size) -> None:  # type: ignore[no-untyped-def]
+    good = "001090000001,Đỗ Văn Khoa,1990-06-01,M,001,00070,00070,,,Kinh,Không,VN,alive,,,,,,,,,,,,,"
+    lines = [",".join(COLUMNS)]
+    for odd in ODD_LINES:
+        lines += [good, odd, good]
+    path = tmp_path / "odd.csv"
+    path.write_bytes(("\ufeff" + newline.join(lines) + newline).encode())
+    blocks = list(reader.read_blocks(path, "csv", size))
+    assert not all(block.plain for block in blocks)
+    assert any(block.plain for block in blocks) or size > len(lines)
+    assert [row for block in blocks for row in block.raw_rows()] == general_rows(path)
+
+
+def verdict(checker: RowChecker, values: dict[str, str]) -> object:
+    try:
+        return checker.check(values)
+    except RowRejected as exc:
+        return str(exc)
+
+
+def test_plain_check_accepts_only_what_check_accepts_and_returns_the_same(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = generated(tmp_path)
+    bad = [row for row, _ in BAD_ROWS.values()]
+    variants = [person(**{column: value}) for column, value in [
+        ("sex", "Nam"), ("sex", "f"), ("date_of_birth", "1990"), ("date_of_birth", "1990-06"),
+        ("permanent_commune", "70"), ("current_commune", ""), ("permanent_commune", ""), ("nationality", "fr"),
+        ("nationality", "JP"), ("blood_type", "ab+"), ("blood_type", "O-"), ("status", "missing"),
+        ("phone", "+84 912 345 678"), ("phone", "0912345678"), ("ethnicity", "hmong"), ("ethnicity", ""),
+        ("relationship_to_head", "head"), ("household_id", "H" * 21), ("marital_status", "x" * 21),
+        ("religion", "x" * 61), ("other_names", "x" * 201), ("father_id", "001090000001"),
+        ("mother_id", "001185004321"), ("spouse_id", "999185004321"), ("birth_registration_province", "1"),
+        ("birth_registration_province", "001"), ("date_of_death", "2020-01-01"),
+    ]]
+    variants.append(person(status="deceased", date_of_death="2020-01-01"))
+    variants.append(person(household_id="H1", relationship_to_head="head"))
+    checker = RowChecker(frozenset({"00070", "00004"}) | {r.values["permanent_commune"] for r in reader.read_rows(
+        path, "csv")} | {r.values["current_commune"] for r in reader.read_rows(path, "csv")}, TODAY)
+    header = tuple(COLUMNS)
+    quick = checker.plain(header)
+    accepted = 0
+    for values in [r.values for r in reader.read_rows(path, "csv")] + bad + variants:
+        if reader._plain([",".join(values[c] for c in header) + "\n"], len(header), 1) is None:
+            continue  # never in a plain block: control characters, quotes ...
+        fast = quick([values[c] for c in header])
+        if fast is not None:
+            accepted += 1
+            assert fast == verdict(checker, values), values
+    assert accepted > 1900  # the fast path is the common path
+    for values, words in BAD_ROWS.values():
+        if "invisible" not in words and "same ID number" not in words:  # a plain block's, and a row's own fault
+            assert quick([values[c] for c in header]) is None, words
+
+
+def test_plain_check_with_columns_in_another_order_and_optional_ones_missing() -> None:
+    header = tuple(reversed([c for c in COLUMNS if c not in ("phone", "spouse_id", "spouse_name")]))
+    checker = RowChecker(frozenset({"00070"}), TODAY)
+    values = person(phone="", spouse_id="", spouse_name="", father_id="001060000001", father_name="Đỗ Văn Cha")
+    fast = checker.plain(header)([values[c] for c in header])
+    assert fast is not None and fast == checker.check({c: values[c] for c in header})
