@@ -21,6 +21,7 @@ from sqlalchemy import ForeignKeyConstraint
 from sqlalchemy import Index
 from sqlalchemy import func
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.schema import AddConstraint
 from sqlalchemy.schema import CreateIndex
 from sqlalchemy.schema import DropConstraint
@@ -49,6 +50,9 @@ _KNOWN_SELECT = ("SELECT n.number, n.retired_at, c.import_batch_id, c.import_lin
                  "c.birth_month, c.birth_day, c.sex FROM citizen_number n JOIN citizen c ON c.id = n.citizen_id ")
 
 
+#: Unique constraint of ``citizen.id_number`` (the migrations' name), rebuilt after an initial load.
+_UNIQUE_NUMBER = "uq_citizen_id_number"
+
 #: The tables an initial load fills; their secondary indexes and foreign keys are deferred.
 BULK_TABLES = ("citizen", "citizen_number", "citizen_relative", "household")
 
@@ -73,6 +77,8 @@ class BulkWriter:
         self.driver: Any = conn.connection.driver_connection
         stamp = UTCDateTime().dialect_impl(conn.dialect).bind_processor(conn.dialect)
         self._stamp = stamp or (lambda value: value)
+        #: Citizen ids are reserved as one block (initial load on PostgreSQL: tables locked).
+        self._block_ids = False
 
     # -- session -----------------------------------------------------------------------------
 
@@ -93,14 +99,22 @@ class BulkWriter:
         """SQLite, this connection only: a 128 MB page cache for random-order index inserts (64 MB
         for an initial load, whose index builds sort in memory of the same size: the import stays
         under 300 MB), and checkpoints every 400 MB of WAL instead of every 4 MB, so hot index pages
-        are copied back to the database file once instead of once per chunk."""
+        are copied back to the database file once instead of once per chunk.
+
+        An initial load also turns SQLite's foreign-key enforcement off for its one transaction (the
+        pragma cannot change inside a transaction): :meth:`restore_constraints` checks every row of
+        the loaded tables in bulk before the commit instead, as PostgreSQL validates its rebuilt keys.
+        """
         if not self.pg:
             self.conn.exec_driver_sql(f"PRAGMA cache_size = {-65536 if initial_load else -131072}")
             self.conn.exec_driver_sql("PRAGMA wal_autocheckpoint = 100000")
             self.conn.commit()
+            if initial_load:
+                self.driver.execute("PRAGMA foreign_keys = OFF")  # outside any transaction, or it is ignored
 
     def untune(self) -> None:
         if not self.pg:
+            self.driver.execute("PRAGMA foreign_keys = ON")
             self.conn.exec_driver_sql("PRAGMA cache_size = -2000")
             self.conn.exec_driver_sql("PRAGMA wal_autocheckpoint = 1000")
             self.conn.commit()
@@ -111,27 +125,46 @@ class BulkWriter:
         return not self.conn.execute(select(func.count()).select_from(Citizen)).scalar()
 
     def defer_constraints(self) -> None:
-        """Drop the secondary indexes (and, on PostgreSQL, the foreign keys) inside the caller's
-        transaction; :meth:`restore_constraints` builds them again in bulk before it commits.
+        """Drop the secondary indexes (and, on PostgreSQL, the foreign keys and the unique constraint
+        on ``citizen.id_number``) inside the caller's transaction; :meth:`restore_constraints` builds
+        them again in bulk before it commits.
 
-        PostgreSQL's manual recommends this for bulk loads ("Populating a Database"). SQLite keeps
-        its foreign keys (it cannot drop them; its checks are cheap in-process look-ups).
+        PostgreSQL's manual recommends this for bulk loads ("Populating a Database"). Numbers stay
+        unique during the load through ``citizen_number``'s primary key, which every chunk is checked
+        against; the rebuilt unique constraint proves it again over all rows. SQLite cannot drop
+        constraints declared in its tables: its foreign keys are checked in bulk instead (:meth:`tune`).
         """
         indexes, keys = _deferred()
         if self.pg:
+            self.conn.exec_driver_sql("SET LOCAL maintenance_work_mem = '256MB'")  # index builds sort in memory
             for fk in keys:
                 self.conn.execute(DropConstraint(fk, if_exists=True))
+            self.conn.exec_driver_sql(f"ALTER TABLE citizen DROP CONSTRAINT {_UNIQUE_NUMBER}")
         for ix in indexes:
             self.conn.execute(DropIndex(ix, if_exists=True))
+        self._block_ids = self.pg  # the tables are locked: nobody else draws citizen ids meanwhile
 
     def restore_constraints(self) -> None:
-        """Build the indexes and (PostgreSQL) add and validate the foreign keys over the loaded rows."""
+        """Build the indexes and unique constraint, and add and validate the foreign keys over the
+        loaded rows (SQLite: check them).
+
+        :raises IntegrityError: a loaded row breaks one (the caller's transaction is then rolled back).
+        """
         indexes, keys = _deferred()
+        self._block_ids = False
+        if self.pg:
+            self.conn.exec_driver_sql(f"ALTER TABLE citizen ADD CONSTRAINT {_UNIQUE_NUMBER} UNIQUE (id_number)")
         for ix in indexes:
             self.conn.execute(CreateIndex(ix, if_not_exists=True))
         if self.pg:
             for fk in keys:
                 self.conn.execute(AddConstraint(fk))
+            return
+        for table in BULK_TABLES:
+            broken = self.conn.exec_driver_sql(f"PRAGMA foreign_key_check({table})").first()
+            if broken is not None:
+                raise IntegrityError(f"PRAGMA foreign_key_check({table})", None,
+                                     Exception(f"a row of {broken[0]} refers to a missing row of {broken[2]}"))
 
     # -- one chunk ---------------------------------------------------------------------------
 
@@ -163,9 +196,18 @@ class BulkWriter:
                         (json.dumps(numbers),))
         return dict(cur.fetchall())
 
-    def reserve_ids(self, count: int) -> list[int]:
-        """``count`` fresh citizen ids: from the sequence, or after the largest id under SQLite's write lock."""
+    def reserve_ids(self, count: int) -> Sequence[int]:
+        """``count`` fresh citizen ids: from the sequence, or after the largest id under SQLite's write lock.
+
+        During an initial load on PostgreSQL the citizen table is locked, so the block is taken in one
+        move of the sequence instead of ``count`` draws.
+        """
         cur = self.driver.cursor()
+        if self.pg and self._block_ids:
+            cur.execute("SELECT setval(s, nextval(s) + %s - 1) FROM pg_get_serial_sequence('citizen', 'id') AS s",
+                        (count,))
+            last = cur.fetchone()[0]
+            return range(last - count + 1, last + 1)
         if self.pg:
             cur.execute("SELECT nextval(pg_get_serial_sequence('citizen', 'id')) FROM generate_series(1, %s)",
                         (count,))

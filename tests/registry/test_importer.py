@@ -295,3 +295,25 @@ def test_a_stopped_initial_load_leaves_nothing(app_ctx, tmp_path) -> None:  # ty
     assert counts()["citizen"] == counts()["import_batch"] == 0
     db.session().rollback()
     assert schema_drift(app_ctx.config["DATABASE_URL"]) == []
+
+
+def test_initial_load_checks_foreign_keys_in_bulk_and_leaves_them_enforced(app_ctx, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import text
+
+    from idsvc.registry.bulkwrite import BulkWriter
+
+    engine = db.get_db().engine
+    with engine.connect() as conn:
+        writer = BulkWriter(conn)
+        writer.tune(initial_load=True)
+        with pytest.raises(Exception, match=r"missing|violates foreign key"), conn.begin():
+            writer.defer_constraints()
+            conn.execute(text("INSERT INTO household (number, commune_code, created_at) "
+                              "VALUES ('H-1', '99999', '2026-01-01 00:00:00')"))
+            writer.restore_constraints()
+        writer.untune()
+        if conn.dialect.name == "sqlite":
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    assert counts()["household"] == 0
+    db.session().rollback()
+    assert schema_drift(app_ctx.config["DATABASE_URL"]) == []
