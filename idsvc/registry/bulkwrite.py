@@ -29,6 +29,9 @@ from sqlalchemy.schema import DropIndex
 
 from idsvc.db import Base
 from idsvc.db import UTCDateTime
+from idsvc.registry.copytext import CITIZEN_COLUMNS
+from idsvc.registry.copytext import CITIZEN_COPY_COLUMNS
+from idsvc.registry.copytext import CopyRows
 from idsvc.registry.models import Citizen
 from idsvc.registry.rows import CHECKED_COLUMNS
 
@@ -37,8 +40,6 @@ IMPORT_LOCK = 0x1D5C_0001
 
 _AT = {c: i for i, c in enumerate(CHECKED_COLUMNS)}
 _RELATIVE_KINDS = ("father", "mother", "spouse")
-#: Checked values that are columns of ``citizen`` as they are.
-CITIZEN_COLUMNS = CHECKED_COLUMNS[:CHECKED_COLUMNS.index("household_number")]
 #: Where each relative's id (and after it, the name) sits in an importer row (line first).
 _RELATIVE_AT = [(kind, _AT[f"{kind}_id"] + 1) for kind in _RELATIVE_KINDS]
 _ALL_CITIZEN = (*CITIZEN_COLUMNS, "id", "household_id", "import_batch_id", "import_line", "version",
@@ -242,6 +243,33 @@ class BulkWriter:
         elif heads:
             self.driver.cursor().executemany("UPDATE household SET head_id = ? WHERE id = ? AND head_id IS NULL",
                                              heads)
+
+    def write_copy(self, rows: CopyRows, keep: Sequence[int] | None, ids: Sequence[int],
+                   household_ids: dict[str, int], batch_id: int) -> None:
+        """PostgreSQL: what :meth:`write` does, from the ``COPY`` text the reading process made;
+        ``keep``: the rows to write (None: all), ``ids`` their citizen ids in that order."""
+        now = datetime.now(UTC).isoformat(sep=" ").encode()
+        chosen = range(len(rows)) if keep is None else keep
+        hid = {number: b"%d" % i for number, i in household_ids.items()}
+        households = [rows.households[i] for i in chosen]
+        tail = b"%d\t1\t%b\t%b\n" % (batch_id, now, now)
+        citizens, numbers = rows.citizens, rows.numbers
+        cur = self.driver.cursor()
+        with cur.copy(f"COPY citizen ({', '.join(CITIZEN_COPY_COLUMNS)}) FROM STDIN") as copy:
+            copy.write(b"".join([b"%d\t%b\t%b%b" % (cid, b"\\N" if hh is None else hid[hh], citizens[i], tail)
+                                 for cid, hh, i in zip(ids, households, chosen, strict=True)]))
+        with cur.copy("COPY citizen_number (number, citizen_id, issued_at) FROM STDIN") as copy:
+            copy.write(b"".join([b"%b\t%d\t%b\n" % (numbers[i].encode(), cid, now)
+                                 for cid, i in zip(ids, chosen, strict=True)]))
+        with cur.copy("COPY citizen_relative (citizen_id, kind, id_number, full_name) FROM STDIN") as copy:
+            for pieces in rows.relatives:
+                copy.write(b"".join([b"%d\t%b" % (cid, pieces[i]) for cid, i in zip(ids, chosen, strict=True)
+                                     if pieces[i] is not None]))
+        heads = [(cid, household_ids[hh]) for cid, hh, i in zip(ids, households, chosen, strict=True)
+                 if hh is not None and rows.heads[i]]
+        if heads:
+            cur.execute("UPDATE household h SET head_id = u.c FROM unnest(%s::bigint[], %s::bigint[]) AS u(c, h) "
+                        "WHERE h.id = u.h AND h.head_id IS NULL", ([c for c, _ in heads], [h for _, h in heads]))
 
     def _copy(self, table: str, columns: Sequence[str], rows: Iterable[tuple[Any, ...]]) -> None:
         cur = self.driver.cursor()

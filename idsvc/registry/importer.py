@@ -48,6 +48,8 @@ from idsvc.errors import Conflict
 from idsvc.errors import ValidationFailed
 from idsvc.registry import reader
 from idsvc.registry.bulkwrite import BulkWriter
+from idsvc.registry.copytext import CopyRows
+from idsvc.registry.copytext import to_copy
 from idsvc.registry.fileformat import COLUMNS
 from idsvc.registry.models import Commune
 from idsvc.registry.models import ImportBatch
@@ -85,6 +87,8 @@ class _Chunk:
     #: Rows refused by the checks: (line, reason, values as read).
     rejects: list[tuple[int, str, dict[str, str]]] = field(default_factory=list)
     read: int = 0
+    #: PostgreSQL: the accepted rows as ``COPY`` text instead of ``rows``.
+    copy: CopyRows | None = None
 
 
 class _Rejects:
@@ -154,7 +158,8 @@ def import_file(path: Path, *, actor: str, rejects_path: Path | None = None, fmt
             raise Conflict("Another import is running on this database; wait for it to finish.")
         writer.tune(initial_load=initial_load)
         try:
-            chunks = (_chunks_from_process if parallel else _checked_chunks)(path, fmt, communes, today, chunk_size)
+            chunks = (_chunks_from_process if parallel else _checked_chunks)(path, fmt, communes, today, chunk_size,
+                                                                             writer.pg)
             if initial_load:
                 with conn.begin():
                     if not writer.registry_is_empty():
@@ -226,6 +231,8 @@ def _run(chunks: Iterator[_Chunk], write: Callable[[_Chunk], tuple[int, int, lis
 def _write_chunk(writer: BulkWriter, chunk: _Chunk,
                  batch_id: int) -> tuple[int, int, list[tuple[int, str, dict[str, str]]]]:
     """Write the chunk's new people; returns (imported, already present, refused rows)."""
+    if chunk.copy is not None:
+        return _write_copy_chunk(writer, chunk.copy, batch_id)
     rows = chunk.rows
     if not rows:
         return 0, 0, []
@@ -252,6 +259,37 @@ def _write_chunk(writer: BulkWriter, chunk: _Chunk,
     return len(rows), present, refused
 
 
+def _write_copy_chunk(writer: BulkWriter, rows: CopyRows,
+                      batch_id: int) -> tuple[int, int, list[tuple[int, str, dict[str, str]]]]:
+    """:func:`_write_chunk` for a chunk made ready for ``COPY``: rows are read back from their text
+    only when the registry already knows their number."""
+    if not rows:
+        return 0, 0, []
+    present = 0
+    refused: list[tuple[int, str, dict[str, str]]] = []
+    keep: list[int] | None = None
+    known = {k[0]: k for k in writer.known(rows.numbers)}
+    if known:
+        keep = []
+        for i, number in enumerate(rows.numbers):
+            hit = known.get(number)
+            if hit is None:
+                keep.append(i)
+                continue
+            row = rows.row(i)
+            reason = _why_not_new(row, hit, batch_id)
+            if reason is None:
+                present += 1
+            else:
+                refused.append((row[0], reason, file_values(row[1:])))
+    chosen = range(len(rows)) if keep is None else keep
+    if chosen:
+        households = writer.households({rows.households[i]: rows.communes[i] for i in chosen
+                                        if rows.households[i] is not None})
+        writer.write_copy(rows, keep, writer.reserve_ids(len(chosen)), households, batch_id)
+    return len(chosen), present, refused
+
+
 def _why_not_new(row: tuple[Any, ...], hit: tuple[Any, ...], batch_id: int) -> str | None:
     """None if the row is already in the registry (this file's earlier run, or the same person)."""
     line = row[0]
@@ -275,9 +313,10 @@ _NAME_FOLDED, _BIRTH, _SEX = _position("name_folded"), _position("birth_year"), 
 
 # -- reading and checking --------------------------------------------------------------------
 
-def _checked_chunks(path: Path, fmt: str, communes: frozenset[str], today: date, size: int) -> Iterator[_Chunk]:
+def _checked_chunks(path: Path, fmt: str, communes: frozenset[str], today: date, size: int,
+                    copy: bool = False) -> Iterator[_Chunk]:
     """The file as checked chunks of at most ``size`` rows; a number twice in one chunk is caught here
-    (across chunks, by the database).
+    (across chunks, by the database). ``copy``: accepted rows as ``COPY`` text (:mod:`copytext`).
 
     Rows of a plain block (:class:`reader.Block`) go through :meth:`RowChecker.plain` first, and
     through :meth:`RowChecker.check` only if it cannot accept them at once.
@@ -305,6 +344,8 @@ def _checked_chunks(path: Path, fmt: str, communes: frozenset[str], today: date,
                     chunk.rejects.append((raw.line, raw.error, raw.values))
                 else:
                     _check_row(checker, chunk, seen, raw.line, raw.values)
+        if copy:
+            chunk.copy, chunk.rows = to_copy(chunk.rows), []
         yield chunk
 
 
@@ -323,7 +364,7 @@ def _check_row(checker: RowChecker, chunk: _Chunk, seen: dict[str, int], line: i
     chunk.rows.append((line, *checked))
 
 
-def _produce(path: Path, fmt: str, communes: frozenset[str], today: date, size: int,
+def _produce(path: Path, fmt: str, communes: frozenset[str], today: date, size: int, copy: bool,
              out: multiprocessing.Queue[Any]) -> None:
     """Body of the reading process: checked chunks into ``out``, then None (or an error text)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the importing process's to handle
@@ -341,7 +382,7 @@ def _produce(path: Path, fmt: str, communes: frozenset[str], today: date, size: 
                     os._exit(1)
 
     try:
-        for chunk in _checked_chunks(path, fmt, communes, today, size):
+        for chunk in _checked_chunks(path, fmt, communes, today, size, copy):
             put(chunk)
     except Exception as exc:  # reported by the importer as its own error
         put(f"{type(exc).__name__}: {exc}")
@@ -350,10 +391,10 @@ def _produce(path: Path, fmt: str, communes: frozenset[str], today: date, size: 
 
 
 def _chunks_from_process(path: Path, fmt: str, communes: frozenset[str], today: date,
-                         size: int) -> Iterator[_Chunk]:
+                         size: int, copy: bool = False) -> Iterator[_Chunk]:
     context = multiprocessing.get_context("spawn")
     out: multiprocessing.Queue[Any] = context.Queue(maxsize=2)
-    process = context.Process(target=_produce, args=(path, fmt, communes, today, size, out), daemon=True,
+    process = context.Process(target=_produce, args=(path, fmt, communes, today, size, copy, out), daemon=True,
                               name="idsvc-import-reader")
     process.start()
     try:

@@ -134,3 +134,21 @@ def test_plain_check_with_columns_in_another_order_and_optional_ones_missing() -
     values = person(phone="", spouse_id="", spouse_name="", father_id="001060000001", father_name="Đỗ Văn Cha")
     fast = checker.plain(header)([values[c] for c in header])
     assert fast is not None and fast == checker.check({c: values[c] for c in header})
+
+
+def test_copy_text_reads_back_as_the_checked_rows() -> None:
+    from idsvc.registry.copytext import to_copy
+
+    checker = RowChecker(frozenset({"00070"}), TODAY)
+    rows = [
+        (2, *checker.check(person())),
+        (3, *checker.check(person(citizen_id="001090000002", full_name="Đỗ Văn \\N", other_names="a\\b",
+                                  household_id="H\\1", relationship_to_head="head", father_name="Đỗ Văn Cha",
+                                  spouse_id="001192000003", date_of_birth="1990", status="deceased",
+                                  date_of_death="2020-01-01"))),
+    ]
+    copy = to_copy(rows)
+    assert [copy.row(i) for i in range(len(rows))] == rows
+    assert copy.heads == [False, True] and copy.households == [None, "H\\1"]
+    assert b"\\\\N" in copy.citizens[1] and copy.relatives[0][0] is None
+    assert copy.relatives[0][1] == "father\t\\N\tĐỗ Văn Cha\n".encode()
