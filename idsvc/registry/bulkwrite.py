@@ -16,6 +16,7 @@ from datetime import UTC
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import CheckConstraint
 from sqlalchemy import Connection
 from sqlalchemy import ForeignKeyConstraint
 from sqlalchemy import Index
@@ -69,6 +70,12 @@ def _deferred() -> tuple[list[Index], list[ForeignKeyConstraint]]:
     return indexes, keys
 
 
+def _checks(table: str) -> list[CheckConstraint]:
+    """The CHECK constraints of a table, from the models (= the migrations)."""
+    constraints = Base.metadata.tables[table].constraints
+    return sorted((c for c in constraints if isinstance(c, CheckConstraint)), key=lambda c: str(c.name))
+
+
 class BulkWriter:
     """The statements of one chunk on the connection ``conn`` (the caller owns the transaction)."""
 
@@ -102,9 +109,10 @@ class BulkWriter:
         under 300 MB), and checkpoints every 400 MB of WAL instead of every 4 MB, so hot index pages
         are copied back to the database file once instead of once per chunk.
 
-        An initial load also turns SQLite's foreign-key enforcement off for its one transaction (the
-        pragma cannot change inside a transaction): :meth:`restore_constraints` checks every row of
-        the loaded tables in bulk before the commit instead, as PostgreSQL validates its rebuilt keys.
+        An initial load also turns SQLite's enforcement of foreign keys and CHECK constraints off for
+        its one transaction (the foreign-key pragma cannot change inside a transaction); together they
+        cost about a third of each citizen insert. :meth:`restore_constraints` checks every row of the
+        loaded tables in bulk before the commit instead, as PostgreSQL validates its rebuilt keys.
         """
         if not self.pg:
             self.conn.exec_driver_sql(f"PRAGMA cache_size = {-65536 if initial_load else -131072}")
@@ -112,10 +120,12 @@ class BulkWriter:
             self.conn.commit()
             if initial_load:
                 self.driver.execute("PRAGMA foreign_keys = OFF")  # outside any transaction, or it is ignored
+                self.driver.execute("PRAGMA ignore_check_constraints = ON")
 
     def untune(self) -> None:
         if not self.pg:
             self.driver.execute("PRAGMA foreign_keys = ON")
+            self.driver.execute("PRAGMA ignore_check_constraints = OFF")
             self.conn.exec_driver_sql("PRAGMA cache_size = -2000")
             self.conn.exec_driver_sql("PRAGMA wal_autocheckpoint = 1000")
             self.conn.commit()
@@ -166,6 +176,11 @@ class BulkWriter:
             if broken is not None:
                 raise IntegrityError(f"PRAGMA foreign_key_check({table})", None,
                                      Exception(f"a row of {broken[0]} refers to a missing row of {broken[2]}"))
+            for check in _checks(table):
+                # A CHECK holds unless its expression is false (NULL passes), hence NOT (...).
+                query = f"SELECT 1 FROM {table} WHERE NOT ({check.sqltext}) LIMIT 1"  # noqa: S608  (the models' text)
+                if self.conn.exec_driver_sql(query).first() is not None:
+                    raise IntegrityError(query, None, Exception(f"a row of {table} breaks the check {check.name}"))
 
     # -- one chunk ---------------------------------------------------------------------------
 
@@ -234,8 +249,38 @@ class BulkWriter:
         self._copy("citizen_number", ("number", "citizen_id", "issued_at"), numbers)
         self._copy("citizen_relative", ("citizen_id", "kind", "id_number", "full_name"), relatives)
         rel = _AT["relationship_to_head"] + 1
-        heads = [(cid, household_ids[row[hh]]) for cid, row in zip(ids, rows, strict=True)
-                 if row[rel] == "head" and row[hh] is not None]
+        self._set_heads([(cid, household_ids[row[hh]]) for cid, row in zip(ids, rows, strict=True)
+                         if row[rel] == "head" and row[hh] is not None])
+
+    def write_copy(self, rows: CopyRows, keep: Sequence[int] | None, ids: Sequence[int],
+                   household_ids: dict[str, int], batch_id: int) -> None:
+        """PostgreSQL: what :meth:`write` does, streaming the ``COPY`` text the reading process made
+        (:mod:`copytext`); ``keep``: the rows to write (None: all), ``ids`` their citizen ids in that order.
+
+        (SQLite takes :meth:`write`: it binds Python values about twice as fast as it could convert
+        text with ``NULLIF`` and column affinity, measured.)
+        """
+        chosen = range(len(rows)) if keep is None else keep
+        hid = {number: b"%d" % i for number, i in household_ids.items()}
+        households = [rows.households[i] for i in chosen]
+        now = datetime.now(UTC).isoformat(sep=" ").encode()
+        tail = b"\t%d\t1\t%b\t%b\n" % (batch_id, now, now)
+        cur = self.driver.cursor()
+        with cur.copy(f"COPY citizen ({', '.join(CITIZEN_COPY_COLUMNS)}) FROM STDIN") as copy:
+            copy.write(b"".join([b"%b%b\t%d%b" % (rows.citizens[i], b"\\N" if hh is None else hid[hh], cid, tail)
+                                 for cid, hh, i in zip(ids, households, chosen, strict=True)]))
+        with cur.copy("COPY citizen_number (number, citizen_id, issued_at) FROM STDIN") as copy:
+            copy.write(b"".join([b"%b\t%d\t%b\n" % (rows.numbers[i].encode(), cid, now)
+                                 for cid, i in zip(ids, chosen, strict=True)]))
+        with cur.copy("COPY citizen_relative (citizen_id, kind, id_number, full_name) FROM STDIN") as copy:
+            for pieces in rows.relatives:
+                copy.write(b"".join([b"%d\t%b" % (cid, pieces[i]) for cid, i in zip(ids, chosen, strict=True)
+                                     if pieces[i] is not None]))
+        self._set_heads([(cid, household_ids[hh]) for cid, hh, i in zip(ids, households, chosen, strict=True)
+                         if hh is not None and rows.heads[i]])
+
+    def _set_heads(self, heads: list[tuple[int, int]]) -> None:
+        """The chunk's household heads, where the household has none yet."""
         if heads and self.pg:
             self.driver.cursor().execute(
                 "UPDATE household h SET head_id = u.c FROM unnest(%s::bigint[], %s::bigint[]) AS u(c, h) "
@@ -243,33 +288,6 @@ class BulkWriter:
         elif heads:
             self.driver.cursor().executemany("UPDATE household SET head_id = ? WHERE id = ? AND head_id IS NULL",
                                              heads)
-
-    def write_copy(self, rows: CopyRows, keep: Sequence[int] | None, ids: Sequence[int],
-                   household_ids: dict[str, int], batch_id: int) -> None:
-        """PostgreSQL: what :meth:`write` does, from the ``COPY`` text the reading process made;
-        ``keep``: the rows to write (None: all), ``ids`` their citizen ids in that order."""
-        now = datetime.now(UTC).isoformat(sep=" ").encode()
-        chosen = range(len(rows)) if keep is None else keep
-        hid = {number: b"%d" % i for number, i in household_ids.items()}
-        households = [rows.households[i] for i in chosen]
-        tail = b"%d\t1\t%b\t%b\n" % (batch_id, now, now)
-        citizens, numbers = rows.citizens, rows.numbers
-        cur = self.driver.cursor()
-        with cur.copy(f"COPY citizen ({', '.join(CITIZEN_COPY_COLUMNS)}) FROM STDIN") as copy:
-            copy.write(b"".join([b"%d\t%b\t%b%b" % (cid, b"\\N" if hh is None else hid[hh], citizens[i], tail)
-                                 for cid, hh, i in zip(ids, households, chosen, strict=True)]))
-        with cur.copy("COPY citizen_number (number, citizen_id, issued_at) FROM STDIN") as copy:
-            copy.write(b"".join([b"%b\t%d\t%b\n" % (numbers[i].encode(), cid, now)
-                                 for cid, i in zip(ids, chosen, strict=True)]))
-        with cur.copy("COPY citizen_relative (citizen_id, kind, id_number, full_name) FROM STDIN") as copy:
-            for pieces in rows.relatives:
-                copy.write(b"".join([b"%d\t%b" % (cid, pieces[i]) for cid, i in zip(ids, chosen, strict=True)
-                                     if pieces[i] is not None]))
-        heads = [(cid, household_ids[hh]) for cid, hh, i in zip(ids, households, chosen, strict=True)
-                 if hh is not None and rows.heads[i]]
-        if heads:
-            cur.execute("UPDATE household h SET head_id = u.c FROM unnest(%s::bigint[], %s::bigint[]) AS u(c, h) "
-                        "WHERE h.id = u.h AND h.head_id IS NULL", ([c for c, _ in heads], [h for _, h in heads]))
 
     def _copy(self, table: str, columns: Sequence[str], rows: Iterable[tuple[Any, ...]]) -> None:
         cur = self.driver.cursor()

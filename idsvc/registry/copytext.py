@@ -20,8 +20,8 @@ from idsvc.registry.rows import CHECKED_COLUMNS
 
 #: Checked values that are columns of ``citizen`` as they are.
 CITIZEN_COLUMNS = CHECKED_COLUMNS[:CHECKED_COLUMNS.index("household_number")]
-#: Column order of the citizen ``COPY``: the importer writes the first two and the last four.
-CITIZEN_COPY_COLUMNS = ("id", "household_id", *CITIZEN_COLUMNS, "import_line", "import_batch_id", "version",
+#: Column order of a citizen row of text: the reading process writes up to the line, the importer the rest.
+CITIZEN_COPY_COLUMNS = (*CITIZEN_COLUMNS, "import_line", "household_id", "id", "import_batch_id", "version",
                         "created_at", "updated_at")
 RELATIVE_KINDS = ("father", "mother", "spouse")
 

@@ -87,7 +87,7 @@ class _Chunk:
     #: Rows refused by the checks: (line, reason, values as read).
     rejects: list[tuple[int, str, dict[str, str]]] = field(default_factory=list)
     read: int = 0
-    #: PostgreSQL: the accepted rows as ``COPY`` text instead of ``rows``.
+    #: PostgreSQL: the accepted rows as ``COPY`` text instead of ``rows`` (see :mod:`copytext`).
     copy: CopyRows | None = None
 
 

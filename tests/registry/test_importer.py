@@ -297,7 +297,16 @@ def test_a_stopped_initial_load_leaves_nothing(app_ctx, tmp_path) -> None:  # ty
     assert schema_drift(app_ctx.config["DATABASE_URL"]) == []
 
 
-def test_initial_load_checks_foreign_keys_in_bulk_and_leaves_them_enforced(app_ctx, tmp_path) -> None:  # type: ignore[no-untyped-def]
+BROKEN_ROWS = {
+    "foreign key": "INSERT INTO household (number, commune_code, created_at) VALUES ('H-1', '99999', '2026-01-01')",
+    "check": "INSERT INTO citizen (id, id_number, full_name, name_folded, birth_year, sex, birth_registration_code, "
+             "nationality, status, version, created_at, updated_at) VALUES (1, '001090000001', 'A', 'a', 1990, 'X', "
+             "'001', 'VN', 'alive', 1, '2026-01-01', '2026-01-01')",
+}
+
+
+@pytest.mark.parametrize("broken", sorted(BROKEN_ROWS))
+def test_initial_load_checks_constraints_in_bulk_and_leaves_them_enforced(app_ctx, tmp_path, broken) -> None:  # type: ignore[no-untyped-def]
     from sqlalchemy import text
 
     from idsvc.registry.bulkwrite import BulkWriter
@@ -306,14 +315,44 @@ def test_initial_load_checks_foreign_keys_in_bulk_and_leaves_them_enforced(app_c
     with engine.connect() as conn:
         writer = BulkWriter(conn)
         writer.tune(initial_load=True)
-        with pytest.raises(Exception, match=r"missing|violates foreign key"), conn.begin():
+        with pytest.raises(Exception, match=r"missing|violates|breaks the check"), conn.begin():
             writer.defer_constraints()
-            conn.execute(text("INSERT INTO household (number, commune_code, created_at) "
-                              "VALUES ('H-1', '99999', '2026-01-01 00:00:00')"))
+            conn.execute(text(BROKEN_ROWS[broken]))
             writer.restore_constraints()
         writer.untune()
         if conn.dialect.name == "sqlite":
             assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
-    assert counts()["household"] == 0
+            assert conn.exec_driver_sql("PRAGMA ignore_check_constraints").scalar() == 0
+    assert counts()["household"] == counts()["citizen"] == 0
     db.session().rollback()
     assert schema_drift(app_ctx.config["DATABASE_URL"]) == []
+
+
+def test_imported_values_keep_their_types_and_backslashes(app_ctx, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """NULLs, integers and backslashes come out as checked, also through the COPY text (PostgreSQL)."""
+    from sqlalchemy import text
+
+    rows = [person(citizen_id=f"001090000{n:03d}", household_id=f"H{n % 2}", relationship_to_head="head" if n < 2
+                   else "child", father_name="Đỗ Văn Cha" if n % 2 else "", date_of_birth="1990" if n == 3 else
+                   "1990-06-01") for n in range(6)]
+    rows.append(person(citizen_id="001090000099", full_name="Đỗ Văn \\N", other_names="C:\\dir",
+                       father_id="001060000001",
+                       father_name="A\\B"))
+    result = run(write_csv(tmp_path / "people.csv", rows), tmp_path, chunk_size=3)  # the odd row alone in its chunk
+    assert result.imported == len(rows), read_rejects(result.rejects_path)
+    odd = service.get_citizen_by_number("001090000099")
+    assert (odd.full_name, odd.other_names, odd.household_id) == ("Đỗ Văn \\N", "C:\\dir", None)
+    assert [(r.kind, r.id_number, r.full_name) for r in odd.relatives] == [("father", "001060000001", "A\\B")]
+    year_only = service.get_citizen_by_number("001090000003")
+    assert (year_only.birth_year, year_only.birth_month, year_only.birth_day) == (1990, None, None)
+    assert year_only.household is not None and year_only.household.head is not None
+    child = service.get_citizen_by_number("001090000005")
+    assert [(r.kind, r.id_number, r.full_name) for r in child.relatives] == [("father", None, "Đỗ Văn Cha")]
+    if db.session().get_bind().dialect.name == "sqlite":
+        types = db.session().execute(text(
+            "SELECT DISTINCT typeof(id), typeof(birth_year), typeof(birth_month), typeof(household_id), "
+            "typeof(import_line), typeof(import_batch_id), typeof(version), typeof(id_number), typeof(phone), "
+            "typeof(permanent_commune_code) FROM citizen WHERE birth_month IS NOT NULL AND household_id IS NOT NULL"
+        )).all()
+        assert types == [("integer", "integer", "integer", "integer", "integer", "integer", "integer", "text",
+                          "null", "text")]
