@@ -110,8 +110,11 @@ def start(name: str, port: int, argv: list[str], env: dict[str, str], log: Path,
     raise SystemExit(f"{name} did not answer on port {port} within 60 s; its log: {log}")
 
 
-def gunicorn_argv(workers: int, port: int, app: str, *extra: str) -> list[str]:
+def gunicorn_argv(workers: int, threads: int, port: int, app: str, *extra: str) -> list[str]:
+    """gunicorn with ``workers`` processes; with ``threads`` > 1, the gthread worker (keep-alive)."""
     argv = [str(BIN / "gunicorn"), "-w", str(workers), "-b", f"127.0.0.1:{port}", *extra]
+    if threads > 1:
+        argv += ["-k", "gthread", "--threads", str(threads)]
     help_text = subprocess.run([str(BIN / "gunicorn"), "--help"], capture_output=True, text=True).stdout
     if "--no-control-socket" in help_text:  # gunicorn 24+: one control socket per user otherwise
         argv.append("--no-control-socket")
@@ -377,6 +380,11 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (and argon2 processes)")
+    parser.add_argument("--worker-threads", type=int, default=1,
+                        help="threads per gunicorn worker (gthread worker when above 1), for every gunicorn server")
+    parser.add_argument("--only", default="",
+                        help="comma-separated loads to run (token, minimal, minimal_writes, op1, op2, introspect, "
+                             "hello, jwks, discovery, userinfo, login); default all")
     parser.add_argument("--argon2-verifies", type=int, default=200)
     parser.add_argument("--port", type=int, default=5100, help="first of five consecutive ports")
     parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/postgres",
@@ -410,16 +418,18 @@ def main() -> None:
         others = "" if args.skip_oidc_provider else f", oidc-provider x1 and x{args.workers}"
         print(f"serving idsvc, minimal Authlib (with and without writes){others} (ports {port}-{port + 4}) ...",
               flush=True)
-        servers.append(start("idsvc", port, gunicorn_argv(args.workers, port, "wsgi:app"), env,
+        servers.append(start("idsvc", port, gunicorn_argv(args.workers, args.worker_threads, port, "wsgi:app"), env,
                              scratch / "idsvc.log"))
         baseline_secret = secrets.token_urlsafe(32)
         servers.append(start("minimal Authlib", port + 1,
-                             gunicorn_argv(args.workers, port + 1, "minimal_authlib:app", "--chdir", str(BENCH)),
+                             gunicorn_argv(args.workers, args.worker_threads, port + 1, "minimal_authlib:app",
+                                           "--chdir", str(BENCH)),
                              {**os.environ, "BENCH_CLIENT_ID": "bench-machine",
                               "BENCH_CLIENT_SECRET": baseline_secret, "BENCH_SIGNING_KEY": _pem()},
                              scratch / "minimal.log"))
         servers.append(start("minimal Authlib + writes", port + 4,
-                             gunicorn_argv(args.workers, port + 4, "minimal_authlib:app", "--chdir", str(BENCH)),
+                             gunicorn_argv(args.workers, args.worker_threads, port + 4, "minimal_authlib:app",
+                                           "--chdir", str(BENCH)),
                              {**os.environ, "BENCH_CLIENT_ID": "bench-machine", "BENCH_CLIENT_SECRET": baseline_secret,
                               "BENCH_SIGNING_KEY": _pem(), "BENCH_DATABASE_URL": url,
                               "BENCH_DB_CLIENT_ID": seeded.machine[0]},
@@ -459,15 +469,24 @@ def main() -> None:
             {"Cookie": headers["set-cookie"].split(";", 1)[0], "Content-Type": FORM}, expect=302,
             audited=AuditAction.IDENTITY_LOGIN_SUCCESS)
 
+        token_load = loads["token"]
+        if args.only:
+            wanted = set(args.only.split(","))
+            if unknown := wanted - set(loads):
+                raise SystemExit(f"--only: unknown loads {sorted(unknown)}; known: {sorted(loads)}")
+            loads = {key: load for key, load in loads.items() if key in wanted}
         runs: dict[str, list[Result]] = {key: [] for key in loads}
         ceilings: list[float] = []
+        params: dict[str, int] = {}
         for round_ in range(1, args.rounds + 1):
             print(f"round {round_} of {args.rounds}:", flush=True)
             # Access tokens live 10 minutes: fresh ones every round.
-            machine_token = json.loads(loads["token"].preflight())["access_token"]
-            loads["introspect"].body = urlencode({"token": machine_token, "token_type_hint": "access_token"})
-            loads["introspect"].headers = {"Authorization": basic(*seeded.resource_server), "Content-Type": FORM}
-            loads["userinfo"].headers = {"Authorization": f"Bearer {user_access_token(app)}"}
+            machine_token = json.loads(token_load.preflight())["access_token"]
+            if "introspect" in loads:
+                loads["introspect"].body = urlencode({"token": machine_token, "token_type_hint": "access_token"})
+                loads["introspect"].headers = {"Authorization": basic(*seeded.resource_server), "Content-Type": FORM}
+            if "userinfo" in loads:
+                loads["userinfo"].headers = {"Authorization": f"Bearer {user_access_token(app)}"}
             for key, load in loads.items():
                 load.preflight()
                 print(f"  {load.label} ...", flush=True)
@@ -478,6 +497,8 @@ def main() -> None:
                 if load.audited:
                     r.stored = audit_count(app, str(load.audited)) - before
                 runs[key].append(r)
+            if "login" not in loads:
+                continue
             # Right after the login load, so that both meet the same machine.
             print(f"  argon2 ceiling ({args.workers} processes, {args.argon2_verifies} verifications) ...", flush=True)
             ceiling, params = argon2_ceiling(args.workers, args.argon2_verifies)
@@ -490,29 +511,36 @@ def main() -> None:
         shutil.rmtree(scratch, ignore_errors=True)
 
     results = {key: median_run(rs) for key, rs in runs.items()}
-    ceiling = sorted(ceilings)[(len(ceilings) - 1) // 2]
-    token = results["token"]
+    rps = {key: r.rps for key, r in results.items()}
     checks: dict[str, list[Check]] = {
-        "token": [Check(">=0.8x minimal", token.rps, results["minimal"].rps, 0.8)],
-        "introspect": [Check(">=3,000/s", results["introspect"].rps, 3000)],
-        "jwks": [Check(">=5,000/s", results["jwks"].rps, 5000)],
-        "discovery": [Check(">=5,000/s", results["discovery"].rps, 5000)],
-        "userinfo": [Check(">=1,500/s", results["userinfo"].rps, 1500)],
-        "login": [Check(f">=0.9x argon2 ceiling ({ceiling:.0f}/s)", results["login"].rps, ceiling, 0.9)],
+        "introspect": [Check(">=3,000/s", rps.get("introspect", 0), 3000)],
+        "jwks": [Check(">=5,000/s", rps.get("jwks", 0), 5000)],
+        "discovery": [Check(">=5,000/s", rps.get("discovery", 0), 5000)],
+        "userinfo": [Check(">=1,500/s", rps.get("userinfo", 0), 1500)],
     }
-    if f"op{args.workers}" in results:
-        checks["token"].append(Check(f">=0.5x op x{args.workers}", token.rps, results[f"op{args.workers}"].rps, 0.5))
-    checks["token"].append(Check("p99<40ms", token.p99_ms, 40.0, at_most=True))
+    if ceilings:
+        ceiling = sorted(ceilings)[(len(ceilings) - 1) // 2]
+        checks["login"] = [Check(f">=0.9x argon2 ceiling ({ceiling:.0f}/s)", rps["login"], ceiling, 0.9)]
+    if "token" in results:
+        token = results["token"]
+        checks["token"] = []
+        if "minimal" in results:
+            checks["token"].append(Check(">=0.8x minimal", token.rps, rps["minimal"], 0.8))
+        if f"op{args.workers}" in results:
+            checks["token"].append(Check(f">=0.5x op x{args.workers}", token.rps, rps[f"op{args.workers}"], 0.5))
+        checks["token"].append(Check("p99<40ms", token.p99_ms, 40.0, at_most=True))
     report(results, checks)
-    context = [("token / minimal Authlib + the same writes", token.rps, results["minimal_writes"].rps),
-               ("JWKS / bare Flask", results["jwks"].rps, results["hello"].rps),
-               ("discovery / bare Flask", results["discovery"].rps, results["hello"].rps)]
-    print("\ncontext (not targets): " + "; ".join(f"{what} = {a / b:.2f}x" for what, a, b in context))
-    print(f"\nratio: measured / reference (p99: measured / 40 ms). argon2id m={params['memory_cost']} KiB "
-          f"t={params['time_cost']} p={params['parallelism']}: {ceiling:.1f} verifications/s on {args.workers} "
-          f"processes. wrk: {args.connections} connections, {args.threads} threads, {args.duration:g} s per "
-          f"endpoint after {args.warmup:g} s of warm-up, {args.rounds} round(s); "
-          f"gunicorn: {args.workers} sync workers.")
+    context = [(f"{a} / {b}", rps[a] / rps[b]) for a, b in
+               (("token", "minimal_writes"), ("jwks", "hello"), ("discovery", "hello")) if a in rps and b in rps]
+    if context:
+        print("\ncontext (not targets): " + "; ".join(f"{what} = {ratio:.2f}x" for what, ratio in context))
+    if ceilings:
+        print(f"\nargon2id m={params['memory_cost']} KiB t={params['time_cost']} p={params['parallelism']}: "
+              f"{ceiling:.1f} verifications/s on {args.workers} processes.")
+    print(f"ratio: measured / reference (p99: measured / 40 ms). wrk: {args.connections} connections, "
+          f"{args.threads} threads, {args.duration:g} s per endpoint after {args.warmup:g} s of warm-up, "
+          f"{args.rounds} round(s); gunicorn: {args.workers} workers, "
+          + (f"gthread, {args.worker_threads} threads each." if args.worker_threads > 1 else "sync."))
 
     invalid = []
     for r in results.values():

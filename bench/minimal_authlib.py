@@ -22,6 +22,7 @@ import hmac
 import json
 import os
 import secrets
+import threading
 import time
 from typing import Any
 
@@ -90,18 +91,18 @@ class ClientCredentialsGrant(grants.ClientCredentialsGrant):
 
 DATABASE_URL = os.environ.get("BENCH_DATABASE_URL")
 DB_CLIENT_ID = os.environ.get("BENCH_DB_CLIENT_ID", "")
-_connection: Any = None
+_local = threading.local()  # one connection per thread (gunicorn's gthread worker)
 
 
 def _store(jti: str, scope: str) -> None:
     """The same durable writes as idsvc's token endpoint, as lean as Python gets (one connection
-    a worker, no ORM): client row, token row, audit event, commit."""
-    global _connection
+    a thread, no ORM): client row, token row, audit event, commit."""
     import psycopg
 
-    if _connection is None:
-        _connection = psycopg.connect(DATABASE_URL)
-    with _connection.cursor() as cur:
+    connection = getattr(_local, "connection", None)
+    if connection is None:
+        connection = _local.connection = psycopg.connect(DATABASE_URL)
+    with connection.cursor() as cur:
         cur.execute("SELECT id FROM oauth_client WHERE client_id = %s", (DB_CLIENT_ID,))
         (client_pk,) = cur.fetchone()
         cur.execute("INSERT INTO oauth_token (jti, client_pk, grant_type, scope, issued_at, access_expires_at, "
@@ -112,7 +113,7 @@ def _store(jti: str, scope: str) -> None:
                     "VALUES (now(), 'oidc:token:issue', %s, 'client', %s, '127.0.0.1', %s)",
                     (f"client:{DB_CLIENT_ID}", DB_CLIENT_ID,
                      json.dumps({"grant_type": "client_credentials", "scope": scope, "token": token_id})))
-    _connection.commit()
+    connection.commit()
 
 
 def generate_token(grant_type: str, client: Client, user: Any = None, scope: str | None = None,

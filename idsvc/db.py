@@ -16,6 +16,7 @@ from typing import Any
 from flask import Flask
 from flask import current_app
 from flask import g
+from flask import has_request_context
 from sqlalchemy import BigInteger
 from sqlalchemy import DateTime
 from sqlalchemy import Engine
@@ -23,11 +24,15 @@ from sqlalchemy import Integer
 from sqlalchemy import MetaData
 from sqlalchemy import create_engine
 from sqlalchemy import event
+from sqlalchemy import insert
 from sqlalchemy import make_url
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import sessionmaker
 from sqlalchemy.types import TypeDecorator
+
+from idsvc.groupwrite import GroupWriter
+from idsvc.groupwrite import Rows
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_N_label)s",
@@ -107,6 +112,7 @@ class Database:
     def __init__(self, url: str, echo: bool = False) -> None:
         self.engine = make_engine(url, echo=echo)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+        self.group_writer = GroupWriter(self.engine)
 
     def bind_to(self, connection: Any) -> None:
         """Run every session on ``connection`` inside savepoints (tests roll the outer one back)."""
@@ -126,6 +132,12 @@ def session() -> Session:
     return g.db_session
 
 
+def in_transaction() -> bool:
+    """Whether this app context's session has begun a transaction (a read begins one too)."""
+    s = g.get("db_session")
+    return s is not None and s.in_transaction()
+
+
 @contextmanager
 def transaction() -> Iterator[Session]:
     """Commit on success, roll back on any exception; for CLI commands and jobs."""
@@ -136,6 +148,30 @@ def transaction() -> Iterator[Session]:
     except BaseException:
         s.rollback()
         raise
+
+
+def write_rows(rows: Rows) -> None:
+    """Insert ``rows`` (table, values) durably before the request answers.
+
+    Joins the session's transaction when one is open (a change and its audit event commit
+    together; outside a request, the caller's unit of work decides). A request that has touched
+    nothing else hands them to the group writer and waits for their commit (``groupwrite``).
+    """
+    if has_request_context() and not in_transaction():
+        get_db().group_writer.write(rows)
+        return
+    for table, values in rows:
+        session().execute(_insert(table), values)
+
+
+_INSERTS: dict[Any, Any] = {}
+
+
+def _insert(table: Any) -> Any:
+    """The table's INSERT, built once (its cache key is then free on every call)."""
+    if table not in _INSERTS:
+        _INSERTS[table] = insert(table)
+    return _INSERTS[table]
 
 
 def persist_on_error() -> None:

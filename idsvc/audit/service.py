@@ -2,30 +2,34 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from flask import has_request_context
 from flask import request
-from sqlalchemy import insert
+from sqlalchemy import Table
 
 from idsvc import db
 from idsvc.audit.models import AuditEvent
 from idsvc.audit.tags import AuditAction
 from idsvc.db import utcnow
 
-#: Built once: the statement's cache key is then free on every call.
-_INSERT_EVENT = insert(AuditEvent.__table__)
+_EVENTS: Table = AuditEvent.__table__  # type: ignore[assignment]
 
 
 def record(action: AuditAction, *, actor: str, subject_type: str | None = None,
-           subject_id: str | int | None = None, data: dict[str, Any] | None = None) -> None:
-    """Write an audit event in the caller's transaction (it commits or rolls back with the change).
+           subject_id: str | int | None = None, data: dict[str, Any] | None = None,
+           rows: Sequence[tuple[Table, dict[str, Any]]] = ()) -> None:
+    """Write an audit event with the change it records: both commit, or neither.
 
-    ``data`` must not hold a full ID number, password, token or secret. A Core insert: an audit
-    event is written on most requests and is never read back in the same one.
+    In the caller's transaction when one is open; a request that has written nothing else
+    commits the event (and ``rows``, the change itself when it is new rows: an issued token)
+    through the group writer before it answers (``db.write_rows``). ``data`` must not hold a full
+    ID number, password, token or secret. Core inserts: events are never read back by the request.
     """
-    db.session().execute(_INSERT_EVENT, {
+    event = {
         "at": utcnow(), "action": str(action), "actor": actor, "subject_type": subject_type,
         "subject_id": None if subject_id is None else str(subject_id),
         "ip": request.remote_addr if has_request_context() else None, "data": data,
-    })
+    }
+    db.write_rows([*rows, (_EVENTS, event)])

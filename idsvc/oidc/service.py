@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -15,8 +16,8 @@ from urllib.parse import urlsplit
 
 from authlib.common.urls import add_params_to_uri
 from flask import current_app
+from sqlalchemy import Table
 from sqlalchemy import bindparam
-from sqlalchemy import insert
 from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy import update
@@ -144,11 +145,33 @@ _CONSENTED = select(Consent.scopes).where(Consent.account_id == bindparam("accou
 
 
 def find_client(client_id: str | None) -> OAuthClient | None:
-    """The enabled client with this id, or None (what Authlib's ``query_client`` needs)."""
+    """The enabled client with this id, or None (what Authlib's ``query_client`` needs).
+
+    Every token, introspection and authorization request looks its client up, so a process keeps
+    the clients it has seen for ``CLIENT_CACHE_SECONDS``: a change made elsewhere (another worker,
+    the CLI) reaches it within that time; one made through this process's services, at once. The
+    cached object is detached and shared by the process's threads: read it, never change it.
+    """
     if not client_id:
         return None
-    client = db.session().scalar(_CLIENT_BY_ID, {"client_id": client_id})
+    cache: dict[str, tuple[float, OAuthClient]] = current_app.extensions.setdefault("idsvc.clients", {})
+    hit = cache.get(client_id)
+    if hit is not None and hit[0] > time.monotonic():
+        client: OAuthClient | None = hit[1]
+    elif db.in_transaction():
+        # This request's session already has a transaction (on SQLite, the write lock): read in it.
+        client = db.session().scalar(_CLIENT_BY_ID, {"client_id": client_id})
+    else:
+        with db.get_db().sessionmaker() as s:
+            client = s.scalar(_CLIENT_BY_ID, {"client_id": client_id})
+        if client is not None:
+            cache[client_id] = (time.monotonic() + current_app.config["CLIENT_CACHE_SECONDS"], client)
     return client if client is not None and client.disabled_at is None else None
+
+
+def _forget_client(client: OAuthClient) -> None:
+    """Changed through this process: its cached copy goes now (other processes: within the TTL)."""
+    current_app.extensions.get("idsvc.clients", {}).pop(client.client_id, None)
 
 
 def list_clients() -> list[OAuthClient]:
@@ -164,6 +187,7 @@ def rotate_secret(client: OAuthClient, *, actor: str) -> str:
                                f"{client.token_endpoint_auth_method}; it has no secret")
     secret = crypto.new_secret()
     client.secret_hash, client.secret_rotated_at = crypto.keyed_hash("client-secret", secret), utcnow()
+    _forget_client(client)
     audit.record(AuditAction.OIDC_CLIENT_ROTATE_SECRET, actor=actor, subject_type="client",
                  subject_id=client.client_id)
     return secret
@@ -172,6 +196,7 @@ def rotate_secret(client: OAuthClient, *, actor: str) -> str:
 def disable_client(client: OAuthClient, *, actor: str) -> int:
     """Disable the client and revoke every token it holds; returns how many were revoked."""
     client.disabled_at = client.disabled_at or utcnow()
+    _forget_client(client)
     revoked = _revoke_where(OAuthToken.client_pk == client.id)
     audit.record(AuditAction.OIDC_CLIENT_DISABLE, actor=actor, subject_type="client",
                  subject_id=client.client_id, data={"tokens_revoked": revoked})
@@ -191,16 +216,16 @@ def pairwise_sub(client: OAuthClient, account: Account) -> str:
 
 # --- tokens -----------------------------------------------------------------------------------
 
-#: Built once: the statement's cache key is then free on every call.
-_INSERT_TOKEN = insert(OAuthToken.__table__).returning(OAuthToken.__table__.c.id)
+_TOKENS: Table = OAuthToken.__table__  # type: ignore[assignment]
 
 
 def issue_tokens(*, client: OAuthClient, account: Account | None, scope: str, grant_type: str,
                  include_refresh: bool, level: int | None = None, amr: str | None = None,
                  auth_time: Any = None, family: str | None = None, code_id: int | None = None) -> dict[str, Any]:
-    """Issue an access token (JWT) and maybe a refresh token; store the row; audit.
+    """Issue an access token (JWT) and maybe a refresh token; store the row with its audit event.
 
-    Returns the RFC 6749 token response body.
+    Returns the RFC 6749 token response body. A client_credentials request has written nothing
+    before this, so its row and event go through the group writer (``audit.record``).
     """
     cfg = current_app.config
     now = utcnow()
@@ -228,12 +253,11 @@ def issue_tokens(*, client: OAuthClient, account: Account | None, scope: str, gr
         row["refresh_hash"] = crypto.keyed_hash("refresh-token", refresh)
         row["refresh_expires_at"] = now + timedelta(days=cfg["REFRESH_TOKEN_DAYS"])
         body["refresh_token"] = refresh
-    # A Core insert: the hottest write of the service, and nothing needs the ORM object.
-    token_id = db.session().execute(_INSERT_TOKEN, row).scalar_one()
+    # The jti names the token in the audit trail; it is an identifier, not the token.
     audit.record(AuditAction.OIDC_TOKEN_ISSUE, actor=f"client:{client.client_id}",
                  subject_type="account" if account else "client",
                  subject_id=account.id if account else client.client_id,
-                 data={"grant_type": grant_type, "scope": scope, "token": token_id})
+                 data={"grant_type": grant_type, "scope": scope, "jti": jti}, rows=[(_TOKENS, row)])
     return body
 
 

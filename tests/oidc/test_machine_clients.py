@@ -217,3 +217,43 @@ def test_revocation_needs_client_authentication(client, parties) -> None:  # typ
     assert_invalid_client_401(client.post("/revoke", data={"token": tokens["refresh_token"]},
                                           headers=basic(parties["rp"][0], "wrong")))
     assert userinfo(client, tokens["access_token"]).status_code == 200
+
+
+# --- the client cache (oidc.service.find_client) ------------------------------------------------
+
+def test_a_client_disabled_through_the_service_is_refused_at_once(client, parties, setup_data) -> None:  # type: ignore[no-untyped-def]
+    from idsvc.oidc import service
+
+    client_id, secret = parties["machine"]
+    assert machine_token(client, client_id, secret).status_code == 200  # now cached by this process
+    setup_data(lambda: service.disable_client(service.get_client(client_id), actor="test"))
+    assert_invalid_client_401(machine_token(client, client_id, secret))
+
+
+def test_a_change_made_by_another_process_is_seen_within_the_cache_time(app, client, parties, setup_data) -> None:  # type: ignore[no-untyped-def]
+    from idsvc.oidc.models import OAuthClient
+
+    app.config["CLIENT_CACHE_SECONDS"] = 0.5
+    client_id, secret = parties["machine"]
+    assert machine_token(client, client_id, secret).status_code == 200
+    # Disabled behind this process's back (as another worker or the CLI would).
+    setup_data(lambda: db.session().execute(
+        update(OAuthClient).where(OAuthClient.client_id == client_id).values(disabled_at=utcnow())))
+    assert machine_token(client, client_id, secret).status_code == 200  # this process's copy
+    time.sleep(0.6)
+    assert_invalid_client_401(machine_token(client, client_id, secret))
+
+
+def test_an_issued_token_is_stored_and_audited_before_the_answer(client, parties, setup_data) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import select
+
+    from idsvc.audit.models import AuditEvent
+
+    client_id, secret = parties["machine"]
+    body = machine_token(client, client_id, secret).get_json()
+    jti = verify_jwt(client, body["access_token"])[1]["jti"]
+    stored = setup_data(lambda: db.session().scalar(select(OAuthToken.scope).where(OAuthToken.jti == jti)))
+    events = setup_data(lambda: [e.data for e in db.session().scalars(
+        select(AuditEvent).where(AuditEvent.action == "oidc:token:issue", AuditEvent.actor == f"client:{client_id}"))])
+    assert stored == MACHINE_SCOPE
+    assert events == [{"grant_type": "client_credentials", "scope": MACHINE_SCOPE, "jti": jti}]
