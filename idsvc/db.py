@@ -6,6 +6,8 @@ when it fails (:func:`init_app`); a CLI command does the same through :func:`tra
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC
@@ -98,7 +100,8 @@ def make_engine(url: str, echo: bool = False) -> Engine:
         def _sqlite_begin(conn: Any) -> None:
             # IMMEDIATE takes the write lock up front, so two writers queue on busy_timeout
             # instead of failing with "database is locked" on lock upgrade.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            if conn.get_execution_options().get("isolation_level") != "AUTOCOMMIT":  # read_only()
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     # No pre-ping (it costs a round trip on every request): a connection broken by a server
@@ -113,12 +116,35 @@ class Database:
         self.engine = make_engine(url, echo=echo)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
         self.group_writer = GroupWriter(self.engine)
+        # Sessions of read_only() views: no transaction, so no BEGIN and COMMIT round trips.
+        self.read_sessionmaker = sessionmaker(self.engine.execution_options(isolation_level="AUTOCOMMIT"),
+                                              expire_on_commit=False)
+        event.listen(self.read_sessionmaker, "before_flush", _refuse_flush)
 
     def bind_to(self, connection: Any) -> None:
         """Run every session on ``connection`` inside savepoints (tests roll the outer one back)."""
         self.sessionmaker = sessionmaker(
             bind=connection, expire_on_commit=False, join_transaction_mode="create_savepoint"
         )
+
+
+def _refuse_flush(*_args: Any) -> None:
+    raise RuntimeError("a read_only() view changed a row: it must not (its writes would not be atomic)")
+
+
+def read_only(view: Callable[..., Any]) -> Callable[..., Any]:
+    """For a view that reads and records audit events, and changes nothing else (userinfo,
+    introspection): each read is its own round trip, without BEGIN and COMMIT, and the events go
+    through the group writer. Changing an ORM object in such a view fails loudly.
+    """
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        g.db_session = get_db().read_sessionmaker()
+        g.db_read_only = True
+        return view(*args, **kwargs)
+
+    return wrapper
 
 
 def get_db(app: Flask | None = None) -> Database:
@@ -155,9 +181,10 @@ def write_rows(rows: Rows) -> None:
 
     Joins the session's transaction when one is open (a change and its audit event commit
     together; outside a request, the caller's unit of work decides). A request that has touched
-    nothing else hands them to the group writer and waits for their commit (``groupwrite``).
+    nothing else, or a read_only() one, hands them to the group writer and waits for their commit
+    (``groupwrite``).
     """
-    if has_request_context() and not in_transaction():
+    if has_request_context() and (g.get("db_read_only") or not in_transaction()):
         get_db().group_writer.write(rows)
         return
     for table, values in rows:

@@ -20,6 +20,7 @@ from flask import url_for
 from flask_wtf.csrf import validate_csrf
 from wtforms import ValidationError
 
+from idsvc import db
 from idsvc.audit import service as audit
 from idsvc.audit.tags import AuditAction
 from idsvc.errors import error_page
@@ -130,12 +131,14 @@ def revoke() -> Response:
 
 @bp.post("/introspect")
 @csrf.exempt
+@db.read_only
 def introspect() -> Response:
     return authorization.create_endpoint_response("introspection")
 
 
 @bp.route("/userinfo", methods=["GET", "POST"])
 @csrf.exempt
+@db.read_only
 @require_oauth("openid")
 def userinfo() -> Response:
     token = current_token

@@ -205,3 +205,16 @@ def test_two_people_get_two_subjects_at_one_client(client, app, setup_data) -> N
         body = code_tokens(app.test_client(), client_id, secret, number)
         subs.add(verify_jwt(client, body["id_token"], audience=client_id)[1]["sub"])
     assert len(subs) == 2
+
+
+def test_a_read_only_view_cannot_change_a_row(app) -> None:  # type: ignore[no-untyped-def]
+    """userinfo and introspection read without a transaction: a change there would not be atomic."""
+    from idsvc.oidc.models import OAuthClient
+
+    @db.read_only
+    def view() -> None:
+        db.session().add(OAuthClient(client_id="x", name="x", token_endpoint_auth_method="none", sector="x"))
+        db.session().flush()
+
+    with app.test_request_context(), pytest.raises(RuntimeError, match="read_only"):
+        view()
