@@ -10,12 +10,15 @@ steps per row in C, with no round trip.
 from __future__ import annotations
 
 import json
+import sqlite3
+from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Sequence
 from datetime import UTC
 from datetime import datetime
 from typing import Any
 
+import psycopg
 from sqlalchemy import CheckConstraint
 from sqlalchemy import Connection
 from sqlalchemy import ForeignKeyConstraint
@@ -184,6 +187,21 @@ class BulkWriter:
 
     # -- one chunk ---------------------------------------------------------------------------
 
+    def attempt(self, write: Callable[[], object]) -> bool:
+        """Run ``write`` in a savepoint; False, with nothing of it kept, if it broke a unique constraint."""
+        cur = self.driver.cursor()
+        cur.execute("SAVEPOINT chunk")
+        try:
+            write()
+        except (psycopg.errors.UniqueViolation, sqlite3.IntegrityError) as exc:
+            if isinstance(exc, sqlite3.IntegrityError) and "UNIQUE" not in str(exc):
+                raise
+            cur.execute("ROLLBACK TO SAVEPOINT chunk")
+            cur.execute("RELEASE SAVEPOINT chunk")
+            return False
+        cur.execute("RELEASE SAVEPOINT chunk")
+        return True
+
     def known(self, numbers: Sequence[str]) -> list[Known]:
         """The chunk's numbers the registry has ever issued or imported, with their holder."""
         cur = self.driver.cursor()
@@ -203,13 +221,18 @@ class BulkWriter:
         if self.pg:
             cur.execute("INSERT INTO household (number, commune_code, created_at) "
                         "SELECT n, c, %s FROM unnest(%s::text[], %s::text[]) AS u(n, c) "
-                        "ON CONFLICT (number) DO NOTHING", (now, numbers, list(communes_by_number.values())))
-            cur.execute("SELECT number, id FROM household WHERE number = ANY(%s)", (numbers,))
-        else:
-            cur.executemany("INSERT OR IGNORE INTO household (number, commune_code, created_at) VALUES (?, ?, ?)",
-                            [(n, c, now) for n, c in communes_by_number.items()])
-            cur.execute("SELECT number, id FROM household WHERE number IN (SELECT value FROM json_each(?))",
-                        (json.dumps(numbers),))
+                        "ON CONFLICT (number) DO NOTHING RETURNING number, id",
+                        (now, numbers, list(communes_by_number.values())))
+            found = dict(cur.fetchall())
+            if len(found) < len(numbers):  # those the registry had already: looked up
+                cur.execute("SELECT number, id FROM household WHERE number = ANY(%s)",
+                            ([n for n in numbers if n not in found],))
+                found.update(cur.fetchall())
+            return found
+        cur.executemany("INSERT OR IGNORE INTO household (number, commune_code, created_at) VALUES (?, ?, ?)",
+                        [(n, c, now) for n, c in communes_by_number.items()])
+        cur.execute("SELECT number, id FROM household WHERE number IN (SELECT value FROM json_each(?))",
+                    (json.dumps(numbers),))
         return dict(cur.fetchall())
 
     def reserve_ids(self, count: int) -> Sequence[int]:

@@ -27,6 +27,7 @@ import signal
 import time
 from collections.abc import Callable
 from collections.abc import Iterator
+from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field
 from datetime import UTC
@@ -168,8 +169,8 @@ def import_file(path: Path, *, actor: str, rejects_path: Path | None = None, fmt
                     batch_id, resumed = _open_batch(conn, facts, path, actor)
                     result = ImportResult(batch_id=batch_id, rejects_path=rejects.path, resumed=resumed)
                     writer.defer_constraints()
-                    _run(chunks, lambda chunk: _write_chunk(writer, chunk, batch_id), result, rejects,
-                         progress, should_stop)
+                    _run(chunks, lambda chunk: _write_chunk(writer, chunk, batch_id, optimistic=True), result,
+                         rejects, progress, should_stop)
                     if result.interrupted:
                         raise ImportStopped("The initial load was stopped and rolled back: nothing was imported. "
                                             "Run the same command again.")
@@ -228,66 +229,57 @@ def _run(chunks: Iterator[_Chunk], write: Callable[[_Chunk], tuple[int, int, lis
         result.rejected = rejects.count
 
 
-def _write_chunk(writer: BulkWriter, chunk: _Chunk,
-                 batch_id: int) -> tuple[int, int, list[tuple[int, str, dict[str, str]]]]:
-    """Write the chunk's new people; returns (imported, already present, refused rows)."""
-    if chunk.copy is not None:
-        return _write_copy_chunk(writer, chunk.copy, batch_id)
-    rows = chunk.rows
-    if not rows:
-        return 0, 0, []
-    present = 0
-    refused: list[tuple[int, str, dict[str, str]]] = []
-    known = {k[0]: k for k in writer.known([row[1] for row in rows])}
-    if known:
-        fresh = []
-        for row in rows:
-            hit = known.get(row[1])
-            if hit is None:
-                fresh.append(row)
-                continue
-            reason = _why_not_new(row, hit, batch_id)
-            if reason is None:
-                present += 1
-            else:
-                refused.append((row[0], reason, file_values(row[1:])))
-        rows = fresh
-    if rows:
-        households = writer.households({row[_HOUSEHOLD]: row[_PERMANENT] for row in rows
-                                        if row[_HOUSEHOLD] is not None})
-        writer.write(rows, writer.reserve_ids(len(rows)), households, batch_id)
-    return len(rows), present, refused
+def _write_chunk(writer: BulkWriter, chunk: _Chunk, batch_id: int,
+                 optimistic: bool = False) -> tuple[int, int, list[tuple[int, str, dict[str, str]]]]:
+    """Write the chunk's new people; returns (imported, already present, refused rows).
 
-
-def _write_copy_chunk(writer: BulkWriter, rows: CopyRows,
-                      batch_id: int) -> tuple[int, int, list[tuple[int, str, dict[str, str]]]]:
-    """:func:`_write_chunk` for a chunk made ready for ``COPY``: rows are read back from their text
-    only when the registry already knows their number."""
-    if not rows:
+    ``optimistic`` (an initial load: the registry held nobody when it began): write the whole chunk
+    without looking its numbers up first, in a savepoint; only if a number breaks a unique
+    constraint (it was in an earlier chunk of the file) is the chunk rolled back and written the
+    usual way, with the look-up that finds and rejects the repeated numbers.
+    """
+    count = len(chunk.copy) if chunk.copy is not None else len(chunk.rows)
+    if not count:
         return 0, 0, []
+    if optimistic and writer.attempt(lambda: _write_new(writer, chunk, None, batch_id)):
+        return count, 0, []
     present = 0
     refused: list[tuple[int, str, dict[str, str]]] = []
     keep: list[int] | None = None
-    known = {k[0]: k for k in writer.known(rows.numbers)}
+    numbers = chunk.copy.numbers if chunk.copy is not None else [row[1] for row in chunk.rows]
+    known = {k[0]: k for k in writer.known(numbers)}
     if known:
         keep = []
-        for i, number in enumerate(rows.numbers):
+        for i, number in enumerate(numbers):
             hit = known.get(number)
             if hit is None:
                 keep.append(i)
                 continue
-            row = rows.row(i)
+            row = chunk.copy.row(i) if chunk.copy is not None else chunk.rows[i]
             reason = _why_not_new(row, hit, batch_id)
             if reason is None:
                 present += 1
             else:
                 refused.append((row[0], reason, file_values(row[1:])))
-    chosen = range(len(rows)) if keep is None else keep
-    if chosen:
-        households = writer.households({rows.households[i]: rows.communes[i] for i in chosen
-                                        if rows.households[i] is not None})
-        writer.write_copy(rows, keep, writer.reserve_ids(len(chosen)), households, batch_id)
-    return len(chosen), present, refused
+    return _write_new(writer, chunk, keep, batch_id), present, refused
+
+
+def _write_new(writer: BulkWriter, chunk: _Chunk, keep: list[int] | None, batch_id: int) -> int:
+    """Write the rows ``keep`` of the chunk (None: all), with their households; returns how many."""
+    if chunk.copy is not None:
+        rows = chunk.copy
+        chosen: Sequence[int] = range(len(rows)) if keep is None else keep
+        if chosen:
+            households = writer.households({rows.households[i]: rows.communes[i] for i in chosen
+                                            if rows.households[i] is not None})
+            writer.write_copy(rows, keep, writer.reserve_ids(len(chosen)), households, batch_id)
+        return len(chosen)
+    fresh = chunk.rows if keep is None else [chunk.rows[i] for i in keep]
+    if fresh:
+        households = writer.households({row[_HOUSEHOLD]: row[_PERMANENT] for row in fresh
+                                        if row[_HOUSEHOLD] is not None})
+        writer.write(fresh, writer.reserve_ids(len(fresh)), households, batch_id)
+    return len(fresh)
 
 
 def _why_not_new(row: tuple[Any, ...], hit: tuple[Any, ...], batch_id: int) -> str | None:

@@ -356,3 +356,17 @@ def test_imported_values_keep_their_types_and_backslashes(app_ctx, tmp_path) -> 
         )).all()
         assert types == [("integer", "integer", "integer", "integer", "integer", "integer", "integer", "text",
                           "null", "text")]
+
+
+def test_initial_load_rejects_a_number_repeated_in_a_later_chunk(app_ctx, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """An initial load writes each chunk without looking its numbers up; a repeat still gets its reason."""
+    rows = [person(citizen_id=f"001090000{n:03d}", household_id=f"H{n}", relationship_to_head="head")
+            for n in range(1, 6)]
+    rows += [person(citizen_id="001090000002", full_name="Người Khác", household_id="H9", relationship_to_head="head"),
+             person(citizen_id="001090000007")]
+    result = run(write_csv(tmp_path / "people.csv", rows), tmp_path, chunk_size=3, initial_load=True)
+    assert read_rejects(result.rejects_path) == {7: "citizen_id: the same ID number as line 3 of this file"}
+    assert (result.imported, result.present, result.rejected) == (6, 0, 1)
+    assert counts()["citizen"] == counts()["citizen_number"] == 6
+    assert counts()["household"] == 5  # H9 came only with the rejected row
+    assert service.get_citizen_by_number("001090000002").full_name == "Đỗ Văn Khoa"
