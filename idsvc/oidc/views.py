@@ -4,6 +4,9 @@ introspection and RP-initiated logout. One-liners around ``authorization`` and t
 
 from __future__ import annotations
 
+import hashlib
+import json
+from collections.abc import Callable
 from typing import Any
 
 from authlib.integrations.flask_oauth2 import current_token
@@ -11,6 +14,7 @@ from authlib.oauth2.rfc6749 import InvalidRequestError
 from authlib.oauth2.rfc6749 import OAuth2Error
 from flask import Blueprint
 from flask import Response
+from flask import current_app
 from flask import g
 from flask import jsonify
 from flask import redirect
@@ -50,20 +54,29 @@ ERROR_PAGES = {
 }
 
 
-def _cacheable(body: dict[str, Any]) -> Response:
-    response = jsonify(body)
+def _public_document(name: str, source: object, build: Callable[[], dict[str, Any]]) -> Response:
+    """A public JSON document, serialised once per process and again only when ``source`` (what
+    it is made from) changes; cacheable by clients and proxies, with an ETag for revalidation."""
+    documents: dict[str, tuple[object, bytes, str]] = current_app.extensions.setdefault("idsvc.documents", {})
+    cached = documents.get(name)
+    if cached is None or cached[0] is not source:
+        body = json.dumps(build(), separators=(",", ":")).encode()
+        cached = documents[name] = (source, body, hashlib.sha256(body).hexdigest()[:32])
+    response = Response(cached[1], mimetype="application/json")
     response.headers["Cache-Control"] = "public, max-age=300"
-    return response
+    response.set_etag(cached[2])
+    return response.make_conditional(request)
 
 
 @bp.get("/.well-known/openid-configuration")
 def configuration() -> Response:
-    return _cacheable(discovery.metadata())
+    return _public_document("discovery", None, discovery.metadata)  # the configuration is fixed at start
 
 
 @bp.get("/jwks.json")
 def jwks() -> Response:
-    return _cacheable(get_keystore().public_jwks())
+    keys = get_keystore().public_jwks()  # a new object when the keys change
+    return _public_document("jwks", keys, lambda: keys)
 
 
 def _error(error: OAuth2Error) -> Any:

@@ -71,6 +71,29 @@ def test_metadata_and_jwks_may_be_cached(client) -> None:  # type: ignore[no-unt
         assert "max-age" in client.get(path).headers["Cache-Control"]
 
 
+@pytest.mark.parametrize("path", ["/.well-known/openid-configuration", "/jwks.json"])
+def test_a_client_that_has_the_document_is_told_it_has_not_changed(client, path) -> None:  # type: ignore[no-untyped-def]
+    first = client.get(path)
+    again = client.get(path, headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304 and again.data == b""
+
+
+def test_a_new_key_is_published_at_once_by_the_process_that_made_it(app, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import shutil
+
+    from idsvc.oidc.keys import KeyStore
+
+    keys = tmp_path / "keys"  # a copy: the session's keys stay as they are for the other tests
+    shutil.copytree(app.config["KEYS_DIR"], keys)
+    app.config["KEYS_DIR"] = str(keys)
+    app.extensions["idsvc.keys"] = KeyStore(keys)
+    client = app.test_client()
+    before = {k["kid"] for k in client.get("/jwks.json").get_json()["keys"]}
+    new = app.extensions["idsvc.keys"].generate("ES256")
+    after = client.get("/jwks.json")
+    assert {k["kid"] for k in after.get_json()["keys"]} == before | {new.kid}
+
+
 def test_the_jwks_holds_only_public_keys_each_with_a_kid(client) -> None:  # type: ignore[no-untyped-def]
     keys = client.get("/jwks.json").get_json()["keys"]
     assert keys
