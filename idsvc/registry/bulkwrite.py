@@ -253,7 +253,7 @@ class BulkWriter:
             return [row[0] for row in cur.fetchall()]
         cur.execute("SELECT coalesce(max(id), 0) FROM citizen")
         first = cur.fetchone()[0] + 1
-        return list(range(first, first + count))
+        return range(first, first + count)
 
     def write(self, rows: Sequence[tuple[Any, ...]], ids: Sequence[int], household_ids: dict[str, int],
               batch_id: int) -> None:
@@ -269,7 +269,13 @@ class BulkWriter:
             for cid, row in zip(ids, rows, strict=True) for kind, at in _RELATIVE_AT
             if row[at] is not None or row[at + 1] is not None)
         self._copy("citizen", _ALL_CITIZEN, citizens)
-        self._copy("citizen_number", ("number", "citizen_id", "issued_at"), numbers)
+        if not self.pg and isinstance(ids, range) and ids.step == 1:
+            # SQLite's ids are one block (reserve_ids): the numbers come from the rows just written.
+            self.driver.execute("INSERT INTO citizen_number (number, citizen_id, issued_at) "
+                                "SELECT id_number, id, created_at FROM citizen WHERE id BETWEEN ? AND ?",
+                                (ids.start, ids.stop - 1))
+        else:
+            self._copy("citizen_number", ("number", "citizen_id", "issued_at"), numbers)
         self._copy("citizen_relative", ("citizen_id", "kind", "id_number", "full_name"), relatives)
         rel = _AT["relationship_to_head"] + 1
         self._set_heads([(cid, household_ids[row[hh]]) for cid, row in zip(ids, rows, strict=True)
