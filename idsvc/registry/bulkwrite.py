@@ -179,11 +179,15 @@ class BulkWriter:
             if broken is not None:
                 raise IntegrityError(f"PRAGMA foreign_key_check({table})", None,
                                      Exception(f"a row of {broken[0]} refers to a missing row of {broken[2]}"))
-            for check in _checks(table):
-                # A CHECK holds unless its expression is false (NULL passes), hence NOT (...).
-                query = f"SELECT 1 FROM {table} WHERE NOT ({check.sqltext}) LIMIT 1"  # noqa: S608  (the models' text)
-                if self.conn.exec_driver_sql(query).first() is not None:
-                    raise IntegrityError(query, None, Exception(f"a row of {table} breaks the check {check.name}"))
+            checks = _checks(table)
+            # A CHECK holds unless its expression is false (NULL passes), hence NOT (...); one scan
+            # for all of a table's checks, and only if a row breaks one, which one.
+            breaks = [f"NOT ({check.sqltext})" for check in checks]
+            if checks and self.conn.exec_driver_sql(
+                    f"SELECT 1 FROM {table} WHERE {' OR '.join(breaks)} LIMIT 1").first() is not None:  # noqa: S608
+                name = next(c.name for c, sql in zip(checks, breaks, strict=True)
+                            if self.conn.exec_driver_sql(f"SELECT 1 FROM {table} WHERE {sql} LIMIT 1").first())  # noqa: S608
+                raise IntegrityError(f"CHECK {name}", None, Exception(f"a row of {table} breaks the check {name}"))
 
     # -- one chunk ---------------------------------------------------------------------------
 
