@@ -20,7 +20,6 @@ from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.orm import contains_eager
 from sqlalchemy.orm import joinedload
-from sqlalchemy.orm import selectinload
 
 from idsvc import crypto
 from idsvc import db
@@ -133,14 +132,14 @@ def notify(account: Account, channel: str, recipient: str, body: str) -> None:
 
 #: Built once: every login runs it.
 _ACCOUNT_BY_NUMBER = (select(Account).join(Account.citizen).where(Citizen.id_number == bindparam("id_number"))
-                      .options(contains_eager(Account.citizen), selectinload(Account.roles)))
+                      .options(contains_eager(Account.citizen), joinedload(Account.roles)))
 
 
 def _account_by_number(id_number: str) -> Account | None:
     if not _ID_NUMBER.fullmatch(id_number):
         return None
-    # One round trip: the account with its citizen (authentication reads both).
-    return db.session().scalar(_ACCOUNT_BY_NUMBER, {"id_number": id_number})
+    # One round trip: the account with its citizen and roles (authentication reads all three).
+    return db.session().execute(_ACCOUNT_BY_NUMBER, {"id_number": id_number}).unique().scalar_one_or_none()
 
 
 def activate(id_number: str, code: str, new_password: str) -> Account:
