@@ -19,6 +19,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from idsvc.config import load_config
     from idsvc.identity import views as identity_views
     from idsvc.oidc import admin_api
+    from idsvc.oidc import documents
     from idsvc.oidc import keys
     from idsvc.oidc import views as oidc_views
     from idsvc.oidc.server import init_oauth
@@ -36,5 +37,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(admin_api.bp)
     web.csrf.exempt(admin_api.bp)  # bearer tokens, no cookies: nothing to forge
     errors.register_error_handlers(app)
+    documents.init_app(app)
     cli.register_commands(app)
     return app

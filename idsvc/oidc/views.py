@@ -1,12 +1,10 @@
-"""OpenID Connect endpoints: discovery, JWKS, authorize, token, userinfo, revocation,
-introspection and RP-initiated logout. One-liners around ``authorization`` and the services.
+"""OpenID Connect endpoints: authorize, token, userinfo, revocation, introspection and
+RP-initiated logout. One-liners around ``authorization`` and the services. Discovery and the
+JWKS are served in front of Flask (``documents.py``).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-from collections.abc import Callable
 from typing import Any
 
 from authlib.integrations.flask_oauth2 import current_token
@@ -14,7 +12,6 @@ from authlib.oauth2.rfc6749 import InvalidRequestError
 from authlib.oauth2.rfc6749 import OAuth2Error
 from flask import Blueprint
 from flask import Response
-from flask import current_app
 from flask import g
 from flask import jsonify
 from flask import redirect
@@ -32,10 +29,8 @@ from idsvc.identity import service as identity
 from idsvc.identity import sessions
 from idsvc.oidc import authorize as authz
 from idsvc.oidc import claims
-from idsvc.oidc import discovery
 from idsvc.oidc import service
 from idsvc.oidc.claims import SCOPE_LABELS
-from idsvc.oidc.keys import get_keystore
 from idsvc.oidc.server import authorization
 from idsvc.oidc.server import require_oauth
 from idsvc.web import csrf
@@ -52,31 +47,6 @@ ERROR_PAGES = {
                         "The application sent a malformed login request; nothing happened to your account. "
                         "Go back to the application."),
 }
-
-
-def _public_document(name: str, source: object, build: Callable[[], dict[str, Any]]) -> Response:
-    """A public JSON document, serialised once per process and again only when ``source`` (what
-    it is made from) changes; cacheable by clients and proxies, with an ETag for revalidation."""
-    documents: dict[str, tuple[object, bytes, str]] = current_app.extensions.setdefault("idsvc.documents", {})
-    cached = documents.get(name)
-    if cached is None or cached[0] is not source:
-        body = json.dumps(build(), separators=(",", ":")).encode()
-        cached = documents[name] = (source, body, hashlib.sha256(body).hexdigest()[:32])
-    response = Response(cached[1], mimetype="application/json")
-    response.headers["Cache-Control"] = "public, max-age=300"
-    response.set_etag(cached[2])
-    return response.make_conditional(request)
-
-
-@bp.get("/.well-known/openid-configuration")
-def configuration() -> Response:
-    return _public_document("discovery", None, discovery.metadata)  # the configuration is fixed at start
-
-
-@bp.get("/jwks.json")
-def jwks() -> Response:
-    keys = get_keystore().public_jwks()  # a new object when the keys change
-    return _public_document("jwks", keys, lambda: keys)
 
 
 def _error(error: OAuth2Error) -> Any:

@@ -66,9 +66,13 @@ def test_metadata_advertises_levels_subjects_and_algorithms(metadata) -> None:  
     assert {"sub", "acr", "amr", "auth_time"} <= set(metadata["claims_supported"])
 
 
-def test_metadata_and_jwks_may_be_cached(client) -> None:  # type: ignore[no-untyped-def]
+def test_metadata_and_jwks_may_be_cached_and_read_from_any_origin(client) -> None:  # type: ignore[no-untyped-def]
     for path in ("/.well-known/openid-configuration", "/jwks.json"):
-        assert "max-age" in client.get(path).headers["Cache-Control"]
+        response = client.get(path)
+        assert "max-age" in response.headers["Cache-Control"]
+        assert response.headers["Access-Control-Allow-Origin"] == "*"  # browser-based apps fetch them
+        head = client.head(path)
+        assert head.status_code == 200 and head.data == b"" and head.headers["ETag"] == response.headers["ETag"]
 
 
 @pytest.mark.parametrize("path", ["/.well-known/openid-configuration", "/jwks.json"])
