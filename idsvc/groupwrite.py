@@ -57,6 +57,7 @@ class GroupWriter:
         self._queue: queue.SimpleQueue[_Pending] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._pid: int | None = None
+        self._thread: threading.Thread | None = None
 
     def write(self, rows: Rows) -> None:
         """Commit ``rows`` (in a transaction shared with other requests' rows); block until durable.
@@ -74,12 +75,14 @@ class GroupWriter:
             raise GroupWriteFailed("the database refused the rows") from pending.error
 
     def _start(self) -> None:
-        if self._pid == os.getpid():
+        if self._pid == os.getpid() and self._thread is not None and self._thread.is_alive():
             return
         with self._lock:
-            if self._pid != os.getpid():  # first use in this process (or in a forked child)
+            if self._pid != os.getpid():  # first use in this process, or in a forked child
                 self._queue = queue.SimpleQueue()
-                threading.Thread(target=self._run, name="idsvc-group-writer", daemon=True).start()
+            if self._pid != os.getpid() or self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="idsvc-group-writer", daemon=True)
+                self._thread.start()
                 self._pid = os.getpid()
 
     def _run(self) -> None:
@@ -96,11 +99,17 @@ class GroupWriter:
                 for pending in batch:
                     try:
                         self._commit([pending])
-                    except Exception as exc:  # handed to the waiting request
+                    except Exception as exc:  # handed to the waiting request (values never logged)
                         log.warning("group write failed: %s", type(exc).__name__)
                         pending.error = exc
-            for pending in batch:
-                pending.done.set()
+            except BaseException as exc:  # the thread is going down: nobody may think they are written
+                for pending in batch:
+                    pending.error = exc
+                self._thread = None  # the next write starts another
+                raise
+            finally:
+                for pending in batch:
+                    pending.done.set()
 
     def _commit(self, batch: list[_Pending]) -> None:
         by_table: dict[Table, list[dict[str, Any]]] = {}

@@ -73,3 +73,18 @@ def test_a_database_that_does_not_answer_fails_the_request(app, monkeypatch) -> 
     with pytest.raises(GroupWriteFailed, match=r"did not commit within 0\.2 s"):
         writer.write([_event("slow")])
     blocked.set()
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")  # the thread dies on purpose
+def test_a_writer_that_died_is_started_again_and_its_batch_is_failed(app, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    writer = GroupWriter(db.get_db(app).engine)
+    real_commit = writer._commit
+
+    def dies(batch):  # type: ignore[no-untyped-def]
+        raise SystemExit  # a BaseException: the writer thread ends
+    monkeypatch.setattr(writer, "_commit", dies)
+    with pytest.raises(GroupWriteFailed):
+        writer.write([_event("lost")])
+    monkeypatch.setattr(writer, "_commit", real_commit)
+    writer.write([_event("after")])  # a new writer thread
+    assert _actors(app) == ["after"]
