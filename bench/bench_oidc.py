@@ -4,8 +4,8 @@ Builds a dedicated PostgreSQL database (``idsvc_bench``), migrates it, generates
 into a temporary directory and seeds, through the service layer, a machine client
 (client_credentials, ``client_secret_basic``), a resource server that may introspect, an
 agency client, and an active level-1 account with a password. Then serves ``wsgi:app`` with
-``gunicorn -w 2 -k gthread --threads 8`` (the README's production command; ``--worker-threads 1``
-for the sync worker) in production mode (random secrets, an ``https://`` issuer, the production
+``gunicorn -w 2`` (sync workers, the README's production command; ``--worker-threads 8`` for the
+gthread worker) in production mode (random secrets, an ``https://`` issuer, the production
 argon2 parameters) and loads each endpoint with ``wrk --latency`` (``bench/wrk/request.lua``):
 
 - ``POST /token`` client_credentials (an ES256 JWT access token, its row and an audit event);
@@ -381,7 +381,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (and argon2 processes)")
-    parser.add_argument("--worker-threads", type=int, default=8,
+    parser.add_argument("--worker-threads", type=int, default=1,
                         help="threads per gunicorn worker (gthread worker when above 1), for every gunicorn server")
     parser.add_argument("--only", default="",
                         help="comma-separated loads to run (token, minimal, minimal_writes, op1, op2, introspect, "

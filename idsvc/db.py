@@ -133,9 +133,10 @@ def _refuse_flush(*_args: Any) -> None:
 
 
 def read_only(view: Callable[..., Any]) -> Callable[..., Any]:
-    """For a view that reads and records audit events, and changes nothing else (userinfo,
-    introspection): each read is its own round trip, without BEGIN and COMMIT, and the events go
-    through the group writer. Changing an ORM object in such a view fails loudly.
+    """For a view that reads and changes nothing (introspection): each read is its own round trip,
+    without BEGIN and COMMIT; an audit event it records goes through the group writer. Changing
+    an ORM object in such a view fails loudly. (Userinfo is not one: with one request at a time per
+    worker, its event costs less in the request's own transaction than in a group of its own.)
     """
 
     @functools.wraps(view)

@@ -1,7 +1,7 @@
 """Group commit for the rows of requests that write nothing else: many requests, one transaction.
 
-A client_credentials token or a userinfo read writes one or two rows (the token, the audit
-event) and changes nothing else. Written alone, each costs a transaction of its own: two or three
+A client_credentials token writes two rows (the token, its audit event) and changes nothing
+else. Written alone, each costs a transaction of its own: two or three
 round trips and a WAL flush, several times the CPU of the rest of the request. Here the request
 thread hands its rows to one writer thread per process and waits until they are committed; the
 writer takes whatever has queued meanwhile and commits it all in one transaction, with one
@@ -9,7 +9,7 @@ multi-row INSERT per table. The answer still leaves only after its rows are dura
 with a transaction of its own; under load the cost of a commit is shared by every request in it.
 
 This is PostgreSQL's own group commit, one level up. With gunicorn's sync worker (one request
-at a time) a group is one request; the gain comes with the gthread worker (``idsvc.serve``).
+at a time) a group is one request; the gain comes with threaded servers (gunicorn gthread).
 
 Rows of a request that already has a transaction open go into that transaction instead
 (:func:`idsvc.db.write_rows`): on SQLite the open transaction holds the write lock, and on both

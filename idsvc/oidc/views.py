@@ -121,7 +121,6 @@ def introspect() -> Response:
 
 @bp.route("/userinfo", methods=["GET", "POST"])
 @csrf.exempt
-@db.read_only
 @require_oauth("openid")
 def userinfo() -> Response:
     token = current_token
