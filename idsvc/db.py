@@ -26,7 +26,6 @@ from sqlalchemy import Integer
 from sqlalchemy import MetaData
 from sqlalchemy import create_engine
 from sqlalchemy import event
-from sqlalchemy import insert
 from sqlalchemy import make_url
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.orm import Session
@@ -35,6 +34,7 @@ from sqlalchemy.types import TypeDecorator
 
 from idsvc.groupwrite import GroupWriter
 from idsvc.groupwrite import Rows
+from idsvc.groupwrite import insert_statement
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_N_label)s",
@@ -121,12 +121,6 @@ class Database:
                                               expire_on_commit=False)
         event.listen(self.read_sessionmaker, "before_flush", _refuse_flush)
 
-    def bind_to(self, connection: Any) -> None:
-        """Run every session on ``connection`` inside savepoints (tests roll the outer one back)."""
-        self.sessionmaker = sessionmaker(
-            bind=connection, expire_on_commit=False, join_transaction_mode="create_savepoint"
-        )
-
 
 def _refuse_flush(*_args: Any) -> None:
     raise RuntimeError("a read_only() view changed a row: it must not (its writes would not be atomic)")
@@ -189,17 +183,7 @@ def write_rows(rows: Rows) -> None:
         get_db().group_writer.write(rows)
         return
     for table, values in rows:
-        session().execute(_insert(table), values)
-
-
-_INSERTS: dict[Any, Any] = {}
-
-
-def _insert(table: Any) -> Any:
-    """The table's INSERT, built once (its cache key is then free on every call)."""
-    if table not in _INSERTS:
-        _INSERTS[table] = insert(table)
-    return _INSERTS[table]
+        session().execute(insert_statement(table), values)
 
 
 def persist_on_error() -> None:

@@ -118,16 +118,16 @@ class GroupWriter:
                 by_table.setdefault(table, []).append(row)
         with self.engine.begin() as conn:
             for table, rows in by_table.items():
-                conn.execute(_multirow_insert(table), rows).all()
+                conn.execute(insert_statement(table), rows).all()
 
 
 _INSERTS: dict[Table, Any] = {}
 
 
-def _multirow_insert(table: Table) -> Any:
-    """The table's INSERT, built once. With RETURNING, SQLAlchemy sends a list of rows as one
-    multi-row statement ("insertmanyvalues"); without it, psycopg pipelines one INSERT per row,
-    several times slower here."""
+def insert_statement(table: Table) -> Any:
+    """The table's INSERT, built once (its cache key is then free on every call). With RETURNING,
+    SQLAlchemy sends a list of rows as one multi-row statement ("insertmanyvalues"); without it,
+    psycopg pipelines one INSERT per row, several times slower here."""
     if table not in _INSERTS:
         _INSERTS[table] = insert(table).returning(*table.primary_key.columns)
     return _INSERTS[table]
