@@ -35,6 +35,7 @@ from idsvc.db import Base
 from idsvc.db import UTCDateTime
 from idsvc.registry.copytext import CITIZEN_COLUMNS
 from idsvc.registry.copytext import CITIZEN_COPY_COLUMNS
+from idsvc.registry.copytext import RELATIVE_KINDS
 from idsvc.registry.copytext import CopyRows
 from idsvc.registry.models import Citizen
 from idsvc.registry.rows import CHECKED_COLUMNS
@@ -43,9 +44,8 @@ from idsvc.registry.rows import CHECKED_COLUMNS
 IMPORT_LOCK = 0x1D5C_0001
 
 _AT = {c: i for i, c in enumerate(CHECKED_COLUMNS)}
-_RELATIVE_KINDS = ("father", "mother", "spouse")
 #: Where each relative's id (and after it, the name) sits in an importer row (line first).
-_RELATIVE_AT = [(kind, _AT[f"{kind}_id"] + 1) for kind in _RELATIVE_KINDS]
+_RELATIVE_AT = [(kind, _AT[f"{kind}_id"] + 1) for kind in RELATIVE_KINDS]
 _ALL_CITIZEN = (*CITIZEN_COLUMNS, "id", "household_id", "import_batch_id", "import_line", "version",
                 "created_at", "updated_at")
 
@@ -246,7 +246,7 @@ class BulkWriter:
         move of the sequence instead of ``count`` draws.
         """
         cur = self.driver.cursor()
-        if self.pg and self._block_ids:
+        if self._block_ids:
             cur.execute("SELECT setval(s, nextval(s) + %s - 1) FROM pg_get_serial_sequence('citizen', 'id') AS s",
                         (count,))
             last = cur.fetchone()[0]

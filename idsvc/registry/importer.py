@@ -140,7 +140,9 @@ def import_file(path: Path, *, actor: str, rejects_path: Path | None = None, fmt
     chunk_size = chunk_size or current_app.config["IMPORT_CHUNK_SIZE"]
     fmt = reader.detect_format(path, fmt)
     facts = reader.inspect(path)
-    next(reader.read_rows(path, fmt), None)  # the header is checked before anything is written
+    header_check = reader.read_blocks(path, fmt, 1)  # the header is checked before anything is written
+    next(header_check, None)
+    header_check.close()
     communes = frozenset(db.session().scalars(select(Commune.code)))
     db.session().rollback()
     if not communes:

@@ -225,8 +225,8 @@ def _plain(lines: list[str], width: int, before: int) -> list[tuple[int, list[st
             or data.endswith(b" ") or any(bad in data for bad in _NOT_PLAIN)
             or not (text.isascii() or _NFC("NFC", text))):
         return None
-    rows = [row.split(",") for row in text[:-1].split("\n")] if text.endswith("\n") else \
-        [row.split(",") for row in text.split("\n")]
+    body = text[:-1] if text.endswith("\n") else text
+    rows = [row.split(",") for row in body.split("\n")]
     if len(rows) != len(lines) or any(len(row) != width for row in rows):
         return None  # a blank or ragged line: csv.reader says what is wrong with it
     return list(zip(range(before + 1, before + 1 + len(rows)), rows, strict=True))
