@@ -319,22 +319,26 @@ def authenticate(id_number: str, password: str) -> LoginResult:
     return LoginResult(account)
 
 
-def _register_failure(account: Account, now: datetime, *, reason: str) -> None:
-    """Count a failure; at the threshold, lock the account for a time that doubles each lockout."""
+def _register_failure(account: Account, now: datetime, *, reason: str,
+                      action: AuditAction = AuditAction.IDENTITY_LOGIN_FAILURE,
+                      actor: str = "anonymous", **extra: object) -> None:
+    """Count a failure; at the threshold, lock the account for a time that doubles each lockout.
+
+    One audit event (``action``, with ``extra`` in its data) tells of the failure and any lockout.
+    """
     cfg = current_app.config
     window = timedelta(seconds=cfg["LOCKOUT_WINDOW_SECONDS"])
     if account.first_failure_at is None or now - account.first_failure_at > window:
         account.first_failure_at, account.failed_count = now, 0
     account.failed_count += 1
-    data: dict[str, object] = {"reason": reason, "failures": account.failed_count}
+    data: dict[str, object] = {"reason": reason, "failures": account.failed_count, **extra}
     if account.failed_count >= cfg["LOCKOUT_THRESHOLD"]:
         seconds = min(cfg["LOCKOUT_BASE_SECONDS"] * 2 ** account.lockouts, cfg["LOCKOUT_MAX_SECONDS"])
         account.locked_until = now + timedelta(seconds=seconds)
         account.lockouts += 1
         account.failed_count, account.first_failure_at = 0, None
         data["locked_for_seconds"] = seconds
-    audit.record(AuditAction.IDENTITY_LOGIN_FAILURE, actor="anonymous", subject_type="account",
-                 subject_id=account.id, data=data)
+    audit.record(action, actor=actor, subject_type="account", subject_id=account.id, data=data)
     db.persist_on_error()
 
 
@@ -368,13 +372,11 @@ def verify_second_factor(login: LoginSession, code: str) -> bool:
                 break
     if step is None or (account.totp_last_step is not None and step <= account.totp_last_step):
         login.totp_failures += 1
-        _register_failure(account, now, reason="otp")
         if login.totp_failures >= TOTP_MAX_TRIES:
             login.revoked_at = now
-        audit.record(AuditAction.IDENTITY_OTP_FAILURE, actor=f"account:{account.id}",
-                     subject_type="account", subject_id=account.id,
-                     data={"reason": "reused" if step is not None else "wrong",
-                           "tries": login.totp_failures})
+        _register_failure(account, now, reason="reused" if step is not None else "wrong",
+                          action=AuditAction.IDENTITY_OTP_FAILURE, actor=f"account:{account.id}",
+                          tries=login.totp_failures, session_ended=login.revoked_at is not None)
         return False
     account.totp_last_step = step
     _reset_failures(account)

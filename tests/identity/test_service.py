@@ -281,7 +281,8 @@ def test_current_code_passes_and_cannot_be_replayed(level2_login, clock) -> None
     other, _ = service.start_session(level2_login.account, level=1, amr="pwd", ip=None, user_agent=None)
     assert not service.verify_second_factor(other, code)  # not from another session either
     assert [e.data for e in audit_events(AuditAction.IDENTITY_OTP_FAILURE)] == [
-        {"reason": "reused", "tries": 1}, {"reason": "reused", "tries": 1}]
+        {"reason": "reused", "tries": 1, "failures": 1, "session_ended": False},
+        {"reason": "reused", "tries": 1, "failures": 2, "session_ended": False}]
 
 
 def test_earlier_step_is_refused_once_a_later_one_was_used(level2_login, clock) -> None:  # type: ignore[no-untyped-def]
@@ -318,7 +319,12 @@ def test_five_wrong_codes_end_the_pending_login(level2_login, clock) -> None:  #
     assert not service.verify_second_factor(level2_login, wrong)
     assert level2_login.revoked_at == clock.now
     assert not service.verify_second_factor(level2_login, totp_at(clock.now))  # even the right code now
-    assert len(audit_events(AuditAction.IDENTITY_OTP_FAILURE)) == 6
+    # One event per wrong code, counting towards the account's lockout; none as a password failure.
+    events = audit_events(AuditAction.IDENTITY_OTP_FAILURE)
+    assert [(e.data["reason"], e.data.get("tries"), e.data.get("session_ended")) for e in events] == [
+        *[("wrong", n, False) for n in range(1, 5)], ("wrong", 5, True), ("locked", None, None)]
+    assert [e.data["failures"] for e in events[:4]] == [1, 2, 3, 4]
+    assert audit_events(AuditAction.IDENTITY_LOGIN_FAILURE) == []
 
 
 def test_second_factor_needs_in_person_verification(app_ctx, create_account, clock) -> None:  # type: ignore[no-untyped-def]
