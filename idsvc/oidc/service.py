@@ -18,6 +18,7 @@ from authlib.common.urls import add_params_to_uri
 from flask import current_app
 from sqlalchemy import Table
 from sqlalchemy import bindparam
+from sqlalchemy import event
 from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy import update
@@ -162,7 +163,8 @@ def find_client(client_id: str | None) -> OAuthClient | None:
         # This request's session already has a transaction (on SQLite, the write lock): read in it.
         client = db.session().scalar(_CLIENT_BY_ID, {"client_id": client_id})
     else:
-        with db.get_db().sessionmaker() as s:
+        # One read, no transaction: no BEGIN/COMMIT, and on SQLite no wait for the write lock.
+        with db.get_db().read_sessionmaker() as s:
             client = s.scalar(_CLIENT_BY_ID, {"client_id": client_id})
         if client is not None:
             cache[client_id] = (time.monotonic() + current_app.config["CLIENT_CACHE_SECONDS"], client)
@@ -170,8 +172,15 @@ def find_client(client_id: str | None) -> OAuthClient | None:
 
 
 def _forget_client(client: OAuthClient) -> None:
-    """Changed through this process: its cached copy goes now (other processes: within the TTL)."""
-    current_app.extensions.get("idsvc.clients", {}).pop(client.client_id, None)
+    """Changed through this process: its cached copy goes now (other processes: within the TTL).
+
+    Until the change commits, another request of this process still reads the old row and may
+    cache it again; so the copy is dropped once more when this session commits.
+    """
+    cache = current_app.extensions.setdefault("idsvc.clients", {})
+    client_id = client.client_id
+    cache.pop(client_id, None)
+    event.listen(db.session(), "after_commit", lambda _session: cache.pop(client_id, None), once=True)
 
 
 def list_clients() -> list[OAuthClient]:

@@ -3,6 +3,7 @@ token introspection (RFC 7662) and token revocation (RFC 7009)."""
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import timedelta
 
@@ -227,6 +228,26 @@ def test_a_client_disabled_through_the_service_is_refused_at_once(client, partie
     client_id, secret = parties["machine"]
     assert machine_token(client, client_id, secret).status_code == 200  # now cached by this process
     setup_data(lambda: service.disable_client(service.get_client(client_id), actor="test"))
+    assert_invalid_client_401(machine_token(client, client_id, secret))
+
+
+def test_a_request_during_the_change_does_not_keep_the_old_client(app, client, parties, setup_data) -> None:  # type: ignore[no-untyped-def]
+    from idsvc.oidc import service
+
+    client_id, secret = parties["machine"]
+
+    def disable_while_another_request_reads() -> None:
+        service.disable_client(service.get_client(client_id), actor="test")
+
+        def other_request() -> None:  # sees the row as committed: still enabled, and caches it
+            with app.app_context():
+                assert service.find_client(client_id) is not None
+
+        reader = threading.Thread(target=other_request)
+        reader.start()
+        reader.join()
+
+    setup_data(disable_while_another_request_reads)
     assert_invalid_client_401(machine_token(client, client_id, secret))
 
 
