@@ -104,9 +104,8 @@ class ActivationCode(Base):
     channel: Mapped[str] = mapped_column(String(10))
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: Spent, or replaced by a newer code. (Wrong codes count towards the account's lockout.)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    #: Wrong codes entered against this account while this code was valid.
-    failed_tries: Mapped[int] = mapped_column(SmallInteger, default=0)
 
 
 class LoginSession(Base):
