@@ -50,14 +50,14 @@ def registry_cli() -> None:
 def registry_import(file: Path, rejects: Path | None, fmt: str | None, actor: str, initial_load: bool) -> None:
     """Import citizens from FILE (CSV or JSONL); safe to re-run, Ctrl-C stops after the current chunk."""
     try:
-        lines = reader.inspect(file).lines
+        facts = reader.inspect(file)
     except reader.UnreadableFile as exc:
         raise click.ClickException(str(exc)) from None
     stop = _StopOnInterrupt()
-    with stop, click.progressbar(length=max(lines - 1, 1), label="importing", file=sys.stderr) as bar:
+    with stop, click.progressbar(length=max(facts.lines - 1, 1), label="importing", file=sys.stderr) as bar:
         try:
             result = importer.import_file(file, actor=actor, rejects_path=rejects, fmt=fmt,
-                                          progress=bar.update, should_stop=stop, initial_load=initial_load)
+                                          progress=bar.update, should_stop=stop, initial_load=initial_load, facts=facts)
         except (reader.UnreadableFile, DomainError) as exc:
             raise click.ClickException(str(exc)) from None
         except importer.ImportStopped as exc:
