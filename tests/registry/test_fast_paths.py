@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import unicodedata
+from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
 
@@ -28,12 +29,24 @@ from tests.registry.test_importer import person
 TODAY = date(2026, 1, 1)
 
 
-def general_rows(path: Path) -> list[reader.RawRow]:
-    """What the reader yields through ``csv.reader`` and ``_clean`` only (every block not plain)."""
+def general_rows(path: Path) -> list[tuple[int, dict[str, str], bool]]:
+    """(line, values, refused) of each row as the general rules read the file: ``csv.reader`` over
+    all of it and ``_clean`` on each row, written out here apart from the reader's block logic."""
     with path.open(encoding="utf-8-sig", newline="") as f:
-        header = tuple(c.lower() for c in reader._clean(next(csv.reader([f.readline()]))))
-        rows, _ = reader._parse_csv(f.readlines(), [], header, 1)
+        records = csv.reader(f)
+        header = tuple(c.lower() for c in reader._clean(next(records)))
+        rows, start = [], records.line_num + 1
+        for row in records:
+            if len(row) != len(header) and row and not (len(row) == 1 and not row[0].strip()):
+                rows.append((start, {}, True))
+            elif len(row) == len(header):
+                rows.append((start, dict(zip(header, reader._clean(row), strict=True)), False))
+            start = records.line_num + 1
     return rows
+
+
+def read(rows: Iterable[reader.RawRow]) -> list[tuple[int, dict[str, str], bool]]:
+    return [(row.line, row.values, row.error is not None) for row in rows]
 
 
 def generated(tmp_path: Path, count: int = 2000) -> Path:
@@ -48,7 +61,7 @@ def test_plain_blocks_read_as_the_general_reader(tmp_path) -> None:  # type: ign
     path = generated(tmp_path)
     blocks = list(reader.read_blocks(path, "csv", 100))
     assert all(block.plain for block in blocks)
-    assert list(reader.read_rows(path, "csv")) == general_rows(path)
+    assert read(reader.read_rows(path, "csv")) == general_rows(path)
 
 
 ODD_LINES = [
@@ -85,7 +98,7 @@ def test_odd_lines_fall_back_to_the_general_reader(tmp_path, newline, size) -> N
     blocks = list(reader.read_blocks(path, "csv", size))
     assert not all(block.plain for block in blocks)
     assert any(block.plain for block in blocks) or size > len(lines)
-    assert [row for block in blocks for row in block.raw_rows()] == general_rows(path)
+    assert read(row for block in blocks for row in block.raw_rows()) == general_rows(path)
 
 
 def verdict(checker: RowChecker, values: dict[str, str]) -> object:
