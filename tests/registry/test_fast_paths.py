@@ -21,6 +21,7 @@ from idsvc.population.generator import generate
 from idsvc.population.generator import write_csv
 from idsvc.registry import reader
 from idsvc.registry.fileformat import COLUMNS
+from idsvc.registry.rows import MAX_LENGTH
 from idsvc.registry.rows import RowChecker
 from idsvc.registry.rows import RowRejected
 from tests.registry.test_importer import BAD_ROWS
@@ -165,3 +166,19 @@ def test_copy_text_reads_back_as_the_checked_rows() -> None:
     assert copy.heads == [False, True] and copy.households == [None, "H\\1"]
     assert b"\\\\N" in copy.citizens[1] and copy.relatives[0][0] is None
     assert copy.relatives[0][1] == "father\t\\N\tĐỗ Văn Cha\n".encode()
+
+
+@pytest.mark.parametrize("column", sorted(MAX_LENGTH))
+def test_plain_check_keeps_every_length_limit(column) -> None:  # type: ignore[no-untyped-def]
+    """The short check writes the limits out for speed: each must stay the one :data:`MAX_LENGTH` sets."""
+    checker = RowChecker(frozenset({"00070"}), TODAY)
+    header = tuple(COLUMNS)
+    quick = checker.plain(header)
+    limit = MAX_LENGTH[column]
+    extra = {"relationship_to_head": "head"} if column == "household_id" else {}
+    for length, accepted in ((limit, True), (limit + 1, False)):
+        values = person(**{column: "Đ" * length, **extra})
+        assert (verdict(checker, values) != f"{column}: longer than {limit} characters") is accepted
+        fast = quick([values[c] for c in header])
+        assert (fast is not None) is accepted, (column, length)
+        assert fast is None or fast == verdict(checker, values)
