@@ -34,20 +34,17 @@ from sqlalchemy.schema import DropIndex
 from idsvc.db import Base
 from idsvc.db import UTCDateTime
 from idsvc.registry.copytext import CITIZEN_COLUMNS
-from idsvc.registry.copytext import CITIZEN_COPY_COLUMNS
+from idsvc.registry.copytext import CITIZEN_WRITE_COLUMNS
 from idsvc.registry.copytext import RELATIVE_KINDS
 from idsvc.registry.copytext import CopyRows
 from idsvc.registry.models import Citizen
-from idsvc.registry.rows import CHECKED_COLUMNS
+from idsvc.registry.rows import ROW_AT
 
 #: PostgreSQL advisory lock held while an import runs (one import at a time; any constant).
 IMPORT_LOCK = 0x1D5C_0001
 
-_AT = {c: i for i, c in enumerate(CHECKED_COLUMNS)}
-#: Where each relative's id (and after it, the name) sits in an importer row (line first).
-_RELATIVE_AT = [(kind, _AT[f"{kind}_id"] + 1) for kind in RELATIVE_KINDS]
-_ALL_CITIZEN = (*CITIZEN_COLUMNS, "id", "household_id", "import_batch_id", "import_line", "version",
-                "created_at", "updated_at")
+#: Where each relative's id (and after it, the name) sits in an importer row.
+_RELATIVE_AT = [(kind, ROW_AT[f"{kind}_id"]) for kind in RELATIVE_KINDS]
 
 #: (number, retired_at, import_batch_id, import_line, name_folded, birth_year, birth_month, birth_day, sex)
 Known = tuple[str, Any, int | None, int | None, str, int, int | None, int | None, str]
@@ -259,29 +256,26 @@ class BulkWriter:
         first = cur.fetchone()[0] + 1
         return range(first, first + count)
 
-    def write(self, rows: Sequence[tuple[Any, ...]], ids: Sequence[int], household_ids: dict[str, int],
+    def write(self, rows: Sequence[tuple[Any, ...]], ids: range, household_ids: dict[str, int],
               batch_id: int) -> None:
-        """Citizens (``rows`` = (line, *checked)), their numbers, relatives, and household heads."""
+        """SQLite: citizens (``rows`` = (line, *checked)), their numbers, relatives, and household heads.
+
+        ``ids`` is the block :meth:`reserve_ids` gives on SQLite, so the numbers are copied from the
+        citizens just written in one statement. (PostgreSQL takes :meth:`write_copy`.)
+        """
         now = self._stamp(datetime.now(UTC))
-        hh = _AT["household_number"] + 1
+        hh, rel = ROW_AT["household_number"], ROW_AT["relationship_to_head"]
         end = len(CITIZEN_COLUMNS) + 1
-        citizens = ((*row[1:end], cid, household_ids.get(row[hh]), batch_id, row[0], 1, now, now)
-                    for cid, row in zip(ids, rows, strict=True))
-        numbers = ((row[1], cid, now) for cid, row in zip(ids, rows, strict=True))
-        relatives = (
+        self._insert_many("citizen", CITIZEN_WRITE_COLUMNS, (
+            (*row[1:end], row[0], household_ids.get(row[hh]), cid, batch_id, 1, now, now)
+            for cid, row in zip(ids, rows, strict=True)))
+        self.driver.execute("INSERT INTO citizen_number (number, citizen_id, issued_at) "
+                            "SELECT id_number, id, created_at FROM citizen WHERE id BETWEEN ? AND ?",
+                            (ids.start, ids.stop - 1))
+        self._insert_many("citizen_relative", ("citizen_id", "kind", "id_number", "full_name"), (
             (cid, kind, row[at], row[at + 1])
             for cid, row in zip(ids, rows, strict=True) for kind, at in _RELATIVE_AT
-            if row[at] is not None or row[at + 1] is not None)
-        self._copy("citizen", _ALL_CITIZEN, citizens)
-        if not self.pg and isinstance(ids, range) and ids.step == 1:
-            # SQLite's ids are one block (reserve_ids): the numbers come from the rows just written.
-            self.driver.execute("INSERT INTO citizen_number (number, citizen_id, issued_at) "
-                                "SELECT id_number, id, created_at FROM citizen WHERE id BETWEEN ? AND ?",
-                                (ids.start, ids.stop - 1))
-        else:
-            self._copy("citizen_number", ("number", "citizen_id", "issued_at"), numbers)
-        self._copy("citizen_relative", ("citizen_id", "kind", "id_number", "full_name"), relatives)
-        rel = _AT["relationship_to_head"] + 1
+            if row[at] is not None or row[at + 1] is not None))
         self._set_heads([(cid, household_ids[row[hh]]) for cid, row in zip(ids, rows, strict=True)
                          if row[rel] == "head" and row[hh] is not None])
 
@@ -299,7 +293,7 @@ class BulkWriter:
         now = datetime.now(UTC).isoformat(sep=" ").encode()
         tail = b"\t%d\t1\t%b\t%b\n" % (batch_id, now, now)
         cur = self.driver.cursor()
-        with cur.copy(f"COPY citizen ({', '.join(CITIZEN_COPY_COLUMNS)}) FROM STDIN") as copy:
+        with cur.copy(f"COPY citizen ({', '.join(CITIZEN_WRITE_COLUMNS)}) FROM STDIN") as copy:
             copy.write(b"".join([b"%b%b\t%d%b" % (rows.citizens[i], b"\\N" if hh is None else hid[hh], cid, tail)
                                  for cid, hh, i in zip(ids, households, chosen, strict=True)]))
         with cur.copy("COPY citizen_number (number, citizen_id, issued_at) FROM STDIN") as copy:
@@ -322,12 +316,6 @@ class BulkWriter:
             self.driver.cursor().executemany("UPDATE household SET head_id = ? WHERE id = ? AND head_id IS NULL",
                                              heads)
 
-    def _copy(self, table: str, columns: Sequence[str], rows: Iterable[tuple[Any, ...]]) -> None:
-        cur = self.driver.cursor()
-        if self.pg:
-            with cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-        else:
-            cur.executemany(f"INSERT INTO {table} ({', '.join(columns)}) "  # noqa: S608  (constants)
-                            f"VALUES ({', '.join('?' * len(columns))})", rows)
+    def _insert_many(self, table: str, columns: Sequence[str], rows: Iterable[tuple[Any, ...]]) -> None:
+        self.driver.cursor().executemany(
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})", rows)  # noqa: S608  (constants)

@@ -17,18 +17,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from idsvc.registry.rows import CHECKED_COLUMNS
+from idsvc.registry.rows import ROW_AT
 
 #: Checked values that are columns of ``citizen`` as they are.
 CITIZEN_COLUMNS = CHECKED_COLUMNS[:CHECKED_COLUMNS.index("household_number")]
-#: Column order of a citizen row of text: the reading process writes up to the line, the importer the rest.
-CITIZEN_COPY_COLUMNS = (*CITIZEN_COLUMNS, "import_line", "household_id", "id", "import_batch_id", "version",
-                        "created_at", "updated_at")
+#: Column order of a citizen row as written (``COPY`` on PostgreSQL, ``executemany`` on SQLite): the
+#: reading process makes the text up to the line, the importer adds the rest.
+CITIZEN_WRITE_COLUMNS = (*CITIZEN_COLUMNS, "import_line", "household_id", "id", "import_batch_id", "version",
+                         "created_at", "updated_at")
 RELATIVE_KINDS = ("father", "mother", "spouse")
 
-_HOUSEHOLD = CHECKED_COLUMNS.index("household_number")
-_PERMANENT = CHECKED_COLUMNS.index("permanent_commune_code")
-_RELATIONSHIP = CHECKED_COLUMNS.index("relationship_to_head")
-_INTEGERS = frozenset(CHECKED_COLUMNS.index(c) for c in ("birth_year", "birth_month", "birth_day"))
+_INTEGERS = frozenset(ROW_AT[c] for c in ("birth_year", "birth_month", "birth_day"))
 _NULL = "\x00"  # stands for NULL until the chunk is escaped: no checked value holds it
 
 
@@ -52,15 +51,15 @@ class CopyRows:
     def row(self, i: int) -> tuple[Any, ...]:
         """Row ``i`` as the checker made it: (line, *checked values)."""
         fields = self.citizens[i].decode().split("\t")[:-1]
-        values: list[Any] = [_value(f) for f in fields[:-1]]
+        row: list[Any] = [int(fields[-1]), *(_value(f) for f in fields[:-1])]
         for at in _INTEGERS:
-            if values[at] is not None:
-                values[at] = int(values[at])
-        values.append(self.households[i])
+            if row[at] is not None:
+                row[at] = int(row[at])
+        row.append(self.households[i])
         for kind in self.relatives:
             piece = kind[i]
-            values += [None, None] if piece is None else [_value(f) for f in piece.decode()[:-1].split("\t")[1:]]
-        return (int(fields[-1]), *values)
+            row += [None, None] if piece is None else [_value(f) for f in piece.decode()[:-1].split("\t")[1:]]
+        return tuple(row)
 
 
 def to_copy(rows: list[tuple[Any, ...]]) -> CopyRows:
@@ -70,15 +69,19 @@ def to_copy(rows: list[tuple[Any, ...]]) -> CopyRows:
                          for row in rows])
     relatives = []
     for kind in RELATIVE_KINDS:
-        at = CHECKED_COLUMNS.index(f"{kind}_id") + 1
+        at = ROW_AT[f"{kind}_id"]
         texts = [None if row[at] is None and row[at + 1] is None else
                  f"{kind}\t{_NULL if row[at] is None else row[at]}\t{_NULL if row[at + 1] is None else row[at + 1]}\n"
                  for row in rows]
         relatives.append(_escaped_or_none(texts))
     return CopyRows(
         lines=[row[0] for row in rows], numbers=[row[1] for row in rows],
-        households=[row[_HOUSEHOLD + 1] for row in rows], communes=[row[_PERMANENT + 1] for row in rows],
-        heads=[row[_RELATIONSHIP + 1] == "head" for row in rows], citizens=citizens, relatives=tuple(relatives))
+        households=[row[_HOUSEHOLD] for row in rows], communes=[row[_PERMANENT] for row in rows],
+        heads=[row[_RELATIONSHIP] == "head" for row in rows], citizens=citizens, relatives=tuple(relatives))
+
+
+_HOUSEHOLD, _PERMANENT = ROW_AT["household_number"], ROW_AT["permanent_commune_code"]
+_RELATIONSHIP = ROW_AT["relationship_to_head"]
 
 
 def _escaped(texts: list[str]) -> list[bytes]:

@@ -55,7 +55,7 @@ from idsvc.registry.copytext import to_copy
 from idsvc.registry.fileformat import COLUMNS
 from idsvc.registry.models import Commune
 from idsvc.registry.models import ImportBatch
-from idsvc.registry.rows import CHECKED_COLUMNS
+from idsvc.registry.rows import ROW_AT
 from idsvc.registry.rows import RowChecker
 from idsvc.registry.rows import RowRejected
 from idsvc.registry.rows import file_values
@@ -300,12 +300,8 @@ def _why_not_new(row: tuple[Any, ...], hit: tuple[Any, ...], batch_id: int) -> s
     return "citizen_id: the registry already holds this number for a person with another name, date of birth or sex"
 
 
-def _position(column: str) -> int:
-    return CHECKED_COLUMNS.index(column) + 1  # + 1: the line comes first
-
-
-_HOUSEHOLD, _PERMANENT = _position("household_number"), _position("permanent_commune_code")
-_NAME_FOLDED, _BIRTH, _SEX = _position("name_folded"), _position("birth_year"), _position("sex")
+_HOUSEHOLD, _PERMANENT = ROW_AT["household_number"], ROW_AT["permanent_commune_code"]
+_NAME_FOLDED, _BIRTH, _SEX = ROW_AT["name_folded"], ROW_AT["birth_year"], ROW_AT["sex"]
 
 
 # -- reading and checking --------------------------------------------------------------------

@@ -29,6 +29,9 @@ CHECKED_COLUMNS = (
     "household_number", "father_id", "father_name", "mother_id", "mother_name", "spouse_id", "spouse_name",
 )
 
+#: Where each checked value sits in an importer row, ``(line, *checked values)``.
+ROW_AT = {column: i + 1 for i, column in enumerate(CHECKED_COLUMNS)}
+
 #: Longest accepted text per column (the database's column sizes).
 MAX_LENGTH = {
     "full_name": 200, "other_names": 200, "place_of_birth": 200, "hometown": 200, "religion": 60,
