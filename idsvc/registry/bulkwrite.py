@@ -23,6 +23,7 @@ from sqlalchemy import CheckConstraint
 from sqlalchemy import Connection
 from sqlalchemy import ForeignKeyConstraint
 from sqlalchemy import Index
+from sqlalchemy import UniqueConstraint
 from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -52,9 +53,6 @@ _KNOWN_SELECT = ("SELECT n.number, n.retired_at, c.import_batch_id, c.import_lin
                  "c.birth_month, c.birth_day, c.sex FROM citizen_number n JOIN citizen c ON c.id = n.citizen_id ")
 
 
-#: Unique constraint of ``citizen.id_number`` (the migrations' name), rebuilt after an initial load.
-_UNIQUE_NUMBER = "uq_citizen_id_number"
-
 #: The tables an initial load fills; their secondary indexes and foreign keys are deferred.
 BULK_TABLES = ("citizen", "citizen_number", "citizen_relative", "household")
 
@@ -62,12 +60,20 @@ BULK_TABLES = ("citizen", "citizen_number", "citizen_relative", "household")
 def _deferred() -> tuple[list[Index], list[ForeignKeyConstraint]]:
     """Non-unique indexes and foreign keys of :data:`BULK_TABLES`, from the models (= the migrations).
 
-    Primary keys and unique constraints stay: they are what makes numbers and households unique.
+    Primary keys and the other unique constraints stay: they are what makes numbers and households
+    unique during the load (see :func:`_unique_number` for the one PostgreSQL also defers).
     """
     tables = [Base.metadata.tables[name] for name in BULK_TABLES]
     indexes = [ix for t in tables for ix in sorted(t.indexes, key=lambda i: str(i.name)) if not ix.unique]
     keys = [fk for t in tables for fk in sorted(t.foreign_key_constraints, key=lambda k: str(k.name))]
     return indexes, keys
+
+
+def _unique_number() -> UniqueConstraint:
+    """The unique constraint on ``citizen.id_number``, from the models. An initial load on PostgreSQL
+    builds it at the end: ``citizen_number``'s primary key keeps the numbers unique meanwhile."""
+    return next(c for c in Base.metadata.tables["citizen"].constraints
+                if isinstance(c, UniqueConstraint) and [col.name for col in c.columns] == ["id_number"])
 
 
 def _checks(table: str) -> list[CheckConstraint]:
@@ -150,7 +156,7 @@ class BulkWriter:
             self.conn.exec_driver_sql("SET LOCAL maintenance_work_mem = '256MB'")  # index builds sort in memory
             for fk in keys:
                 self.conn.execute(DropConstraint(fk, if_exists=True))
-            self.conn.exec_driver_sql(f"ALTER TABLE citizen DROP CONSTRAINT {_UNIQUE_NUMBER}")
+            self.conn.execute(DropConstraint(_unique_number()))
         for ix in indexes:
             self.conn.execute(DropIndex(ix, if_exists=True))
         self._block_ids = self.pg  # the tables are locked: nobody else draws citizen ids meanwhile
@@ -164,7 +170,7 @@ class BulkWriter:
         indexes, keys = _deferred()
         self._block_ids = False
         if self.pg:
-            self.conn.exec_driver_sql(f"ALTER TABLE citizen ADD CONSTRAINT {_UNIQUE_NUMBER} UNIQUE (id_number)")
+            self.conn.execute(AddConstraint(_unique_number()))
         for ix in indexes:
             self.conn.execute(CreateIndex(ix, if_not_exists=True))
         if self.pg:
