@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import UTC
 from datetime import datetime
@@ -46,14 +47,32 @@ def _new_private_key(alg: str) -> Any:
     raise ValueError(f"unsupported algorithm {alg}")
 
 
-class KeyStore:
-    """Keys of one directory, loaded once per app."""
+@dataclass(frozen=True)
+class _Loaded:
+    """What one reading of the directory found (replaced whole, so threads see one or the other)."""
 
-    def __init__(self, directory: Path) -> None:
+    state: dict[str, Any]
+    keys: dict[str, SigningKey]
+    #: (inode, mtime, size) of the state file read; a rotation or prune replaces the file.
+    signature: tuple[int, int, int] | None
+    #: The JWK Set to publish (public parts only).
+    jwks: dict[str, Any]
+
+
+class KeyStore:
+    """Keys of one directory, loaded once and read again when the state file changes.
+
+    A running process looks at the state file at most every ``recheck_seconds`` (one ``stat``), and
+    at once when asked for a ``kid`` it does not know: a rotation or a prune made by the CLI or
+    another worker reaches every process without a restart, and a token signed by a new key
+    verifies everywhere at once.
+    """
+
+    def __init__(self, directory: Path, recheck_seconds: float = 5.0) -> None:
         self.directory = directory
-        self._keys: dict[str, SigningKey] | None = None
-        self._state: dict[str, Any] = {}
-        self._jwks: dict[str, Any] | None = None
+        self.recheck_seconds = recheck_seconds
+        self._loaded: _Loaded | None = None
+        self._checked_at = 0.0
 
     def _read_state(self) -> dict[str, Any]:
         path = self.directory / STATE_FILE
@@ -89,7 +108,7 @@ class KeyStore:
         tmp = self.directory / (STATE_FILE + ".tmp")
         tmp.write_text(json.dumps(state, indent=2))
         tmp.replace(self.directory / STATE_FILE)
-        self._keys, self._jwks = None, None
+        self._loaded = None
 
     def prune(self, older_than_seconds: int) -> list[str]:
         """Delete the retired keys retired more than ``older_than_seconds`` ago (every token they
@@ -113,8 +132,21 @@ class KeyStore:
         active = self._read_state()["active"]
         return [self.generate(alg) for alg in ALGORITHMS if alg not in active]
 
-    def load(self) -> dict[str, SigningKey]:
-        if self._keys is None:
+    def _signature(self) -> tuple[int, int, int] | None:
+        try:
+            st = (self.directory / STATE_FILE).stat()
+        except FileNotFoundError:
+            return None
+        return st.st_ino, st.st_mtime_ns, st.st_size
+
+    def _current(self, *, recheck_now: bool = False) -> _Loaded:
+        loaded, now = self._loaded, time.monotonic()
+        if loaded is not None and (recheck_now or now >= self._checked_at + self.recheck_seconds):
+            self._checked_at = now
+            if self._signature() != loaded.signature:
+                loaded = None  # rotated or pruned since: read again
+        if loaded is None:
+            signature = self._signature()  # before the read: a change in between is seen next time
             state = self._read_state()
             keys = {}
             for kid in [*state["active"].values(), *state["retired"]]:
@@ -125,30 +157,36 @@ class KeyStore:
                     raise KeyMaterialError(f"cannot read signing key {path}: {exc}") from exc
                 alg = "ES256" if isinstance(key, ec.EllipticCurvePrivateKey) else "RS256"
                 keys[kid] = SigningKey(kid, alg, key)
-            self._state, self._keys = state, keys
-        return self._keys
+            loaded = _Loaded(state, keys, signature, {"keys": [_public_jwk(key) for key in keys.values()]})
+            self._loaded, self._checked_at = loaded, now
+        return loaded
+
+    def load(self) -> dict[str, SigningKey]:
+        return self._current().keys
 
     def active(self, alg: str = "ES256") -> SigningKey:
-        keys = self.load()
-        kid = self._state["active"].get(alg)
+        loaded = self._current()
+        kid = loaded.state["active"].get(alg)
         if kid is None:
             raise KeyMaterialError(f"no active {alg} key in {self.directory}: run `idsvc keys generate`")
-        return keys[kid]
+        return loaded.keys[kid]
 
     def get(self, kid: str) -> SigningKey | None:
-        return self.load().get(kid)
+        key = self._current().keys.get(kid)
+        if key is None:  # perhaps made by another process a moment ago
+            key = self._current(recheck_now=True).keys.get(kid)
+        return key
 
     def public_jwks(self) -> dict[str, Any]:
-        """The JWK Set to publish: active and retired keys (public parts only), built once."""
-        if self._jwks is None:
-            self._jwks = {"keys": [_public_jwk(key) for key in self.load().values()]}
-        return self._jwks
+        """The JWK Set to publish: active and retired keys (public parts only); the same object
+        until the keys change."""
+        return self._current().jwks
 
     def listing(self) -> list[tuple[str, str, str]]:
         """(kid, alg, "active"|"retired") for every key."""
-        keys = self.load()
-        active = set(self._state["active"].values())
-        return [(k.kid, k.alg, "active" if k.kid in active else "retired") for k in keys.values()]
+        loaded = self._current()
+        active = set(loaded.state["active"].values())
+        return [(k.kid, k.alg, "active" if k.kid in active else "retired") for k in loaded.keys.values()]
 
 
 def _b64_int(value: int, length: int | None = None) -> str:
@@ -170,4 +208,4 @@ def get_keystore(app: Flask | None = None) -> KeyStore:
 
 
 def init_app(app: Flask) -> None:
-    app.extensions["idsvc.keys"] = KeyStore(Path(app.config["KEYS_DIR"]))
+    app.extensions["idsvc.keys"] = KeyStore(Path(app.config["KEYS_DIR"]), app.config["KEYS_RECHECK_SECONDS"])

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import base64
+import time
+from pathlib import Path
 
+import jwt
 import pytest
 
 from tests.factories import make_account
 from tests.factories import make_client
+from tests.oidc.helpers import MACHINE_SCOPE
 from tests.oidc.helpers import code_tokens
 from tests.oidc.helpers import issuer
+from tests.oidc.helpers import machine_token
 from tests.oidc.helpers import verify_jwt
 
 PRIVATE_MEMBERS = {"d", "p", "q", "dp", "dq", "qi", "oth", "k"}
@@ -82,20 +87,71 @@ def test_a_client_that_has_the_document_is_told_it_has_not_changed(client, path)
     assert again.status_code == 304 and again.data == b""
 
 
-def test_a_new_key_is_published_at_once_by_the_process_that_made_it(app, tmp_path) -> None:  # type: ignore[no-untyped-def]
+@pytest.fixture()
+def own_keys(app, tmp_path):  # type: ignore[no-untyped-def]
+    """A copy of the session's keys for this app (the other tests keep theirs), read by a store that
+    looks for changes every ``recheck`` seconds; returns a function making that store."""
     import shutil
 
     from idsvc.oidc.keys import KeyStore
 
-    keys = tmp_path / "keys"  # a copy: the session's keys stay as they are for the other tests
+    keys = tmp_path / "keys"
     shutil.copytree(app.config["KEYS_DIR"], keys)
     app.config["KEYS_DIR"] = str(keys)
-    app.extensions["idsvc.keys"] = KeyStore(keys)
+
+    def store(recheck: float = 5.0) -> KeyStore:
+        app.extensions["idsvc.keys"] = KeyStore(keys, recheck)
+        return app.extensions["idsvc.keys"]
+
+    return store
+
+
+def kids(client) -> set[str]:  # type: ignore[no-untyped-def]
+    return {k["kid"] for k in client.get("/jwks.json").get_json()["keys"]}
+
+
+def test_a_new_key_is_published_at_once_by_the_process_that_made_it(app, own_keys) -> None:  # type: ignore[no-untyped-def]
+    store = own_keys()
     client = app.test_client()
-    before = {k["kid"] for k in client.get("/jwks.json").get_json()["keys"]}
-    new = app.extensions["idsvc.keys"].generate("ES256")
-    after = client.get("/jwks.json")
-    assert {k["kid"] for k in after.get_json()["keys"]} == before | {new.kid}
+    before = kids(client)
+    new = store.generate("ES256")
+    assert kids(client) == before | {new.kid}
+
+
+def test_a_rotation_by_the_cli_reaches_a_running_process_without_a_restart(app, own_keys, setup_data) -> None:  # type: ignore[no-untyped-def]
+    from idsvc.oidc.keys import KeyStore
+
+    own_keys(recheck=0.3)
+    client = app.test_client()
+    before = kids(client)
+    cli = KeyStore(Path(app.config["KEYS_DIR"]))  # another process's view of the same directory
+    new = cli.generate("ES256")
+    time.sleep(0.4)
+    assert kids(client) == before | {new.kid}
+    machine = setup_data(lambda: (lambda made, secret: (made.client_id, secret))(*make_client(
+        grant_types=["client_credentials"], scopes=[MACHINE_SCOPE], redirect_uris=[])))
+    token = machine_token(client, *machine)
+    assert jwt.get_unverified_header(token.get_json()["access_token"])["kid"] == new.kid  # signs with it too
+    assert cli.prune(older_than_seconds=-1)  # the old ES256 key is retired: pruned
+    time.sleep(0.4)
+    assert kids(client) == {new.kid} | {kid for kid, alg, _ in cli.listing() if alg == "RS256"}
+
+
+def test_a_token_signed_by_a_key_just_made_elsewhere_verifies_at_once(app, own_keys) -> None:  # type: ignore[no-untyped-def]
+    from idsvc.oidc import tokens
+    from idsvc.oidc.keys import KeyStore
+
+    own_keys(recheck=3600)  # this process would not look for an hour on its own
+    with app.app_context():
+        tokens.encode_access_token({"iss": "x"})  # keys loaded
+        new = KeyStore(Path(app.config["KEYS_DIR"])).generate("ES256")  # another worker rotates
+        now = int(time.time())
+        token = jwt.encode({"iss": app.config["ISSUER"], "aud": app.config["ISSUER"], "iat": now, "exp": now + 60,
+                            "jti": "j1"}, new.private_key, algorithm="ES256", headers={"kid": new.kid, "typ": "at+jwt"})
+        assert tokens.decode_access_token(token)["jti"] == "j1"
+        with pytest.raises(tokens.TokenInvalid, match="unknown key"):
+            tokens.decode_access_token(jwt.encode({"iss": "x"}, new.private_key, algorithm="ES256",
+                                                  headers={"kid": "no-such-kid", "typ": "at+jwt"}))
 
 
 def test_the_jwks_holds_only_public_keys_each_with_a_kid(client) -> None:  # type: ignore[no-untyped-def]
