@@ -9,6 +9,7 @@ use argon2id instead (``identity.passwords``).
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import os
@@ -24,7 +25,13 @@ def _root_key() -> bytes:
 
 def derived_key(purpose: str) -> bytes:
     """A 256-bit key for one purpose, derived from ``HASH_KEY`` (one key never serves two uses)."""
-    return hmac.new(_root_key(), b"idsvc:" + purpose.encode(), hashlib.sha256).digest()
+    return _derive(_root_key(), purpose)
+
+
+@functools.lru_cache(maxsize=64)
+def _derive(root: bytes, purpose: str) -> bytes:
+    # Cached: every token, code and session check derives one (a handful of purposes per root key).
+    return hmac.new(root, b"idsvc:" + purpose.encode(), hashlib.sha256).digest()
 
 
 def keyed_hash(purpose: str, value: str) -> str:
