@@ -156,14 +156,23 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         row = service.token_by_refresh(refresh_token)
         if row is None or (row.revoked_at is not None and row.rotated_at is None):
             return None
-        if row.rotated_at is not None:
+        if row.client_pk != self.request.client.id:
+            return None  # another client's token: refused, and left as it is
+        now = utcnow()
+        if row.rotated_at is None and (row.refresh_expires_at is None or row.refresh_expires_at <= now):
+            return None
+        # Rotate it now, atomically: of two requests with the same token, exactly one wins (the
+        # other waits for its row lock, then finds it rotated). Undone if this request fails.
+        claimed = row.rotated_at is None and db.session().execute(
+            update(OAuthToken).where(OAuthToken.id == row.id, OAuthToken.rotated_at.is_(None),
+                                     OAuthToken.revoked_at.is_(None))
+            .values(rotated_at=now, revoked_at=now)).rowcount
+        if not claimed:
             # A rotated refresh token came back: someone holds a copy. Revoke the whole family.
             service.revoke_family(row.family, reason="refresh-token-reuse", actor=f"client:{row.client.client_id}")
             audit.record(AuditAction.OIDC_REFRESH_REUSE, actor=f"client:{row.client.client_id}",
                          subject_type="account", subject_id=row.account_id)
             db.persist_on_error()
-            return None
-        if row.refresh_expires_at is None or row.refresh_expires_at <= utcnow():
             return None
         return row
 
@@ -172,8 +181,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         return account if account is not None and account.status == "active" else None
 
     def revoke_old_credential(self, refresh_token: OAuthToken) -> None:
-        refresh_token.rotated_at = utcnow()
-        refresh_token.revoked_at = refresh_token.rotated_at
+        pass  # rotated when it was authenticated (authenticate_refresh_token)
 
     def issue_token(self, user: Any, refresh_token: OAuthToken) -> dict[str, Any]:
         scope = self.request.payload.scope or refresh_token.get_scope()

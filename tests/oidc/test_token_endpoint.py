@@ -3,6 +3,8 @@ refresh tokens (rotation, reuse detection, scope), each with the exact RFC 6749 
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
@@ -143,6 +145,28 @@ def test_reusing_a_rotated_refresh_token_revokes_the_whole_family(client, rp) ->
     assert_oauth_error(refresh(client, client_id, secret, third["refresh_token"]), "invalid_grant")
     assert_invalid_token(userinfo(client, third["access_token"]))
     assert introspect(client, (client_id, secret), third["access_token"]) == {"active": False}
+
+
+def test_two_refreshes_with_the_same_token_at_once_are_one_rotation_and_one_reuse(app, client, rp) -> None:  # type: ignore[no-untyped-def]
+    client_id, secret, _, _, number = rp
+    for _ in range(3):
+        tokens = code_tokens(client, client_id, secret, number)
+
+        def send(token: str, start: threading.Barrier):  # type: ignore[no-untyped-def]
+            browser = app.test_client()
+            start.wait()
+            return refresh(browser, client_id, secret, token)
+
+        start = threading.Barrier(2)
+        with ThreadPoolExecutor(2) as pool:
+            answers = list(pool.map(send, [tokens["refresh_token"]] * 2, [start] * 2))
+        assert sorted(a.status_code for a in answers) == [200, 400]
+        loser = next(a for a in answers if a.status_code == 400)
+        assert_oauth_error(loser, "invalid_grant")
+        # The loser was a reuse: the winner's new tokens are revoked with the family.
+        winner = next(a for a in answers if a.status_code == 200).get_json()
+        assert_oauth_error(refresh(client, client_id, secret, winner["refresh_token"]), "invalid_grant")
+        assert_invalid_token(userinfo(client, winner["access_token"]))
 
 
 def test_a_wider_scope_than_granted_is_refused_and_a_narrower_one_is_given(client, rp) -> None:  # type: ignore[no-untyped-def]
