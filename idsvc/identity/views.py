@@ -31,7 +31,7 @@ def login():  # type: ignore[no-untyped-def]
     if request.method == "GET":
         hint = request.args.get("login_hint", "")
         return render_template("identity/login.html", next=next_url, error=None,
-                               id_number=hint if hint.isdigit() and len(hint) == 12 else "",
+                               id_number=hint if hint.isascii() and hint.isdigit() and len(hint) == 12 else "",
                                notice=request.args.get("notice") and _notice(request.args["notice"]))
     result = service.authenticate(request.form.get("id_number", ""), request.form.get("password", ""))
     if not result.ok:

@@ -54,7 +54,7 @@ def _id_number_problem(column: str, number: str) -> str | None:
 
 
 def _spreadsheet_hint(number: str, reason: str) -> str:
-    if number.isdigit() and len(number) == 11:
+    if number.isascii() and number.isdigit() and len(number) == 11:
         return reason + " (a spreadsheet may have dropped the leading 0: format the column as text)"
     return reason
 
@@ -79,7 +79,7 @@ class RowChecker:
     def _commune(self, column: str, value: str, problems: list[str]) -> str | None:
         if not value:
             return None
-        if value.isdigit() and len(value) < 5:  # "70" from a spreadsheet means "00070"
+        if value.isascii() and value.isdigit() and len(value) < 5:  # "70" from a spreadsheet means "00070"
             value = value.zfill(5)
         if value not in self.communes:
             problems.append(f"{column}: commune {value} does not exist (5-digit commune code of 2025)")
@@ -146,7 +146,7 @@ class RowChecker:
             problems.append("citizen_id: an ID number is required")
         elif dob is not None and sex is not None:
             year = dob[0]
-            if not (len(number) == 12 and number.isdigit() and number[:3] in _REGISTRATION_CODES
+            if not (len(number) == 12 and number.isascii() and number.isdigit() and number[:3] in _REGISTRATION_CODES
                     and number[3] == _CENTURY_SEX[year // 100, sex] and number[4:6] == f"{year % 100:02d}"):
                 try:
                     idnumbers.check_consistent(number, birth_year=year, sex=sex)
@@ -206,17 +206,18 @@ class RowChecker:
             date_of_death = self._date_of_death(death_text, dob, problems)
 
         phone = get("phone") or None
-        if phone is not None and not (phone.isdigit() and 9 <= len(phone) <= 15):
+        if phone is not None and not (phone.isascii() and phone.isdigit() and 9 <= len(phone) <= 15):
             phone = phone.replace(" ", "").replace(".", "")
             digits = phone[1:] if phone.startswith("+") else phone
-            if not digits.isdigit() or not 9 <= len(digits) <= 15:
+            if not (digits.isascii() and digits.isdigit()) or not 9 <= len(digits) <= 15:
                 problems.append(f"phone: '{phone}' is not a telephone number")
 
         relatives: list[str | None] = []
         for kind in ("father", "mother", "spouse"):
             rel_id = get(f"{kind}_id") or None
             if rel_id is not None:
-                if not (len(rel_id) == 12 and rel_id.isdigit() and rel_id[:3] in _REGISTRATION_CODES):
+                if not (len(rel_id) == 12 and rel_id.isascii() and rel_id.isdigit()
+                        and rel_id[:3] in _REGISTRATION_CODES):
                     problem = _id_number_problem(f"{kind}_id", rel_id)
                     if problem:
                         problems.append(problem)
@@ -268,7 +269,7 @@ class RowChecker:
                 return None
             year = dob[0]
             prefix = number[:3]
-            if not (len(number) == 12 and number.isdigit() and prefix in codes
+            if not (len(number) == 12 and number.isascii() and number.isdigit() and prefix in codes
                     and number[3] == century_sex[year // 100, sex] and number[4:6] == two_digits[year % 100]):
                 return None
             if registration and registration != prefix:
@@ -285,11 +286,11 @@ class RowChecker:
                 return None
             if (status and status != "alive") or death:
                 return None
-            if phone and not (phone.isdigit() and 9 <= len(phone) <= 15):
+            if phone and not (phone.isascii() and phone.isdigit() and 9 <= len(phone) <= 15):
                 return None
             for relative in (father_id, mother_id, spouse_id):
-                if relative and (relative == number or not (len(relative) == 12 and relative.isdigit()
-                                                            and relative[:3] in codes)):
+                if relative and (relative == number or not (
+                        len(relative) == 12 and relative.isascii() and relative.isdigit() and relative[:3] in codes)):
                     return None
             if (len(household) > 20 or len(marital_status) > 20 or len(religion) > 60 or len(full_name) > 200
                     or len(other_names) > 200 or len(place_of_birth) > 200 or len(hometown) > 200

@@ -132,6 +132,11 @@ BAD_ROWS = {
     19: (person(citizen_id="001090000017", sex="X"), "not M or F"),
     20: (person(citizen_id="001090000018", birth_registration_province="079"), "must be the same"),
     21: (person(citizen_id="001090000019", father_id="12345"), "father_id"),
+    # Digits of other scripts pass str.isdigit(): as numbers they would be other people's.
+    22: (person(citizen_id="001090\uff11\uff12\uff13\uff14\uff15\uff16"), "only the digits 0-9"),
+    23: (person(citizen_id="001090000020", mother_id="001185\u0661\u0662\u0663\u0664\u0665\u0666"),
+         "mother_id: an ID number has only the digits 0-9"),
+    24: (person(citizen_id="001090000021", phone="\uff10912345678"), "is not a telephone number"),
 }
 
 
@@ -260,6 +265,20 @@ def test_cli_import_of_an_unreadable_file_is_an_error_message_not_a_traceback(ru
     nowhere = runner.invoke(args=["registry", "import", str(DEMO), "--rejects", str(tmp_path / "no" / "r.csv")])
     assert nowhere.exit_code == 1 and "rejects file cannot be written" in nowhere.output
     assert "Traceback" not in nowhere.output
+
+
+def test_the_rejects_file_never_replaces_the_input_nor_an_earlier_list_of_a_refused_run(runner, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    people = tmp_path / "people.csv"
+    people.write_bytes(DEMO.read_bytes())
+    same = runner.invoke(args=["registry", "import", str(people), "--rejects", str(tmp_path / "." / "people.csv")])
+    assert same.exit_code == 1 and "is the file being imported" in same.output
+    assert people.read_bytes() == DEMO.read_bytes()
+    assert runner.invoke(args=["registry", "import", str(people)]).exit_code == 0
+    earlier = tmp_path / "people.csv.rejects.csv"
+    earlier.write_text("line,reason\n3,kept from an earlier run\n")
+    refused = runner.invoke(args=["registry", "import", str(people), "--initial-load"])
+    assert refused.exit_code == 1 and "An initial load is for an empty registry" in refused.output
+    assert earlier.read_text() == "line,reason\n3,kept from an earlier run\n"
 
 
 def schema_drift(url: str) -> list[object]:
