@@ -15,10 +15,8 @@ import hashlib
 import json
 import re
 import unicodedata
-from collections.abc import Iterable
 from collections.abc import Iterator
 from dataclasses import dataclass
-from itertools import chain
 from itertools import islice
 from pathlib import Path
 from typing import BinaryIO
@@ -192,7 +190,8 @@ def _check_header(header: list[str], path: Path) -> None:
 
 def _read_csv(path: Path, size: int) -> Iterator[Block]:
     """CSV in blocks of ``size`` lines: a block with nothing unusual in it is split on commas at C
-    speed (see :func:`_plain`); any other block goes through ``csv.reader`` and :func:`_clean`."""
+    speed (see :func:`_plain`); any other block goes through ``csv.reader`` and :func:`_clean`,
+    line by line (:func:`_parse_csv`)."""
     with path.open(encoding="utf-8-sig", newline="") as f:
         reader = csv.reader(f)
         try:
@@ -206,12 +205,8 @@ def _read_csv(path: Path, size: int) -> Iterator[Block]:
         line = reader.line_num  # lines read so far
         while lines := list(islice(f, size)):
             plain = _plain(lines, len(names), line)
-            if plain is not None:
-                yield Block(names, True, plain)
-                line += len(lines)
-                continue
-            rows, line = _parse_csv(lines, f, names, line)
-            yield Block(names, False, rows)
+            yield Block(names, False, _parse_csv(lines, names, line)) if plain is None else Block(names, True, plain)
+            line += len(lines)
 
 
 def _plain(lines: list[str], width: int, before: int) -> list[tuple[int, list[str]]] | None:
@@ -232,33 +227,29 @@ def _plain(lines: list[str], width: int, before: int) -> list[tuple[int, list[st
     return list(zip(range(before + 1, before + 1 + len(rows)), rows, strict=True))
 
 
-def _parse_csv(lines: list[str], rest: Iterable[str], header: tuple[str, ...],
-               before: int) -> tuple[list[RawRow], int]:
-    """Rows of ``lines`` through ``csv.reader`` (a quoted value may run on into ``rest``); also the
-    number of the last line read."""
-    reader = csv.reader(chain(lines, rest))
+def _parse_csv(lines: list[str], header: tuple[str, ...], before: int) -> list[RawRow]:
+    """Rows of ``lines`` through ``csv.reader``, each physical line on its own (``before``: the
+    number of lines before them). No value of this format holds a line break, so a double quote
+    left open is its own line's fault: refused with that line, it never swallows the lines after it.
+    """
     width = len(header)
     rows: list[RawRow] = []
-    line = before
-    while reader.line_num < len(lines):
-        start = line + 1
+    for number, text in enumerate(lines, before + 1):
         try:
-            row = next(reader)
-        except StopIteration:
-            break
+            row = next(csv.reader([text], strict=True), [])
         except csv.Error as exc:
-            line = before + reader.line_num
-            rows.append(RawRow(start, {}, f"not valid CSV: {exc}"))
+            reason = ("a double quote opens a value that is not closed on this line (a value cannot run on "
+                      "over several lines)" if "unexpected end of data" in str(exc) else f"not valid CSV: {exc}")
+            rows.append(RawRow(number, {}, reason))
             continue
-        line = before + reader.line_num
         if not row or (len(row) == 1 and not row[0].strip()):
             continue  # blank line
         if len(row) != width:
-            rows.append(RawRow(start, {}, f"has {len(row)} values but the header has {width} columns "
-                                          "(a comma inside a value needs double quotes around the value)"))
+            rows.append(RawRow(number, {}, f"has {len(row)} values but the header has {width} columns "
+                                           "(a comma inside a value needs double quotes around the value)"))
             continue
-        rows.append(RawRow(start, dict(zip(header, _clean(row), strict=True))))
-    return rows, before + reader.line_num
+        rows.append(RawRow(number, dict(zip(header, _clean(row), strict=True))))
+    return rows
 
 
 def _read_jsonl(path: Path, size: int) -> Iterator[Block]:

@@ -31,18 +31,22 @@ TODAY = date(2026, 1, 1)
 
 
 def general_rows(path: Path) -> list[tuple[int, dict[str, str], bool]]:
-    """(line, values, refused) of each row as the general rules read the file: ``csv.reader`` over
-    all of it and ``_clean`` on each row, written out here apart from the reader's block logic."""
+    """(line, values, refused) of each row as the general rules read the file: every physical line
+    through a strict ``csv.reader`` on its own and ``_clean`` on its values, written out here apart
+    from the reader's blocks."""
     with path.open(encoding="utf-8-sig", newline="") as f:
-        records = csv.reader(f)
-        header = tuple(c.lower() for c in reader._clean(next(records)))
-        rows, start = [], records.line_num + 1
-        for row in records:
-            if len(row) != len(header) and row and not (len(row) == 1 and not row[0].strip()):
-                rows.append((start, {}, True))
-            elif len(row) == len(header):
-                rows.append((start, dict(zip(header, reader._clean(row), strict=True)), False))
-            start = records.line_num + 1
+        header = tuple(c.lower() for c in reader._clean(next(csv.reader([f.readline()]))))
+        rows = []
+        for number, text in enumerate(f, 2):
+            try:
+                row = next(csv.reader([text], strict=True), [])
+            except csv.Error:
+                rows.append((number, {}, True))
+                continue
+            if len(row) == len(header):
+                rows.append((number, dict(zip(header, reader._clean(row), strict=True)), False))
+            elif row and not (len(row) == 1 and not row[0].strip()):
+                rows.append((number, {}, True))
     return rows
 
 

@@ -267,6 +267,22 @@ def test_cli_import_of_an_unreadable_file_is_an_error_message_not_a_traceback(ru
     assert "Traceback" not in nowhere.output
 
 
+def test_a_quote_left_open_costs_its_own_line_only(app_ctx, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    rows = [person(citizen_id=f"001090000{n:03d}") for n in range(1, 8)]
+    path = write_csv(tmp_path / "people.csv", rows)
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    lines[3] = lines[3].replace("Đỗ Văn Khoa", '"Đỗ Văn Khoa', 1)  # the quote never closes
+    lines[5] = lines[5].replace("Đỗ Văn Khoa", '"Đỗ Văn\nKhoa"', 1)  # a value running over two lines
+    path.write_text("".join(lines), encoding="utf-8")
+    result = run(path, tmp_path)
+    rejects = read_rejects(result.rejects_path)
+    assert set(rejects) == {4, 6, 7}
+    assert "double quote opens a value that is not closed on this line" in rejects[4]
+    assert "double quote opens a value that is not closed on this line" in rejects[6]
+    # Every other line was read and imported: nothing after the open quote disappeared.
+    assert (result.rows_read, result.imported, result.rejected) == (8, 5, 3)
+
+
 def test_the_rejects_file_never_replaces_the_input_nor_an_earlier_list_of_a_refused_run(runner, tmp_path) -> None:  # type: ignore[no-untyped-def]
     people = tmp_path / "people.csv"
     people.write_bytes(DEMO.read_bytes())
