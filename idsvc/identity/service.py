@@ -314,7 +314,10 @@ def authenticate(id_number: str, password: str) -> LoginResult:
         return LoginResult(None)
     if account.password_hash and passwords.needs_rehash(account.password_hash):
         account.password_hash = passwords.hash_password(password)
-    _reset_failures(account)
+    # The failures so far are forgiven; the memory of earlier lockouts only when the password is
+    # the whole proof. With a second factor it lasts until that succeeds (verify_second_factor),
+    # or each right password would buy five more code guesses at the shortest lockout.
+    _reset_failures(account, lockouts=account.totp_secret is None)
     account.last_login_at = now
     return LoginResult(account)
 
@@ -342,9 +345,10 @@ def _register_failure(account: Account, now: datetime, *, reason: str,
     db.persist_on_error()
 
 
-def _reset_failures(account: Account) -> None:
+def _reset_failures(account: Account, *, lockouts: bool = True) -> None:
     account.failed_count, account.first_failure_at = 0, None
-    account.lockouts, account.locked_until = 0, None
+    if lockouts:
+        account.lockouts, account.locked_until = 0, None
 
 
 def verify_second_factor(login: LoginSession, code: str) -> bool:

@@ -327,6 +327,26 @@ def test_five_wrong_codes_end_the_pending_login(level2_login, clock) -> None:  #
     assert audit_events(AuditAction.IDENTITY_LOGIN_FAILURE) == []
 
 
+def test_a_right_password_does_not_reset_the_lockout_of_wrong_codes(app_ctx, create_account, clock) -> None:  # type: ignore[no-untyped-def]
+    """Knowing the password must not buy five code guesses a minute for ever: the locks keep doubling."""
+    account = create_account(level=2)
+    number = account.citizen.id_number
+    locks = []
+    for _ in range(3):
+        assert service.authenticate(number, TEST_PASSWORD).account is account
+        login, _ = service.start_session(account, level=1, amr="pwd", ip=None, user_agent=None)
+        for _ in range(5):
+            assert not service.verify_second_factor(login, wrong_totp_at(clock.now))
+        locks.append(audit_events(AuditAction.IDENTITY_OTP_FAILURE)[-1].data["locked_for_seconds"])
+        clock.advance(seconds=locks[-1] + 1)
+    assert locks == [60, 120, 240]
+    # A whole login (the password and a right code) forgives them.
+    assert service.authenticate(number, TEST_PASSWORD).account is account
+    login, _ = service.start_session(account, level=1, amr="pwd", ip=None, user_agent=None)
+    assert service.verify_second_factor(login, totp_at(clock.now))
+    assert (account.lockouts, account.locked_until) == (0, None)
+
+
 def test_second_factor_needs_in_person_verification(app_ctx, create_account, clock) -> None:  # type: ignore[no-untyped-def]
     account = create_account()
     login, _ = service.start_session(account, level=1, amr="pwd", ip=None, user_agent=None)
