@@ -159,6 +159,11 @@ def in_transaction() -> bool:
     return s is not None and s.in_transaction()
 
 
+def is_read_only() -> bool:
+    """Whether this request is a :func:`read_only` view (its writes go through :func:`write_rows`)."""
+    return has_request_context() and bool(g.get("db_read_only"))
+
+
 @contextmanager
 def transaction() -> Iterator[Session]:
     """Commit on success, roll back on any exception; for CLI commands and jobs."""
@@ -179,7 +184,7 @@ def write_rows(rows: Rows) -> None:
     nothing else, or a read_only() one, hands them to the group writer and waits for their commit
     (``groupwrite``).
     """
-    if has_request_context() and (g.get("db_read_only") or not in_transaction()):
+    if is_read_only() or (has_request_context() and not in_transaction()):
         get_db().group_writer.write(rows)
         return
     for table, values in rows:

@@ -202,6 +202,19 @@ def test_a_refused_token_request_still_spends_the_assertion(client, jwt_client) 
     assert_oauth_error(_jwt_token(client, assertion), "invalid_client")
 
 
+def test_a_resource_server_introspects_with_private_key_jwt_once_per_assertion(client, setup_data) -> None:  # type: ignore[no-untyped-def]
+    key, jwks = client_key()
+    client_id, _ = _client(setup_data, auth_method="private_key_jwt", jwks=jwks, is_resource_server=True, **MACHINE)
+    kid = jwks["keys"][0]["kid"]
+    machine = _client(setup_data, **MACHINE)
+    token = machine_token(client, *machine).get_json()["access_token"]
+    assertion = client_assertion(key, kid, client_id, issuer(client))
+    answer = client.post("/introspect", data=assertion_form(assertion, token=token))
+    assert answer.status_code == 200, answer.text
+    assert answer.get_json()["active"] is True and answer.get_json()["client_id"] == machine[0]
+    assert_oauth_error(client.post("/introspect", data=assertion_form(assertion, token=token)), "invalid_client")
+
+
 @pytest.mark.parametrize("claims", [
     pytest.param({"exp": -120, "iat": -180}, id="expired"),
     pytest.param({"aud": "https://other-idp.example/token"}, id="other-audience"),
