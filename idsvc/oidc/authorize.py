@@ -7,7 +7,6 @@ step up to level 2, ask consent, fail (closed, with a standard error) or issue t
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -66,7 +65,11 @@ def decide(grant: Any, login: LoginSession | None, consent_given: bool) -> Decis
     client = grant.request.client
     level = required_level(grant, login)
 
-    if _needs_login(data, login, client):
+    try:
+        needs_login = _needs_login(data, login, client)
+    except InvalidRequestError as error:  # told to the client, as any other error of a valid request
+        raise InvalidRequestError(error.description, redirect_uri=redirect_uri, state=state) from None
+    if needs_login:
         if silent:
             raise LoginRequiredError(redirect_uri=redirect_uri, state=state)
         return Decision("login", data.get("login_hint"))
@@ -99,7 +102,7 @@ def _needs_login(data: Any, login: LoginSession | None, client: Any) -> bool:
             seconds = int(max_age)
         except ValueError:
             raise InvalidRequestError("max_age must be a number of seconds") from None
-        if utcnow() - login.auth_time > timedelta(seconds=max(seconds, 0)):
+        if (utcnow() - login.auth_time).total_seconds() > seconds:
             return True
     hint = data.get("id_token_hint")
     if hint:
@@ -113,9 +116,10 @@ def _needs_login(data: Any, login: LoginSession | None, client: Any) -> bool:
 
 
 def return_path(args: Any) -> str:
-    """The authorization request to come back to after login, without ``prompt=login`` (already
-    satisfied by the login that follows) so the browser does not loop."""
-    params = [(k, v) for k, v in args.items(multi=True) if k not in ("csrf_token", "decision")]
+    """The authorization request to come back to after the next step, without ``prompt=login`` and
+    ``max_age`` (a login is the first step when they ask for one, and it satisfies them: kept,
+    they would send the browser round again, for ever with ``max_age=0``)."""
+    params = [(k, v) for k, v in args.items(multi=True) if k not in ("csrf_token", "decision", "max_age")]
     cleaned = []
     for key, value in params:
         if key == "prompt":

@@ -111,12 +111,29 @@ def test_prompt_login_forces_a_new_login_and_does_not_loop(client, rp) -> None: 
     assert "code" in query(response.headers["Location"])
 
 
-def test_max_age_zero_forces_a_login(client, rp) -> None:  # type: ignore[no-untyped-def]
+def test_max_age_zero_forces_one_login_and_does_not_loop(client, rp) -> None:  # type: ignore[no-untyped-def]
     client_id, _, number = rp
     browser = _logged_in(client, number)
     browser.follow(browser.start(client_id)[1])
     _, response = browser.start(client_id, max_age="0")
     assert response.headers["Location"].startswith("/login")
+    response = browser.follow(response, id_number=number)
+    assert "code" in query(response.headers["Location"])
+
+
+@pytest.mark.parametrize("max_age", ["9" * 30, "-5", "1e3"])
+def test_an_odd_max_age_is_an_answer_not_a_crash(client, rp, max_age) -> None:  # type: ignore[no-untyped-def]
+    client_id, _, number = rp
+    browser = _logged_in(client, number)
+    browser.follow(browser.start(client_id)[1])
+    _, response = browser.start(client_id, max_age=max_age)
+    location = response.headers["Location"]
+    if max_age == "1e3":
+        assert query(location)["error"] == "invalid_request"
+    elif max_age == "-5":
+        assert location.startswith("/login")  # older than any negative age: a new login
+    else:
+        assert "code" in query(location)  # the login is younger than 10^30 seconds
 
 
 def test_login_hint_fills_the_id_number(client, rp) -> None:  # type: ignore[no-untyped-def]
