@@ -129,6 +129,9 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
                          subject_type="account", subject_id=row.account_id, data={"tokens_revoked": revoked})
             db.persist_on_error()
             return None
+        # Spent even if the redemption then fails (wrong code_verifier or redirect_uri, expired):
+        # one try per code (RFC 6749 §4.1.2, RFC 9700 §2.1.1).
+        db.persist_on_error()
         if row.expires_at <= now:
             return None
         return row

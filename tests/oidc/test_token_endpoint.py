@@ -81,6 +81,8 @@ def test_a_wrong_code_verifier_is_refused(client, rp) -> None:  # type: ignore[n
     wrong_verifier, _ = pkce_pair()
     response = browser.redeem(request, code, (client_id, secret), code_verifier=wrong_verifier)
     assert_oauth_error(response, "invalid_grant")
+    # One try per code: the right verifier is too late now.
+    assert_oauth_error(browser.redeem(request, code, (client_id, secret)), "invalid_grant")
 
 
 def test_a_missing_code_verifier_is_refused(client, rp) -> None:  # type: ignore[no-untyped-def]
@@ -97,6 +99,7 @@ def test_the_redirect_uri_must_be_the_one_of_the_authorization_request(client, r
     browser, request, code = authorize(client, client_id, number)
     response = browser.redeem(request, code, (client_id, secret), redirect_uri=redirect_uri)
     assert_oauth_error(response, "invalid_grant")
+    assert_oauth_error(browser.redeem(request, code, (client_id, secret)), "invalid_grant")  # spent
 
 
 def test_a_code_issued_to_one_client_cannot_be_redeemed_by_another(client, rp) -> None:  # type: ignore[no-untyped-def]
