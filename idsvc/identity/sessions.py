@@ -50,8 +50,10 @@ def safe_next(target: str | None, default: str = "/account") -> str:
     """A local path among ``NEXT_PREFIXES``, else ``default``."""
     if not target:
         return default
+    if "\\" in target or not target.isprintable():  # control characters cannot go in a Location header
+        return default
     parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not parts.path.startswith(NEXT_PREFIXES) or "\\" in target:
+    if parts.scheme or parts.netloc or not parts.path.startswith(NEXT_PREFIXES):
         return default
     return target
 

@@ -80,6 +80,12 @@ def _check_scopes(request: Any, kind: Any) -> None:
         raise rfc6749.InvalidScopeError(f"Scope not allowed for this client: {' '.join(refused)}")
 
 
+#: Longest ``nonce`` kept with a code (the column's size).
+NONCE_MAX_LENGTH = 255
+#: Longest lifetime accepted for a client assertion (RFC 7523 §3: the server may refuse a distant ``exp``).
+ASSERTION_MAX_SECONDS = 3600
+
+
 class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = CLIENT_AUTH_METHODS
 
@@ -94,6 +100,8 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             raise RequestNotSupportedError("Request objects ('request') are not supported; send plain parameters.")
         if data.get("request_uri"):
             raise RequestURINotSupportedError("'request_uri' is not supported; send plain parameters.")
+        if len(data.get("nonce") or "") > NONCE_MAX_LENGTH:
+            raise rfc6749.InvalidRequestError(f"nonce is longer than {NONCE_MAX_LENGTH} characters")
         super().validate_requested_scope()
         _check_scopes(self.request, claims.USER_SCOPES)
 
@@ -263,8 +271,12 @@ class PrivateKeyJWT(JWTBearerClientAssertion):
         client = service.find_client(claims_["sub"])
         if client is None:
             return False
+        lifetime = int(claims_["exp"]) - tokens.now()
+        if lifetime > ASSERTION_MAX_SECONDS:  # its jti would have to be kept that long
+            raise rfc6749.InvalidClientError(
+                description=f"the client assertion expires more than {ASSERTION_MAX_SECONDS} s from now")
         used = {"client_pk": client.id, "jti": str(jti)[:255],
-                "expires_at": utcnow() + timedelta(seconds=int(claims_["exp"]) - tokens.now() + 60)}
+                "expires_at": utcnow() + timedelta(seconds=lifetime + 60)}
         if db.is_read_only():  # introspection: the group writer commits it, whatever the answer
             try:
                 db.write_rows([(UsedAssertion.__table__, used)])

@@ -5,9 +5,13 @@ JWKS are served in front of Flask (``documents.py``).
 
 from __future__ import annotations
 
+import base64
+import functools
+from collections.abc import Callable
 from typing import Any
 
 from authlib.integrations.flask_oauth2 import current_token
+from authlib.oauth2.rfc6749 import InvalidClientError
 from authlib.oauth2.rfc6749 import InvalidRequestError
 from authlib.oauth2.rfc6749 import OAuth2Error
 from flask import Blueprint
@@ -82,6 +86,8 @@ def authorize() -> Any:
         decision = authz.decide(grant, login, consent_given=decided)
     except OAuth2Error as error:
         return _error(error)
+    except ValueError:  # Authlib refuses to put control characters from the request into an error
+        return _error(InvalidRequestError("the request holds control characters"))
     back = authz.return_path(request.values)
     if decision.step == "login":
         return redirect(url_for("identity.login", next=back, login_hint=decision.detail or None))
@@ -100,20 +106,41 @@ def authorize() -> Any:
     return authorization.create_authorization_response(grant_user=login.account, grant=grant)
 
 
+def _client_endpoint(view: Callable[[], Response]) -> Callable[[], Response]:
+    """An endpoint where clients authenticate: Basic credentials that are not UTF-8 text are an
+    ``invalid_client`` answer (Authlib's decoding would raise)."""
+
+    @functools.wraps(view)
+    def wrapper() -> Response:
+        kind, _, credentials = request.headers.get("Authorization", "").partition(" ")
+        if kind.lower() == "basic":
+            try:
+                base64.b64decode(credentials.strip(), validate=False).decode("utf-8")
+            except (ValueError, UnicodeDecodeError):
+                error = InvalidClientError(description="the Basic credentials are not UTF-8 text", status_code=401)
+                return authorization.handle_error_response(None, error)  # type: ignore[no-any-return]
+        return view()
+
+    return wrapper
+
+
 @bp.post("/token")
 @csrf.exempt
+@_client_endpoint
 def token() -> Response:
     return authorization.create_token_response()
 
 
 @bp.post("/revoke")
 @csrf.exempt
+@_client_endpoint
 def revoke() -> Response:
     return authorization.create_endpoint_response("revocation")
 
 
 @bp.post("/introspect")
 @csrf.exempt
+@_client_endpoint
 @db.read_only
 def introspect() -> Response:
     return authorization.create_endpoint_response("introspection")

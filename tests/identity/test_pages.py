@@ -179,9 +179,10 @@ def test_login_returns_to_a_local_authorization_request(client, citizen_number) 
     assert response.headers["Location"] == target
 
 
-def test_login_page_keeps_only_a_safe_next(client) -> None:  # type: ignore[no-untyped-def]
-    page = client.get("/login", query_string={"next": "https://evil.example/"}).text
-    assert 'name="next" value="/account"' in page and "evil.example" not in page
+@pytest.mark.parametrize("target", ["https://evil.example/", "/account\n//evil.example", "/account\r\nX-A: b"])
+def test_login_page_keeps_only_a_safe_next(client, target) -> None:  # type: ignore[no-untyped-def]
+    page = client.get("/login", query_string={"next": target}).text
+    assert 'name="next" value="/account"' in page and "evil.example" not in page and "X-A" not in page
 
 
 # --- login answers and lockout ----------------------------------------------------------------

@@ -38,6 +38,7 @@ def _logged_in(client, number):  # type: ignore[no-untyped-def]
     ({"acr_values": "urn:other:gold"}, "unmet_authentication_requirements", None),
     ({"request": "eyJhbGciOiJub25lIn0.eyJzY29wZSI6Im9wZW5pZCJ9."}, "request_not_supported", None),
     ({"request_uri": "https://rp.example.vn/request.jwt"}, "request_uri_not_supported", None),
+    ({"nonce": "n" * 256}, "invalid_request", "nonce is longer than 255 characters"),
 ])
 def test_bad_requests_go_back_to_the_client_with_the_error(client, rp, change, error, description) -> None:  # type: ignore[no-untyped-def]
     client_id, _, number = rp
@@ -59,6 +60,8 @@ def test_bad_requests_go_back_to_the_client_with_the_error(client, rp, change, e
     ({"redirect_uri": "https://RP.example.vn/callback"}, "invalid_request"),
     ({"redirect_uri": None}, "invalid_request"),
     ({"client_id": "no-such-client"}, "invalid_client"),
+    ({"redirect_uri": "https://rp.example.vn/callback\n"}, "invalid_request"),
+    ({"redirect_uri": "https://rp.example.vn/callback\u2028"}, "invalid_request"),
 ])
 def test_unverifiable_redirects_get_an_error_page_never_a_redirect(client, rp, change, code) -> None:  # type: ignore[no-untyped-def]
     client_id, _, number = rp

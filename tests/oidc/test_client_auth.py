@@ -3,6 +3,7 @@ registered with (RFC 6749 §2.3, §3.2.1), including ``private_key_jwt`` (RFC 75
 
 from __future__ import annotations
 
+import base64
 import time
 
 import jwt
@@ -200,6 +201,22 @@ def test_a_refused_token_request_still_spends_the_assertion(client, jwt_client) 
                                                         scope="clients.admin"))
     assert_oauth_error(refused, "invalid_scope")
     assert_oauth_error(_jwt_token(client, assertion), "invalid_client")
+
+
+@pytest.mark.parametrize("path", ["/token", "/revoke", "/introspect"])
+def test_basic_credentials_that_are_not_utf8_are_an_invalid_client(client, path) -> None:  # type: ignore[no-untyped-def]
+    header = "Basic " + base64.b64encode(b"\xff\xfe:\xff").decode()
+    response = client.post(path, data={"grant_type": "client_credentials", "token": "x"},
+                           headers={"Authorization": header})
+    assert_invalid_client_401(response)
+
+
+def test_a_client_assertion_that_lives_for_years_is_refused(client, jwt_client) -> None:  # type: ignore[no-untyped-def]
+    client_id, key, kid = jwt_client
+    assertion = client_assertion(key, kid, client_id, f"{issuer(client)}/token", exp=253402300800)
+    response = _jwt_token(client, assertion)
+    assert_oauth_error(response, "invalid_client")
+    assert "expires more than 3600 s from now" in response.get_json()["error_description"]
 
 
 def test_a_resource_server_introspects_with_private_key_jwt_once_per_assertion(client, setup_data) -> None:  # type: ignore[no-untyped-def]
