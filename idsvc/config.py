@@ -58,6 +58,8 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         "LOGIN_RATE_LIMIT": env.get("IDSVC_LOGIN_RATE_LIMIT", "30 per minute"),
         "RATELIMIT_STORAGE_URI": env.get("IDSVC_RATELIMIT_STORAGE_URI", "memory://"),
         "ACTIVATION_CODE_HOURS": 72,
+        # Reverse proxies in front of the service whose X-Forwarded-For/-Proto are to be believed.
+        "TRUSTED_PROXIES": int(env.get("IDSVC_TRUSTED_PROXIES", "0")),
         # How often a process looks whether the signing keys were rotated or pruned (oidc.keys.KeyStore).
         "KEYS_RECHECK_SECONDS": float(env.get("IDSVC_KEYS_RECHECK_SECONDS", "5")),
         # How long a process keeps a client it has looked up (see oidc.service.find_client).

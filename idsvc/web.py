@@ -18,6 +18,7 @@ from limits.storage import storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 from sqlalchemy import text
 from werkzeug.exceptions import TooManyRequests
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from idsvc import db
 
@@ -86,6 +87,9 @@ def per_source_limit(config_key: str, methods: tuple[str, ...] = ("POST",)) -> C
 
 
 def init_app(app: Flask) -> None:
+    proxies = app.config["TRUSTED_PROXIES"]
+    if proxies:  # behind that many reverse proxies: the client's address and scheme are theirs to tell
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
     app.register_blueprint(bp)
     csrf.init_app(app)
     app.extensions["idsvc.limiter"] = FixedWindowRateLimiter(storage_from_string(app.config["RATELIMIT_STORAGE_URI"]))

@@ -231,6 +231,22 @@ def test_login_is_audited_with_the_source_address(app, setup_data, citizen_numbe
     assert event == ("127.0.0.1", 1)
 
 
+@pytest.mark.parametrize("proxies", [0, 1])
+def test_behind_a_trusted_proxy_the_limit_counts_the_forwarded_client(app_with, proxies) -> None:  # type: ignore[no-untyped-def]
+    limited = app_with(LOGIN_RATE_LIMIT="2 per minute", TRUSTED_PROXIES=proxies)
+    client = limited.test_client()  # every request comes from the proxy's address, 127.0.0.1
+    form = {"id_number": "001090999999", "password": "not my password", "csrf_token": Browser.csrf(
+        client.get("/login").text)}
+
+    def login_from(address: str) -> int:
+        return int(client.post("/login", data=form, headers={"X-Forwarded-For": address}).status_code)
+
+    assert [login_from("203.0.113.9") for _ in range(3)][-1] == 429
+    # Another citizen behind the same proxy: not limited, unless the proxy is not trusted (then
+    # X-Forwarded-For is anybody's to write, and everyone shares the proxy's address).
+    assert login_from("198.51.100.4") == (429 if proxies == 0 else 401)
+
+
 @pytest.mark.parametrize("path", ["/login", "/activate"])
 def test_credential_forms_are_rate_limited_per_source(app_with, path) -> None:  # type: ignore[no-untyped-def]
     limited = app_with(LOGIN_RATE_LIMIT="3 per minute")
