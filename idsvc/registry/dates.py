@@ -5,6 +5,17 @@ from __future__ import annotations
 import calendar
 from dataclasses import dataclass
 from datetime import date
+from datetime import datetime
+from datetime import timedelta
+from datetime import timezone
+
+#: The registry's dates are Vietnam's (UTC+7, no daylight saving time).
+VIETNAM_TIME = timezone(timedelta(hours=7))
+
+
+def today() -> date:
+    """Today's date in Vietnam: what "in the future" means for a birth or a death."""
+    return datetime.now(VIETNAM_TIME).date()
 
 
 class InvalidDate(ValueError):

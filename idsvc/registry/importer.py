@@ -34,8 +34,6 @@ from dataclasses import field
 from datetime import UTC
 from datetime import date
 from datetime import datetime
-from datetime import timedelta
-from datetime import timezone
 from pathlib import Path
 from typing import Any
 from typing import TextIO
@@ -48,6 +46,7 @@ from idsvc.audit import service as audit
 from idsvc.audit.tags import AuditAction
 from idsvc.errors import Conflict
 from idsvc.errors import ValidationFailed
+from idsvc.registry import dates
 from idsvc.registry import reader
 from idsvc.registry.bulkwrite import BulkWriter
 from idsvc.registry.copytext import CopyRows
@@ -60,7 +59,8 @@ from idsvc.registry.rows import RowChecker
 from idsvc.registry.rows import RowRejected
 from idsvc.registry.rows import file_values
 
-VIETNAM_TIME = timezone(timedelta(hours=7))
+#: Longest actor name the batch and the audit trail keep.
+ACTOR_MAX_LENGTH = 100
 #: Files with at least this many lines are read and checked in a second process.
 PARALLEL_FROM_LINES = 10_000
 
@@ -101,7 +101,11 @@ class _Rejects:
         self.count = 0
         self._file: TextIO | None = None
         self._writer: Any = None
-        path.unlink(missing_ok=True)  # a stale file from an earlier run would mislead
+
+    def begin(self) -> None:
+        """The import is under way: a stale file from an earlier run would mislead (a refused
+        import leaves it alone)."""
+        self.path.unlink(missing_ok=True)
 
     def add(self, line: int, reason: str, values: dict[str, str]) -> None:
         if self._file is None:
@@ -140,6 +144,8 @@ def import_file(path: Path, *, actor: str, rejects_path: Path | None = None, fmt
     from flask import current_app
 
     started = time.perf_counter()
+    if not actor or len(actor) > ACTOR_MAX_LENGTH:
+        raise ValidationFailed(f"the actor (who runs the import) is 1 to {ACTOR_MAX_LENGTH} characters")
     chunk_size = chunk_size or current_app.config["IMPORT_CHUNK_SIZE"]
     fmt = reader.detect_format(path, fmt)
     facts = facts or reader.inspect(path)
@@ -150,11 +156,14 @@ def import_file(path: Path, *, actor: str, rejects_path: Path | None = None, fmt
     db.session().rollback()
     if not communes:
         raise reader.UnreadableFile("the registry has no administrative units yet; run `idsvc units sync` first")
-    today = datetime.now(VIETNAM_TIME).date()
+    today = dates.today()
     rejects_path = rejects_path or path.with_name(path.name + ".rejects.csv")
     if not rejects_path.parent.is_dir() or not os.access(rejects_path.parent, os.W_OK):
         raise ValidationFailed(f"the rejects file cannot be written in {rejects_path.parent}: "
                                "the folder does not exist or is not writable")
+    if rejects_path.exists() and rejects_path.samefile(path):
+        raise ValidationFailed(f"the rejects file {rejects_path.name} is the file being imported; "
+                               "name another one with --rejects")
     rejects = _Rejects(rejects_path)
     parallel = facts.lines >= PARALLEL_FROM_LINES
 
@@ -215,6 +224,7 @@ def _run(chunks: Iterator[_Chunk], write: Callable[[_Chunk], tuple[int, int, lis
          result: ImportResult, rejects: _Rejects, progress: Callable[[int], None] | None,
          should_stop: Callable[[], bool]) -> None:
     """Write chunk after chunk, counting and writing rejects, until the end or a stop request."""
+    rejects.begin()
     try:
         for chunk in chunks:
             imported, present, refused = write(chunk)

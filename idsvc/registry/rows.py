@@ -133,6 +133,9 @@ class RowChecker:
         full_name = get("full_name") or ""
         if not full_name:
             problems.append("full_name: a full name is required")
+        elif len(names.fold(full_name)) > MAX_LENGTH["full_name"] >= len(full_name):
+            # Folding can lengthen a name (Hangul syllables become letters): the search column holds 200.
+            problems.append(f"full_name: longer than {MAX_LENGTH['full_name']} characters without diacritics")
 
         sex = _SEX.get(get("sex") or "") or _SEX.get((get("sex") or "").upper())
         if sex is None:
@@ -301,6 +304,8 @@ class RowChecker:
                 if len(folded) > 200_000:
                     folded.clear()
                 name_folded = folded[full_name] = names.fold(full_name)
+            if len(name_folded) > 200:
+                return None
             return (
                 number, full_name, name_folded, other_names or None, *dob, sex, place_of_birth or None, prefix,
                 hometown or None, ethnicity or None, religion or None, "VN", blood_type or None, marital_status or None,

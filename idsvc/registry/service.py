@@ -7,8 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date
+from datetime import datetime
 from typing import Any
 
+from sqlalchemy import String
 from sqlalchemy import bindparam
 from sqlalchemy import func
 from sqlalchemy import select
@@ -22,6 +24,7 @@ from idsvc.errors import Conflict
 from idsvc.errors import NotFound
 from idsvc.errors import ValidationFailed
 from idsvc.logs import mask_id_number
+from idsvc.registry import dates
 from idsvc.registry import idnumbers
 from idsvc.registry import names
 from idsvc.registry import reference
@@ -32,6 +35,7 @@ from idsvc.registry.models import Citizen
 from idsvc.registry.models import CitizenNumber
 from idsvc.registry.models import CitizenRevision
 from idsvc.registry.models import Commune
+from idsvc.registry.models import Household
 from idsvc.registry.models import LegacyProvince
 from idsvc.registry.models import Province
 from idsvc.registry.models import Relative
@@ -230,6 +234,11 @@ def _add_revision(citizen: Citizen, *, actor: str, source: str, reason: str,
     return revision
 
 
+#: Longest text per column of ``citizen`` (its String sizes; nationality has a rule of its own).
+_TEXT_LIMITS = {c.name: c.type.length for c in Citizen.__table__.columns
+                if isinstance(c.type, String) and c.type.length and c.name != "nationality"}
+
+
 def _validate_fields(values: dict[str, Any]) -> dict[str, Any]:
     """Normalise and check the values a clerk gives; raise one error naming every bad field."""
     out: dict[str, Any] = {}
@@ -237,16 +246,23 @@ def _validate_fields(values: dict[str, Any]) -> dict[str, Any]:
     for field, value in values.items():
         if isinstance(value, str):
             value = names.canonical(value) or None
+            if value is not None and names.has_control_characters(value):
+                problems[field] = "contains control characters"
+            elif value is not None and len(value) > _TEXT_LIMITS.get(field, len(value)):
+                problems[field] = f"longer than {_TEXT_LIMITS[field]} characters"
+        if field in problems:
+            out[field] = value
+            continue
         if field == "full_name":
             if not value:
                 problems[field] = "a full name is required"
-            elif names.has_control_characters(value):
-                problems[field] = "the name contains control characters"
+            elif len(names.fold(value)) > _TEXT_LIMITS["name_folded"]:
+                problems[field] = f"longer than {_TEXT_LIMITS['name_folded']} characters without diacritics"
         elif field == "date_of_birth" and not isinstance(value, PartialDate):
             try:
-                value = PartialDate.parse(str(value))
+                value = PartialDate.parse(str(value or ""))
             except InvalidDate as exc:
-                problems[field] = str(exc)
+                problems[field] = str(exc) if value else "a date of birth is required"
         elif field == "sex" and value not in reference.SEXES:
             problems[field] = "sex is M or F"
         elif field == "ethnicity" and value is not None:
@@ -258,12 +274,28 @@ def _validate_fields(values: dict[str, Any]) -> dict[str, Any]:
             problems[field] = f"unknown relationship '{value}'"
         elif field == "blood_type" and value is not None and value not in reference.BLOOD_TYPES:
             problems[field] = f"unknown blood type '{value}'"
+        elif field == "nationality" and value is not None:
+            value = value.upper()
+            if not (len(value) == 2 and value.isascii() and value.isalpha()):
+                problems[field] = f"'{value}' is not a 2-letter country code (VN)"
+        elif field == "phone" and value is not None:
+            value = value.replace(" ", "").replace(".", "")
+            digits = value[1:] if value.startswith("+") else value
+            if not (digits.isascii() and digits.isdigit() and 9 <= len(digits) <= 15):
+                problems[field] = f"'{value}' is not a telephone number"
         elif field in ("permanent_commune_code", "current_commune_code") and value is not None \
                 and db.session().get(Commune, value) is None:
             problems[field] = f"commune {value} does not exist (2025 codes, 5 digits)"
+        elif field == "household_id" and value is not None and (
+                not isinstance(value, int) or db.session().get(Household, value) is None):
+            problems[field] = f"household {value} does not exist"
         out[field] = value
-    if isinstance(out.get("date_of_birth"), PartialDate) and out["date_of_birth"].earliest() > utcnow().date():
-        problems["date_of_birth"] = "the date of birth is in the future"
+    born = out.get("date_of_birth")
+    if isinstance(born, PartialDate) and "date_of_birth" not in problems:
+        if born.earliest() > dates.today():
+            problems["date_of_birth"] = "the date of birth is in the future"
+        elif born.year < 1900:
+            problems["date_of_birth"] = "ID numbers cover births from 1900 on"
     if problems:
         raise ValidationFailed("Some values are not valid: " + "; ".join(f"{k}: {v}" for k, v in problems.items()),
                                errors=problems)
@@ -355,8 +387,9 @@ def update_citizen(citizen: Citizen, changes: dict[str, Any], *, actor: str, rea
 
     :param expected_version: the version the clerk saw; a different one means someone else
         changed the record meanwhile.
-    :raises Conflict: the record changed since ``expected_version``, or the person is deceased.
-    :raises ValidationFailed: an unknown field or a bad value.
+    :raises Conflict: the record changed since ``expected_version``.
+    :raises ValidationFailed: an unknown field, a bad value, no change at all, or a date of birth
+        after the recorded death (a deceased person's record may still be corrected).
     """
     if expected_version is not None and expected_version != citizen.version:
         raise Conflict(f"The record changed since you opened it (version {expected_version}, now "
@@ -364,7 +397,13 @@ def update_citizen(citizen: Citizen, changes: dict[str, Any], *, actor: str, rea
     unknown = set(changes) - UPDATABLE_FIELDS
     if unknown:
         raise ValidationFailed(f"these fields cannot be changed here: {', '.join(sorted(unknown))}")
+    if not changes:
+        raise ValidationFailed("nothing to change: name at least one field")
     values = _validate_fields(changes)
+    born = values.get("date_of_birth")
+    if born is not None and citizen.date_of_death is not None and born.earliest() > citizen.date_of_death:
+        raise ValidationFailed("the date of birth would be after the date of death "
+                               f"({citizen.date_of_death.isoformat()})", errors={"date_of_birth": "after the death"})
     before = _snapshot(citizen, [*values, "id_number"])
     old_year, old_sex = citizen.birth_year, citizen.sex
     for field, value in values.items():
@@ -406,18 +445,27 @@ def reissue_number(citizen: Citizen, *, actor: str, reason: str) -> CitizenRevis
     return revision
 
 
-def record_death(citizen: Citizen, date_of_death: date, *, actor: str, reason: str,
+def record_death(citizen: Citizen, date_of_death: date | str, *, actor: str, reason: str,
                  status: str = "deceased") -> CitizenRevision:
     """Record a death (or a declared disappearance, ``status="missing"``) from civil status.
 
     :raises Conflict: the person is already recorded as deceased.
-    :raises ValidationFailed: the date is before birth or in the future.
+    :raises ValidationFailed: the date is not a full date, is before birth or in the future.
     """
     if status not in ("deceased", "missing"):
         raise ValidationFailed("status is 'deceased' or 'missing'")
     if citizen.status == "deceased":
         raise Conflict("This person is already recorded as deceased.")
-    if date_of_death > utcnow().date():
+    if isinstance(date_of_death, datetime):
+        date_of_death = date_of_death.astimezone(dates.VIETNAM_TIME).date()
+    elif isinstance(date_of_death, str):
+        try:
+            date_of_death = date.fromisoformat(date_of_death.strip())
+        except ValueError:
+            raise ValidationFailed(f"'{date_of_death}' is not a date: write YYYY-MM-DD") from None
+    if not isinstance(date_of_death, date):
+        raise ValidationFailed("the date of death is a date, YYYY-MM-DD")
+    if date_of_death > dates.today():
         raise ValidationFailed("the date of death is in the future")
     if date_of_death < citizen.date_of_birth.earliest():
         raise ValidationFailed("the date of death is before the date of birth")

@@ -137,6 +137,7 @@ BAD_ROWS = {
     23: (person(citizen_id="001090000020", mother_id="001185\u0661\u0662\u0663\u0664\u0665\u0666"),
          "mother_id: an ID number has only the digits 0-9"),
     24: (person(citizen_id="001090000021", phone="\uff10912345678"), "is not a telephone number"),
+    25: (person(citizen_id="001090000022", full_name="\uac01" * 67), "longer than 200 characters without diacritics"),
 }
 
 
@@ -265,6 +266,13 @@ def test_cli_import_of_an_unreadable_file_is_an_error_message_not_a_traceback(ru
     nowhere = runner.invoke(args=["registry", "import", str(DEMO), "--rejects", str(tmp_path / "no" / "r.csv")])
     assert nowhere.exit_code == 1 and "rejects file cannot be written" in nowhere.output
     assert "Traceback" not in nowhere.output
+
+
+def test_an_actor_name_the_audit_trail_cannot_keep_is_refused_before_anything_is_written(runner, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    out = runner.invoke(args=["registry", "import", str(DEMO), "--actor", "x" * 101, "--rejects",
+                              str(tmp_path / "r.csv")])
+    assert out.exit_code == 1 and "the actor (who runs the import) is 1 to 100 characters" in out.output
+    assert runner.invoke(args=["registry", "show", "079172000666"]).exit_code == 1  # nobody imported
 
 
 def test_a_quote_left_open_costs_its_own_line_only(app_ctx, tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -56,15 +56,47 @@ def test_birth_abroad_uses_the_country_code(app_ctx) -> None:  # type: ignore[no
     assert child.id_number.startswith("232226")
 
 
-@pytest.mark.parametrize(("overrides", "field"), [
-    ({"full_name": "  "}, "full_name"), ({"date_of_birth": "2026-02-30"}, "date_of_birth"),
-    ({"sex": "X"}, "sex"), ({"ethnicity": "Klingon"}, "ethnicity"), ({"date_of_birth": "2999"}, "date_of_birth"),
+@pytest.mark.parametrize(("overrides", "field", "words"), [
+    ({"full_name": "  "}, "full_name", "required"), ({"date_of_birth": "2026-02-30"}, "date_of_birth", "no day 30"),
+    ({"sex": "X"}, "sex", "M or F"), ({"ethnicity": "Klingon"}, "ethnicity", "54 ethnic groups"),
+    ({"date_of_birth": "2999"}, "date_of_birth", "in the future"),
+    ({"date_of_birth": "1850-01-01"}, "date_of_birth", "from 1900 on"),
+    ({"date_of_birth": ""}, "date_of_birth", "required"),
+    ({"full_name": "L" * 201}, "full_name", "longer than 200 characters"),
+    ({"full_name": "\uac01" * 67}, "full_name", "without diacritics"),
+    ({"hometown": "x" * 201}, "hometown", "longer than 200"),
+    ({"other_names": "Lê\u202eKhôi"}, "other_names", "control characters"),
+    ({"nationality": "Vietnam"}, "nationality", "2-letter country code"),
+    ({"phone": "call me maybe"}, "phone", "not a telephone number"),
+    ({"phone": "\uff10912345678"}, "phone", "not a telephone number"),
+    ({"household_id": 987654}, "household_id", "does not exist"),
+    ({"household_id": "H1"}, "household_id", "does not exist"),
 ])
-def test_bad_values_are_refused_and_nothing_is_written(app_ctx, overrides, field) -> None:  # type: ignore[no-untyped-def]
+def test_bad_values_are_refused_and_nothing_is_written(app_ctx, overrides, field, words) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(ValidationFailed) as info:
         _register(**overrides)
-    assert field in info.value.extra["errors"]
+    assert words in info.value.extra["errors"][field]
     assert db.session().scalar(select(func.count()).select_from(CitizenNumber)) == 0
+
+
+def test_an_update_must_change_something_and_keep_birth_before_death(app_ctx) -> None:  # type: ignore[no-untyped-def]
+    person = _register(date_of_birth="2026-01-01")
+    with pytest.raises(ValidationFailed, match="nothing to change"):
+        service.update_citizen(person, {}, actor=CLERK, reason="r")
+    service.record_death(person, "2026-02-01", actor=CLERK, reason="Death certificate 1")
+    with pytest.raises(ValidationFailed, match="after the date of death"):
+        service.update_citizen(person, {"date_of_birth": "2026-03-01"}, actor=CLERK, reason="r")
+    # A deceased person's record may still be corrected.
+    service.update_citizen(person, {"full_name": "Lê Minh Khang"}, actor=CLERK, reason="Birth certificate")
+    assert person.full_name == "Lê Minh Khang"
+
+
+@pytest.mark.parametrize("when", ["2026-13-01", "yesterday", 20260201])
+def test_a_death_date_that_is_not_a_date_is_refused(app_ctx, when) -> None:  # type: ignore[no-untyped-def]
+    person = _register(date_of_birth="2026-01-01")
+    with pytest.raises(ValidationFailed, match="date"):
+        service.record_death(person, when, actor=CLERK, reason="Death certificate 1")
+    assert person.status == "alive"
 
 
 def test_a_drawn_serial_that_is_taken_is_drawn_again(app_ctx, monkeypatch) -> None:  # type: ignore[no-untyped-def]
