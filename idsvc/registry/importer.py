@@ -112,7 +112,7 @@ class _Rejects:
             fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # personal data
             self._file = open(fd, "w", encoding="utf-8", newline="")
             self._writer = csv.writer(self._file, lineterminator="\n")
-            self._writer.writerow(["line", "reason", *COLUMNS])
+            self._writer.writerow([*reader.REJECTS_COLUMNS, *COLUMNS])
         self._writer.writerow([line, reason, *(values.get(c, "") for c in COLUMNS)])
         self.count += 1
 

@@ -28,6 +28,8 @@ from idsvc.registry.names import canonical
 
 FORMATS = ("csv", "jsonl")
 _KNOWN = frozenset(COLUMNS)
+#: Columns a rejects file adds in front (:mod:`importer`): ignored, so a corrected rejects file imports as it is.
+REJECTS_COLUMNS = ("line", "reason")
 _NFC = unicodedata.is_normalized
 #: What :func:`names.canonical` would change in text that is already stripped and NFC.
 _NOT_CANONICAL = re.compile(r"\s\s|[^\S ]|[\u00d0\u00f0]")
@@ -172,9 +174,12 @@ def read_blocks(path: Path, fmt: str, size: int = 1000) -> Iterator[Block]:
 
 
 def _check_header(header: list[str], path: Path) -> None:
-    if not any(header):
+    if not any(header) or (header[0].isascii() and header[0].isdigit()):
         raise UnreadableFile(f"{path.name} has no header line; the first line must name the columns: "
                              + ",".join(REQUIRED_COLUMNS))
+    if "" in header:
+        raise UnreadableFile(f"{path.name}: column {header.index('') + 1} of the header has no name "
+                             "(a comma too many at the end of the line?)")
     duplicated = sorted({c for c in header if header.count(c) > 1})
     if duplicated:
         raise UnreadableFile(f"{path.name}: the header names these columns twice: {', '.join(duplicated)}")
@@ -182,7 +187,7 @@ def _check_header(header: list[str], path: Path) -> None:
     if missing:
         raise UnreadableFile(f"{path.name}: the header lacks the columns {', '.join(missing)} "
                              "(see the file format in the README)")
-    unknown = [c for c in header if c not in _KNOWN]
+    unknown = [c for c in header if c not in _KNOWN and c not in REJECTS_COLUMNS]
     if unknown:
         raise UnreadableFile(f"{path.name}: unknown columns {', '.join(unknown)}; the known ones are "
                              + ", ".join(COLUMNS))

@@ -54,8 +54,9 @@ def _id_number_problem(column: str, number: str) -> str | None:
 
 
 def _spreadsheet_hint(number: str, reason: str) -> str:
-    if number.isascii() and number.isdigit() and len(number) == 11:
-        return reason + " (a spreadsheet may have dropped the leading 0: format the column as text)"
+    if number.isascii() and number.isdigit() and len(number) in (10, 11):
+        zeros = "0" if len(number) == 11 else "00"
+        return reason + f" (a spreadsheet may have dropped the leading {zeros}: format the column as text)"
     return reason
 
 

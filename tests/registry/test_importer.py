@@ -138,6 +138,7 @@ BAD_ROWS = {
          "mother_id: an ID number has only the digits 0-9"),
     24: (person(citizen_id="001090000021", phone="\uff10912345678"), "is not a telephone number"),
     25: (person(citizen_id="001090000022", full_name="\uac01" * 67), "longer than 200 characters without diacritics"),
+    26: (person(citizen_id="1090000023"), "dropped the leading 00"),
 }
 
 
@@ -204,12 +205,25 @@ def test_a_file_that_is_not_utf8_is_a_clear_error_and_writes_nothing(app_ctx, tm
     (tuple(c for c in COLUMNS if c != "sex"), "lacks the columns sex"),
     ((*COLUMNS, "shoe_size"), "unknown columns shoe_size"),
     (("citizen_id", *COLUMNS), "names these columns twice: citizen_id"),
+    ((*COLUMNS, ""), f"column {len(COLUMNS) + 1} of the header has no name"),
+    (tuple(person().values()), "has no header line"),
 ])
 def test_a_bad_header_is_a_clear_error(app_ctx, tmp_path, header, message) -> None:  # type: ignore[no-untyped-def]
     path = write_csv(tmp_path / "bad.csv", [person()], columns=header)
     with pytest.raises(reader.UnreadableFile, match=message):
         run(path, tmp_path)
     assert counts()["import_batch"] == 0
+
+
+def test_a_corrected_rejects_file_imports_as_it_is(app_ctx, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = write_csv(tmp_path / "people.csv", [person(), person(citizen_id="001090000002", sex="X")])
+    first = run(path, tmp_path)
+    assert (first.imported, first.rejected) == (1, 1)
+    corrected = tmp_path / "corrected.csv"
+    corrected.write_text(first.rejects_path.read_text(encoding="utf-8").replace(",X,", ",M,"), encoding="utf-8")
+    again = importer.import_file(corrected, actor="test", rejects_path=tmp_path / "rejects-2.csv")
+    assert (again.imported, again.rejected) == (1, 0)
+    assert service.get_citizen_by_number("001090000002").sex == "M"
 
 
 def test_malformed_lines_are_rejected_not_fatal(app_ctx, tmp_path) -> None:  # type: ignore[no-untyped-def]
