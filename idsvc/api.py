@@ -74,7 +74,10 @@ def body(schema: Schema) -> dict[str, Any]:
 
     :raises ValidationFailed: not JSON, or the fields do not validate (``errors`` lists them per field).
     """
-    data = request.get_json(silent=True)
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:
+        raise ValidationFailed("The JSON body is nested too deeply.") from None
     if not isinstance(data, dict):
         raise ValidationFailed("Send a JSON object with 'Content-Type: application/json'.")
     try:

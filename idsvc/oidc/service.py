@@ -129,10 +129,16 @@ def get_client(client_id: str) -> OAuthClient:
 
     :raises NotFound: no such client.
     """
-    client = db.session().scalar(select(OAuthClient).where(OAuthClient.client_id == client_id))
+    client = db.session().scalar(select(OAuthClient).where(OAuthClient.client_id == client_id)) \
+        if _plausible_client_id(client_id) else None
     if client is None:
         raise NotFound(f"No client {client_id!r}.")
     return client
+
+
+def _plausible_client_id(client_id: str) -> bool:
+    """Worth a query: printable (PostgreSQL refuses a NUL in text) and no longer than the column."""
+    return len(client_id) <= 64 and client_id.isprintable()
 
 
 #: The statements of the hottest look-ups, built once (no cache-key work per request).
@@ -153,7 +159,7 @@ def find_client(client_id: str | None) -> OAuthClient | None:
     the CLI) reaches it within that time; one made through this process's services, at once. The
     cached object is detached and shared by the process's threads: read it, never change it.
     """
-    if not client_id:
+    if not client_id or not _plausible_client_id(client_id):
         return None
     cache: dict[str, tuple[float, OAuthClient]] = current_app.extensions.setdefault("idsvc.clients", {})
     hit = cache.get(client_id)

@@ -103,9 +103,22 @@ def test_a_body_that_is_not_json_is_refused(client, admin) -> None:  # type: ign
     assert response.status_code == 422 and "JSON object" in response.get_json()["detail"]
 
 
-def test_unknown_client_is_a_404_problem(client, admin) -> None:  # type: ignore[no-untyped-def]
-    response = client.get(f"{API}/no-such-client", headers=admin[0])
+def test_a_body_nested_too_deeply_is_refused(client, admin) -> None:  # type: ignore[no-untyped-def]
+    response = client.post(API, headers={**admin[0], "Content-Type": "application/json"},
+                           data="[" * 100_000 + "]" * 100_000)
+    assert response.status_code == 422 and "nested too deeply" in response.get_json()["detail"]
+
+
+@pytest.mark.parametrize("client_id", ["no-such-client", "nul%00byte", "x" * 300])
+def test_unknown_client_is_a_404_problem(client, admin, client_id) -> None:  # type: ignore[no-untyped-def]
+    response = client.get(f"{API}/{client_id}", headers=admin[0])
     assert response.status_code == 404 and response.mimetype == "application/problem+json"
+
+
+def test_a_client_id_with_a_nul_byte_at_the_token_endpoint_is_an_unknown_client(client) -> None:  # type: ignore[no-untyped-def]
+    response = client.post("/token", data={"grant_type": "client_credentials", "client_id": "a\x00b",
+                                           "client_secret": "x"})
+    assert response.status_code == 400 and response.get_json()["error"] == "invalid_client"
 
 
 def test_without_a_token_the_api_asks_for_one(client) -> None:  # type: ignore[no-untyped-def]
