@@ -296,13 +296,32 @@ class PrivateKeyJWT(JWTBearerClientAssertion):
 
 
 class _TokenLookup:
-    """Finds the stored row of an access token (a JWT of ours) or of a refresh token."""
+    """Finds the stored row of an access token (a JWT of ours) or of a refresh token.
+
+    ``token_type_hint`` only says which kind to look for first: a token not found as that kind is
+    looked for as the other, and an unknown hint is ignored (RFC 7009 §2.1, RFC 7662 §2.1).
+    """
+
+    def check_params(self, request: Any, client: Any) -> None:
+        if not request.form.get("token"):
+            raise InvalidRequestError("the 'token' parameter is required")
 
     def query_token(self, token_string: str, token_type_hint: str | None) -> OAuthToken | None:
-        if token_type_hint != "refresh_token":  # noqa: S105 (a hint name, not a secret)
-            row = service.access_token_row(token_string)
-            if row is not None or token_type_hint == "access_token":  # noqa: S105
+        lookups = [self._as_access, self._as_refresh]
+        if token_type_hint == "refresh_token":  # noqa: S105 (a hint name, not a secret)
+            lookups.reverse()
+        for lookup in lookups:
+            row = lookup(token_string)
+            if row is not None:
                 return row
+        return None
+
+    @staticmethod
+    def _as_access(token_string: str) -> OAuthToken | None:
+        return service.access_token_row(token_string)
+
+    @staticmethod
+    def _as_refresh(token_string: str) -> OAuthToken | None:
         row = service.token_by_refresh(token_string)
         if row is not None:
             row.presented_refresh = True

@@ -116,10 +116,22 @@ def test_a_client_introspects_its_own_token(client, parties) -> None:  # type: i
     assert parties["number"] not in str(body)
 
 
-def test_a_refresh_token_can_be_introspected_with_its_hint(client, parties) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("hint", ["refresh_token", "access_token", "session_cookie", None])
+def test_a_refresh_token_is_found_whatever_the_hint(client, parties, hint) -> None:  # type: ignore[no-untyped-def]
+    """The hint only orders the search; a wrong or unknown one is ignored (RFC 7662 §2.1)."""
     tokens = code_tokens(client, *parties["rp"], parties["number"])
-    body = introspect(client, parties["rp"], tokens["refresh_token"], token_type_hint="refresh_token")
+    body = introspect(client, parties["rp"], tokens["refresh_token"], **({"token_type_hint": hint} if hint else {}))
     assert body["active"] is True and body["client_id"] == parties["rp"][0]
+    access = introspect(client, parties["rp"], tokens["access_token"], **({"token_type_hint": hint} if hint else {}))
+    assert access["active"] is True and access["jti"]
+
+
+def test_revocation_ignores_an_unknown_hint(client, parties) -> None:  # type: ignore[no-untyped-def]
+    tokens = code_tokens(client, *parties["rp"], parties["number"])
+    response = client.post("/revoke", data={"token": tokens["refresh_token"], "token_type_hint": "id_token"},
+                           headers=basic(*parties["rp"]))
+    assert response.status_code == 200, response.text
+    assert introspect(client, parties["rp"], tokens["refresh_token"]) == {"active": False}
 
 
 def test_a_refresh_token_stays_active_after_its_access_token_expires(client, parties, setup_data) -> None:  # type: ignore[no-untyped-def]
