@@ -68,7 +68,8 @@ class BearerProtector(ResourceProtector):
         if isinstance(error, MissingAuthorizationError):
             raise_http_exception(401, json.dumps({"error": "invalid_request",
                                                   "error_description": "Send an access token."}),
-                                 [("WWW-Authenticate", 'Bearer realm="idsvc"')])
+                                 [("WWW-Authenticate", 'Bearer realm="idsvc"'), ("Content-Type", "application/json"),
+                                  ("Cache-Control", "no-store")])
         super().raise_error_response(error)
 
 

@@ -67,6 +67,10 @@ def test_userinfo_without_a_token_is_401_with_a_bearer_challenge(client) -> None
     for response in (client.get("/userinfo"), client.post("/userinfo")):
         assert response.status_code == 401
         assert response.headers.get("WWW-Authenticate", "").lower().startswith("bearer")
+        assert response.mimetype == "application/json" and response.headers.getlist("Content-Type") == [
+            "application/json"]
+        assert response.headers["Cache-Control"] == "no-store" and "access token" in response.get_json()[
+            "error_description"]
 
 
 # --- bad tokens -------------------------------------------------------------------------------
