@@ -38,3 +38,4 @@ class AuditAction(StrEnum):
     OIDC_REFRESH_REUSE = "oidc:refresh:reuse"
     OIDC_TOKEN_REVOKE = "oidc:token:revoke"
     OIDC_USERINFO_READ = "oidc:userinfo:read"
+    OIDC_CONSENT_WITHDRAW = "oidc:consent:withdraw"

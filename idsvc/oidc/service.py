@@ -358,6 +358,33 @@ def grant_consent(account: Account, client: OAuthClient, scopes: list[str]) -> C
     return consent
 
 
+def consents_of(account: Account) -> list[tuple[Consent, OAuthClient]]:
+    """The person's live consents with their clients, most recent first."""
+    return [(consent, client) for consent, client in db.session().execute(
+        select(Consent, OAuthClient).join(OAuthClient, OAuthClient.id == Consent.client_pk)
+        .where(Consent.account_id == account.id, Consent.revoked_at.is_(None))
+        .order_by(Consent.granted_at.desc()))]
+
+
+def withdraw_consent(account: Account, client_id: str) -> int:
+    """Withdraw the person's consent to a client: userinfo releases nothing more to it (it checks
+    consent at every read), the tokens it holds for the person are revoked, and the next login
+    asks again. Returns how many tokens were revoked.
+
+    :raises NotFound: the person has no live consent to that client.
+    """
+    found = next(((consent, client) for consent, client in consents_of(account) if client.client_id == client_id),
+                 None)
+    if found is None:
+        raise NotFound("Bạn không chia sẻ dữ liệu với ứng dụng này. / You do not share data with this app.")
+    consent, client = found
+    consent.revoked_at = utcnow()
+    revoked = _revoke_where(OAuthToken.account_id == account.id, OAuthToken.client_pk == client.id)
+    audit.record(AuditAction.OIDC_CONSENT_WITHDRAW, actor=f"account:{account.id}", subject_type="client",
+                 subject_id=client.client_id, data={"scopes": consent.scopes, "tokens_revoked": revoked})
+    return revoked
+
+
 # --- logout -----------------------------------------------------------------------------------
 
 @dataclass(frozen=True)

@@ -179,3 +179,23 @@ def end_session() -> Any:
     if target.redirect_uri:
         return redirect(target.redirect_uri)
     return redirect(url_for("identity.login", notice="logged-out"))
+
+
+# --- the person's consents --------------------------------------------------------------------
+
+@bp.get("/account/apps")
+@sessions.login_required(level=1)
+def consents() -> Any:
+    login = sessions.current_login()
+    assert login is not None
+    return render_template("oidc/apps.html", consents=service.consents_of(login.account), labels=SCOPE_LABELS,
+                           withdrawn=request.args.get("withdrawn"))
+
+
+@bp.post("/account/apps/<client_id>/withdraw")
+@sessions.login_required(level=1)
+def withdraw_consent(client_id: str) -> Any:
+    login = sessions.current_login()
+    assert login is not None
+    service.withdraw_consent(login.account, client_id)
+    return redirect(url_for("oidc.consents", withdrawn=client_id))

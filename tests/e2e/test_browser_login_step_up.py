@@ -102,20 +102,34 @@ def test_login_step_up_and_back_to_the_agency_with_a_code(browser: Browser, prov
         assert back["iss"] == provider.issuer
         assert "back at the agency" in page.locator("body").inner_text()
         assert urlsplit(page.url).path + "?" + urlsplit(page.url).query in agency.requests
+
+        # The agency redeems the code: the person authenticated at level 2, with a second factor.
+        assert client.secret
+        tokens = requests.post(f"{provider.issuer}/token", auth=(client.client_id, client.secret), timeout=10,
+                               data={"grant_type": "authorization_code", "code": back["code"],
+                                     "redirect_uri": client.redirect_uri, "code_verifier": verifier})
+        assert tokens.status_code == 200, tokens.text
+        claims = _jwt_claims(tokens.json()["id_token"])
+        assert claims["acr"] == "urn:idsvc:loa:2"
+        assert claims["nonce"] == nonce
+        assert "otp" in claims["amr"]
+        bearer = {"Authorization": f"Bearer {tokens.json()['access_token']}"}
+        assert requests.get(f"{provider.issuer}/userinfo", headers=bearer, timeout=10).status_code == 200
+
+        # The person withdraws the consent from their account: the agency's token stops working.
+        page.goto(f"{provider.issuer}/account")
+        with page.expect_navigation():
+            page.click("text=Apps you share data with")
+        row = page.locator("tr", has_text="Level 2 portal")
+        assert "Họ và tên / Full name" in row.inner_text()
+        with page.expect_navigation():
+            row.locator("button", has_text="Withdraw").click()
+        assert "Consent withdrawn" in page.locator("body").inner_text()
+        assert page.locator("tr", has_text="Level 2 portal").count() == 0
+        assert requests.get(f"{provider.issuer}/userinfo", headers=bearer, timeout=10).status_code == 401
         assert problems == [], "\n".join(problems)
     finally:
         context.close()
-
-    # The agency redeems the code: the person authenticated at level 2, with a second factor.
-    assert client.secret
-    tokens = requests.post(f"{provider.issuer}/token", auth=(client.client_id, client.secret), timeout=10, data={
-        "grant_type": "authorization_code", "code": back["code"], "redirect_uri": client.redirect_uri,
-        "code_verifier": verifier})
-    assert tokens.status_code == 200, tokens.text
-    claims = _jwt_claims(tokens.json()["id_token"])
-    assert claims["acr"] == "urn:idsvc:loa:2"
-    assert claims["nonce"] == nonce
-    assert "otp" in claims["amr"]
 
 
 #: What a phone shows: a 360-pixel-wide screen (the narrowest common Android width).

@@ -1,0 +1,63 @@
+"""A person's consents: listed on the account, withdrawn there, and then nothing more is released."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from idsvc import db
+from idsvc.audit.models import AuditEvent
+from tests.browser import Browser
+from tests.factories import make_account
+from tests.factories import make_client
+from tests.oidc.helpers import assert_invalid_token
+from tests.oidc.helpers import code_tokens
+from tests.oidc.helpers import refresh
+from tests.oidc.helpers import userinfo
+
+
+@pytest.fixture()
+def agency(setup_data):  # type: ignore[no-untyped-def]
+    """An agency app (not trusted: it needs consent) and a citizen: (client_id, secret, id_number)."""
+    def create():  # type: ignore[no-untyped-def]
+        client, secret = make_client(name="Cổng dịch vụ công tỉnh")
+        return client.client_id, secret, make_account().citizen.id_number
+    return setup_data(create)
+
+
+def test_a_withdrawn_consent_ends_the_release_of_data_and_the_apps_tokens(client, agency, setup_data) -> None:  # type: ignore[no-untyped-def]
+    client_id, secret, number = agency
+    tokens = code_tokens(client, client_id, secret, number, scope="openid profile")
+    assert "name" in userinfo(client, tokens["access_token"]).get_json()
+    apps = client.get("/account/apps")
+    assert apps.status_code == 200
+    assert "Cổng dịch vụ công tỉnh" in apps.text and "Họ và tên / Full name" in apps.text
+
+    response = client.post(f"/account/apps/{client_id}/withdraw", data={"csrf_token": Browser.csrf(apps.text)})
+    assert response.status_code == 302
+    after = client.get(response.headers["Location"])
+    assert "Consent withdrawn" in after.text and "Cổng dịch vụ công tỉnh" not in after.text
+    assert_invalid_token(userinfo(client, tokens["access_token"]))
+    assert refresh(client, client_id, secret, tokens["refresh_token"]).status_code == 400
+    events = setup_data(lambda: [(e.actor, e.subject_id, e.data) for e in db.session().scalars(
+        select(AuditEvent).where(AuditEvent.action == "oidc:consent:withdraw"))])
+    assert len(events) == 1 and events[0][1] == client_id
+    assert events[0][2]["scopes"] == ["openid", "profile"] and events[0][2]["tokens_revoked"] == 1
+    # The next login asks again.
+    _, again = Browser(client).start(client_id)
+    assert again.status_code == 200 and 'name="decision"' in again.text
+
+
+def test_withdrawing_needs_the_form_token_and_a_consent(client, agency) -> None:  # type: ignore[no-untyped-def]
+    client_id, secret, number = agency
+    tokens = code_tokens(client, client_id, secret, number)
+    assert client.post(f"/account/apps/{client_id}/withdraw").status_code == 400  # no CSRF token: refused
+    assert userinfo(client, tokens["access_token"]).status_code == 200
+    token = Browser.csrf(client.get("/account/apps").text)
+    unknown = client.post("/account/apps/no-such-app/withdraw", data={"csrf_token": token})
+    assert unknown.status_code == 404
+
+
+def test_the_apps_page_needs_a_login(client) -> None:  # type: ignore[no-untyped-def]
+    response = client.get("/account/apps")
+    assert response.status_code == 302 and response.headers["Location"].startswith("/login")
