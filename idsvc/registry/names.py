@@ -29,9 +29,16 @@ def _fold_table() -> dict[int, str]:
 _FOLD_FAST = _fold_table()
 
 
+#: What counts as a space: the space, the tab and the other spaces of Unicode (Zs: no-break,
+#: en, em, thin, ideographic ...). Control characters that Python's ``str.split`` also takes for
+#: whitespace (\x0b, \x1c-\x1f, \x85) and the line and paragraph separators are left in place,
+#: for :func:`has_control_characters` to refuse.
+_SPACES = re.compile(r"[ \t\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]+")
+
+
 def canonical(text: str) -> str:
-    """NFC, Đ instead of its look-alike, single spaces, no leading or trailing space."""
-    return " ".join(unicodedata.normalize("NFC", text).translate(_ETH).split())
+    """NFC, Đ instead of its look-alike, single spaces, no space or line end at either end."""
+    return _SPACES.sub(" ", unicodedata.normalize("NFC", text).translate(_ETH)).strip(" \r\n")
 
 
 def fold(text: str) -> str:
@@ -44,14 +51,15 @@ def fold(text: str) -> str:
 
 
 def _control_class() -> re.Pattern[str]:
-    """A character class of every Cc and Cf code point (the few outside the BMP listed by range)."""
-    bmp = "".join(chr(c) for c in range(0x10000) if unicodedata.category(chr(c)) in ("Cc", "Cf"))
+    """A character class of every Cc and Cf code point and the line and paragraph separators (the
+    few outside the BMP listed by range)."""
+    bmp = "".join(chr(c) for c in range(0x10000) if unicodedata.category(chr(c)) in ("Cc", "Cf", "Zl", "Zp"))
     astral = "\U000110BD\U000110CD\U00013430-\U0001343F\U0001BCA0-\U0001BCA3\U0001D173-\U0001D17A" \
              "\U000E0001\U000E0020-\U000E007F"
     return re.compile("[" + re.escape(bmp) + astral + "]")
 
 
-#: Control and format characters (Unicode Cc, Cf): zero-width spaces, bidi overrides, NUL...
+#: Control and format characters (Unicode Cc, Cf, Zl, Zp): zero-width spaces, bidi overrides, NUL...
 _CONTROL = _control_class()
 
 

@@ -144,7 +144,7 @@ def detect_format(path: Path, fmt: str | None = None) -> str:
 
 def _clean(values: list[str]) -> list[str]:
     """The canonical form of a row's values; one check on the whole row keeps the common case fast."""
-    values = [v.strip() for v in values]
+    values = [v.strip(" \t\r\n") for v in values]  # not strip(): it would drop control characters unseen
     joined = "".join(values)
     if _NOT_CANONICAL.search(joined) or not (joined.isascii() or _NFC("NFC", joined)):
         values = [canonical(v) for v in values]

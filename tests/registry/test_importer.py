@@ -139,6 +139,7 @@ BAD_ROWS = {
     24: (person(citizen_id="001090000021", phone="\uff10912345678"), "is not a telephone number"),
     25: (person(citizen_id="001090000022", full_name="\uac01" * 67), "longer than 200 characters without diacritics"),
     26: (person(citizen_id="1090000023"), "dropped the leading 00"),
+    27: (person(citizen_id="001090000024", full_name="Đỗ\x1fVăn Khoa"), "invisible control character"),
 }
 
 

@@ -23,7 +23,14 @@ def test_eth_look_alike_becomes_d_with_stroke() -> None:
 
 
 def test_whitespace_is_collapsed() -> None:
-    assert names.canonical("  Trần\tThị   Bình \n") == "Trần Thị Bình"
+    assert names.canonical("  Trần\tThị \u00a0 Bình \n") == "Trần Thị Bình"
+
+
+@pytest.mark.parametrize("control", ["\x1f", "\x0b", "\x85", "\u2028", "\n"])
+def test_control_characters_inside_a_name_are_kept_to_be_refused(control: str) -> None:
+    """Python's str.split() takes these for spaces: a name must not lose them unseen."""
+    name = names.canonical(f"Trần{control}Thị Bình")
+    assert control in name and names.has_control_characters(name)
 
 
 @pytest.mark.parametrize("text", ["Nguyễn Văn Đức", "Nguyên Vân Đực", "NGUYEN VAN DUC", "nguyen  van duc"])
