@@ -170,6 +170,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
             return None
         if row.client_pk != self.request.client.id:
             return None  # another client's token: refused, and left as it is
+        row.presented_refresh = True  # its scope is the grant's (the narrower-scope check uses it)
         now = utcnow()
         if row.rotated_at is None and (row.refresh_expires_at is None or row.refresh_expires_at <= now):
             return None
@@ -196,10 +197,11 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         pass  # rotated when it was authenticated (authenticate_refresh_token)
 
     def issue_token(self, user: Any, refresh_token: OAuthToken) -> dict[str, Any]:
-        scope = self.request.payload.scope or refresh_token.get_scope()
+        # A narrower scope is for this access token only: the new refresh token keeps the grant's.
+        scope = self.request.payload.scope or refresh_token.grant_scope()
         return service.issue_tokens(
-            client=self.request.client, account=user, scope=scope, grant_type=self.GRANT_TYPE,
-            include_refresh=True, level=refresh_token.level, amr=refresh_token.amr,
+            client=self.request.client, account=user, scope=scope, refresh_scope=refresh_token.grant_scope(),
+            grant_type=self.GRANT_TYPE, include_refresh=True, level=refresh_token.level, amr=refresh_token.amr,
             auth_time=refresh_token.auth_time, family=refresh_token.family, code_id=refresh_token.code_id)
 
 
@@ -344,7 +346,7 @@ class Introspection(_TokenLookup, IntrospectionEndpoint):
 
     def introspect_token(self, token: OAuthToken) -> dict[str, Any]:
         body: dict[str, Any] = {
-            "active": True, "client_id": token.client.client_id, "scope": token.scope,
+            "active": True, "client_id": token.client.client_id, "scope": token.get_scope(),
             "iat": int(token.issued_at.timestamp()), "exp": int(token.expires_at().timestamp()),
             "iss": current_app.config["ISSUER"], "aud": current_app.config["ISSUER"], "jti": token.jti,
             "sub": service.pairwise_sub(token.client, token.account) if token.account else token.client.client_id,

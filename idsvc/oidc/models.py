@@ -171,7 +171,11 @@ class OAuthToken(Base, TokenMixin):
     #: NULL for ``client_credentials`` tokens (no person).
     account_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"))
     grant_type: Mapped[str] = mapped_column(String(30))
+    #: The access token's scope.
     scope: Mapped[str] = mapped_column(String(500))
+    #: The refresh token's scope when the access token was given less at a refresh: a refresh
+    #: token keeps the scope of the grant (RFC 6749 §6). NULL: the same as ``scope``.
+    refresh_scope: Mapped[str | None] = mapped_column(String(500))
     level: Mapped[int | None] = mapped_column(SmallInteger)
     amr: Mapped[str | None] = mapped_column(String(40))
     auth_time: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -194,13 +198,18 @@ class OAuthToken(Base, TokenMixin):
         return self.client_pk == client.id
 
     def get_scope(self) -> str:
-        return self.scope
+        """The scope of the token presented: the refresh token's when found by it."""
+        return self.grant_scope() if self.presented_refresh else self.scope
+
+    def grant_scope(self) -> str:
+        """The scope of the refresh token (the grant's)."""
+        return self.refresh_scope or self.scope
 
     def get_expires_in(self) -> int:
         return int((self.access_expires_at - self.issued_at).total_seconds())
 
-    #: Set (not stored) when the row was found by its refresh token, at introspection or
-    #: revocation: then the refresh token's own life counts, not the access token's.
+    #: Set (not stored) when the row was found by its refresh token (refresh, introspection,
+    #: revocation): then the refresh token's own life and scope count, not the access token's.
     presented_refresh = False
 
     def expires_at(self) -> datetime:

@@ -236,10 +236,12 @@ _TOKENS: Table = OAuthToken.__table__  # type: ignore[assignment]
 
 def issue_tokens(*, client: OAuthClient, account: Account | None, scope: str, grant_type: str,
                  include_refresh: bool, level: int | None = None, amr: str | None = None,
-                 auth_time: Any = None, family: str | None = None, code_id: int | None = None) -> dict[str, Any]:
+                 auth_time: Any = None, family: str | None = None, code_id: int | None = None,
+                 refresh_scope: str | None = None) -> dict[str, Any]:
     """Issue an access token (JWT) and maybe a refresh token; store the row with its audit event.
 
-    Returns the RFC 6749 token response body. A client_credentials request has written nothing
+    ``refresh_scope``: the refresh token's scope, when wider than the access token's (a refresh
+    that asked for less). Returns the RFC 6749 token response body. A client_credentials request has written nothing
     before this, so its row and event go through the group writer (``audit.record``).
     """
     cfg = current_app.config
@@ -259,7 +261,7 @@ def issue_tokens(*, client: OAuthClient, account: Account | None, scope: str, gr
         "grant_type": grant_type, "scope": scope, "level": level, "amr": amr, "auth_time": auth_time,
         "issued_at": now, "access_expires_at": now + timedelta(seconds=access_ttl),
         "family": family or crypto.new_secret(), "code_id": code_id, "refresh_hash": None,
-        "refresh_expires_at": None,
+        "refresh_expires_at": None, "refresh_scope": None,
     }
     body: dict[str, Any] = {"access_token": tokens.encode_access_token(claims), "token_type": "Bearer",
                             "expires_in": access_ttl, "scope": scope}
@@ -267,6 +269,7 @@ def issue_tokens(*, client: OAuthClient, account: Account | None, scope: str, gr
         refresh = crypto.new_secret()
         row["refresh_hash"] = crypto.keyed_hash("refresh-token", refresh)
         row["refresh_expires_at"] = now + timedelta(days=cfg["REFRESH_TOKEN_DAYS"])
+        row["refresh_scope"] = refresh_scope if refresh_scope and refresh_scope != scope else None
         body["refresh_token"] = refresh
     # The jti names the token in the audit trail; it is an identifier, not the token.
     audit.record(AuditAction.OIDC_TOKEN_ISSUE, actor=f"client:{client.client_id}",

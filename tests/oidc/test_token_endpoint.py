@@ -182,6 +182,12 @@ def test_a_wider_scope_than_granted_is_refused_and_a_narrower_one_is_given(clien
     assert narrower.status_code == 200, narrower.text
     assert narrower.get_json()["scope"] == "openid"
     assert "name" not in userinfo(client, narrower.get_json()["access_token"]).get_json()
+    # Less was for that access token only: the new refresh token keeps the grant (RFC 6749 §6).
+    new_refresh = narrower.get_json()["refresh_token"]
+    assert introspect(client, (client_id, secret), new_refresh)["scope"] == "openid profile"
+    full = refresh(client, client_id, secret, new_refresh)
+    assert full.status_code == 200 and full.get_json()["scope"] == "openid profile"
+    assert "name" in userinfo(client, full.get_json()["access_token"]).get_json()
 
 
 def test_a_refresh_token_is_bound_to_its_client(client, rp) -> None:  # type: ignore[no-untyped-def]
