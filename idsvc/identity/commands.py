@@ -52,6 +52,16 @@ def issue_code(id_number: str, sms: bool, actor: str) -> None:
                                                                     channel="sms" if sms else "clerk")), sms)
 
 
+@identity_cli.command("outbox")
+@click.argument("id_number", required=False)
+@click.option("--limit", default=20, show_default=True, help="How many messages, newest first.")
+@with_appcontext
+def show_outbox(id_number: str | None, limit: int) -> None:
+    """Development: the messages the notifier would have sent (of ID_NUMBER's account)."""
+    for message, text in service.outbox(_account(id_number) if id_number else None, limit):
+        click.echo(f"{message.created_at:%Y-%m-%d %H:%M} {message.channel} {message.recipient}: {text}")
+
+
 @identity_cli.command("verify-in-person")
 @click.argument("id_number")
 @actor_option

@@ -146,5 +146,6 @@ class OutboxMessage(Base):
     channel: Mapped[str] = mapped_column(String(10))
     #: Where it goes, masked except the last 3 digits.
     recipient: Mapped[str] = mapped_column(String(40))
+    #: The text, encrypted (base64 of AES-GCM): read it through ``service.outbox``.
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -7,6 +7,7 @@ Plain functions that flush and never commit. Every security-relevant step goes t
 
 from __future__ import annotations
 
+import base64
 import re
 import secrets
 from dataclasses import dataclass
@@ -125,9 +126,23 @@ def issue_activation_code(account: Account, *, actor: str, channel: str = "clerk
 
 
 def notify(account: Account, channel: str, recipient: str, body: str) -> None:
-    """The notifier: development writes to the outbox table (an SMS gateway replaces it)."""
+    """The notifier: development writes to the outbox table (an SMS gateway replaces it).
+
+    The body may hold an activation code, so it is stored encrypted (AES-GCM under a key derived
+    from ``HASH_KEY``): whoever can read the database cannot take over accounts with it.
+    """
+    sealed = base64.b64encode(crypto.encrypt("outbox", body.encode())).decode()
     db.session().add(OutboxMessage(account_id=account.id, channel=channel,
-                                   recipient=mask_id_number(recipient), body=body))
+                                   recipient=mask_id_number(recipient), body=sealed))
+
+
+def outbox(account: Account | None = None, limit: int = 20) -> list[tuple[OutboxMessage, str]]:
+    """The latest outbox messages (of one account), newest first, with their text (development)."""
+    query = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)
+    if account is not None:
+        query = query.where(OutboxMessage.account_id == account.id)
+    return [(message, crypto.decrypt("outbox", base64.b64decode(message.body)).decode())
+            for message in db.session().scalars(query)]
 
 
 #: Built once: every login runs it.

@@ -46,7 +46,10 @@ def test_create_account_by_sms_writes_the_outbox(runner, setup_data) -> None:  #
     result = runner.invoke(args=["identity", "create-account", number, "--sms"])
     assert result.exit_code == 0 and result.output == "activation code sent by SMS\n"
     bodies = setup_data(lambda: db.session().scalars(select(OutboxMessage.body)).all())
-    assert len(bodies) == 1 and re.search(r"[A-Z2-9]{4}-[A-Z2-9]{4}-[A-Z2-9]{4}", bodies[0])
+    assert len(bodies) == 1 and not re.search(r"[A-Z2-9]{4}-[A-Z2-9]{4}-[A-Z2-9]{4}", bodies[0])  # encrypted
+    shown = runner.invoke(args=["identity", "outbox", number])
+    assert shown.exit_code == 0 and "sms *******678: " in shown.output
+    assert re.search(r"[A-Z2-9]{4}-[A-Z2-9]{4}-[A-Z2-9]{4}", shown.output)
 
 
 def test_create_account_errors_are_messages_not_tracebacks(runner, setup_data) -> None:  # type: ignore[no-untyped-def]

@@ -150,10 +150,13 @@ def test_policy_failure_at_activation_does_not_spend_the_code(app_ctx) -> None: 
 def test_sms_code_goes_to_the_registered_phone_through_the_outbox(app_ctx) -> None:  # type: ignore[no-untyped-def]
     account = service.create_account(make_citizen(phone="0912345678"), actor="clerk:1")
     code = service.issue_activation_code(account, actor="clerk:1", channel="sms")
-    [message] = db.session().scalars(select(OutboxMessage).where(OutboxMessage.account_id == account.id))
+    [(message, text)] = service.outbox(account)
     assert message.channel == "sms"
     assert message.recipient == "*******678"
-    assert code in message.body and "72 gio" in message.body
+    assert code in text and "72 gio" in text
+    # Stored encrypted: reading the table does not give the code away.
+    stored = db.session().scalar(select(OutboxMessage.body).where(OutboxMessage.account_id == account.id))
+    assert code not in stored and code.replace("-", "") not in stored and "gio" not in stored
     [row] = db.session().scalars(select(ActivationCode).where(ActivationCode.account_id == account.id))
     assert row.channel == "sms"
     service.activate(account.citizen.id_number, code, NEW_PASSWORD)
