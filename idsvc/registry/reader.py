@@ -264,15 +264,33 @@ def _read_jsonl(path: Path, size: int) -> Iterator[Block]:
         yield Block(names, False, block)
 
 
+class _DuplicateKeys(ValueError):
+    def __init__(self, keys: list[str]) -> None:
+        super().__init__(", ".join(keys))
+        self.keys = keys
+
+
+def _object(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    """A JSON object, refusing a key given twice (``json`` would keep the last one silently)."""
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        raise _DuplicateKeys(sorted({k for k, _ in pairs if k in seen or seen.add(k)}))  # type: ignore[func-returns-value]
+    return obj
+
+
 def _jsonl_rows(path: Path) -> Iterator[RawRow]:
     with path.open(encoding="utf-8-sig") as f:
         for line, text in enumerate(f, 1):
             if not text.strip():
                 continue
             try:
-                obj = json.loads(text)
+                obj = json.loads(text.rstrip("\r\n"), object_pairs_hook=_object)
             except json.JSONDecodeError as exc:
-                yield RawRow(line, {}, f"not valid JSON: {exc.msg} at column {exc.colno}")
+                yield RawRow(line, {}, f"not valid JSON: {exc.msg.removesuffix(' at')} at column {exc.colno}")
+                continue
+            except _DuplicateKeys as exc:
+                yield RawRow(line, {}, f"the keys {', '.join(exc.keys)} are given twice (which one is meant?)")
                 continue
             if not isinstance(obj, dict):
                 yield RawRow(line, {}, "not a JSON object ({\"citizen_id\": \"...\", ...})")

@@ -238,6 +238,8 @@ def test_malformed_lines_are_rejected_not_fatal(app_ctx, tmp_path) -> None:  # t
         "{not json",
         json.dumps({**person(citizen_id="001090000004"), "citizen_id": 1090000004}),
         "[1, 2]",
+        '{"citizen_id": "001090000005", "citizen_id": "001090000006", "full_name": "Đỗ Văn Khoa"}',
+        '{"citizen_id": "001090000007", "full_name": "Đỗ',
     ]) + "\n", encoding="utf-8")
     first = run(csv_path, tmp_path)
     assert "has 3 values but the header has" in read_rejects(first.rejects_path)[3]
@@ -245,6 +247,11 @@ def test_malformed_lines_are_rejected_not_fatal(app_ctx, tmp_path) -> None:  # t
     rejects = read_rejects(second.rejects_path)
     assert "not valid JSON" in rejects[2] and "must be text in double quotes" in rejects[3]
     assert "not a JSON object" in rejects[4]
+    assert "the keys citizen_id are given twice" in rejects[5]
+    assert "Unterminated string starting at column 45" in rejects[6]
+    json_line_ends = tmp_path / "cut.jsonl"
+    json_line_ends.write_text('{"citizen_id": "001090000008", "full_name":\n', encoding="utf-8")
+    assert "Expecting value at column 44" in read_rejects(run(json_line_ends, tmp_path).rejects_path)[1]
     assert (first.imported, second.imported) == (1, 1)
 
 
