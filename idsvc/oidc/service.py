@@ -16,6 +16,8 @@ from urllib.parse import urlsplit
 
 from authlib.common.urls import add_params_to_uri
 from flask import current_app
+from joserfc.errors import JoseError
+from joserfc.jwk import KeySet
 from sqlalchemy import Table
 from sqlalchemy import bindparam
 from sqlalchemy import event
@@ -76,6 +78,8 @@ def _client_settings(*, auth_method: str, redirect_uris: list[str], grant_types:
         raise ValidationFailed("a public client (auth method 'none') cannot use client_credentials")
     if auth_method == "private_key_jwt" and not (jwks and jwks.get("keys")):
         raise ValidationFailed("private_key_jwt needs the client's public keys (a JWKS)")
+    if jwks is not None:
+        _check_jwks(jwks)
     if min_level not in (1, 2):
         raise ValidationFailed("min level is 1 or 2")
     if id_token_alg not in ("ES256", "RS256"):
@@ -84,6 +88,30 @@ def _client_settings(*, auth_method: str, redirect_uris: list[str], grant_types:
         _check_uri(uri, "redirect URI")
     for uri in post_logout_redirect_uris:
         _check_uri(uri, "post-logout redirect URI")
+
+
+#: Members of a private JWK (RFC 7518 §6): a client must send its public keys only.
+_PRIVATE_JWK_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
+
+
+def _check_jwks(jwks: Any) -> None:
+    keys = jwks.get("keys") if isinstance(jwks, dict) else None
+    if not isinstance(keys, list) or not all(isinstance(key, dict) for key in keys):
+        raise ValidationFailed('the JWKS is {"keys": [ ...public keys as JSON objects... ]}')
+    if any(_PRIVATE_JWK_MEMBERS & set(key) for key in keys):
+        raise ValidationFailed("the JWKS holds a private or secret key: send the public keys only "
+                               "(and make a new key pair: this one is no longer secret)")
+    try:
+        KeySet.import_key_set(jwks)
+    except (ValueError, TypeError, KeyError, JoseError) as exc:
+        raise ValidationFailed(f"the JWKS cannot be read as public keys: {exc}") from None
+
+
+def _client_name(name: str) -> str:
+    name = " ".join(name.split())
+    if not name or len(name) > 200 or not name.isprintable():
+        raise ValidationFailed("the client name is 1 to 200 printable characters")
+    return name
 
 
 def register_client(*, name: str, auth_method: str, redirect_uris: list[str], grant_types: list[str],
@@ -96,7 +124,10 @@ def register_client(*, name: str, auth_method: str, redirect_uris: list[str], gr
 
     :raises ValidationFailed: a setting is not allowed, with the reason.
     """
-    post_logout = list(post_logout_redirect_uris or [])
+    post_logout = list(dict.fromkeys(post_logout_redirect_uris or []))
+    name = _client_name(name)
+    # The same value twice means nothing more: kept once.
+    redirect_uris, grant_types, scopes = (list(dict.fromkeys(v)) for v in (redirect_uris, grant_types, scopes))
     _client_settings(auth_method=auth_method, redirect_uris=redirect_uris, grant_types=grant_types,
                      scopes=scopes, min_level=min_level, jwks=jwks, post_logout_redirect_uris=post_logout,
                      id_token_alg=id_token_alg, trusted=trusted)

@@ -31,7 +31,8 @@ def admin(client, setup_data):  # type: ignore[no-untyped-def]
 def test_client_lifecycle_over_the_api(client, admin, app) -> None:  # type: ignore[no-untyped-def]
     headers, admin_id = admin
     created = client.post(API, headers=headers, json={
-        "name": "Cổng dịch vụ công tỉnh", "scopes": ["registry.verify"], "grant_types": ["client_credentials"]})
+        "name": "  Cổng dịch vụ  công tỉnh ", "scopes": ["registry.verify", "registry.verify"],
+        "grant_types": ["client_credentials", "client_credentials"]})
     assert created.status_code == 201 and created.headers["Cache-Control"] == "no-store"
     body = created.get_json()
     client_id, secret = body["client_id"], body["client_secret"]
@@ -41,6 +42,7 @@ def test_client_lifecycle_over_the_api(client, admin, app) -> None:  # type: ign
 
     shown = client.get(f"{API}/{client_id}", headers=headers).get_json()
     assert shown["name"] == "Cổng dịch vụ công tỉnh" and "client_secret" not in shown
+    assert shown["scopes"] == ["registry.verify"] and shown["grant_types"] == ["client_credentials"]
     assert all("secret_hash" not in c for c in client.get(API, headers=headers).get_json()["clients"])
     assert client_id in {c["client_id"] for c in client.get(API, headers=headers).get_json()["clients"]}
 
@@ -90,6 +92,14 @@ def test_invalid_fields_are_listed_one_by_one(client, admin, payload, field) -> 
     ({"name": "x", "redirect_uris": ["https://a.vn/cb"], "scopes": ["openid", "id_number"]}, "trusted"),
     ({"name": "x", "auth_method": "none", "grant_types": ["client_credentials"]}, "cannot use client_credentials"),
     ({"name": "x", "auth_method": "private_key_jwt", "redirect_uris": ["https://a.vn/cb"]}, "JWKS"),
+    ({"name": "x", "auth_method": "private_key_jwt", "redirect_uris": ["https://a.vn/cb"], "jwks": {"keys": "x"}},
+     '"keys": ['),
+    ({"name": "x", "auth_method": "private_key_jwt", "redirect_uris": ["https://a.vn/cb"],
+      "jwks": {"keys": [{"kty": "EC", "crv": "P-256", "x": "AA", "y": "AA"}]}}, "cannot be read as public keys"),
+    ({"name": "x", "auth_method": "private_key_jwt", "redirect_uris": ["https://a.vn/cb"],
+      "jwks": {"keys": [{"kty": "oct", "k": "c2VjcmV0"}]}}, "private or secret key"),
+    ({"name": "Cổng\u202e ứng dụng", "redirect_uris": ["https://a.vn/cb"]}, "printable characters"),
+    ({"name": "A\x00B", "redirect_uris": ["https://a.vn/cb"]}, "printable characters"),
 ])
 def test_settings_that_break_the_rules_are_refused_with_the_reason(client, admin, payload, detail) -> None:  # type: ignore[no-untyped-def]
     response = client.post(API, headers=admin[0], json=payload)
