@@ -311,6 +311,7 @@ def _why_not_new(row: tuple[Any, ...], hit: tuple[Any, ...], batch_id: int) -> s
 
 
 _HOUSEHOLD, _PERMANENT = ROW_AT["household_number"], ROW_AT["permanent_commune_code"]
+_RELATIONSHIP = ROW_AT["relationship_to_head"]
 _NAME_FOLDED, _BIRTH, _SEX = ROW_AT["name_folded"], ROW_AT["birth_year"], ROW_AT["sex"]
 
 
@@ -326,6 +327,7 @@ def _checked_chunks(path: Path, fmt: str, communes: frozenset[str], today: date,
     """
     checker = RowChecker(communes, today)
     quick_checks: dict[tuple[str, ...], Callable[[list[str]], tuple[Any, ...] | None]] = {}
+    heads: dict[str, int] = {}  # household -> the line of its head, over the whole file
     for block in reader.read_blocks(path, fmt, size):
         chunk = _Chunk(read=len(block.items))
         seen: dict[str, int] = {}
@@ -347,9 +349,26 @@ def _checked_chunks(path: Path, fmt: str, communes: frozenset[str], today: date,
                     chunk.rejects.append((raw.line, raw.error, raw.values))
                 else:
                     _check_row(checker, chunk, seen, raw.line, raw.values)
+        _one_head_each(chunk, heads)
         if copy:
             chunk.copy, chunk.rows = to_copy(chunk.rows), []
         yield chunk
+
+
+def _one_head_each(chunk: _Chunk, heads: dict[str, int]) -> None:
+    """A household has one head: a later row of the file naming itself head of the same household
+    is refused (``heads``: household -> line of its head, so far)."""
+    refused = []
+    for i, row in enumerate(chunk.rows):
+        if row[_RELATIONSHIP] == "head" and row[_HOUSEHOLD] is not None:
+            first = heads.setdefault(row[_HOUSEHOLD], row[0])
+            if first != row[0]:
+                refused.append(i)
+                chunk.rejects.append((row[0], f"relationship_to_head: household {row[_HOUSEHOLD]} already has "
+                                              f"its head on line {first} of this file", file_values(row[1:])))
+    if refused:
+        dropped = set(refused)
+        chunk.rows = [row for i, row in enumerate(chunk.rows) if i not in dropped]
 
 
 def _check_row(checker: RowChecker, chunk: _Chunk, seen: dict[str, int], line: int, values: dict[str, str]) -> None:

@@ -297,6 +297,22 @@ def test_an_actor_name_the_audit_trail_cannot_keep_is_refused_before_anything_is
     assert runner.invoke(args=["registry", "show", "079172000666"]).exit_code == 1  # nobody imported
 
 
+@pytest.mark.parametrize("chunk_size", [2, 100])
+def test_a_household_has_one_head_in_a_file(app_ctx, tmp_path, chunk_size) -> None:  # type: ignore[no-untyped-def]
+    rows = [person(citizen_id="001090000001", household_id="H1", relationship_to_head="head"),
+            person(citizen_id="001090000002", household_id="H1", relationship_to_head="spouse"),
+            person(citizen_id="001090000003", household_id="H2", relationship_to_head="head"),
+            person(citizen_id="001090000004", household_id="H1", relationship_to_head="head")]
+    result = run(write_csv(tmp_path / "people.csv", rows), tmp_path, chunk_size=chunk_size)
+    assert read_rejects(result.rejects_path) == {
+        5: "relationship_to_head: household H1 already has its head on line 2 of this file"}
+    assert (result.imported, result.rejected) == (3, 1)
+    head = service.get_citizen_by_number("001090000001")
+    assert head.household.head_id == head.id
+    again = run(write_csv(tmp_path / "people.csv", rows), tmp_path, chunk_size=chunk_size)  # a re-run agrees
+    assert (again.imported, again.present, again.rejected) == (0, 3, 1)
+
+
 def test_a_quote_left_open_costs_its_own_line_only(app_ctx, tmp_path) -> None:  # type: ignore[no-untyped-def]
     rows = [person(citizen_id=f"001090000{n:03d}") for n in range(1, 8)]
     path = write_csv(tmp_path / "people.csv", rows)
