@@ -329,10 +329,11 @@ def authenticate(id_number: str, password: str) -> LoginResult:
         return LoginResult(None)
     if account.password_hash and passwords.needs_rehash(account.password_hash):
         account.password_hash = passwords.hash_password(password)
-    # The failures so far are forgiven; the memory of earlier lockouts only when the password is
-    # the whole proof. With a second factor it lasts until that succeeds (verify_second_factor),
-    # or each right password would buy five more code guesses at the shortest lockout.
-    _reset_failures(account, lockouts=account.totp_secret is None)
+    # The failures so far are forgiven only when the password is the whole proof. With a second
+    # factor they count on until a right code (verify_second_factor): wrong codes count too, and
+    # a right password between them must not start the count again.
+    if account.totp_secret is None:
+        _reset_failures(account)
     account.last_login_at = now
     return LoginResult(account)
 
@@ -360,10 +361,9 @@ def _register_failure(account: Account, now: datetime, *, reason: str,
     db.persist_on_error()
 
 
-def _reset_failures(account: Account, *, lockouts: bool = True) -> None:
+def _reset_failures(account: Account) -> None:
     account.failed_count, account.first_failure_at = 0, None
-    if lockouts:
-        account.lockouts, account.locked_until = 0, None
+    account.lockouts, account.locked_until = 0, None
 
 
 def verify_second_factor(login: LoginSession, code: str) -> bool:

@@ -350,6 +350,17 @@ def test_a_right_password_does_not_reset_the_lockout_of_wrong_codes(app_ctx, cre
     assert (account.lockouts, account.locked_until) == (0, None)
 
 
+def test_a_right_password_between_wrong_codes_does_not_start_the_count_again(app_ctx, create_account, clock) -> None:  # type: ignore[no-untyped-def]
+    account = create_account(level=2)
+    number = account.citizen.id_number
+    for _ in range(2):  # four wrong codes, log in again, four more
+        assert service.authenticate(number, TEST_PASSWORD).account is account
+        login, _ = service.start_session(account, level=1, amr="pwd", ip=None, user_agent=None)
+        for _ in range(4):
+            service.verify_second_factor(login, wrong_totp_at(clock.now))
+    assert account.is_locked(clock.now)  # locked at the fifth wrong code
+
+
 def test_second_factor_needs_in_person_verification(app_ctx, create_account, clock) -> None:  # type: ignore[no-untyped-def]
     account = create_account()
     login, _ = service.start_session(account, level=1, amr="pwd", ip=None, user_agent=None)
