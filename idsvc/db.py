@@ -199,6 +199,14 @@ def persist_on_error() -> None:
     g.db_persist_on_error = True
 
 
+def commit_what_must_persist() -> None:
+    """Commit now what :func:`persist_on_error` asked to keep (a spent client assertion), so that
+    the writes that follow are undone as usual if the request then fails."""
+    if g.get("db_persist_on_error"):
+        session().commit()
+        g.db_persist_on_error = False
+
+
 def _close_session(_exc: BaseException | None) -> None:
     s = g.pop("db_session", None)
     if s is not None:

@@ -175,11 +175,16 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         if row.rotated_at is None and (row.refresh_expires_at is None or row.refresh_expires_at <= now):
             return None
         # Rotate it now, atomically: of two requests with the same token, exactly one wins (the
-        # other waits for its row lock, then finds it rotated). Undone if this request fails.
+        # other waits for its row lock, then finds it rotated). Undone if this request fails: a
+        # spent client assertion, which must stay spent, is committed first.
+        db.commit_what_must_persist()
         claimed = row.rotated_at is None and db.session().execute(
             update(OAuthToken).where(OAuthToken.id == row.id, OAuthToken.rotated_at.is_(None),
                                      OAuthToken.revoked_at.is_(None))
             .values(rotated_at=now, revoked_at=now)).rowcount
+        if not claimed and row.rotated_at is None and db.session().scalar(
+                select(OAuthToken.rotated_at).where(OAuthToken.id == row.id)) is None:
+            return None  # revoked meanwhile (logout, withdrawn consent), not rotated: no reuse
         if not claimed:
             # A rotated refresh token came back: someone holds a copy. Revoke the whole family.
             service.revoke_family(row.family, reason="refresh-token-reuse", actor=f"client:{row.client.client_id}")

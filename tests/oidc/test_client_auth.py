@@ -276,3 +276,12 @@ def test_private_key_jwt_works_for_the_code_flow(client, setup_data, people) -> 
         code_verifier=request.verifier))
     assert response.status_code == 200, response.text
     assert "id_token" in response.get_json()
+
+    def refresh(**form: str):  # type: ignore[no-untyped-def]
+        fresh = client_assertion(key, jwks["keys"][0]["kid"], client_id, f"{issuer(client)}/token")
+        return client.post("/token", data=assertion_form(
+            fresh, grant_type="refresh_token", refresh_token=response.get_json()["refresh_token"], **form))
+
+    # A refused refresh spends its assertion, not the refresh token: the retry works, and is no reuse.
+    assert_oauth_error(refresh(scope="openid profile address"), "invalid_scope")
+    assert refresh().status_code == 200
