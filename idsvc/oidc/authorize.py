@@ -115,14 +115,15 @@ def _needs_login(data: Any, login: LoginSession | None, client: Any) -> bool:
     return False
 
 
-def return_path(args: Any) -> str:
-    """The authorization request to come back to after the next step, without ``prompt=login`` and
-    ``max_age`` (a login is the first step when they ask for one, and it satisfies them: kept,
-    they would send the browser round again, for ever with ``max_age=0``)."""
-    params = [(k, v) for k, v in args.items(multi=True) if k not in ("csrf_token", "decision", "max_age")]
+def return_path(args: Any, *, after_login: bool) -> str:
+    """The authorization request to come back to after the next step. After a login, without
+    ``prompt=login`` and ``max_age``: that login satisfies them (kept, they would send the browser
+    round again, for ever with ``max_age=0``); after any other step they still hold."""
+    dropped = ("csrf_token", "decision", "max_age") if after_login else ("csrf_token", "decision")
+    params = [(k, v) for k, v in args.items(multi=True) if k not in dropped]
     cleaned = []
     for key, value in params:
-        if key == "prompt":
+        if key == "prompt" and after_login:
             value = " ".join(p for p in value.split() if p != "login")
             if not value:
                 continue

@@ -88,7 +88,7 @@ def authorize() -> Any:
         return _error(error)
     except ValueError:  # Authlib refuses to put control characters from the request into an error
         return _error(InvalidRequestError("the request holds control characters"))
-    back = authz.return_path(request.values)
+    back = authz.return_path(request.values, after_login=decision.step == "login")
     if decision.step == "login":
         return redirect(url_for("identity.login", next=back, login_hint=decision.detail or None))
     if decision.step == "second_factor":

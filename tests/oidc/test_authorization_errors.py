@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import re
+from datetime import timedelta
+
 import pytest
 
+from idsvc.db import utcnow
 from tests.browser import REDIRECT_URI
 from tests.browser import Browser
 from tests.browser import query
@@ -122,6 +126,20 @@ def test_max_age_zero_forces_one_login_and_does_not_loop(client, rp) -> None:  #
     assert response.headers["Location"].startswith("/login")
     response = browser.follow(response, id_number=number)
     assert "code" in query(response.headers["Location"])
+
+
+def test_a_consent_page_left_open_past_max_age_asks_for_a_login(client, rp, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from idsvc.oidc import authorize
+
+    client_id, _, number = rp
+    browser = _logged_in(client, number)
+    _, page = browser.start(client_id, max_age="60")
+    assert page.status_code == 200 and 'name="decision"' in page.text  # the first time: consent
+    later = utcnow() + timedelta(seconds=120)
+    monkeypatch.setattr(authorize, "utcnow", lambda: later)
+    action = re.search(r'<form method="post" action="([^"]+)"', page.text).group(1).replace("&amp;", "&")
+    response = client.post(action, data={"decision": "allow", "csrf_token": Browser.csrf(page.text)})
+    assert response.status_code == 302 and response.headers["Location"].startswith("/login")
 
 
 @pytest.mark.parametrize("max_age", ["9" * 30, "-5", "1e3"])
