@@ -39,6 +39,7 @@ from idsvc.oidc import tokens
 from idsvc.oidc.claims import SCOPES
 from idsvc.oidc.models import AUTH_METHODS
 from idsvc.oidc.models import GRANT_TYPES
+from idsvc.oidc.models import AuthorizationCode
 from idsvc.oidc.models import Consent
 from idsvc.oidc.models import OAuthClient
 from idsvc.oidc.models import OAuthToken
@@ -393,10 +394,11 @@ def grant_consent(account: Account, client: OAuthClient, scopes: list[str]) -> C
 
 
 def consents_of(account: Account) -> list[tuple[Consent, OAuthClient]]:
-    """The person's live consents with their clients, most recent first."""
+    """The person's live consents with their clients, most recent first. (A trusted first-party
+    client needs none, so it is not listed: withdrawing would not change what it receives.)"""
     return [(consent, client) for consent, client in db.session().execute(
         select(Consent, OAuthClient).join(OAuthClient, OAuthClient.id == Consent.client_pk)
-        .where(Consent.account_id == account.id, Consent.revoked_at.is_(None))
+        .where(Consent.account_id == account.id, Consent.revoked_at.is_(None), OAuthClient.trusted.is_(False))
         .order_by(Consent.granted_at.desc()))]
 
 
@@ -412,8 +414,13 @@ def withdraw_consent(account: Account, client_id: str) -> int:
     if found is None:
         raise NotFound("Bạn không chia sẻ dữ liệu với ứng dụng này. / You do not share data with this app.")
     consent, client = found
-    consent.revoked_at = utcnow()
+    now = utcnow()
+    consent.revoked_at = now
     revoked = _revoke_where(OAuthToken.account_id == account.id, OAuthToken.client_pk == client.id)
+    # A code the app has not redeemed yet would still give it tokens: spent too.
+    db.session().execute(update(AuthorizationCode).where(
+        AuthorizationCode.account_id == account.id, AuthorizationCode.client_pk == client.id,
+        AuthorizationCode.used_at.is_(None)).values(used_at=now))
     audit.record(AuditAction.OIDC_CONSENT_WITHDRAW, actor=f"account:{account.id}", subject_type="client",
                  subject_id=client.client_id, data={"scopes": consent.scopes, "tokens_revoked": revoked})
     return revoked

@@ -11,6 +11,7 @@ from tests.browser import Browser
 from tests.factories import make_account
 from tests.factories import make_client
 from tests.oidc.helpers import assert_invalid_token
+from tests.oidc.helpers import authorize
 from tests.oidc.helpers import code_tokens
 from tests.oidc.helpers import refresh
 from tests.oidc.helpers import userinfo
@@ -46,6 +47,14 @@ def test_a_withdrawn_consent_ends_the_release_of_data_and_the_apps_tokens(client
     # The next login asks again.
     _, again = Browser(client).start(client_id)
     assert again.status_code == 200 and 'name="decision"' in again.text
+
+
+def test_a_code_not_yet_redeemed_is_spent_by_the_withdrawal(client, agency) -> None:  # type: ignore[no-untyped-def]
+    client_id, secret, number = agency
+    browser, request, code = authorize(client, client_id, number)
+    apps = client.get("/account/apps")
+    client.post(f"/account/apps/{client_id}/withdraw", data={"csrf_token": Browser.csrf(apps.text)})
+    assert browser.redeem(request, code, (client_id, secret)).status_code == 400
 
 
 def test_withdrawing_needs_the_form_token_and_a_consent(client, agency) -> None:  # type: ignore[no-untyped-def]
