@@ -15,6 +15,7 @@ from datetime import datetime
 from datetime import timedelta
 
 import pyotp
+from cryptography.exceptions import InvalidTag
 from flask import current_app
 from sqlalchemy import bindparam
 from sqlalchemy import select
@@ -141,8 +142,14 @@ def outbox(account: Account | None = None, limit: int = 20) -> list[tuple[Outbox
     query = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)
     if account is not None:
         query = query.where(OutboxMessage.account_id == account.id)
-    return [(message, crypto.decrypt("outbox", base64.b64decode(message.body)).decode())
-            for message in db.session().scalars(query)]
+    return [(message, _opened(message.body)) for message in db.session().scalars(query)]
+
+
+def _opened(sealed: str) -> str:
+    try:
+        return crypto.decrypt("outbox", base64.b64decode(sealed, validate=True)).decode()
+    except (ValueError, InvalidTag):  # written before the outbox was encrypted
+        return f"(stored in clear) {sealed}"
 
 
 #: Built once: every login runs it.

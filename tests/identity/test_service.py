@@ -157,6 +157,9 @@ def test_sms_code_goes_to_the_registered_phone_through_the_outbox(app_ctx) -> No
     # Stored encrypted: reading the table does not give the code away.
     stored = db.session().scalar(select(OutboxMessage.body).where(OutboxMessage.account_id == account.id))
     assert code not in stored and code.replace("-", "") not in stored and "gio" not in stored
+    # A message written before the outbox was encrypted is shown as it is, not a crash.
+    db.session().add(OutboxMessage(account_id=account.id, channel="sms", recipient="*******678", body="Ma: ABCD"))
+    assert service.outbox(account)[0][1] == "(stored in clear) Ma: ABCD"
     [row] = db.session().scalars(select(ActivationCode).where(ActivationCode.account_id == account.id))
     assert row.channel == "sms"
     service.activate(account.citizen.id_number, code, NEW_PASSWORD)
