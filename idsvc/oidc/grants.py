@@ -314,6 +314,8 @@ class _TokenLookup:
             raise InvalidRequestError("the 'token' parameter is required")
 
     def query_token(self, token_string: str, token_type_hint: str | None) -> OAuthToken | None:
+        if "." in token_string:  # a JWT: ours are access tokens (a refresh token has no dot)
+            return self._as_access(token_string)
         lookups = [self._as_access, self._as_refresh]
         if token_type_hint == "refresh_token":  # noqa: S105 (a hint name, not a secret)
             lookups.reverse()

@@ -120,11 +120,12 @@ class KeyStore:
         for kid in list(state["retired"]):
             retired_at = datetime.fromisoformat(dates.setdefault(kid, now.isoformat()))
             if (now - retired_at).total_seconds() > older_than_seconds:
-                (self.directory / f"{kid}.pem").unlink(missing_ok=True)
                 state["retired"].remove(kid)
                 dates.pop(kid)
                 gone.append(kid)
-        self._write_state(state)
+        self._write_state(state)  # first: a worker reading the keys meanwhile never looks for a deleted file
+        for kid in gone:
+            (self.directory / f"{kid}.pem").unlink(missing_ok=True)
         return gone
 
     def ensure(self) -> list[SigningKey]:
