@@ -44,6 +44,7 @@ from idsvc.oidc.models import Consent
 from idsvc.oidc.models import OAuthClient
 from idsvc.oidc.models import OAuthToken
 from idsvc.oidc.models import acr_for_level
+from idsvc.registry import names
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 
@@ -109,7 +110,7 @@ def _check_jwks(jwks: Any) -> None:
 
 
 def _client_name(name: str) -> str:
-    name = " ".join(name.split())
+    name = names.canonical(name)  # spaces collapsed; control characters kept, to be refused
     if not name or len(name) > 200 or not name.isprintable():
         raise ValidationFailed("the client name is 1 to 200 printable characters")
     return name

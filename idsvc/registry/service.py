@@ -234,9 +234,9 @@ def _add_revision(citizen: Citizen, *, actor: str, source: str, reason: str,
     return revision
 
 
-#: Longest text per column of ``citizen`` (its String sizes; nationality has a rule of its own).
+#: Longest text per column of ``citizen`` (its String sizes; nationality and phone have rules of their own).
 _TEXT_LIMITS = {c.name: c.type.length for c in Citizen.__table__.columns
-                if isinstance(c.type, String) and c.type.length and c.name != "nationality"}
+                if isinstance(c.type, String) and c.type.length and c.name not in ("nationality", "phone")}
 
 
 def _validate_fields(values: dict[str, Any]) -> dict[str, Any]:
@@ -287,7 +287,7 @@ def _validate_fields(values: dict[str, Any]) -> dict[str, Any]:
                 and db.session().get(Commune, value) is None:
             problems[field] = f"commune {value} does not exist (2025 codes, 5 digits)"
         elif field == "household_id" and value is not None and (
-                not isinstance(value, int) or db.session().get(Household, value) is None):
+                type(value) is not int or db.session().get(Household, value) is None):
             problems[field] = f"household {value} does not exist"
         out[field] = value
     born = out.get("date_of_birth")
@@ -457,6 +457,8 @@ def record_death(citizen: Citizen, date_of_death: date | str, *, actor: str, rea
     if citizen.status == "deceased":
         raise Conflict("This person is already recorded as deceased.")
     if isinstance(date_of_death, datetime):
+        if date_of_death.tzinfo is None:
+            raise ValidationFailed("a date of death given with a time needs its time zone")
         date_of_death = date_of_death.astimezone(dates.VIETNAM_TIME).date()
     elif isinstance(date_of_death, str):
         try:

@@ -100,6 +100,7 @@ def test_invalid_fields_are_listed_one_by_one(client, admin, payload, field) -> 
       "jwks": {"keys": [{"kty": "oct", "k": "c2VjcmV0"}]}}, "private or secret key"),
     ({"name": "Cổng\u202e ứng dụng", "redirect_uris": ["https://a.vn/cb"]}, "printable characters"),
     ({"name": "A\x00B", "redirect_uris": ["https://a.vn/cb"]}, "printable characters"),
+    ({"name": "A\x1fB", "redirect_uris": ["https://a.vn/cb"]}, "printable characters"),
 ])
 def test_settings_that_break_the_rules_are_refused_with_the_reason(client, admin, payload, detail) -> None:  # type: ignore[no-untyped-def]
     response = client.post(API, headers=admin[0], json=payload)

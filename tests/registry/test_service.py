@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from datetime import date
+from datetime import datetime
 
 import pytest
 from sqlalchemy import func
@@ -71,6 +72,7 @@ def test_birth_abroad_uses_the_country_code(app_ctx) -> None:  # type: ignore[no
     ({"phone": "\uff10912345678"}, "phone", "not a telephone number"),
     ({"household_id": 987654}, "household_id", "does not exist"),
     ({"household_id": "H1"}, "household_id", "does not exist"),
+    ({"household_id": True}, "household_id", "does not exist"),
 ])
 def test_bad_values_are_refused_and_nothing_is_written(app_ctx, overrides, field, words) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(ValidationFailed) as info:
@@ -91,7 +93,11 @@ def test_an_update_must_change_something_and_keep_birth_before_death(app_ctx) ->
     assert person.full_name == "Lê Minh Khang"
 
 
-@pytest.mark.parametrize("when", ["2026-13-01", "yesterday", 20260201])
+def test_a_phone_written_with_spaces_is_kept_in_digits(app_ctx) -> None:  # type: ignore[no-untyped-def]
+    assert _register(phone="+84 912 . 345 . 678  ").phone == "+84912345678"
+
+
+@pytest.mark.parametrize("when", ["2026-13-01", "yesterday", 20260201, datetime(2026, 2, 1, 12)])
 def test_a_death_date_that_is_not_a_date_is_refused(app_ctx, when) -> None:  # type: ignore[no-untyped-def]
     person = _register(date_of_birth="2026-01-01")
     with pytest.raises(ValidationFailed, match="date"):
