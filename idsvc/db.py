@@ -193,18 +193,11 @@ def write_rows(rows: Rows) -> None:
 
 def persist_on_error() -> None:
     """Keep this request's writes even though it answers 4xx: a security response that must
-    stick (lockout counters, revoking a token family on reuse, a spent client assertion, and the
-    audit of it). Used only on paths that wrote nothing else.
+    stick (lockout counters, revoking a token family on reuse, a spent code, and the audit of
+    it). Used only on paths that wrote nothing else. (A spent client assertion goes through the
+    group writer instead: it commits on its own, whatever the request answers.)
     """
     g.db_persist_on_error = True
-
-
-def commit_what_must_persist() -> None:
-    """Commit now what :func:`persist_on_error` asked to keep (a spent client assertion), so that
-    the writes that follow are undone as usual if the request then fails."""
-    if g.get("db_persist_on_error"):
-        session().commit()
-        g.db_persist_on_error = False
 
 
 def _close_session(_exc: BaseException | None) -> None:

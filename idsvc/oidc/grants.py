@@ -172,27 +172,23 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
             return None  # another client's token: refused, and left as it is
         row.presented_refresh = True  # its scope is the grant's (the narrower-scope check uses it)
         now = utcnow()
-        if row.rotated_at is None and (row.refresh_expires_at is None or row.refresh_expires_at <= now):
-            return None
-        # Rotate it now, atomically: of two requests with the same token, exactly one wins (the
-        # other waits for its row lock, then finds it rotated). Undone if this request fails: a
-        # spent client assertion, which must stay spent, is committed first.
-        db.commit_what_must_persist()
-        claimed = row.rotated_at is None and db.session().execute(
-            update(OAuthToken).where(OAuthToken.id == row.id, OAuthToken.rotated_at.is_(None),
-                                     OAuthToken.revoked_at.is_(None))
-            .values(rotated_at=now, revoked_at=now)).rowcount
-        if not claimed and row.rotated_at is None and db.session().scalar(
-                select(OAuthToken.rotated_at).where(OAuthToken.id == row.id)) is None:
-            return None  # revoked meanwhile (logout, withdrawn consent), not rotated: no reuse
-        if not claimed:
-            # A rotated refresh token came back: someone holds a copy. Revoke the whole family.
-            service.revoke_family(row.family, reason="refresh-token-reuse", actor=f"client:{row.client.client_id}")
-            audit.record(AuditAction.OIDC_REFRESH_REUSE, actor=f"client:{row.client.client_id}",
-                         subject_type="account", subject_id=row.account_id)
-            db.persist_on_error()
-            return None
-        return row
+        if row.rotated_at is None:
+            if row.refresh_expires_at is None or row.refresh_expires_at <= now:
+                return None
+            # Rotate it now, atomically: of two requests with the same token, exactly one wins (the
+            # other waits for its row lock, then finds it rotated). Undone if this request fails.
+            if db.session().execute(update(OAuthToken).where(
+                    OAuthToken.id == row.id, OAuthToken.rotated_at.is_(None), OAuthToken.revoked_at.is_(None))
+                    .values(rotated_at=now, revoked_at=now)).rowcount:
+                return row
+            if db.session().scalar(select(OAuthToken.rotated_at).where(OAuthToken.id == row.id)) is None:
+                return None  # revoked meanwhile (logout, withdrawn consent), not rotated: no reuse
+        # A rotated refresh token came back: someone holds a copy. Revoke the whole family.
+        service.revoke_family(row.family, reason="refresh-token-reuse", actor=f"client:{row.client.client_id}")
+        audit.record(AuditAction.OIDC_REFRESH_REUSE, actor=f"client:{row.client.client_id}",
+                     subject_type="account", subject_id=row.account_id)
+        db.persist_on_error()
+        return None
 
     def authenticate_user(self, refresh_token: OAuthToken) -> Any:
         account = refresh_token.account
@@ -284,21 +280,15 @@ class PrivateKeyJWT(JWTBearerClientAssertion):
                 description=f"the client assertion expires more than {ASSERTION_MAX_SECONDS} s from now")
         used = {"client_pk": client.id, "jti": str(jti)[:255],
                 "expires_at": utcnow() + timedelta(seconds=lifetime + 60)}
-        if db.is_read_only():  # introspection: the group writer commits it, whatever the answer
-            try:
-                db.write_rows([(UsedAssertion.__table__, used)])
-            except GroupWriteFailed as exc:
-                if isinstance(exc.__cause__, IntegrityError):
-                    return False  # the jti is there already: a replay
-                raise
-            return True
-        s = db.session()
+        # Client authentication comes first at every endpoint, before the request opens a
+        # transaction: the row goes through the group writer, committed in a transaction of its own
+        # whatever the request answers (a refused request must not make the assertion usable again).
         try:
-            with s.begin_nested():
-                s.add(UsedAssertion(**used))
-        except IntegrityError:
-            return False
-        db.persist_on_error()  # a failed token request must not make the assertion usable again
+            db.write_rows([(UsedAssertion.__table__, used)])
+        except GroupWriteFailed as exc:
+            if isinstance(exc.__cause__, IntegrityError):
+                return False  # the jti is there already: a replay
+            raise
         return True
 
 
