@@ -185,7 +185,7 @@ class RowChecker:
         nationality = get("nationality") or "VN"
         if nationality != "VN":
             nationality = nationality.upper()
-            if len(nationality) != 2 or not nationality.isascii() or not nationality.isalpha():
+            if not reference.is_country_code(nationality):
                 problems.append(f"nationality: '{nationality}' is not a 2-letter country code (VN)")
 
         blood_type = get("blood_type") or None
@@ -210,10 +210,9 @@ class RowChecker:
             date_of_death = self._date_of_death(death_text, dob, problems)
 
         phone = get("phone") or None
-        if phone is not None and not (phone.isascii() and phone.isdigit() and 9 <= len(phone) <= 15):
-            phone = phone.replace(" ", "").replace(".", "")
-            digits = phone[1:] if phone.startswith("+") else phone
-            if not (digits.isascii() and digits.isdigit()) or not 9 <= len(digits) <= 15:
+        if phone is not None and not reference.is_phone(phone):
+            phone = reference.phone_as_stored(phone)
+            if not reference.is_phone(phone):
                 problems.append(f"phone: '{phone}' is not a telephone number")
 
         relatives: list[str | None] = []

@@ -276,12 +276,11 @@ def _validate_fields(values: dict[str, Any]) -> dict[str, Any]:
             problems[field] = f"unknown blood type '{value}'"
         elif field == "nationality" and value is not None:
             value = value.upper()
-            if not (len(value) == 2 and value.isascii() and value.isalpha()):
+            if not reference.is_country_code(value):
                 problems[field] = f"'{value}' is not a 2-letter country code (VN)"
         elif field == "phone" and value is not None:
-            value = value.replace(" ", "").replace(".", "")
-            digits = value[1:] if value.startswith("+") else value
-            if not (digits.isascii() and digits.isdigit() and 9 <= len(digits) <= 15):
+            value = reference.phone_as_stored(value)
+            if not reference.is_phone(value):
                 problems[field] = f"'{value}' is not a telephone number"
         elif field in ("permanent_commune_code", "current_commune_code") and value is not None \
                 and db.session().get(Commune, value) is None:
