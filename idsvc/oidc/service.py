@@ -274,8 +274,9 @@ def issue_tokens(*, client: OAuthClient, account: Account | None, scope: str, gr
     """Issue an access token (JWT) and maybe a refresh token; store the row with its audit event.
 
     ``refresh_scope``: the refresh token's scope, when wider than the access token's (a refresh
-    that asked for less). Returns the RFC 6749 token response body. A client_credentials request has written nothing
-    before this, so its row and event go through the group writer (``audit.record``).
+    that asked for less). Returns the RFC 6749 token response body. A client_credentials request
+    has written nothing before this, so its row and event go through the group writer
+    (``audit.record``).
     """
     cfg = current_app.config
     now = utcnow()

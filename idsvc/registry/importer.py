@@ -358,17 +358,16 @@ def _checked_chunks(path: Path, fmt: str, communes: frozenset[str], today: date,
 def _one_head_each(chunk: _Chunk, heads: dict[str, int]) -> None:
     """A household has one head: a later row of the file naming itself head of the same household
     is refused (``heads``: household -> line of its head, so far)."""
-    refused = []
+    refused = set()
     for i, row in enumerate(chunk.rows):
         if row[_RELATIONSHIP] == "head" and row[_HOUSEHOLD] is not None:
             first = heads.setdefault(row[_HOUSEHOLD], row[0])
             if first != row[0]:
-                refused.append(i)
+                refused.add(i)
                 chunk.rejects.append((row[0], f"relationship_to_head: household {row[_HOUSEHOLD]} already has "
                                               f"its head on line {first} of this file", file_values(row[1:])))
     if refused:
-        dropped = set(refused)
-        chunk.rows = [row for i, row in enumerate(chunk.rows) if i not in dropped]
+        chunk.rows = [row for i, row in enumerate(chunk.rows) if i not in refused]
 
 
 def _check_row(checker: RowChecker, chunk: _Chunk, seen: dict[str, int], line: int, values: dict[str, str]) -> None:
