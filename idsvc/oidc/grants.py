@@ -268,7 +268,12 @@ class PrivateKeyJWT(JWTBearerClientAssertion):
         return [issuer, f"{issuer}/token"]
 
     def resolve_client_public_key(self, client: OAuthClient) -> Any:
-        return KeySet.import_key_set(client.jwks or {"keys": []})
+        if not (client.jwks and client.jwks.get("keys")):
+            # Not a private_key_jwt client: refused as any client that uses a method it was not
+            # registered with (401 and the challenge), never an empty key set (which raises).
+            raise rfc6749.InvalidClientError(description="the client has no registered public keys",
+                                             status_code=401)
+        return KeySet.import_key_set(client.jwks)
 
     def validate_jti(self, claims_: dict[str, Any], jti: str) -> bool:
         client = service.find_client(claims_["sub"])

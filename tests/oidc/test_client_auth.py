@@ -259,6 +259,19 @@ def test_an_assertion_signed_by_another_key_is_refused(client, jwt_client, same_
     assert_oauth_error(_jwt_token(client, assertion), "invalid_client")
 
 
+@pytest.mark.parametrize("path", ["/token", "/revoke", "/introspect"])
+def test_an_assertion_for_a_client_without_public_keys_is_an_invalid_client(client, setup_data, path,  # type: ignore[no-untyped-def]
+                                                                             caplog) -> None:
+    key, jwks = client_key()
+    client_id, _ = _client(setup_data, **MACHINE)  # a client secret, no JWKS
+    assertion = client_assertion(key, jwks["keys"][0]["kid"], client_id, f"{issuer(client)}/token")
+    response = client.post(path, data=assertion_form(assertion, grant_type="client_credentials",
+                                                     scope=MACHINE_SCOPE, token="x"))
+    assert_oauth_error(response, "invalid_client", 401)
+    assert response.headers["WWW-Authenticate"].startswith("Basic ")
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
+
+
 def test_a_secret_client_cannot_authenticate_with_an_assertion(client, setup_data) -> None:  # type: ignore[no-untyped-def]
     key, jwks = client_key()
     client_id, _ = _client(setup_data, auth_method="client_secret_basic", jwks=jwks, **MACHINE)
