@@ -7,6 +7,9 @@ step up to level 2, ask consent, fail (closed, with a standard error) or issue t
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -19,6 +22,7 @@ from authlib.oidc.core.errors import InteractionRequiredError
 from authlib.oidc.core.errors import LoginRequiredError
 from flask import current_app
 
+from idsvc import crypto
 from idsvc.db import utcnow
 from idsvc.identity.models import LoginSession
 from idsvc.oidc import service
@@ -93,17 +97,29 @@ def decide(grant: Any, login: LoginSession | None, consent_given: bool) -> Decis
     return Decision("issue")
 
 
+#: The parameter that carries, through the login page and back, "this request needs a login at or
+#: after T", bound to the request by a keyed hash (see ``return_path``).
+LOGIN_AFTER = "login_after"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def _needs_login(data: Any, login: LoginSession | None, client: Any) -> bool:
-    if login is None or "login" in (data.get("prompt") or "").split():
+    try:
+        max_age = None if data.get("max_age") is None else int(data["max_age"])
+    except ValueError:
+        raise InvalidRequestError("max_age must be a number of seconds") from None
+    if login is None:
         return True
-    max_age = data.get("max_age")
-    if max_age is not None:
-        try:
-            seconds = int(max_age)
-        except ValueError:
-            raise InvalidRequestError("max_age must be a number of seconds") from None
-        if (utcnow() - login.auth_time).total_seconds() > seconds:
+    required = _login_after(data)
+    if required is not None:
+        # We sent this browser to log in for this request: only a login since then satisfies
+        # ``prompt=login`` and ``max_age`` (not the URL, which the browser can replay or edit).
+        if login.auth_time < required:
             return True
+    elif "login" in (data.get("prompt") or "").split():
+        return True
+    elif max_age is not None and (utcnow() - login.auth_time).total_seconds() > max_age:
+        return True
     hint = data.get("id_token_hint")
     if hint:
         try:
@@ -115,20 +131,37 @@ def _needs_login(data: Any, login: LoginSession | None, client: Any) -> bool:
     return False
 
 
+def _marker_mac(stamp: str, args: Any) -> str:
+    """Binds the time to this request: its client and its PKCE challenge (new for every request)."""
+    return crypto.keyed_hash("login-after", f"{stamp}|{args.get('client_id')}|{args.get('code_challenge')}")
+
+
+def _login_after(args: Any) -> datetime | None:
+    """The time of the request's login marker, when it is one of ours for this request; else None."""
+    stamp, _, mac = (args.get(LOGIN_AFTER) or "").partition(".")
+    if not (stamp.isascii() and stamp.isdigit() and len(stamp) <= 17):
+        return None
+    if not crypto.compare(mac, _marker_mac(stamp, args)):
+        return None
+    return _EPOCH + timedelta(microseconds=int(stamp))
+
+
 def return_path(args: Any, *, after_login: bool) -> str:
-    """The authorization request to come back to after the next step. After a login, without
-    ``prompt=login`` and ``max_age``: that login satisfies them (kept, they would send the browser
-    round again, for ever with ``max_age=0``); after any other step they still hold."""
-    dropped = ("csrf_token", "decision", "max_age") if after_login else ("csrf_token", "decision")
-    params = [(k, v) for k, v in args.items(multi=True) if k not in dropped]
-    cleaned = []
-    for key, value in params:
-        if key == "prompt" and after_login:
-            value = " ".join(p for p in value.split() if p != "login")
-            if not value:
-                continue
-        cleaned.append((key, value))
-    return "/authorize?" + urlencode(cleaned)
+    """The authorization request to come back to after the next step, as it was sent.
+
+    Before a login, it gets a new marker (``LOGIN_AFTER``): "a login at or after now is needed".
+    Back here, a session whose ``auth_time`` is that late satisfies ``prompt=login`` and
+    ``max_age`` (which would otherwise send the browser round again, for ever with ``max_age=0``);
+    an older one logs in again, whatever was done to the URL.
+    """
+    params = [(k, v) for k, v in args.items(multi=True) if k not in ("csrf_token", "decision", LOGIN_AFTER)]
+    marker = args.get(LOGIN_AFTER)
+    if after_login:
+        stamp = str((utcnow() - _EPOCH) // timedelta(microseconds=1))
+        marker = f"{stamp}.{_marker_mac(stamp, args)}"
+    if marker:
+        params.append((LOGIN_AFTER, marker))
+    return "/authorize?" + urlencode(params)
 
 
 def error_redirect(error: OAuth2Error) -> str | None:

@@ -6,8 +6,12 @@ import re
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 
+from idsvc import db
 from idsvc.db import utcnow
+from idsvc.identity.models import LoginSession
+from idsvc.oidc.models import AuthorizationCode
 from tests.browser import REDIRECT_URI
 from tests.browser import Browser
 from tests.browser import query
@@ -128,6 +132,47 @@ def test_max_age_zero_forces_one_login_and_does_not_loop(client, rp) -> None:  #
     assert "code" in query(response.headers["Location"])
 
 
+@pytest.mark.parametrize("fresh", [{"prompt": "login"}, {"max_age": "0"}], ids=["prompt-login", "max-age-0"])
+def test_the_login_page_cannot_be_skipped_by_following_its_next(client, rp, fresh) -> None:  # type: ignore[no-untyped-def]
+    client_id, _, number = rp
+    browser = _logged_in(client, number)
+    browser.follow(browser.start(client_id)[1])  # consent once
+    _, response = browser.start(client_id, **fresh)
+    assert response.headers["Location"].startswith("/login")
+    back = query(response.headers["Location"])["next"]
+    response = client.get(back)  # the old session, no new login
+    assert response.status_code == 302 and response.headers["Location"].startswith("/login"), response.headers
+    assert "code" not in query(response.headers["Location"])
+
+
+def test_the_login_marker_cannot_be_edited_nor_moved_to_another_request(client, rp) -> None:  # type: ignore[no-untyped-def]
+    client_id, _, number = rp
+    browser = _logged_in(client, number)
+    browser.follow(browser.start(client_id)[1])
+    _, response = browser.start(client_id, prompt="login")
+    back = query(response.headers["Location"])["next"]
+    marker = query(back)["login_after"]
+    stamp, _, mac = marker.partition(".")
+    edited = back.replace(marker, f"{int(stamp) - 10**9}.{mac}")  # "a login after 1000 s before" (a forgery)
+    assert client.get(edited).headers["Location"].startswith("/login")
+    older = browser.start(client_id, prompt="login")[1]  # a second request; its marker on the first
+    moved = query(query(older.headers["Location"])["next"])["login_after"]
+    assert client.get(back.replace(marker, moved)).headers["Location"].startswith("/login")
+
+
+def test_a_login_after_prompt_login_gives_a_code_with_the_new_auth_time(client, rp, setup_data) -> None:  # type: ignore[no-untyped-def]
+    client_id, _, number = rp
+    browser = _logged_in(client, number)
+    browser.follow(browser.start(client_id)[1])
+    _, response = browser.start(client_id, prompt="login")
+    response = browser.follow(response, id_number=number)
+    assert "code" in query(response.headers["Location"])
+    sessions, code_auth_time = setup_data(lambda: (
+        list(db.session().scalars(select(LoginSession.auth_time).order_by(LoginSession.id))),
+        db.session().scalar(select(AuthorizationCode.auth_time).order_by(AuthorizationCode.id.desc()).limit(1))))
+    assert len(sessions) == 2 and code_auth_time == sessions[1] > sessions[0]
+
+
 def test_a_consent_page_left_open_past_max_age_asks_for_a_login(client, rp, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     from idsvc.oidc import authorize
 
@@ -155,6 +200,12 @@ def test_an_odd_max_age_is_an_answer_not_a_crash(client, rp, max_age) -> None:  
         assert location.startswith("/login")  # older than any negative age: a new login
     else:
         assert "code" in query(location)  # the login is younger than 10^30 seconds
+
+
+def test_an_odd_max_age_is_refused_before_the_login_too(client, rp) -> None:  # type: ignore[no-untyped-def]
+    client_id, _, _ = rp
+    _, response = Browser(client).start(client_id, max_age="1e3")  # no session: not sent to log in first
+    assert query(response.headers["Location"])["error"] == "invalid_request"
 
 
 def test_login_hint_fills_the_id_number(client, rp) -> None:  # type: ignore[no-untyped-def]
