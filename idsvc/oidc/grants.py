@@ -100,8 +100,11 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             raise RequestNotSupportedError("Request objects ('request') are not supported; send plain parameters.")
         if data.get("request_uri"):
             raise RequestURINotSupportedError("'request_uri' is not supported; send plain parameters.")
-        if len(data.get("nonce") or "") > NONCE_MAX_LENGTH:
+        nonce = data.get("nonce") or ""
+        if len(nonce) > NONCE_MAX_LENGTH:
             raise rfc6749.InvalidRequestError(f"nonce is longer than {NONCE_MAX_LENGTH} characters")
+        if not nonce.isprintable():  # it is stored with the code (PostgreSQL refuses a NUL in text)
+            raise rfc6749.InvalidRequestError("nonce holds control characters")
         super().validate_requested_scope()
         _check_scopes(self.request, claims.USER_SCOPES)
 

@@ -47,6 +47,7 @@ def _logged_in(client, number):  # type: ignore[no-untyped-def]
     ({"request": "eyJhbGciOiJub25lIn0.eyJzY29wZSI6Im9wZW5pZCJ9."}, "request_not_supported", None),
     ({"request_uri": "https://rp.example.vn/request.jwt"}, "request_uri_not_supported", None),
     ({"nonce": "n" * 256}, "invalid_request", "nonce is longer than 255 characters"),
+    ({"nonce": "n\x00"}, "invalid_request", "nonce holds control characters"),
 ])
 def test_bad_requests_go_back_to_the_client_with_the_error(client, rp, change, error, description) -> None:  # type: ignore[no-untyped-def]
     client_id, _, number = rp
