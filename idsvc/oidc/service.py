@@ -51,14 +51,45 @@ LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 
 # --- clients ----------------------------------------------------------------------------------
 
-def _check_uri(uri: str, what: str) -> str:
-    parts = urlsplit(uri)
+#: Longest redirect URI: a code keeps the one it was sent to (``AuthorizationCode.redirect_uri``).
+URI_MAX_LENGTH = 500
+#: Longest pairwise sector (``OAuthClient.sector``).
+SECTOR_MAX_LENGTH = 200
+
+_URI_FIELDS = {"redirect_uris": "redirect URI", "post_logout_redirect_uris": "post-logout redirect URI"}
+
+
+def _invalid(field: str, message: str) -> ValidationFailed:
+    """A refused setting, named as the admin API names the field."""
+    return ValidationFailed(message, errors={field: [message]})
+
+
+def _check_uri(uri: str, field: str) -> str:
+    what = _URI_FIELDS[field]
+    shown = repr(uri if len(uri) <= 80 else uri[:80] + "...")
+    if len(uri) > URI_MAX_LENGTH:
+        raise _invalid(field, f"{what} {shown} is longer than {URI_MAX_LENGTH} characters")
+    if not (uri.isascii() and uri.isprintable()) or " " in uri:
+        raise _invalid(field, f"{what} {shown} must be ASCII without spaces or control characters "
+                              "(percent-encode the others)")
+    try:
+        parts = urlsplit(uri)
+        parts.port  # noqa: B018 (raises for a port that is not a number up to 65535)
+    except ValueError:
+        raise _invalid(field, f"{what} {shown} is not a valid URL") from None
     loopback = parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost", "::1")
     if parts.scheme != "https" and not loopback:
-        raise ValidationFailed(f"{what} {uri!r} must use https (http only for 127.0.0.1/localhost).")
+        raise _invalid(field, f"{what} {shown} must use https (http only for 127.0.0.1/localhost).")
     if parts.fragment or "*" in uri or not parts.hostname:
-        raise ValidationFailed(f"{what} {uri!r} must be an absolute URI without fragment or wildcard.")
+        raise _invalid(field, f"{what} {shown} must be an absolute URI without fragment or wildcard.")
     return uri
+
+
+def _check_sector(sector: str) -> str:
+    if not sector or len(sector) > SECTOR_MAX_LENGTH or not sector.isprintable() or sector != sector.strip():
+        raise _invalid("sector", f"the sector (by default the redirect URIs' host) is 1 to {SECTOR_MAX_LENGTH} "
+                                 "printable characters, without spaces around")
+    return sector
 
 
 def _client_settings(*, auth_method: str, redirect_uris: list[str], grant_types: list[str],
@@ -87,9 +118,9 @@ def _client_settings(*, auth_method: str, redirect_uris: list[str], grant_types:
     if id_token_alg not in ("ES256", "RS256"):
         raise ValidationFailed("ID token algorithm is ES256 or RS256")
     for uri in redirect_uris:
-        _check_uri(uri, "redirect URI")
+        _check_uri(uri, "redirect_uris")
     for uri in post_logout_redirect_uris:
-        _check_uri(uri, "post-logout redirect URI")
+        _check_uri(uri, "post_logout_redirect_uris")
 
 
 #: Members of a private JWK (RFC 7518 §6): a client must send its public keys only.
@@ -133,7 +164,10 @@ def register_client(*, name: str, auth_method: str, redirect_uris: list[str], gr
     _client_settings(auth_method=auth_method, redirect_uris=redirect_uris, grant_types=grant_types,
                      scopes=scopes, min_level=min_level, jwks=jwks, post_logout_redirect_uris=post_logout,
                      id_token_alg=id_token_alg, trusted=trusted)
+    if client_id is not None and not (client_id and _plausible_client_id(client_id)):
+        raise _invalid("client_id", "the client id is 1 to 64 printable characters")
     client_id = client_id or secrets.token_hex(16)  # hex: never starts with "-" (a CLI option)
+    sector = _check_sector(sector or _default_sector(redirect_uris, client_id))
     if db.session().scalar(select(OAuthClient.id).where(OAuthClient.client_id == client_id)):
         raise ValidationFailed(f"client id {client_id!r} is taken")
     secret = crypto.new_secret() if auth_method.startswith("client_secret") else None
@@ -142,7 +176,7 @@ def register_client(*, name: str, auth_method: str, redirect_uris: list[str], gr
         secret_hash=crypto.keyed_hash("client-secret", secret) if secret else None,
         secret_rotated_at=utcnow() if secret else None, redirect_uris=list(redirect_uris),
         post_logout_redirect_uris=post_logout, grant_types=list(grant_types), scopes=list(scopes),
-        min_level=min_level, sector=sector or _default_sector(redirect_uris, client_id), trusted=trusted,
+        min_level=min_level, sector=sector, trusted=trusted,
         is_resource_server=is_resource_server, jwks=jwks, id_token_signed_response_alg=id_token_alg)
     db.session().add(client)
     db.session().flush()

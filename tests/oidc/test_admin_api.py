@@ -8,6 +8,8 @@ from sqlalchemy import select
 from idsvc import db
 from idsvc.audit.models import AuditEvent
 from tests.browser import Browser
+from tests.browser import query
+from tests.factories import make_account
 from tests.factories import make_client
 
 API = "/api/v1/clients"
@@ -107,6 +109,42 @@ def test_settings_that_break_the_rules_are_refused_with_the_reason(client, admin
     assert response.status_code == 422 and detail in response.get_json()["detail"]
     listed = client.get(API, headers=admin[0]).get_json()["clients"]
     assert [c["name"] for c in listed] == ["Ops console"]  # nothing half-registered
+
+
+LONG_HOST = "a" * 210 + ".example.vn"
+
+
+@pytest.mark.parametrize(("payload", "field"), [
+    pytest.param({"redirect_uris": ["http://[::1/cb"]}, "redirect_uris", id="unclosed-ipv6"),
+    pytest.param({"redirect_uris": ["https://a.vn:99999/cb"]}, "redirect_uris", id="port-out-of-range"),
+    pytest.param({"redirect_uris": ["https://a.vn/" + "x" * 488]}, "redirect_uris", id="501-characters"),
+    pytest.param({"redirect_uris": ["https://a.vn/c\x00b"]}, "redirect_uris", id="nul"),
+    pytest.param({"redirect_uris": ["https://a.vn/c\nb"]}, "redirect_uris", id="newline"),
+    pytest.param({"redirect_uris": ["https://a.vn/c b"]}, "redirect_uris", id="space"),
+    pytest.param({"redirect_uris": ["https://a.vn/cb"], "post_logout_redirect_uris": ["https://[::1/bye"]},
+                 "post_logout_redirect_uris", id="logout-unclosed-ipv6"),
+    pytest.param({"redirect_uris": ["https://a.vn/cb"], "sector": "agency\x00"}, "sector", id="sector-nul"),
+    pytest.param({"redirect_uris": ["https://a.vn/cb"], "sector": "s" * 201}, "sector", id="sector-201"),
+    pytest.param({"redirect_uris": [f"https://{LONG_HOST}/cb"]}, "sector", id="default-sector-too-long"),
+])
+def test_what_would_break_later_is_refused_naming_the_field(client, admin, payload, field) -> None:  # type: ignore[no-untyped-def]
+    response = client.post(API, headers=admin[0], json={"name": "x", **payload})
+    assert response.status_code == 422 and response.mimetype == "application/problem+json", response.text
+    assert field in response.get_json()["errors"], response.get_json()
+    listed = client.get(API, headers=admin[0]).get_json()["clients"]
+    assert [c["name"] for c in listed] == ["Ops console"]
+
+
+def test_a_redirect_uri_of_500_characters_works_at_authorize(client, admin, setup_data) -> None:  # type: ignore[no-untyped-def]
+    uri = "https://a.vn/" + "x" * 487
+    created = client.post(API, headers=admin[0], json={"name": "x", "redirect_uris": [uri], "scopes": ["openid"]})
+    assert created.status_code == 201, created.text
+    account = setup_data(lambda: make_account().citizen.id_number)
+    browser = Browser(client)
+    assert browser.login(account).status_code == 302
+    _, response = browser.start(created.get_json()["client_id"], redirect_uri=uri, scope="openid")
+    response = browser.follow(response)
+    assert response.status_code == 302 and "code" in query(response.headers["Location"]), response.text
 
 
 def test_a_body_that_is_not_json_is_refused(client, admin) -> None:  # type: ignore[no-untyped-def]

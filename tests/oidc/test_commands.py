@@ -228,6 +228,9 @@ def test_clients_create_private_key_jwt_reads_the_jwks_and_prints_no_secret(runn
                   "--scope", MACHINE_SCOPE], id="private-key-jwt-without-jwks"),
     pytest.param(["--auth-method", "none", "--grant-type", "client_credentials", "--scope", MACHINE_SCOPE],
                  id="public-client-credentials"),
+    pytest.param(["--redirect-uri", "http://[::1/cb"], id="unclosed-ipv6"),
+    pytest.param(["--redirect-uri", "https://rp.example.vn/" + "x" * 500], id="long-redirect"),
+    pytest.param(["--redirect-uri", "https://rp.example.vn/cb", "--sector", "rp\x00"], id="nul-in-sector"),
 ])
 def test_clients_create_refuses_bad_settings(runner, args) -> None:  # type: ignore[no-untyped-def]
     result = runner.invoke(args=["clients", "create", "--name", "Bad", *args])
