@@ -207,5 +207,8 @@ def test_a_client_without_the_refresh_grant_gets_no_refresh(client, setup_data) 
         return rp_client.client_id, secret, make_account().citizen.id_number
     client_id, secret, number = setup_data(create)
     browser, request, code = authorize(client, client_id, number)
-    tokens = browser.redeem(request, code, (client_id, secret)).get_json()
-    assert_oauth_error(refresh(client, client_id, secret, tokens.get("refresh_token", "x")), "unauthorized_client")
+    response = browser.redeem(request, code, (client_id, secret))
+    assert response.status_code == 200, response.text
+    tokens = response.get_json()
+    assert "access_token" in tokens and "refresh_token" not in tokens
+    assert_oauth_error(refresh(client, client_id, secret, "any-refresh-token"), "unauthorized_client")
