@@ -247,19 +247,22 @@ def test_a_request_during_the_change_does_not_keep_the_old_client(app, client, p
     from idsvc.oidc import service
 
     client_id, secret = parties["machine"]
+    seen: list[object] = []
 
     def disable_while_another_request_reads() -> None:
         service.disable_client(service.get_client(client_id), actor="test")
 
         def other_request() -> None:  # sees the row as committed: still enabled, and caches it
             with app.app_context():
-                assert service.find_client(client_id) is not None
+                seen.append(service.find_client(client_id))
 
         reader = threading.Thread(target=other_request)
         reader.start()
         reader.join()
 
     setup_data(disable_while_another_request_reads)
+    # Asserted here: an assertion that fails in the thread would only print a warning.
+    assert len(seen) == 1 and seen[0] is not None, seen
     assert_invalid_client_401(machine_token(client, client_id, secret))
 
 
