@@ -12,6 +12,8 @@ import pytest
 from tests.factories import make_account
 from tests.factories import make_client
 from tests.oidc.helpers import MACHINE_SCOPE
+from tests.oidc.helpers import assert_invalid_client_401
+from tests.oidc.helpers import assert_oauth_error
 from tests.oidc.helpers import code_tokens
 from tests.oidc.helpers import issuer
 from tests.oidc.helpers import machine_token
@@ -39,14 +41,39 @@ def test_metadata_names_the_issuer_and_its_endpoints(client, metadata) -> None: 
     assert metadata["introspection_endpoint"] == f"{base}/introspect"
 
 
-@pytest.mark.parametrize(("name", "method"), [
-    ("authorization_endpoint", "get"), ("token_endpoint", "post"), ("userinfo_endpoint", "get"),
-    ("jwks_uri", "get"), ("end_session_endpoint", "get"), ("revocation_endpoint", "post"),
-    ("introspection_endpoint", "post"),
+def _is_error_page(response) -> None:  # type: ignore[no-untyped-def]
+    assert response.status_code == 400 and response.mimetype == "text/html" and "Location" not in response.headers
+    assert "unsupported_response_type" in response.text  # no response_type, and no client to send it back to
+
+
+def _is_unsupported_grant(response) -> None:  # type: ignore[no-untyped-def]
+    assert_oauth_error(response, "unsupported_grant_type")
+
+
+def _is_bearer_challenge(response) -> None:  # type: ignore[no-untyped-def]
+    assert_oauth_error(response, "invalid_request", 401)
+    assert response.headers["WWW-Authenticate"] == 'Bearer realm="idsvc"'
+
+
+def _is_key_set(response) -> None:  # type: ignore[no-untyped-def]
+    assert response.status_code == 200 and response.get_json()["keys"]
+
+
+def _is_logged_out(response) -> None:  # type: ignore[no-untyped-def]
+    assert response.status_code == 302 and response.headers["Location"] == "/login?notice=logged-out"
+
+
+@pytest.mark.parametrize(("name", "method", "expected"), [
+    ("authorization_endpoint", "get", _is_error_page), ("token_endpoint", "post", _is_unsupported_grant),
+    ("userinfo_endpoint", "get", _is_bearer_challenge), ("jwks_uri", "get", _is_key_set),
+    ("end_session_endpoint", "get", _is_logged_out), ("revocation_endpoint", "post", assert_invalid_client_401),
+    ("introspection_endpoint", "post", assert_invalid_client_401),
 ])
-def test_every_advertised_endpoint_is_served(client, metadata, name, method) -> None:  # type: ignore[no-untyped-def]
+def test_every_advertised_endpoint_is_served(client, metadata, name, method, expected) -> None:  # type: ignore[no-untyped-def]
+    """Each endpoint, asked with nothing, gives its own standard answer (an endpoint that fails on
+    every request would not)."""
     path = metadata[name].removeprefix(issuer(client))
-    assert getattr(client, method)(path).status_code not in (404, 405)
+    expected(getattr(client, method)(path))
 
 
 def test_metadata_advertises_only_the_code_flow_with_s256(metadata) -> None:  # type: ignore[no-untyped-def]
