@@ -70,3 +70,25 @@ def test_withdrawing_needs_the_form_token_and_a_consent(client, agency) -> None:
 def test_the_apps_page_needs_a_login(client) -> None:  # type: ignore[no-untyped-def]
     response = client.get("/account/apps")
     assert response.status_code == 302 and response.headers["Location"].startswith("/login")
+
+
+def test_withdrawing_from_one_app_leaves_another_apps_tokens_working(client, agency, setup_data) -> None:  # type: ignore[no-untyped-def]
+    a_id, a_secret, number = agency
+
+    def create_b():  # type: ignore[no-untyped-def]
+        b_client, b_secret = make_client(name="Cổng thuế")
+        return b_client.client_id, b_secret
+    b_id, b_secret = setup_data(create_b)
+    a_tokens = code_tokens(client, a_id, a_secret, number, scope="openid profile")
+    b_tokens = code_tokens(client, b_id, b_secret, number, scope="openid profile")  # the same login
+    apps = client.get("/account/apps")
+    withdrawn = client.post(f"/account/apps/{a_id}/withdraw", data={"csrf_token": Browser.csrf(apps.text)})
+    assert withdrawn.status_code == 302
+
+    assert_invalid_token(userinfo(client, a_tokens["access_token"]))
+    assert "name" in userinfo(client, b_tokens["access_token"]).get_json()  # B still gets what was agreed
+    renewed = refresh(client, b_id, b_secret, b_tokens["refresh_token"])
+    assert renewed.status_code == 200, renewed.text
+    assert "name" in userinfo(client, renewed.get_json()["access_token"]).get_json()
+    listed = client.get("/account/apps").text
+    assert "Cổng thuế" in listed and "Cổng dịch vụ công tỉnh" not in listed
