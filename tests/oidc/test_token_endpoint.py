@@ -135,6 +135,17 @@ def test_refresh_rotates_the_refresh_token(client, rp) -> None:  # type: ignore[
     assert third.status_code == 200
 
 
+def test_the_previous_access_token_stops_working_after_a_refresh(client, rp) -> None:  # type: ignore[no-untyped-def]
+    client_id, secret, _, _, number = rp
+    first = code_tokens(client, client_id, secret, number)
+    assert userinfo(client, first["access_token"]).status_code == 200
+    second = refresh(client, client_id, secret, first["refresh_token"]).get_json()
+    # One row per issuance holds both tokens: rotating the refresh token revokes its access token.
+    assert_invalid_token(userinfo(client, first["access_token"]))
+    assert introspect(client, (client_id, secret), first["access_token"]) == {"active": False}
+    assert userinfo(client, second["access_token"]).status_code == 200
+
+
 def test_reusing_a_rotated_refresh_token_revokes_the_whole_family(client, rp) -> None:  # type: ignore[no-untyped-def]
     client_id, secret, _, _, number = rp
     first = code_tokens(client, client_id, secret, number)
