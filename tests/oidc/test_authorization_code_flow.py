@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import time
+
 import jwt
+import pytest
 
 from tests.browser import Browser
 from tests.browser import query
+from tests.oidc.helpers import code_tokens
+from tests.oidc.helpers import verify_jwt
 
 
 def test_login_with_national_id_returns_code_then_tokens(client, rp) -> None:  # type: ignore[no-untyped-def]
@@ -40,6 +45,16 @@ def test_login_with_national_id_returns_code_then_tokens(client, rp) -> None:  #
     assert info.get_json()["family_name"] == "Trần"
     assert info.get_json()["birthdate"] == "1985-05-17"
     assert info.get_json()["sub"] == claims["sub"]
+
+
+@pytest.mark.parametrize("lifetime", [3600, 1234])
+def test_an_id_token_lives_for_its_configured_lifetime(client, rp, lifetime) -> None:  # type: ignore[no-untyped-def]
+    client.application.config["ID_TOKEN_SECONDS"] = lifetime
+    client_id, secret, number = rp
+    body = code_tokens(client, client_id, secret, number)
+    _, claims = verify_jwt(client, body["id_token"], audience=client_id)
+    assert claims["exp"] - claims["iat"] == lifetime
+    assert abs(claims["iat"] - time.time()) < 60
 
 
 def test_userinfo_stops_releasing_claims_when_consent_is_withdrawn(client, rp, app) -> None:  # type: ignore[no-untyped-def]
