@@ -219,6 +219,19 @@ def test_a_client_assertion_that_lives_for_years_is_refused(client, jwt_client) 
     assert "expires more than 3600 s from now" in response.get_json()["error_description"]
 
 
+@pytest.mark.parametrize(("lifetime", "accepted"), [(59 * 60, True), (2 * 3600, False)], ids=["59-min", "2-h"])
+def test_a_client_assertion_may_live_up_to_an_hour(client, jwt_client, lifetime, accepted) -> None:  # type: ignore[no-untyped-def]
+    client_id, key, kid = jwt_client
+    now = int(time.time())
+    assertion = client_assertion(key, kid, client_id, f"{issuer(client)}/token", iat=now, exp=now + lifetime)
+    response = _jwt_token(client, assertion)
+    if accepted:
+        assert response.status_code == 200, response.text
+    else:
+        assert_oauth_error(response, "invalid_client")
+        assert "expires more than 3600 s from now" in response.get_json()["error_description"]
+
+
 def test_a_resource_server_introspects_with_private_key_jwt_once_per_assertion(client, setup_data) -> None:  # type: ignore[no-untyped-def]
     key, jwks = client_key()
     client_id, _ = _client(setup_data, auth_method="private_key_jwt", jwks=jwks, is_resource_server=True, **MACHINE)
