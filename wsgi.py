@@ -1,5 +1,5 @@
 """WSGI entry point: ``gunicorn wsgi:app`` or ``flask --app wsgi``."""
 
-from idsvc import create_app
+from idsvc.startup import wsgi_app
 
-app = create_app()
+app = wsgi_app()

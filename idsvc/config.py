@@ -93,8 +93,13 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
-def check_production(config: dict[str, Any]) -> None:
+def check_production(config: dict[str, Any], *, serving: bool = True) -> None:
     """Refuse development-only settings in production.
+
+    Every production process checks the settings an operator gives it (secrets, database, issuer):
+    the commands write hashes, encrypted seeds and audit rows with them. Only a process about to
+    serve (``serving``: the WSGI app, ``idsvc run``) also wants what the set-up commands make — a
+    signing key, which ``idsvc keys generate`` creates in production mode too.
 
     :raises ConfigError: naming every setting that must change.
     """
@@ -115,9 +120,12 @@ def check_production(config: dict[str, Any]) -> None:
                         "(postgresql://user@host:5432/idsvc); SQLite is for development only.")
     if not config["ISSUER"].startswith("https://"):
         problems.append("IDSVC_ISSUER must be the public https:// URL of this service.")
-    keys_dir = Path(config["KEYS_DIR"])
-    if not keys_dir.is_dir() or not any(keys_dir.glob("*.pem")):
-        problems.append(f"IDSVC_KEYS_DIR ({keys_dir}) holds no signing key: "
-                        "run `idsvc keys generate` there, or point IDSVC_KEYS_DIR at the key volume.")
+    if serving:
+        keys_dir = Path(config["KEYS_DIR"])
+        if not keys_dir.is_dir() or not any(keys_dir.glob("*.pem")):
+            problems.append(f"IDSVC_KEYS_DIR ({keys_dir}) holds no signing key: "
+                            "run `idsvc keys generate` with the same settings, "
+                            "or point IDSVC_KEYS_DIR at the key volume.")
     if problems:
-        raise ConfigError("Refusing to start in production mode:\n  - " + "\n  - ".join(problems))
+        doing = "start" if serving else "run this command"
+        raise ConfigError(f"Refusing to {doing} in production mode:\n  - " + "\n  - ".join(problems))

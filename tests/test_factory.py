@@ -71,3 +71,17 @@ def test_production_without_a_secret_names_every_problem(monkeypatch, tmp_path) 
     with pytest.raises(ConfigError) as info:
         create_app()
     assert "IDSVC_SECRET_KEY" in str(info.value) and "IDSVC_DATABASE_URL" in str(info.value)
+
+
+def test_commands_in_production_need_no_signing_key_but_serving_does(monkeypatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    _production(monkeypatch, tmp_path, IDSVC_KEYS_DIR=str(tmp_path / "empty"))
+    assert create_app(serving=False).config["IDSVC_ENV"] == "production"  # `idsvc keys generate` can run
+    with pytest.raises(ConfigError, match="holds no signing key: run `idsvc keys generate`"):
+        create_app()
+
+
+def test_commands_in_production_still_refuse_development_settings(monkeypatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    _production(monkeypatch, tmp_path, IDSVC_KEYS_DIR=str(tmp_path / "empty"), IDSVC_HASH_KEY="short")
+    with pytest.raises(ConfigError, match="Refusing to run this command") as info:
+        create_app(serving=False)
+    assert "IDSVC_HASH_KEY" in str(info.value) and "IDSVC_KEYS_DIR" not in str(info.value)
