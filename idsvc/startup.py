@@ -57,6 +57,8 @@ def on_starting(server: Any) -> None:
     Refused workers alone would do, but several of them exiting together can make gunicorn's
     arbiter fail with a traceback of its own while it stops; the master's refusal is one log line.
     """
+    if getattr(server.app, "app_uri", None) not in ("wsgi", "wsgi:app"):
+        return  # another application served from this directory (the benchmarks' baselines)
     try:
         check_production(load_config(PROJECT_ROOT / "instance"), serving=True)
     except ConfigError as exc:

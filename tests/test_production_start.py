@@ -154,3 +154,18 @@ def test_gunicorn_refuses_without_a_signing_key_logs_why_and_stops(tmp_path, con
     assert "[ERROR] Refusing to start in production mode:" in output
     assert "holds no signing key: run `idsvc keys generate`" in output
     assert "Traceback" not in output
+    assert ("Booting worker" in output) == bool(config)  # by default the master refuses before forking
+
+
+def test_gunicorn_refuses_per_worker_login_counters(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    log = tmp_path / "gunicorn.log"
+    env = production_env(tmp_path, NOWHERE_DB, IDSVC_RATELIMIT_STORAGE_URI="memory://")
+    process = gunicorn(env, free_port(), log)
+    try:
+        assert process.wait(timeout=60) == 4
+    finally:
+        if process.poll() is None:
+            stop(process)
+    output = log.read_text()
+    assert "set IDSVC_RATELIMIT_STORAGE_URI=redis://host:6379/0 so all workers share the counters" in output
+    assert "Traceback" not in output and "Booting worker" not in output
