@@ -46,7 +46,7 @@ def app_or_exit(*, serving: bool, status: int = 1) -> Flask:
         refuse(exc, status)
 
 
-def wsgi_app() -> Flask:
+def serving_app() -> Flask:
     """The application gunicorn serves (``wsgi:app``), with every production check."""
     return app_or_exit(serving=True, status=APP_LOAD_ERROR)
 

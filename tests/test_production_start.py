@@ -139,10 +139,13 @@ def test_idsvc_run_refuses_without_a_signing_key_with_a_message_and_no_traceback
     assert "Traceback" not in done.stdout + done.stderr
 
 
-@pytest.mark.parametrize("config", [[], ["-c", "/dev/null", "-w", "1"]], ids=["master", "worker"])
-def test_gunicorn_refuses_without_a_signing_key_logs_why_and_stops(tmp_path, config) -> None:  # type: ignore[no-untyped-def]
-    """The master refuses (gunicorn.conf.py); with another configuration, the worker does, and the
-    master stops rather than starting it again and again."""
+@pytest.mark.parametrize(("config", "refused_by"), [
+    ([], "master"),  # gunicorn.conf.py of the project directory
+    (["-c", "python:idsvc.startup"], "master"),  # the same hook, started from anywhere
+    (["-c", "/dev/null", "-w", "1"], "worker"),  # another configuration: the worker refuses
+], ids=["gunicorn.conf.py", "python:idsvc.startup", "worker"])
+def test_gunicorn_refuses_without_a_signing_key_logs_why_and_stops(tmp_path, config, refused_by) -> None:  # type: ignore[no-untyped-def]
+    """One error log line, and exit status 4: the arbiter stops rather than starting workers again."""
     log = tmp_path / "gunicorn.log"
     process = gunicorn(production_env(tmp_path, NOWHERE_DB), free_port(), log, *config)
     try:
@@ -154,7 +157,7 @@ def test_gunicorn_refuses_without_a_signing_key_logs_why_and_stops(tmp_path, con
     assert "[ERROR] Refusing to start in production mode:" in output
     assert "holds no signing key: run `idsvc keys generate`" in output
     assert "Traceback" not in output
-    assert ("Booting worker" in output) == bool(config)  # by default the master refuses before forking
+    assert ("Booting worker" in output) == (refused_by == "worker")
 
 
 def test_gunicorn_refuses_per_worker_login_counters(tmp_path) -> None:  # type: ignore[no-untyped-def]
