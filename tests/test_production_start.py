@@ -95,7 +95,10 @@ def test_a_first_production_deployment_starts_from_an_empty_key_directory(tmp_pa
     env = production_env(tmp_path, empty_database)
     assert not (tmp_path / "keys").exists()
     for args in (["db", "upgrade"], ["keys", "generate"], ["units", "sync"],
-                 ["clients", "create", "--name", "Agency portal", "--redirect-uri", "https://agency.example.test/cb"]):
+                 ["clients", "create", "--name", "Agency portal", "--redirect-uri", "https://agency.example.test/cb"],
+                 ["registry", "import", str(ROOT / "fixtures" / "demo_citizens.csv"),
+                  "--rejects", str(tmp_path / "rejects.csv")],
+                 ["identity", "create-account", "001080012345"]):
         done = idsvc(env, *args)
         assert done.returncode == 0, f"`idsvc {' '.join(args)}` exited {done.returncode}:\n{done.stderr}"
     assert len(list((tmp_path / "keys").glob("*.pem"))) == 2
