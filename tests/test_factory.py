@@ -42,14 +42,14 @@ def _production(monkeypatch, tmp_path, **env: str) -> None:  # type: ignore[no-u
     base = {"IDSVC_ENV": "production", "IDSVC_SECRET_KEY": "s" * 48,
             "IDSVC_DATABASE_URL": "postgresql://idsvc@db:5432/idsvc", "IDSVC_ISSUER": "https://id.example.vn",
             "IDSVC_KEYS_DIR": str(keys), "IDSVC_HASH_KEY": "h" * 48, "IDSVC_PAIRWISE_KEY": "p" * 48,
-            "IDSVC_RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/15"}  # the local Redis: it must answer
+            "IDSVC_RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/15"}  # answering or not, for the refusals
     base.update(env)
     for key, value in base.items():
         monkeypatch.setenv(key, value)
 
 
-def test_production_starts_with_proper_settings(monkeypatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    _production(monkeypatch, tmp_path)
+def test_production_starts_with_proper_settings(monkeypatch, tmp_path, redis_url) -> None:  # type: ignore[no-untyped-def]
+    _production(monkeypatch, tmp_path, IDSVC_RATELIMIT_STORAGE_URI=redis_url)
     assert create_app().config["IDSVC_ENV"] == "production"
 
 

@@ -32,7 +32,8 @@ NOWHERE_DB = "postgresql://idsvc@127.0.0.1:1/idsvc"
 
 def production_env(tmp_path: Path, database_url: str, **extra: str) -> dict[str, str]:
     """The environment of a production process: fresh secrets, an https issuer, a key directory
-    that does not exist yet, the local Redis for the login limit."""
+    that does not exist yet, the local Redis for the login limit (the refusals come whether it
+    answers or not)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("IDSVC_")}
     env.update({
         "IDSVC_ENV": "production",
@@ -91,8 +92,8 @@ def empty_database() -> Iterator[str]:
     admin.dispose()
 
 
-def test_a_first_production_deployment_starts_from_an_empty_key_directory(tmp_path, empty_database) -> None:  # type: ignore[no-untyped-def]
-    env = production_env(tmp_path, empty_database)
+def test_a_first_production_deployment_starts_from_an_empty_key_directory(tmp_path, empty_database, redis_url) -> None:  # type: ignore[no-untyped-def]
+    env = production_env(tmp_path, empty_database, IDSVC_RATELIMIT_STORAGE_URI=redis_url)
     assert not (tmp_path / "keys").exists()
     for args in (["db", "upgrade"], ["keys", "generate"], ["units", "sync"],
                  ["clients", "create", "--name", "Agency portal", "--redirect-uri", "https://agency.example.test/cb"],

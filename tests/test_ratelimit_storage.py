@@ -9,13 +9,11 @@ from idsvc import create_app
 from idsvc import db
 from tests.browser import Browser
 
-REDIS = "redis://127.0.0.1:6379/15"
 
-
-def test_with_redis_two_workers_share_one_limit(scratch_database_url, keys_dir) -> None:  # type: ignore[no-untyped-def]
+def test_with_redis_two_workers_share_one_limit(scratch_database_url, keys_dir, redis_url) -> None:  # type: ignore[no-untyped-def]
     """Two apps stand for two gunicorn workers: with memory:// each would let 3 attempts through."""
     workers = [create_app({"TESTING": True, "DATABASE_URL": scratch_database_url, "KEYS_DIR": str(keys_dir),
-                           "LOGIN_RATE_LIMIT": "3 per minute", "RATELIMIT_STORAGE_URI": REDIS}) for _ in range(2)]
+                           "LOGIN_RATE_LIMIT": "3 per minute", "RATELIMIT_STORAGE_URI": redis_url}) for _ in range(2)]
     source = f"10.{secrets.randbelow(256)}.{secrets.randbelow(256)}.{secrets.randbelow(256)}"  # a count of its own
     clients = [worker.test_client() for worker in workers]
     forms = []
