@@ -116,7 +116,8 @@ def test_a_first_production_deployment_starts_from_an_empty_key_directory(tmp_pa
                 if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code == 200:
                     break
             except (requests.ConnectionError, requests.Timeout):  # not listening yet, or no worker booted
-                time.sleep(0.2)
+                pass
+            time.sleep(0.2)
         assert requests.get(f"http://127.0.0.1:{port}/readyz", timeout=5).json() == {"status": "ready"}
         discovery = requests.get(f"http://127.0.0.1:{port}/.well-known/openid-configuration", timeout=5).json()
         assert discovery["issuer"] == "https://id.example.test"
