@@ -31,14 +31,20 @@ run: setup
 lint: install
 	$(BIN)/ruff check .
 
+# Debian's chromium and Node.js with npm for tests/e2e, installed when missing (apt-get as root or
+# through sudo -n; otherwise it prints the command to run and fails).
+.PHONY: test-deps
+test-deps:
+	sh tests/e2e/install-deps.sh
+
 # The relying party of the interoperability test (openid-client, from npm).
-$(E2E_RP)/node_modules: $(E2E_RP)/package.json $(E2E_RP)/package-lock.json
+$(E2E_RP)/node_modules: $(E2E_RP)/package.json $(E2E_RP)/package-lock.json | test-deps
 	npm ci --prefix $(E2E_RP) --no-audit --no-fund
 	touch $@
 
 e2e-deps: $(E2E_RP)/node_modules
 
-test: lint e2e-deps
+test: lint test-deps e2e-deps
 	$(BIN)/pytest
 
 bench-import: install

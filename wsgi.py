@@ -1,5 +1,5 @@
 """WSGI entry point: ``gunicorn wsgi:app`` or ``flask --app wsgi``."""
 
-from idsvc import create_app
+from idsvc.startup import serving_app
 
-app = create_app()
+app = serving_app()

@@ -25,7 +25,8 @@ are not the expected status (or sockets fail) is invalid: the script says so and
 targets are reported, never an exit status (a busy machine misses them).
 
 The login form is limited per source address (``IDSVC_LOGIN_RATE_LIMIT``, 30 per minute): the
-bench raises that limit for its server, since every request comes from 127.0.0.1. The CSRF token
+bench raises that limit for its server, since every request comes from 127.0.0.1; the counters live
+in the local Redis (``IDSVC_RATELIMIT_STORAGE_URI``, as production requires). The CSRF token
 and its cookie are fetched once (``GET /login``) and sent with every POST: Flask-WTF keeps no
 server-side state, so each POST is validated exactly as a browser's would be.
 """
@@ -216,22 +217,19 @@ def bench_env(url: str, keys_dir: Path) -> dict[str, str]:
         "IDSVC_KEYS_DIR": str(keys_dir), "IDSVC_SECRET_KEY": secrets.token_urlsafe(48),
         "IDSVC_HASH_KEY": secrets.token_urlsafe(48), "IDSVC_PAIRWISE_KEY": secrets.token_urlsafe(48),
         "IDSVC_LOGIN_RATE_LIMIT": "1000000 per minute", "IDSVC_LOG_LEVEL": "WARNING",
+        "IDSVC_RATELIMIT_STORAGE_URI": os.environ.get("IDSVC_RATELIMIT_STORAGE_URI", "redis://127.0.0.1:6379/0"),
     }
 
 
 def setup_database(env: dict[str, str], scratch: Path) -> None:
-    """Migrate, load units and the demo registry, generate keys: the real CLI.
-
-    These run in development mode: production refuses to start before a key exists.
-    """
-    dev = {**env, "IDSVC_ENV": "development"}
+    """Migrate, load units and the demo registry, generate keys: the real CLI, in production mode."""
     for args in (["db", "upgrade"], ["units", "sync"],
                  ["registry", "import", str(ROOT / "fixtures" / "demo_citizens.csv"),
                   "--rejects", str(scratch / "rejects-1.csv")],
                  ["registry", "import", str(ROOT / "fixtures" / "demo_population.csv"),
                   "--rejects", str(scratch / "rejects-2.csv")],
                  ["keys", "generate"]):
-        subprocess.run([str(BIN / "idsvc"), *args], env=dev, check=True, stdout=subprocess.DEVNULL,
+        subprocess.run([str(BIN / "idsvc"), *args], env=env, check=True, stdout=subprocess.DEVNULL,
                        stderr=subprocess.DEVNULL)
 
 

@@ -8,8 +8,12 @@ from typing import Any
 from flask import Flask
 
 
-def create_app(config: dict[str, Any] | None = None) -> Flask:
-    """Build the application: configuration, logging, database, keys, blueprints, errors, CLI."""
+def create_app(config: dict[str, Any] | None = None, *, serving: bool = True) -> Flask:
+    """Build the application: configuration, logging, database, keys, blueprints, errors, CLI.
+
+    ``serving=False`` is the app of the ``idsvc`` commands: in production it does not ask for what
+    the set-up commands create (see :func:`idsvc.config.check_production`).
+    """
     from idsvc import cli
     from idsvc import db
     from idsvc import errors
@@ -26,7 +30,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     app = Flask(__name__, instance_relative_config=True)
     app.config.update(load_config(Path(app.instance_path), config))
-    check_production(app.config)
+    check_production(app.config, serving=serving)
     logs.init_app(app)
     db.init_app(app)
     keys.init_app(app)

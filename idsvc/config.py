@@ -8,6 +8,7 @@ developer's laptop, and says what to set instead.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -93,8 +94,14 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
-def check_production(config: dict[str, Any]) -> None:
+def check_production(config: dict[str, Any], *, serving: bool = True) -> None:
     """Refuse development-only settings in production.
+
+    Every production process checks the settings an operator gives it (secrets, database, issuer):
+    the commands write hashes, encrypted seeds and audit rows with them. Only a process about to
+    serve (``serving``: the WSGI app, ``idsvc run``) also wants what the set-up commands make — a
+    signing key, which ``idsvc keys generate`` creates in production mode too — and a store of the
+    per-source login counters that all workers share and that answers.
 
     :raises ConfigError: naming every setting that must change.
     """
@@ -115,9 +122,37 @@ def check_production(config: dict[str, Any]) -> None:
                         "(postgresql://user@host:5432/idsvc); SQLite is for development only.")
     if not config["ISSUER"].startswith("https://"):
         problems.append("IDSVC_ISSUER must be the public https:// URL of this service.")
-    keys_dir = Path(config["KEYS_DIR"])
-    if not keys_dir.is_dir() or not any(keys_dir.glob("*.pem")):
-        problems.append(f"IDSVC_KEYS_DIR ({keys_dir}) holds no signing key: "
-                        "run `idsvc keys generate` there, or point IDSVC_KEYS_DIR at the key volume.")
+    if serving:
+        keys_dir = Path(config["KEYS_DIR"])
+        if not keys_dir.is_dir() or not any(keys_dir.glob("*.pem")):
+            problems.append(f"IDSVC_KEYS_DIR ({keys_dir}) holds no signing key: "
+                            "run `idsvc keys generate` with the same settings, "
+                            "or point IDSVC_KEYS_DIR at the key volume.")
+        storage_problem = _ratelimit_storage_problem(config["RATELIMIT_STORAGE_URI"])
+        if storage_problem:
+            problems.append(storage_problem)
     if problems:
-        raise ConfigError("Refusing to start in production mode:\n  - " + "\n  - ".join(problems))
+        doing = "start" if serving else "run this command"
+        raise ConfigError(f"Refusing to {doing} in production mode:\n  - " + "\n  - ".join(problems))
+
+
+def _ratelimit_storage_problem(uri: str) -> str | None:
+    """Why the login counters cannot live at ``uri`` in production, or None."""
+    from limits.errors import ConfigurationError
+    from limits.storage import storage_from_string
+
+    if uri.startswith("memory:"):
+        return ("IDSVC_RATELIMIT_STORAGE_URI is memory://, where each worker counts login attempts on its "
+                "own (4 workers let 4 times the limit through): set IDSVC_RATELIMIT_STORAGE_URI=redis://host:6379/0 "
+                "so all workers share the counters.")
+    shown = re.sub(r"//[^@/]*@", "//…@", uri)  # no password in the message
+    # A Redis that does not answer is named within seconds, not after the system's TCP timeout.
+    timeouts = {"socket_connect_timeout": 3, "socket_timeout": 3} if uri.startswith("redis") else {}
+    try:
+        reachable = storage_from_string(uri, **timeouts).check()
+    except ConfigurationError as exc:
+        return f"IDSVC_RATELIMIT_STORAGE_URI ({shown}) cannot be used: {exc}."
+    if not reachable:
+        return (f"IDSVC_RATELIMIT_STORAGE_URI ({shown}) does not answer: start that Redis, or point the variable "
+                "at one that runs (the per-source login limit needs it).")
+    return None

@@ -138,3 +138,21 @@ def client(app):  # type: ignore[no-untyped-def]
 @pytest.fixture()
 def runner(app):  # type: ignore[no-untyped-def]
     return app.test_cli_runner()
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """The local Redis (database 15), where production keeps the per-source login counters.
+
+    The full run (``IDSVC_TEST_DATABASE_URL`` set; ``.ci/run`` starts Redis) fails without it; a
+    SQLite-only run skips the few tests that need it, saying why.
+    """
+    from limits.storage import storage_from_string
+
+    url = "redis://127.0.0.1:6379/15"
+    if storage_from_string(url, socket_connect_timeout=2, socket_timeout=2).check():
+        return url
+    message = "Redis is not answering on 127.0.0.1:6379 (Debian: `sudo apt-get install redis-server`)"
+    if PG_URL:
+        pytest.fail(message)
+    pytest.skip(message)

@@ -7,7 +7,8 @@ and clients registered with ``idsvc clients create``. The service runs under gun
 127.0.0.1 port, with the issuer set to that address. It never touches ``instance/`` or ``keys/``.
 
 These tests need Node.js with the relying party's packages (``npm ci --prefix tests/e2e/rp``)
-and Debian's Chromium (``apt-get install chromium``); they fail, never skip, without them.
+and Debian's Chromium, which ``make test`` installs when missing (``tests/e2e/install-deps.sh``);
+they fail, never skip, without them.
 """
 
 from __future__ import annotations
@@ -103,7 +104,7 @@ def node_rp() -> list[str]:
     node = shutil.which("node")
     if node is None:
         pytest.fail("Node.js is missing: the interoperability test drives openid-client with `node` "
-                    "(Debian: `apt-get install -y nodejs npm`).")
+                    "(`make test` installs it: tests/e2e/install-deps.sh).")
     if not (RP_DIR / "node_modules" / "openid-client" / "package.json").exists():
         pytest.fail("The relying party's packages are not installed: run `npm ci --prefix tests/e2e/rp` "
                     "(`make test` and .ci/run do it).")
@@ -114,8 +115,8 @@ def node_rp() -> list[str]:
 def chromium() -> str:
     """Debian's Chromium, which Playwright drives (it cannot download a browser of its own here)."""
     if not os.access(CHROMIUM, os.X_OK):
-        pytest.fail(f"Chromium is missing at {CHROMIUM}: run `apt-get install -y chromium` "
-                    "(or point IDSVC_E2E_CHROMIUM at a Chromium binary).")
+        pytest.fail(f"Chromium is missing at {CHROMIUM}: `make test` installs it (tests/e2e/install-deps.sh), "
+                    "or run `apt-get install -y chromium` (or point IDSVC_E2E_CHROMIUM at a Chromium binary).")
     return CHROMIUM
 
 
