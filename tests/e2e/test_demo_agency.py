@@ -148,6 +148,8 @@ def test_level_1_login_shows_the_claims_then_logout_ends_both_sessions(
     userinfo = _rows(page, "userinfo")
     assert userinfo["name"] == "Nguyễn Văn An" and userinfo["birthdate"] == "1980-03-15"
     assert userinfo["sub"] == id_token["sub"]
+    page.set_viewport_size({"width": 360, "height": 740})  # a phone: the long claims wrap
+    assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
     # Cookies ignore ports: the agency's session cookie must not be the provider's.
     names = {cookie["name"] for cookie in context.cookies() if cookie["domain"] == "127.0.0.1"}
     assert {"demo_agency_session", "idsvc_session"} <= names
