@@ -102,13 +102,18 @@ def home() -> Any:
 def login() -> Any:
     """Send the browser to the provider: code flow with PKCE S256, state and nonce (Authlib makes
     and keeps them in this session), and level 2 asked with ``acr_values``."""
+    provider = _provider()
     level = 2 if request.args.get("level") == "2" else 1
     state = secrets.token_urlsafe(24)
-    # Several logins may be pending (two tabs); each remembers the level it asked for.
-    session["levels"] = {**session.get("levels", {}), state: level}
+    # A few logins may be pending (two tabs); each remembers the level it asked for. Older ones
+    # are dropped, so the session cookie stays far below the 4 KB browsers keep.
+    pending = session.get("levels", {})
+    for old in list(pending)[:-2]:
+        provider.framework.clear_state_data(session, old)
+    session["levels"] = {**{k: pending[k] for k in list(pending)[-2:]}, state: level}
     extra = {"acr_values": ACR[2]} if level == 2 else {}
     try:
-        return _provider().authorize_redirect(_url("/callback"), state=state, **extra)
+        return provider.authorize_redirect(_url("/callback"), state=state, **extra)
     except requests.RequestException as exc:
         return _unreachable(exc)
 

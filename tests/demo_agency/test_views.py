@@ -195,3 +195,13 @@ def test_an_unreachable_provider_is_said_plainly(agency: Agency, provider: Provi
 def test_another_host_name_is_sent_to_the_registered_address(agency: Agency) -> None:
     answer = agency.client.get("/login?level=1", base_url="https://localhost")
     assert answer.status_code == 302 and answer.headers["Location"] == f"{AGENCY}/login?level=1"
+
+
+def test_logins_left_pending_do_not_grow_the_cookie(agency: Agency) -> None:
+    first = query(agency.get("/login?level=1").headers["Location"])["state"]
+    for _ in range(20):
+        agency.get("/login?level=2")
+    cookie = agency.client.get_cookie("demo_agency_session", domain="agency.example.vn")
+    assert cookie is not None and len(cookie.value) < 2500
+    stale = agency.get("/callback?" + urlencode({"code": "x", "state": first, "iss": "https://x"}))
+    assert "invalid_state" in stale.text  # the oldest pending login was dropped
