@@ -129,8 +129,10 @@ def callback() -> Any:
         return _page(400, error="invalid_state",
                      description="This answer does not match a login started here. Start again.")
     session["levels"] = {k: v for k, v in session["levels"].items() if k != state}
-    issuer = provider.load_server_metadata()["issuer"]
-    if request.args.get("iss") != issuer:  # RFC 9207: the answer comes from our provider
+    metadata = provider.load_server_metadata()
+    issuer, sent = metadata["issuer"], request.args.get("iss")
+    # RFC 9207: the answer comes from our provider (a provider that announces ``iss`` must send it).
+    if sent != issuer and (sent is not None or metadata.get("authorization_response_iss_parameter_supported")):
         provider.framework.clear_state_data(session, state)
         return _page(400, error="invalid_issuer", description=f"The answer does not come from {issuer}.")
     if request.args.get("error"):
@@ -143,6 +145,8 @@ def callback() -> Any:
             "aud": {"essential": True, "values": [provider.client_id]},
             "acr": {"essential": True, "values": allowed},  # never accept less than we asked
         })
+        if "id_token" not in token:  # Authlib checks the nonce only when there is an ID token
+            return _page(400, error="invalid_id_token", description="The token response holds no ID token.")
         userinfo = provider.userinfo(token=token)
     except OAuthError as exc:
         return _page(400, error=exc.error, description=exc.description or "")

@@ -184,6 +184,9 @@ def test_an_answer_from_another_issuer_is_refused(agency: Agency) -> None:
     state = query(agency.get("/login?level=1").headers["Location"])["state"]
     answer = agency.get("/callback?" + urlencode({"code": "x", "state": state, "iss": "https://evil.example"}))
     assert answer.status_code == 400 and "invalid_issuer" in answer.text
+    state = query(agency.get("/login?level=1").headers["Location"])["state"]
+    answer = agency.get("/callback?" + urlencode({"code": "x", "state": state}))  # our provider always sends it
+    assert answer.status_code == 400 and "invalid_issuer" in answer.text
 
 
 def test_an_unreachable_provider_is_said_plainly(agency: Agency, provider: ProviderAdapter) -> None:
