@@ -31,6 +31,7 @@ def in_transaction(action: Callable[[], T]) -> T:
 
 
 def register_commands(app: Flask) -> None:
+    from idsvc.demo_agency.commands import demo_agency_cli
     from idsvc.identity.commands import identity_cli
     from idsvc.oidc.commands import clients_cli
     from idsvc.oidc.commands import keys_cli
@@ -46,6 +47,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(registry_cli)
     app.cli.add_command(population_cli)
     app.cli.add_command(seed)
+    app.cli.add_command(demo_agency_cli)
 
 
 @click.group("db", help="Database schema (Alembic migrations).")
