@@ -179,10 +179,19 @@ def test_login_returns_to_a_local_authorization_request(client, citizen_number) 
     assert response.headers["Location"] == target
 
 
-@pytest.mark.parametrize("target", ["https://evil.example/", "/account\n//evil.example", "/account\r\nX-A: b"])
+@pytest.mark.parametrize("target", ["https://evil.example/", "/account\n//evil.example", "/account\r\nX-A: b",
+                                    "//[", "//evil.example]/"])
 def test_login_page_keeps_only_a_safe_next(client, target) -> None:  # type: ignore[no-untyped-def]
     page = client.get("/login", query_string={"next": target}).text
     assert 'name="next" value="/account"' in page and "evil.example" not in page and "X-A" not in page
+
+
+def test_an_unparsable_next_means_the_account_page(client, citizen_number) -> None:  # type: ignore[no-untyped-def]
+    # "//[" is no URL at all (urlsplit raises on it): it must mean the default, not a server error.
+    for target in ("//[", "//%5B", "//evil.example]/"):
+        response = Browser(client).login(citizen_number, next_url=target)
+        assert response.status_code == 302, target
+        assert response.headers["Location"] == "/account", target
 
 
 # --- login answers and lockout ----------------------------------------------------------------
