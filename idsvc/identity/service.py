@@ -45,7 +45,7 @@ from idsvc.registry.models import Citizen
 
 #: Unambiguous characters for codes people type (no 0/O, 1/I/L).
 _CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
-_ID_NUMBER = re.compile(r"\d{12}")
+_ID_NUMBER = re.compile(r"[0-9]{12}")  # ASCII only: \d accepts every script's digits
 TOTP_MAX_TRIES = 5
 ISSUER_LABEL = "idsvc"
 
@@ -389,7 +389,7 @@ def verify_second_factor(login: LoginSession, code: str) -> bool:
     totp = pyotp.TOTP(crypto.decrypt("totp", account.totp_secret).decode())
     step = None
     cleaned = re.sub(r"\s", "", code)
-    if re.fullmatch(r"\d{6}", cleaned):
+    if re.fullmatch(r"[0-9]{6}", cleaned):  # not \d: other digits would reach compare_digest, which refuses them
         # The current step and one either side (clock drift); a step already used is refused.
         for offset in (0, -1, 1):
             candidate = totp.timecode(now) + offset
