@@ -18,6 +18,7 @@ import pyotp
 from cryptography.exceptions import InvalidTag
 from flask import current_app
 from sqlalchemy import bindparam
+from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.orm import contains_eager
@@ -152,16 +153,31 @@ def _opened(sealed: str) -> str:
         return f"(stored in clear) {sealed}"
 
 
-#: Built once: every login runs it.
+#: Built once: every login runs it. The account row stays locked until the transaction ends.
 _ACCOUNT_BY_NUMBER = (select(Account).join(Account.citizen).where(Citizen.id_number == bindparam("id_number"))
-                      .options(contains_eager(Account.citizen), joinedload(Account.roles)))
+                      .options(contains_eager(Account.citizen), joinedload(Account.roles))
+                      .with_for_update(of=Account).execution_options(populate_existing=True))
 
 
 def _account_by_number(id_number: str) -> Account | None:
+    """The account of an ID number, locked for this transaction (see :func:`_lock`)."""
     if not _ID_NUMBER.fullmatch(id_number):
         return None
     # One round trip: the account with its citizen and roles (authentication reads all three).
     return db.session().execute(_ACCOUNT_BY_NUMBER, {"id_number": id_number}).unique().scalar_one_or_none()
+
+
+def _lock(row: Account | LoginSession) -> None:
+    """Lock the row until the transaction ends and read it afresh.
+
+    Whoever checks a password or a code against an account holds its row first: the lock, the
+    failure count and the second factor's tries are read, checked and written by one request at a
+    time, so that parallel guesses queue and see each other's failures (PostgreSQL ``FOR UPDATE``;
+    a SQLite transaction holds the whole database already).
+    """
+    model = type(row)
+    db.session().execute(select(model).where(model.id == row.id).with_for_update()
+                         .execution_options(populate_existing=True)).scalar_one()
 
 
 def activate(id_number: str, code: str, new_password: str) -> Account:
@@ -217,6 +233,7 @@ def change_password(account: Account, current: str, new: str, *, session: LoginS
 
     :raises ValidationFailed: the current password is wrong, or the new one breaks the policy.
     """
+    _lock(account)
     if not passwords.verify(account.password_hash, current):
         _register_failure(account, utcnow(), reason="password-change")
         raise ValidationFailed("Mật khẩu hiện tại không đúng. / The current password is wrong.")
@@ -381,6 +398,8 @@ def verify_second_factor(login: LoginSession, code: str) -> bool:
     now = utcnow()
     if account.totp_secret is None or account.level != 2:
         raise Forbidden("This account has no second factor: it needs in-person verification.")
+    _lock(account)  # first the account (as every check of it), then this login's tries
+    _lock(login)
     if account.is_locked(now) or login.totp_failures >= TOTP_MAX_TRIES:
         audit.record(AuditAction.IDENTITY_OTP_FAILURE, actor=f"account:{account.id}",
                      subject_type="account", subject_id=account.id, data={"reason": "locked"})
@@ -396,7 +415,7 @@ def verify_second_factor(login: LoginSession, code: str) -> bool:
             if secrets.compare_digest(totp.generate_otp(candidate), cleaned):
                 step = candidate
                 break
-    if step is None or (account.totp_last_step is not None and step <= account.totp_last_step):
+    if step is None or not _spend_step(account, step):
         login.totp_failures += 1
         if login.totp_failures >= TOTP_MAX_TRIES:
             login.revoked_at = now
@@ -404,9 +423,19 @@ def verify_second_factor(login: LoginSession, code: str) -> bool:
                           action=AuditAction.IDENTITY_OTP_FAILURE, actor=f"account:{account.id}",
                           tries=login.totp_failures, session_ended=login.revoked_at is not None)
         return False
-    account.totp_last_step = step
     _reset_failures(account)
     return True
+
+
+def _spend_step(account: Account, step: int) -> bool:
+    """Record ``step`` as the account's last used TOTP step, unless it or a later one was used:
+    one conditional UPDATE, so that of many logins sending one code only one gets it.
+    """
+    spent = db.session().execute(
+        update(Account).where(Account.id == account.id,
+                              or_(Account.totp_last_step.is_(None), Account.totp_last_step < step))
+        .values(totp_last_step=step).execution_options(synchronize_session="fetch"))
+    return spent.rowcount == 1
 
 
 # --- sessions ---------------------------------------------------------------------------------
