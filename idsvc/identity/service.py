@@ -49,6 +49,10 @@ _CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 _ID_NUMBER = re.compile(r"[0-9]{12}")  # ASCII only: \d accepts every script's digits
 TOTP_MAX_TRIES = 5
 ISSUER_LABEL = "idsvc"
+#: The answer to a refused login, whatever the reason; also to a password change while locked.
+LOGIN_FAILED = ("Số định danh hoặc mật khẩu không đúng, hoặc tài khoản đang tạm khóa. Hãy thử lại sau ít phút. / "
+                "The ID number or password is wrong, or the account is locked for a while. "
+                "Try again in a few minutes.")
 
 
 class ActivationFailed(ValidationFailed):
@@ -231,17 +235,27 @@ def _set_password(account: Account, password: str, now: datetime) -> None:
 def change_password(account: Account, current: str, new: str, *, session: LoginSession | None) -> None:
     """Change the password; every other session of the account ends.
 
-    :raises ValidationFailed: the current password is wrong, or the new one breaks the policy.
+    The current password is checked like a login's: a wrong one counts towards the lockout, and
+    while the account is locked it is not checked at all (the login's answer).
+
+    :raises ValidationFailed: the account is locked, the current password is wrong, or the new one
+        breaks the policy.
     """
+    now = utcnow()
     _lock(account)
+    if account.is_locked(now):
+        audit.record(AuditAction.IDENTITY_LOGIN_FAILURE, actor=f"account:{account.id}", subject_type="account",
+                     subject_id=account.id, data={"reason": "password-change-locked"})
+        db.persist_on_error()
+        raise ValidationFailed(LOGIN_FAILED)
     if not passwords.verify(account.password_hash, current):
-        _register_failure(account, utcnow(), reason="password-change")
+        _register_failure(account, now, reason="password-change")
         raise ValidationFailed("Mật khẩu hiện tại không đúng. / The current password is wrong.")
     if new == current:
         raise ValidationFailed("Mật khẩu mới phải khác mật khẩu cũ. / "
                                "The new password must differ from the current one.")
     passwords.check_policy(new, personal=_personal_values(account.citizen))
-    _set_password(account, new, utcnow())
+    _set_password(account, new, now)
     revoke_sessions(account, actor=f"account:{account.id}", reason="password-change",
                     keep=session.id if session else None)
     audit.record(AuditAction.IDENTITY_PASSWORD_CHANGE, actor=f"account:{account.id}",
