@@ -23,6 +23,7 @@ from tests.browser import Browser
 from tests.factories import TEST_PASSWORD
 from tests.factories import make_account
 from tests.identity.conftest import audit_events
+from tests.identity.test_passwords import TOO_GUESSABLE
 
 LOGIN_FAILED = ("Số định danh hoặc mật khẩu không đúng, hoặc tài khoản đang tạm khóa. Hãy thử lại sau ít phút. / "
                 "The ID number or password is wrong, or the account is locked for a while. "
@@ -339,8 +340,7 @@ PASSWORD_CHANGE_REFUSALS = [
      "Mật khẩu mới phải khác mật khẩu cũ. / The new password must differ from the current one."),
     (TEST_PASSWORD, "too short", None, "Mật khẩu cần ít nhất 12 ký tự; một cụm từ dễ nhớ là lựa chọn tốt. / "
                                        "The password needs at least 12 characters; a memorable phrase works well."),
-    (TEST_PASSWORD, "qwerty123456", None, "Mật khẩu này quá phổ biến, dễ bị đoán. / "
-                                          "This password is too common and easy to guess."),
+    (TEST_PASSWORD, "qwerty123456", None, TOO_GUESSABLE),
 ]
 
 
