@@ -13,6 +13,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from datetime import timedelta
+from typing import TypeVar
 
 import pyotp
 from cryptography.exceptions import InvalidTag
@@ -157,31 +158,40 @@ def _opened(sealed: str) -> str:
         return f"(stored in clear) {sealed}"
 
 
-#: Built once: every login runs it. The account row stays locked until the transaction ends.
+#: Built once: every login runs it.
 _ACCOUNT_BY_NUMBER = (select(Account).join(Account.citizen).where(Citizen.id_number == bindparam("id_number"))
-                      .options(contains_eager(Account.citizen), joinedload(Account.roles))
-                      .with_for_update(of=Account).execution_options(populate_existing=True))
+                      .options(contains_eager(Account.citizen), joinedload(Account.roles)))
 
 
 def _account_by_number(id_number: str) -> Account | None:
-    """The account of an ID number, locked for this transaction (see :func:`_lock`)."""
     if not _ID_NUMBER.fullmatch(id_number):
         return None
     # One round trip: the account with its citizen and roles (authentication reads all three).
     return db.session().execute(_ACCOUNT_BY_NUMBER, {"id_number": id_number}).unique().scalar_one_or_none()
 
 
-def _lock(row: Account | LoginSession) -> None:
-    """Lock the row until the transaction ends and read it afresh.
+_Row = TypeVar("_Row", Account, LoginSession)
 
-    Whoever checks a password or a code against an account holds its row first: the lock, the
-    failure count and the second factor's tries are read, checked and written by one request at a
-    time, so that parallel guesses queue and see each other's failures (PostgreSQL ``FOR UPDATE``;
-    a SQLite transaction holds the whole database already).
+
+def _may_try(account: Account, now: datetime) -> bool:
+    """Claim a try at the account's password or codes: False while it is locked.
+
+    A try holds the account's row until the transaction ends (:func:`_lock`): tries at one
+    account run one after the other, each seeing the failures counted before it, so no number of
+    parallel guesses gets more checks than the lockout allows. A guess at an account already
+    locked is answered at once, without queueing.
     """
+    if account.is_locked(now):
+        return False
+    return not _lock(account).is_locked(now)  # the try queued ahead may have locked it
+
+
+def _lock(row: _Row) -> _Row:
+    """Lock the row until the transaction ends and read it afresh (PostgreSQL ``FOR UPDATE``; a
+    SQLite transaction holds the whole database already)."""
     model = type(row)
-    db.session().execute(select(model).where(model.id == row.id).with_for_update()
-                         .execution_options(populate_existing=True)).scalar_one()
+    return db.session().execute(select(model).where(model.id == row.id).with_for_update()
+                                .execution_options(populate_existing=True)).scalar_one()
 
 
 def activate(id_number: str, code: str, new_password: str) -> Account:
@@ -195,7 +205,7 @@ def activate(id_number: str, code: str, new_password: str) -> Account:
     failed = ActivationFailed(
         "Số định danh hoặc mã kích hoạt không đúng, hoặc mã đã hết hạn. / "
         "The ID number or activation code is wrong, or the code has expired.")
-    if account is None or account.status == "disabled" or account.is_locked(now):
+    if account is None or account.status == "disabled" or not _may_try(account, now):
         raise failed
     activation = db.session().scalar(select(ActivationCode).where(
         ActivationCode.account_id == account.id,
@@ -242,8 +252,7 @@ def change_password(account: Account, current: str, new: str, *, session: LoginS
         breaks the policy.
     """
     now = utcnow()
-    _lock(account)
-    if account.is_locked(now):
+    if not _may_try(account, now):
         audit.record(AuditAction.IDENTITY_LOGIN_FAILURE, actor=f"account:{account.id}", subject_type="account",
                      subject_id=account.id, data={"reason": "password-change-locked"})
         db.persist_on_error()
@@ -354,7 +363,7 @@ def authenticate(id_number: str, password: str) -> LoginResult:
     refused = None
     if account is None or account.status != "active" or not account.citizen.is_alive():
         refused = {"reason": "unknown-or-inactive", "id_number": masked}
-    elif account.is_locked(now):
+    elif not _may_try(account, now):
         refused = {"reason": "locked"}
     if refused is not None:  # no verification to do, but the same time spent as one
         passwords.burn(password)
@@ -412,9 +421,7 @@ def verify_second_factor(login: LoginSession, code: str) -> bool:
     now = utcnow()
     if account.totp_secret is None or account.level != 2:
         raise Forbidden("This account has no second factor: it needs in-person verification.")
-    _lock(account)  # first the account (as every check of it), then this login's tries
-    _lock(login)
-    if account.is_locked(now) or login.totp_failures >= TOTP_MAX_TRIES:
+    if not _may_try(account, now) or _lock(login).totp_failures >= TOTP_MAX_TRIES:
         audit.record(AuditAction.IDENTITY_OTP_FAILURE, actor=f"account:{account.id}",
                      subject_type="account", subject_id=account.id, data={"reason": "locked"})
         db.persist_on_error()
