@@ -34,11 +34,12 @@ MIN_SCORE = 3
 RATED_LENGTH = 48
 #: Digits and symbols that stand for letters in passwords ("p@ssw0rd"); 1 is read as i and as l.
 _LOOK_ALIKES = str.maketrans({"0": "o", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s"})
+_LOOK_ALIKE_CHARS = "013457@$"
 #: Digits, symbols and separators (anything but a letter).
 _NOT_LETTERS = r"[\W\d_]"
 
-TOO_GUESSABLE = ("Mật khẩu này dễ bị đoán: mật khẩu phổ biến, hàng phím, dãy hay ký tự lặp lại, dù thêm số hoặc "
-                 "ký hiệu. Hãy dùng một câu của riêng bạn, từ bốn từ trở lên. / "
+TOO_GUESSABLE = ("Mật khẩu này dễ bị đoán: mật khẩu phổ biến, hàng phím, dãy ký tự liên tiếp hay lặp lại, dù có "
+                 "thêm số hoặc ký hiệu. Hãy dùng một câu của riêng bạn, từ bốn từ trở lên. / "
                  "This password is easy to guess: a common password, a keyboard row, a sequence or a repetition, "
                  "even with digits or symbols added. Use a sentence of your own, of four words or more.")
 
@@ -116,10 +117,15 @@ def bases(password: str) -> set[str]:
     i and as l. (Empty when the password has no letter.)
     """
     folded = names.fold(password)
-    core = re.sub(f"{_NOT_LETTERS}+$", "", folded)
-    cores = {re.sub(f"^{_NOT_LETTERS}+", "", core), re.sub(f"^{_NOT_LETTERS}*?(?=[013457@$]?[^\\W\\d_])", "", core)}
+    first = re.search(r"[^\W\d_]", folded)  # the first letter
+    if first is None:
+        return set()
+    core = re.sub(f"{_NOT_LETTERS}+$", "", folded[first.start():])
+    cores = {core}
+    if first.start() and folded[first.start() - 1] in _LOOK_ALIKE_CHARS:  # "$ecret", "4dmin"
+        cores.add(folded[first.start() - 1] + core)
     return {re.sub(_NOT_LETTERS, "", core.translate(_LOOK_ALIKES).replace("1", one))
-            for core in cores for one in ("i", "l")} - {""}
+            for core in cores for one in ("i", "l")}
 
 
 def is_guessable(password: str) -> bool:

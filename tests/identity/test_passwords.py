@@ -17,8 +17,8 @@ from tests.factories import make_account
 
 TOO_SHORT = "Mật khẩu cần ít nhất 12 ký tự; một cụm từ dễ nhớ là lựa chọn tốt. / " \
             "The password needs at least 12 characters; a memorable phrase works well."
-TOO_GUESSABLE = ("Mật khẩu này dễ bị đoán: mật khẩu phổ biến, hàng phím, dãy hay ký tự lặp lại, dù thêm số hoặc "
-                 "ký hiệu. Hãy dùng một câu của riêng bạn, từ bốn từ trở lên. / "
+TOO_GUESSABLE = ("Mật khẩu này dễ bị đoán: mật khẩu phổ biến, hàng phím, dãy ký tự liên tiếp hay lặp lại, dù có "
+                 "thêm số hoặc ký hiệu. Hãy dùng một câu của riêng bạn, từ bốn từ trở lên. / "
                  "This password is easy to guess: a common password, a keyboard row, a sequence or a repetition, "
                  "even with digits or symbols added. Use a sentence of your own, of four words or more.")
 TOO_LONG = "Mật khẩu tối đa 128 ký tự. / The password can have at most 128 characters."
@@ -138,6 +138,14 @@ ACCEPTED = [
     "phuong-demo-password-2026", TEST_PASSWORD, "mùa thu hà nội lá vàng rơi", "a new phrase for my e-ID",
     "Bún chả Hàng Mành ngon nhất",
 ]
+
+
+def test_the_base_of_a_password_is_what_a_guesser_starts_from(config_ctx) -> None:  # type: ignore[no-untyped-def]
+    assert passwords.bases("P@ssw0rd-2026!") == {"password"}
+    assert passwords.bases("2026 Mật khẩu!") == {"matkhau"}
+    assert passwords.bases("Em-Yêu-Anh 2026") == {"emyeuanh"}
+    assert "secret" in passwords.bases("$ecret123456") and "iloveyou" in passwords.bases("1loveyou!!!!")
+    assert passwords.bases("123456789012") == set()
 
 
 @pytest.mark.parametrize("password", GUESSABLE)
