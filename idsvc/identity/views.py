@@ -20,6 +20,7 @@ from idsvc.web import per_source_limit
 
 bp = Blueprint("identity", __name__)
 
+
 @bp.route("/login", methods=["GET", "POST"])
 @per_source_limit("LOGIN_RATE_LIMIT")
 def login():  # type: ignore[no-untyped-def]
