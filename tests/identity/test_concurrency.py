@@ -19,10 +19,12 @@ from sqlalchemy import select
 from idsvc import db
 from idsvc.audit.tags import AuditAction
 from idsvc.identity import passwords
+from idsvc.identity import service
 from idsvc.identity.models import Account
 from idsvc.identity.models import LoginSession
 from idsvc.registry.models import Citizen
 from tests.browser import Browser
+from tests.factories import make_account
 from tests.identity.conftest import audit_events
 from tests.identity.conftest import totp_at
 from tests.identity.conftest import wrong_totp_at
@@ -108,3 +110,22 @@ def test_one_code_sent_from_many_logins_at_once_steps_up_only_one(app, setup_dat
         LoginSession.account_id == _account(level2_number).id, LoginSession.level == 2)).all())) == 1
     # The other eleven are replays: failures of the account, which locks at the fifth.
     assert setup_data(lambda: _reasons(AuditAction.IDENTITY_OTP_FAILURE)) == {"reused": 5, "locked": 6}
+
+
+def test_parallel_wrong_activation_codes_get_five_checks(app, setup_data) -> None:  # type: ignore[no-untyped-def]
+    def pending() -> str:
+        account = make_account(status="pending")
+        service.issue_activation_code(account, actor="clerk:1")
+        return account.citizen.id_number
+
+    number = setup_data(pending)
+    clients = [app.test_client() for _ in range(PARALLEL)]
+    forms = {client: {"id_number": number, "code": "ABCD-EFGH-JKMN", "password": "a new phrase for my e-ID",
+                      "password2": "a new phrase for my e-ID", "csrf_token": Browser.csrf(client.get("/activate").text)}
+             for client in clients}
+    answers = _all_at_once(clients, lambda client: client.post("/activate", data=forms[client]))
+
+    assert [a.status_code for a in answers] == [400] * PARALLEL
+    account = setup_data(lambda: _account(number))
+    assert account.lockouts == 1 and account.locked_until is not None and account.status == "pending"
+    assert setup_data(lambda: _reasons(AuditAction.IDENTITY_LOGIN_FAILURE)) == {"activation-code": 5}
