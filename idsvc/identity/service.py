@@ -13,11 +13,13 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from datetime import timedelta
+from typing import TypeVar
 
 import pyotp
 from cryptography.exceptions import InvalidTag
 from flask import current_app
 from sqlalchemy import bindparam
+from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.orm import contains_eager
@@ -45,9 +47,13 @@ from idsvc.registry.models import Citizen
 
 #: Unambiguous characters for codes people type (no 0/O, 1/I/L).
 _CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
-_ID_NUMBER = re.compile(r"\d{12}")
+_ID_NUMBER = re.compile(r"[0-9]{12}")  # ASCII only: \d accepts every script's digits
 TOTP_MAX_TRIES = 5
 ISSUER_LABEL = "idsvc"
+#: The answer to a refused login, whatever the reason; also to a password change while locked.
+LOGIN_FAILED = ("Số định danh hoặc mật khẩu không đúng, hoặc tài khoản đang tạm khóa. Hãy thử lại sau ít phút. / "
+                "The ID number or password is wrong, or the account is locked for a while. "
+                "Try again in a few minutes.")
 
 
 class ActivationFailed(ValidationFailed):
@@ -164,6 +170,30 @@ def _account_by_number(id_number: str) -> Account | None:
     return db.session().execute(_ACCOUNT_BY_NUMBER, {"id_number": id_number}).unique().scalar_one_or_none()
 
 
+_Row = TypeVar("_Row", Account, LoginSession)
+
+
+def _may_try(account: Account, now: datetime) -> bool:
+    """Claim a try at the account's password or codes: False while it is locked.
+
+    A try holds the account's row until the transaction ends (:func:`_lock`): tries at one
+    account run one after the other, each seeing the failures counted before it, so no number of
+    parallel guesses gets more checks than the lockout allows. A guess at an account already
+    locked is answered at once, without queueing.
+    """
+    if account.is_locked(now):
+        return False
+    return not _lock(account).is_locked(now)  # the try queued ahead may have locked it
+
+
+def _lock(row: _Row) -> _Row:
+    """Lock the row until the transaction ends and read it afresh (PostgreSQL ``FOR UPDATE``; a
+    SQLite transaction holds the whole database already)."""
+    model = type(row)
+    return db.session().execute(select(model).where(model.id == row.id).with_for_update()
+                                .execution_options(populate_existing=True)).scalar_one()
+
+
 def activate(id_number: str, code: str, new_password: str) -> Account:
     """Set the first password with an activation code; the code is spent.
 
@@ -175,7 +205,7 @@ def activate(id_number: str, code: str, new_password: str) -> Account:
     failed = ActivationFailed(
         "Số định danh hoặc mã kích hoạt không đúng, hoặc mã đã hết hạn. / "
         "The ID number or activation code is wrong, or the code has expired.")
-    if account is None or account.status == "disabled" or account.is_locked(now):
+    if account is None or account.status == "disabled" or not _may_try(account, now):
         raise failed
     activation = db.session().scalar(select(ActivationCode).where(
         ActivationCode.account_id == account.id,
@@ -215,16 +245,26 @@ def _set_password(account: Account, password: str, now: datetime) -> None:
 def change_password(account: Account, current: str, new: str, *, session: LoginSession | None) -> None:
     """Change the password; every other session of the account ends.
 
-    :raises ValidationFailed: the current password is wrong, or the new one breaks the policy.
+    The current password is checked like a login's: a wrong one counts towards the lockout, and
+    while the account is locked it is not checked at all (the login's answer).
+
+    :raises ValidationFailed: the account is locked, the current password is wrong, or the new one
+        breaks the policy.
     """
+    now = utcnow()
+    if not _may_try(account, now):
+        audit.record(AuditAction.IDENTITY_LOGIN_FAILURE, actor=f"account:{account.id}", subject_type="account",
+                     subject_id=account.id, data={"reason": "password-change-locked"})
+        db.persist_on_error()
+        raise ValidationFailed(LOGIN_FAILED)
     if not passwords.verify(account.password_hash, current):
-        _register_failure(account, utcnow(), reason="password-change")
+        _register_failure(account, now, reason="password-change")
         raise ValidationFailed("Mật khẩu hiện tại không đúng. / The current password is wrong.")
     if new == current:
         raise ValidationFailed("Mật khẩu mới phải khác mật khẩu cũ. / "
                                "The new password must differ from the current one.")
     passwords.check_policy(new, personal=_personal_values(account.citizen))
-    _set_password(account, new, utcnow())
+    _set_password(account, new, now)
     revoke_sessions(account, actor=f"account:{account.id}", reason="password-change",
                     keep=session.id if session else None)
     audit.record(AuditAction.IDENTITY_PASSWORD_CHANGE, actor=f"account:{account.id}",
@@ -323,7 +363,7 @@ def authenticate(id_number: str, password: str) -> LoginResult:
     refused = None
     if account is None or account.status != "active" or not account.citizen.is_alive():
         refused = {"reason": "unknown-or-inactive", "id_number": masked}
-    elif account.is_locked(now):
+    elif not _may_try(account, now):
         refused = {"reason": "locked"}
     if refused is not None:  # no verification to do, but the same time spent as one
         passwords.burn(password)
@@ -381,7 +421,7 @@ def verify_second_factor(login: LoginSession, code: str) -> bool:
     now = utcnow()
     if account.totp_secret is None or account.level != 2:
         raise Forbidden("This account has no second factor: it needs in-person verification.")
-    if account.is_locked(now) or login.totp_failures >= TOTP_MAX_TRIES:
+    if not _may_try(account, now) or _lock(login).totp_failures >= TOTP_MAX_TRIES:
         audit.record(AuditAction.IDENTITY_OTP_FAILURE, actor=f"account:{account.id}",
                      subject_type="account", subject_id=account.id, data={"reason": "locked"})
         db.persist_on_error()
@@ -389,14 +429,14 @@ def verify_second_factor(login: LoginSession, code: str) -> bool:
     totp = pyotp.TOTP(crypto.decrypt("totp", account.totp_secret).decode())
     step = None
     cleaned = re.sub(r"\s", "", code)
-    if re.fullmatch(r"\d{6}", cleaned):
+    if re.fullmatch(r"[0-9]{6}", cleaned):  # not \d: other digits would reach compare_digest, which refuses them
         # The current step and one either side (clock drift); a step already used is refused.
         for offset in (0, -1, 1):
             candidate = totp.timecode(now) + offset
             if secrets.compare_digest(totp.generate_otp(candidate), cleaned):
                 step = candidate
                 break
-    if step is None or (account.totp_last_step is not None and step <= account.totp_last_step):
+    if step is None or not _spend_step(account, step):
         login.totp_failures += 1
         if login.totp_failures >= TOTP_MAX_TRIES:
             login.revoked_at = now
@@ -404,9 +444,19 @@ def verify_second_factor(login: LoginSession, code: str) -> bool:
                           action=AuditAction.IDENTITY_OTP_FAILURE, actor=f"account:{account.id}",
                           tries=login.totp_failures, session_ended=login.revoked_at is not None)
         return False
-    account.totp_last_step = step
     _reset_failures(account)
     return True
+
+
+def _spend_step(account: Account, step: int) -> bool:
+    """Record ``step`` as the account's last used TOTP step, unless it or a later one was used:
+    one conditional UPDATE, so that of many logins sending one code only one gets it.
+    """
+    spent = db.session().execute(
+        update(Account).where(Account.id == account.id,
+                              or_(Account.totp_last_step.is_(None), Account.totp_last_step < step))
+        .values(totp_last_step=step).execution_options(synchronize_session="fetch"))
+    return spent.rowcount == 1
 
 
 # --- sessions ---------------------------------------------------------------------------------

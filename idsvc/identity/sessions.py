@@ -47,12 +47,15 @@ def client_info() -> dict[str, Any]:
 
 
 def safe_next(target: str | None, default: str = "/account") -> str:
-    """A local path among ``NEXT_PREFIXES``, else ``default``."""
+    """A local path among ``NEXT_PREFIXES``, else ``default`` (also for what is no URL at all)."""
     if not target:
         return default
     if "\\" in target or not target.isprintable():  # control characters cannot go in a Location header
         return default
-    parts = urlsplit(target)
+    try:
+        parts = urlsplit(target)
+    except ValueError:  # e.g. "//[": an unclosed IPv6 host
+        return default
     if parts.scheme or parts.netloc or not parts.path.startswith(NEXT_PREFIXES):
         return default
     return target

@@ -20,9 +20,6 @@ from idsvc.web import per_source_limit
 
 bp = Blueprint("identity", __name__)
 
-LOGIN_FAILED = ("Số định danh hoặc mật khẩu không đúng, hoặc tài khoản đang tạm khóa. Hãy thử lại sau ít phút. / "
-                "The ID number or password is wrong, or the account is locked for a while. Try again in a few minutes.")
-
 
 @bp.route("/login", methods=["GET", "POST"])
 @per_source_limit("LOGIN_RATE_LIMIT")
@@ -35,7 +32,7 @@ def login():  # type: ignore[no-untyped-def]
                                notice=request.args.get("notice") and _notice(request.args["notice"]))
     result = service.authenticate(request.form.get("id_number", ""), request.form.get("password", ""))
     if not result.ok:
-        return render_template("identity/login.html", next=next_url, error=LOGIN_FAILED, notice=None,
+        return render_template("identity/login.html", next=next_url, error=service.LOGIN_FAILED, notice=None,
                                id_number=request.form.get("id_number", "")[:12]), 401
     previous = sessions.current_login()
     if previous is not None:
@@ -120,6 +117,7 @@ def account():  # type: ignore[no-untyped-def]
 
 @bp.route("/account/password", methods=["GET", "POST"])
 @sessions.login_required(level=1)
+@per_source_limit("LOGIN_RATE_LIMIT")
 def change_password():  # type: ignore[no-untyped-def]
     login_session = sessions.current_login()
     assert login_session is not None

@@ -23,6 +23,7 @@ from tests.browser import Browser
 from tests.factories import TEST_PASSWORD
 from tests.factories import make_account
 from tests.identity.conftest import audit_events
+from tests.identity.test_passwords import TOO_GUESSABLE
 
 LOGIN_FAILED = ("Số định danh hoặc mật khẩu không đúng, hoặc tài khoản đang tạm khóa. Hãy thử lại sau ít phút. / "
                 "The ID number or password is wrong, or the account is locked for a while. "
@@ -179,10 +180,19 @@ def test_login_returns_to_a_local_authorization_request(client, citizen_number) 
     assert response.headers["Location"] == target
 
 
-@pytest.mark.parametrize("target", ["https://evil.example/", "/account\n//evil.example", "/account\r\nX-A: b"])
+@pytest.mark.parametrize("target", ["https://evil.example/", "/account\n//evil.example", "/account\r\nX-A: b",
+                                    "//[", "//evil.example]/"])
 def test_login_page_keeps_only_a_safe_next(client, target) -> None:  # type: ignore[no-untyped-def]
     page = client.get("/login", query_string={"next": target}).text
     assert 'name="next" value="/account"' in page and "evil.example" not in page and "X-A" not in page
+
+
+def test_an_unparsable_next_means_the_account_page(client, citizen_number) -> None:  # type: ignore[no-untyped-def]
+    # "//[" is no URL at all (urlsplit raises on it): it must mean the default, not a server error.
+    for target in ("//[", "//%5B", "//evil.example]/"):
+        response = Browser(client).login(citizen_number, next_url=target)
+        assert response.status_code == 302, target
+        assert response.headers["Location"] == "/account", target
 
 
 # --- login answers and lockout ----------------------------------------------------------------
@@ -330,8 +340,7 @@ PASSWORD_CHANGE_REFUSALS = [
      "Mật khẩu mới phải khác mật khẩu cũ. / The new password must differ from the current one."),
     (TEST_PASSWORD, "too short", None, "Mật khẩu cần ít nhất 12 ký tự; một cụm từ dễ nhớ là lựa chọn tốt. / "
                                        "The password needs at least 12 characters; a memorable phrase works well."),
-    (TEST_PASSWORD, "qwerty123456", None, "Mật khẩu này quá phổ biến, dễ bị đoán. / "
-                                          "This password is too common and easy to guess."),
+    (TEST_PASSWORD, "qwerty123456", None, TOO_GUESSABLE),
 ]
 
 
@@ -368,3 +377,51 @@ def test_password_change_applies_and_ends_the_other_sessions(app, setup_data, ci
 def test_password_change_needs_a_login(client) -> None:  # type: ignore[no-untyped-def]
     response = client.get("/account/password")
     assert response.status_code == 302 and response.headers["Location"].startswith("/login?next=")
+
+
+def test_wrong_current_passwords_lock_the_account_like_failed_logins(app, setup_data, citizen_number) -> None:  # type: ignore[no-untyped-def]
+    signed_in = _logged_in(app, citizen_number)
+    for _ in range(5):
+        assert _change(signed_in, "not my password", NEW_PASSWORD).status_code == 400
+    assert _account_value(setup_data, citizen_number, Account.lockouts) == 1
+    # Locked: even the right current password is refused, with the login's answer.
+    response = _change(signed_in, TEST_PASSWORD, NEW_PASSWORD)
+    assert response.status_code == 400 and _error(response.text) == LOGIN_FAILED
+    assert Browser(app.test_client()).login(citizen_number).status_code == 401
+    setup_data(lambda: db.session().execute(update(Account).where(Account.id == _account_id(citizen_number)).values(
+        locked_until=utcnow() - timedelta(seconds=1))))
+    assert Browser(app.test_client()).login(citizen_number, NEW_PASSWORD).status_code == 401  # not changed
+
+
+def test_password_change_while_locked_checks_nothing_and_does_not_lengthen_the_lock(
+        app, setup_data, citizen_number, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    signed_in = _logged_in(app, citizen_number)
+    until = utcnow() + timedelta(minutes=10)
+    setup_data(lambda: db.session().execute(update(Account).where(Account.id == _account_id(citizen_number)).values(
+        locked_until=until, lockouts=1)))
+    checked = []
+    monkeypatch.setattr(service.passwords, "verify", lambda *args: checked.append(args) or False)
+    for current in ("not my password", "still not it", TEST_PASSWORD):
+        response = _change(signed_in, current, NEW_PASSWORD)
+        assert response.status_code == 400 and _error(response.text) == LOGIN_FAILED
+    assert checked == []
+    assert _account_value(setup_data, citizen_number, Account.locked_until) == until
+    assert _account_value(setup_data, citizen_number, Account.lockouts) == 1
+    assert _account_value(setup_data, citizen_number, Account.failed_count) == 0
+    reasons = setup_data(lambda: [e.data["reason"] for e in audit_events(AuditAction.IDENTITY_LOGIN_FAILURE)])
+    assert reasons == ["password-change-locked"] * 3
+
+
+def test_password_change_is_rate_limited_per_source(app_with) -> None:  # type: ignore[no-untyped-def]
+    limited = app_with(LOGIN_RATE_LIMIT="3 per minute")
+    with limited.app_context():
+        number = make_account().citizen.id_number
+        db.session().commit()
+    signed_in = _logged_in(limited, number)
+    for _ in range(3):
+        assert _change(signed_in, "not my password", NEW_PASSWORD).status_code == 400
+    response = _change(signed_in, TEST_PASSWORD, NEW_PASSWORD)
+    assert response.status_code == 429
+    assert _change(signed_in, TEST_PASSWORD, NEW_PASSWORD).status_code == 429
+    with limited.app_context():
+        assert len(audit_events(AuditAction.IDENTITY_LOGIN_FAILURE)) == 3  # the refused ones never ran

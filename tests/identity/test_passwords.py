@@ -17,7 +17,10 @@ from tests.factories import make_account
 
 TOO_SHORT = "Mật khẩu cần ít nhất 12 ký tự; một cụm từ dễ nhớ là lựa chọn tốt. / " \
             "The password needs at least 12 characters; a memorable phrase works well."
-TOO_COMMON = "Mật khẩu này quá phổ biến, dễ bị đoán. / This password is too common and easy to guess."
+TOO_GUESSABLE = ("Mật khẩu này dễ bị đoán: mật khẩu phổ biến, hàng phím, dãy ký tự liên tiếp hay lặp lại, dù có "
+                 "thêm số hoặc ký hiệu. Hãy dùng một câu của riêng bạn, từ bốn từ trở lên. / "
+                 "This password is easy to guess: a common password, a keyboard row, a sequence or a repetition, "
+                 "even with digits or symbols added. Use a sentence of your own, of four words or more.")
 TOO_LONG = "Mật khẩu tối đa 128 ký tự. / The password can have at most 128 characters."
 PERSONAL = "Mật khẩu không được chứa số định danh, họ tên hay ngày sinh của bạn. / " \
            "The password must not contain your ID number, full name or date of birth."
@@ -87,13 +90,13 @@ def test_login_replaces_a_hash_made_with_older_parameters(app, setup_data, clien
     ("short phrase", None),  # exactly 12 characters: the minimum is accepted
     ("elevenchars", TOO_SHORT),
     ("", TOO_SHORT),
-    ("a" * 128, TOO_COMMON),  # long enough, but one character repeated
+    ("a" * 128, TOO_GUESSABLE),  # long enough, but one character repeated
     ("long passphrase " * 8, None),  # 128 characters: the maximum is accepted
     ("long passphrase " * 8 + "!", TOO_LONG),
-    ("qwerty123456", TOO_COMMON),  # in the shipped list
-    ("Unbelievable", TOO_COMMON),  # compared lower-cased
-    ("abc123456789", TOO_COMMON),
-    ("abababababababab", TOO_COMMON),  # fewer than four different characters
+    ("qwerty123456", TOO_GUESSABLE),  # in the shipped list
+    ("Unbelievable", TOO_GUESSABLE),  # compared lower-cased
+    ("abc123456789", TOO_GUESSABLE),
+    ("abababababababab", TOO_GUESSABLE),  # fewer than four different characters
 ])
 def test_policy(config_ctx, password, message) -> None:  # type: ignore[no-untyped-def]
     if message is None:
@@ -119,3 +122,46 @@ def test_common_password_list_is_loaded_without_its_comment_lines(config_ctx) ->
     assert len(common) > 10_000
     assert {"password", "matkhau123", "vneid@123"} <= common
     assert not any(entry.startswith("# ") for entry in common)
+
+
+# A common password with digits or symbols around it, look-alike characters, a keyboard row, a
+# run, a repetition: none of them is in the list as typed, all of them are guessed early.
+GUESSABLE = [
+    "password123456", "123456789012", "Password1234", "matkhau123456", "anhyeuem1234", "qwertyuiop12",
+    "P@ssw0rd!2026", "M4tkh4u@2026", "2026!matkhau!", "Mật khẩu 123456", "em yêu anh 2026", "Em-Yeu-Anh-2026",
+    "$ecret123456", "asdfghjkl;'1", "zxcvbnm12345", "abcdefghijklmn", "987654321098", "aaaaaaaaaaaa",
+    "abcabcabcabc", "vietnam@12345", "iloveyou2026!",
+]
+# Passphrases, Vietnamese or not, and the passwords of the README's demo accounts.
+ACCEPTED = [
+    "sông Hồng chảy về biển", "correct horse battery staple", "an-demo-password-2026", "binh-demo-password-2026",
+    "phuong-demo-password-2026", TEST_PASSWORD, "mùa thu hà nội lá vàng rơi", "a new phrase for my e-ID",
+    "Bún chả Hàng Mành ngon nhất",
+]
+
+
+def test_the_base_of_a_password_is_what_a_guesser_starts_from(config_ctx) -> None:  # type: ignore[no-untyped-def]
+    assert passwords.bases("P@ssw0rd-2026!") == {"password"}
+    assert passwords.bases("2026 Mật khẩu!") == {"matkhau"}
+    assert passwords.bases("Em-Yêu-Anh 2026") == {"emyeuanh"}
+    assert "secret" in passwords.bases("$ecret123456") and "iloveyou" in passwords.bases("1loveyou!!!!")
+    assert passwords.bases("123456789012") == set()
+
+
+@pytest.mark.parametrize("password", GUESSABLE)
+def test_policy_refuses_what_a_guesser_tries_first(config_ctx, password) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(ValidationFailed) as failed:
+        passwords.check_policy(password)
+    assert failed.value.detail == TOO_GUESSABLE
+
+
+@pytest.mark.parametrize("password", ACCEPTED)
+def test_policy_accepts_passphrases(config_ctx, password) -> None:  # type: ignore[no-untyped-def]
+    passwords.check_policy(password)
+
+
+def test_policy_judges_a_long_password_by_its_beginning(config_ctx) -> None:  # type: ignore[no-untyped-def]
+    # The estimator's time grows fast with the length: past 48 characters, the rest only adds.
+    passwords.check_policy("correct horse battery staple, " + "x" * 98)
+    with pytest.raises(ValidationFailed):
+        passwords.check_policy("a" * 60 + "correct horse battery staple")

@@ -314,6 +314,11 @@ def test_one_step_of_clock_drift_is_tolerated(level2_login, clock) -> None:  # t
 def test_code_with_a_space_is_accepted_and_letters_are_not(level2_login, clock) -> None:  # type: ignore[no-untyped-def]
     code = totp_at(clock.now)
     assert not service.verify_second_factor(level2_login, "12a456")
+    # Other scripts' digits are no code (and no server error): only ASCII 0-9 are compared.
+    fullwidth = code.translate(str.maketrans("0123456789", "０１２３４５６７８９"))
+    arabic_indic = code.translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩"))
+    assert not service.verify_second_factor(level2_login, fullwidth)
+    assert not service.verify_second_factor(level2_login, arabic_indic)
     assert service.verify_second_factor(level2_login, f"{code[:3]} {code[3:]}")
 
 

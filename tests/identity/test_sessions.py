@@ -144,6 +144,13 @@ def test_a_code_used_once_is_refused_in_another_browser(app, level2_number, cloc
     assert "/ This session</span>: 1" in other.get("/account").text
 
 
+def test_second_factor_with_an_unparsable_next_goes_to_the_account_page(app, level2_number, clock) -> None:  # type: ignore[no-untyped-def]
+    client = _logged_in(app, level2_number)
+    assert client.get("/login/otp", query_string={"next": "//["}).status_code == 200
+    response = Browser(client).second_factor(totp_at(clock.now), next_url="//[")
+    assert response.status_code == 302 and response.headers["Location"] == "/account"
+
+
 def test_five_wrong_codes_end_the_login_and_it_starts_again(app, client, setup_data, level2_number, clock) -> None:  # type: ignore[no-untyped-def]
     assert Browser(client).login(level2_number).status_code == 302
     wrong = wrong_totp_at(clock.now)
