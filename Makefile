@@ -1,5 +1,5 @@
 # idsvc — the two commands of the README, and a few helpers.
-#   make run    install, migrate SQLite, generate dev keys, load demo data, serve on 127.0.0.1:5000
+#   make run    install, migrate SQLite, generate dev keys, load demo data, serve on 127.0.0.1:5000 (+ demo agency on :8000)
 #   make test   install and run the whole test suite (add PostgreSQL: see README)
 
 PYTHON ?= python3
