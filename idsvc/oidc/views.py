@@ -22,6 +22,7 @@ from flask import redirect
 from flask import render_template
 from flask import request
 from flask import url_for
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import validate_csrf
 from wtforms import ValidationError
 
@@ -43,13 +44,11 @@ bp = Blueprint("oidc", __name__)
 
 #: What a person reads when a request cannot even be sent back to the app (RFC 6749 §4.1.2.1).
 ERROR_PAGES = {
-    "invalid_client": ("Ứng dụng không hợp lệ", "Unknown application",
-                       "Ứng dụng yêu cầu đăng nhập không được đăng ký với hệ thống.",
-                       "The application that sent you here is not registered with us."),
-    "invalid_request": ("Yêu cầu không hợp lệ", "Invalid request",
-                        "Ứng dụng đã gửi một yêu cầu đăng nhập sai; bạn không bị ảnh hưởng. Hãy quay lại ứng dụng.",
-                        "The application sent a malformed login request; nothing happened to your account. "
-                        "Go back to the application."),
+    "invalid_client": (_l("Unknown application"),
+                       _l("The application that sent you here is not registered with us.")),
+    "invalid_request": (_l("Invalid request"),
+                        _l("The application sent a malformed login request; nothing happened to your account. "
+                           "Go back to the application.")),
 }
 
 
@@ -58,9 +57,9 @@ def _error(error: OAuth2Error) -> Any:
     if location:
         return redirect(location)
     key = error.error if error.error in ERROR_PAGES else "invalid_request"
-    title_vi, title_en, message_vi, message_en = ERROR_PAGES[key]
-    return error_page(error.status_code or 400, (title_vi, title_en),
-                      (message_vi, f"{message_en} ({error.description or error.error})"), code=error.error)
+    title, message = ERROR_PAGES[key]
+    return error_page(error.status_code or 400, str(title), f"{message} ({error.description or error.error})",
+                      code=error.error)
 
 
 def _csrf_ok() -> bool:
