@@ -30,6 +30,12 @@ LOGIN_FAILED = _l("The ID number or password is wrong, or the account is locked 
 WRONG_CURRENT_ONE = "The current password is wrong."
 
 
+@bp.get("/")
+def landing():  # type: ignore[no-untyped-def]
+    return render_template("landing.html", login=sessions.current_login(),
+                           discovery_url=current_app.config["ISSUER"] + "/.well-known/openid-configuration")
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @per_source_limit("LOGIN_RATE_LIMIT")
 def login():  # type: ignore[no-untyped-def]

@@ -184,6 +184,19 @@ def test_login_page_keeps_only_a_safe_next(client, target) -> None:  # type: ign
     assert 'name="next" value="/account"' in page and "evil.example" not in page and "X-A" not in page
 
 
+def test_landing_page_says_what_the_service_is(app, client) -> None:  # type: ignore[no-untyped-def]
+    response = client.get("/")
+    assert response.status_code == 200
+    _assert_page_headers(response)
+    page = response.text
+    assert "<h1>Định danh điện tử</h1>" in page
+    for link in ('href="/login"', 'href="/activate"'):
+        assert link in page
+    assert f"<code>{app.config['ISSUER']}/.well-known/openid-configuration</code>" in page
+    english = client.get("/", headers={"Accept-Language": "en"}).text
+    assert "<h1>Electronic identification</h1>" in english and "For agencies" in english
+
+
 # --- login answers and lockout ----------------------------------------------------------------
 
 def test_unknown_wrong_locked_and_pending_get_the_same_page(app, setup_data, citizen_number) -> None:  # type: ignore[no-untyped-def]
