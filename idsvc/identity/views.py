@@ -20,6 +20,7 @@ from idsvc.errors import error_page
 from idsvc.identity import service
 from idsvc.identity import sessions
 from idsvc.logs import mask_id_number
+from idsvc.oidc.service import requesting_client_name
 from idsvc.web import per_source_limit
 
 bp = Blueprint("identity", __name__)
@@ -43,11 +44,13 @@ def login():  # type: ignore[no-untyped-def]
     if request.method == "GET":
         hint = request.args.get("login_hint", "")
         return render_template("identity/login.html", next=next_url, error=None,
+                               client_name=requesting_client_name(next_url),
                                id_number=hint if hint.isascii() and hint.isdigit() and len(hint) == 12 else "",
                                notice=request.args.get("notice") and _notice(request.args["notice"]))
     result = service.authenticate(request.form.get("id_number", ""), request.form.get("password", ""))
     if not result.ok:
         return render_template("identity/login.html", next=next_url, error=LOGIN_FAILED, notice=None,
+                               client_name=requesting_client_name(next_url),
                                id_number=request.form.get("id_number", "")[:12]), 401
     previous = sessions.current_login()
     if previous is not None:

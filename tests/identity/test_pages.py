@@ -22,6 +22,7 @@ from idsvc.registry.models import Citizen
 from tests.browser import Browser
 from tests.factories import TEST_PASSWORD
 from tests.factories import make_account
+from tests.factories import make_client
 from tests.identity.conftest import audit_events
 
 LOGIN_FAILED = "Số định danh hoặc mật khẩu không đúng, hoặc tài khoản đang tạm khóa. Hãy thử lại sau ít phút."
@@ -182,6 +183,21 @@ def test_login_returns_to_a_local_authorization_request(client, citizen_number) 
 def test_login_page_keeps_only_a_safe_next(client, target) -> None:  # type: ignore[no-untyped-def]
     page = client.get("/login", query_string={"next": target}).text
     assert 'name="next" value="/account"' in page and "evil.example" not in page and "X-A" not in page
+
+
+def test_login_page_names_the_agency_asking(client, setup_data) -> None:  # type: ignore[no-untyped-def]
+    client_id = setup_data(lambda: make_client(name="Cổng dịch vụ công tỉnh Bắc Ninh")[0].client_id)
+    asked = f"/authorize?response_type=code&client_id={client_id}&scope=openid"
+    page = client.get("/login", query_string={"next": asked}).text
+    assert '<p class="asking">Cổng dịch vụ công tỉnh Bắc Ninh yêu cầu bạn đăng nhập.</p>' in page
+    page = client.get("/login", query_string={"next": asked}, headers={"Accept-Language": "en"}).text
+    assert "Cổng dịch vụ công tỉnh Bắc Ninh is asking you to log in." in page
+    failed = Browser(client).login("001090999999", "not my password", next_url=asked)
+    assert "Cổng dịch vụ công tỉnh Bắc Ninh" in failed.text  # still said after a wrong password
+    for nobody in ("/authorize?client_id=unknown-app", "/authorize?client_id=%00", "/account?client_id=" + client_id,
+                   f"/authorize?client_id={client_id}&client_id=other", "/authorize"):
+        page = client.get("/login", query_string={"next": nobody}).text
+        assert 'class="asking"' not in page, nobody
 
 
 def test_landing_page_says_what_the_service_is(app, client) -> None:  # type: ignore[no-untyped-def]
