@@ -9,6 +9,10 @@ Page strings are English msgids with a Vietnamese and an English catalogue in ``
 
 from __future__ import annotations
 
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
+from datetime import timezone
 from urllib.parse import parse_qs
 from urllib.parse import urlencode
 from urllib.parse import urlsplit
@@ -21,9 +25,11 @@ from flask import request
 from flask import url_for
 from flask_babel import Babel
 from flask_babel import get_locale
+from flask_babel import gettext as _
 from werkzeug import Response
 
 from idsvc.identity import sessions
+from idsvc.identity import useragent
 
 LANGUAGES = ("vi", "en")
 DEFAULT = "vi"
@@ -107,6 +113,46 @@ def switch(lang: str) -> Response:
     return response
 
 
+#: Vietnam time (Asia/Ho_Chi_Minh): UTC+7 all year, no daylight saving since 1975.
+VIETNAM = timezone(timedelta(hours=7), "ICT")
+
+
+def _in_vietnam(moment: datetime) -> datetime:
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(VIETNAM)
+
+
+def vietnam_time(moment: datetime | None) -> str:
+    """A stored UTC time as people in Vietnam read it: "05/12/2026 18:10 (giờ Việt Nam)"."""
+    if moment is None:
+        return "—"
+    local = _in_vietnam(moment)
+    if current() == "en":
+        return _("%(time)s (Vietnam time)", time=local.strftime("%d %b %Y, %H:%M"))
+    return _("%(time)s (Vietnam time)", time=local.strftime("%d/%m/%Y %H:%M"))
+
+
+def vietnam_date(moment: datetime | None) -> str:
+    if moment is None:
+        return "—"
+    return _in_vietnam(moment).strftime("%d %b %Y" if current() == "en" else "%d/%m/%Y")
+
+
+def device(user_agent: str | None) -> str:
+    """ "Chrome on Android", or what is known of it."""
+    browser, system = useragent.describe(user_agent)
+    if browser and system:
+        return _("%(browser)s on %(system)s", browser=browser, system=system)
+    return browser or system or _("Unknown device")
+
+
+def session_level(level: int) -> str:
+    return _("level 2 (password + code)") if level >= 2 else _("level 1 (password)")
+
+
+def account_level(level: int) -> str:
+    return _("level 2 (verified in person)") if level >= 2 else _("level 1")
+
+
 def _page_context() -> dict[str, object]:
     lang = current()
     other = "en" if lang == "vi" else "vi"
@@ -118,3 +164,8 @@ def init_app(app: Flask) -> None:
     Babel(app, locale_selector=select_locale)
     app.register_blueprint(bp)
     app.context_processor(_page_context)
+    app.add_template_filter(vietnam_time)
+    app.add_template_filter(vietnam_date)
+    app.add_template_filter(device)
+    app.add_template_global(session_level)
+    app.add_template_global(account_level)

@@ -4,7 +4,9 @@ the sessions list, logging out elsewhere, expiry, and a death recorded in the re
 from __future__ import annotations
 
 import re
+from datetime import UTC
 from datetime import date
+from datetime import datetime
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -112,7 +114,7 @@ def test_step_up_rotates_the_session(app, setup_data, level2_number, clock) -> N
     assert response.status_code == 302 and response.headers["Location"] == "/account"
     after = _cookie(client)
     assert after != before
-    assert "<dt>Phiên này</dt><dd>2</dd>" in client.get("/account").text
+    assert "<dd>mức độ 2 (mật khẩu + mã xác thực)</dd>" in client.get("/account").text
     assert _logged_out(_with_cookie(app, before))
     [event] = setup_data(lambda: [e.data for e in audit_events(AuditAction.IDENTITY_STEP_UP)])
     assert (event["level"], event["amr"]) == (2, "pwd otp")
@@ -139,7 +141,7 @@ def test_a_code_used_once_is_refused_in_another_browser(app, level2_number, cloc
     response = Browser(other).second_factor(code)
     assert response.status_code == 401
     assert "Mã không đúng; còn 4 lần thử." in response.text
-    assert "<dt>Phiên này</dt><dd>1</dd>" in other.get("/account").text
+    assert "<dt>Phiên này</dt><dd>mức độ 1 (mật khẩu)</dd>" in other.get("/account").text
 
 
 def test_five_wrong_codes_end_the_login_and_it_starts_again(app, client, setup_data, level2_number, clock) -> None:  # type: ignore[no-untyped-def]
@@ -169,18 +171,25 @@ def _end_forms(html: str) -> list[str]:
     return re.findall(r'action="(/account/sessions/\d+/end)"', html)
 
 
+LAPTOP = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+          "Chrome/131.0.0.0 Safari/537.36")
+PHONE = ("Mozilla/5.0 (Linux; Android 14; SM-A546E) AppleWebKit/537.36 (KHTML, like Gecko) "
+         "SamsungBrowser/26.0 Chrome/122.0.0.0 Mobile Safari/537.36")
+
+
 def test_account_lists_sessions_and_ends_another_one(app, setup_data, citizen_number) -> None:  # type: ignore[no-untyped-def]
-    laptop = _logged_in(app, citizen_number, "Laptop browser")
-    phone = _logged_in(app, citizen_number, "Phone browser")
+    laptop = _logged_in(app, citizen_number, LAPTOP)
+    phone = _logged_in(app, citizen_number, PHONE)
     page = laptop.get("/account").text
-    assert "Laptop browser" in page and "Phone browser" in page
+    assert "Chrome trên Windows" in page and "Samsung Internet trên Android" in page  # not the raw header
+    assert "Mozilla" not in page
     assert page.count("<strong>Phiên này</strong>") == 1
     [end_phone] = _end_forms(page)  # no button to end the session in use
     response = laptop.post(end_phone, data={"csrf_token": Browser.csrf(page)})
     assert response.status_code == 302 and response.headers["Location"] == "/account"
     assert _logged_out(phone)
     page = laptop.get("/account").text
-    assert "Phone browser" not in page and _end_forms(page) == []
+    assert "Samsung Internet" not in page and _end_forms(page) == []
     [event] = setup_data(lambda: [e.data for e in audit_events(AuditAction.IDENTITY_LOGOUT)])
     assert event["session"] == int(end_phone.split("/")[3])
 
@@ -247,4 +256,20 @@ def test_recorded_death_logs_the_browser_out_and_login_fails(app, setup_data, ci
     assert Browser(client).login(citizen_number).status_code == 401
     assert setup_data(lambda: db.session().scalar(select(Account.status).where(
         Account.id == _account_id(citizen_number)))) == "disabled"
+
+
+# --- the account page -------------------------------------------------------------------------
+
+def test_account_page_shows_vietnam_time_the_device_and_the_level_in_words(app, setup_data, citizen_number) -> None:  # type: ignore[no-untyped-def]
+    laptop = _logged_in(app, citizen_number, LAPTOP)
+    setup_data(lambda: db.session().execute(update(LoginSession).values(
+        created_at=datetime(2026, 12, 5, 11, 10, tzinfo=UTC))))
+    page = laptop.get("/account").text
+    assert "05/12/2026 18:10 (giờ Việt Nam)" in page and "UTC" not in page
+    assert "Chrome trên Windows" in page
+    assert "<dt>Phiên này</dt><dd>mức độ 1 (mật khẩu)</dd>" in page
+    laptop.set_cookie("idsvc_lang", "en")
+    page = laptop.get("/account").text
+    assert "05 Dec 2026, 18:10 (Vietnam time)" in page and "Chrome on Windows" in page
+    assert "<dt>This session</dt><dd>level 1 (password)</dd>" in page
 
