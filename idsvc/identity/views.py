@@ -124,7 +124,7 @@ def activate():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/account")
-@sessions.login_required(level=1)
+@sessions.login_required(level=sessions.ACCOUNT_LEVEL)
 def account():  # type: ignore[no-untyped-def]
     login_session = sessions.current_login()
     assert login_session is not None
@@ -135,7 +135,7 @@ def account():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/account/password", methods=["GET", "POST"])
-@sessions.login_required(level=1)
+@sessions.login_required(level=sessions.ACCOUNT_LEVEL)
 def change_password():  # type: ignore[no-untyped-def]
     login_session = sessions.current_login()
     assert login_session is not None
@@ -154,7 +154,7 @@ def change_password():  # type: ignore[no-untyped-def]
 
 
 @bp.post("/account/sessions/<int:session_id>/end")
-@sessions.login_required(level=1)
+@sessions.login_required(level=sessions.ACCOUNT_LEVEL)
 def end_other_session(session_id: int):  # type: ignore[no-untyped-def]
     login_session = sessions.current_login()
     assert login_session is not None
@@ -163,7 +163,7 @@ def end_other_session(session_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/account/logout-everywhere")
-@sessions.login_required(level=1)
+@sessions.login_required(level=sessions.ACCOUNT_LEVEL)
 def logout_everywhere():  # type: ignore[no-untyped-def]
     login_session = sessions.current_login()
     assert login_session is not None

@@ -183,7 +183,7 @@ def end_session() -> Any:
 # --- the person's consents --------------------------------------------------------------------
 
 @bp.get("/account/apps")
-@sessions.login_required(level=1)
+@sessions.login_required(level=sessions.ACCOUNT_LEVEL)
 def consents() -> Any:
     login = sessions.current_login()
     assert login is not None
@@ -192,7 +192,7 @@ def consents() -> Any:
 
 
 @bp.post("/account/apps/<client_id>/withdraw")
-@sessions.login_required(level=1)
+@sessions.login_required(level=sessions.ACCOUNT_LEVEL)
 def withdraw_consent(client_id: str) -> Any:
     login = sessions.current_login()
     assert login is not None

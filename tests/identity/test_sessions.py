@@ -141,7 +141,7 @@ def test_a_code_used_once_is_refused_in_another_browser(app, level2_number, cloc
     response = Browser(other).second_factor(code)
     assert response.status_code == 401
     assert "Mã không đúng; còn 4 lần thử." in response.text
-    assert "<dt>Phiên này</dt><dd>mức độ 1 (mật khẩu)</dd>" in other.get("/account").text
+    assert other.get("/account").headers["Location"] == "/login/otp?next=/account"  # still at level 1
 
 
 def test_five_wrong_codes_end_the_login_and_it_starts_again(app, client, setup_data, level2_number, clock) -> None:  # type: ignore[no-untyped-def]
@@ -273,3 +273,17 @@ def test_account_page_shows_vietnam_time_the_device_and_the_level_in_words(app, 
     assert "05 Dec 2026, 18:10 (Vietnam time)" in page and "Chrome on Windows" in page
     assert "<dt>This session</dt><dd>level 1 (password)</dd>" in page
 
+
+def test_account_settings_need_the_accounts_own_level(app, level2_number, citizen_number, clock) -> None:  # type: ignore[no-untyped-def]
+    # A password alone is not enough to reach the settings of an account verified for level 2.
+    client = _logged_in(app, level2_number)
+    for path in ("/account", "/account/password", "/account/apps"):
+        response = client.get(path)
+        assert response.status_code == 302 and response.headers["Location"] == f"/login/otp?next={path}", path
+    response = Browser(client).second_factor(totp_at(clock.now), next_url="/account/password")
+    assert response.headers["Location"] == "/account/password"
+    assert client.get("/account/password").status_code == 200
+    assert client.get("/account/apps").status_code == 200
+    # A level-1 account needs its password only: it has no second factor to give.
+    level1 = _logged_in(app, citizen_number)
+    assert [level1.get(path).status_code for path in ("/account", "/account/password", "/account/apps")] == [200] * 3
