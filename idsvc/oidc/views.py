@@ -78,11 +78,13 @@ def authorize() -> Any:
         grant = authorization.get_consent_grant(end_user=login.account if login else None)
         decided = (request.method == "POST" and request.form.get("decision") in ("allow", "deny")
                    and login is not None and _csrf_ok())
+        explained = (request.method == "POST" and request.form.get("decision") == "back" and login is not None
+                     and _csrf_ok())
         if decided and request.form["decision"] == "deny":
             audit.record(AuditAction.OIDC_AUTHORIZE_DENY, actor=f"account:{login.account_id}",  # type: ignore[union-attr]
                          subject_type="client", subject_id=grant.request.client.client_id)
             return authorization.create_authorization_response(grant_user=None, grant=grant)
-        decision = authz.decide(grant, login, consent_given=decided)
+        decision = authz.decide(grant, login, consent_given=decided, explained=explained)
     except OAuth2Error as error:
         return _error(error)
     except ValueError:  # Authlib refuses to put control characters from the request into an error
@@ -92,6 +94,8 @@ def authorize() -> Any:
         return redirect(url_for("identity.login", next=back, login_hint=decision.detail or None))
     if decision.step == "second_factor":
         return redirect(url_for("identity.second_factor", next=back))
+    if decision.step == "verify_in_person":
+        return render_template("oidc/level2_needed.html", client=grant.request.client, action=back)
     if decision.step == "consent":
         return render_template("oidc/consent.html", client=grant.request.client, action=back,
                                scopes=[(s, SCOPE_LABELS.get(s, s)) for s in decision.detail])
