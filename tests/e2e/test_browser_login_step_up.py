@@ -12,7 +12,6 @@ import base64
 import hashlib
 import json
 import secrets
-from collections.abc import Iterator
 from urllib.parse import parse_qs
 from urllib.parse import urlencode
 from urllib.parse import urlsplit
@@ -23,24 +22,11 @@ import requests
 from playwright.sync_api import Browser
 from playwright.sync_api import ConsoleMessage
 from playwright.sync_api import Page
-from playwright.sync_api import sync_playwright
 
 from tests.e2e.harness import Agency
 from tests.e2e.harness import Provider
 
 pytestmark = pytest.mark.slow
-
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
-
-
-@pytest.fixture(scope="module")
-def browser(chromium: str) -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
-        yield instance
-        instance.close()
-
 
 def _jwt_claims(jwt: str) -> dict:
     payload = jwt.split(".")[1]

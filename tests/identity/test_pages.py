@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from html.parser import HTMLParser
 
 import pytest
 from sqlalchemy import func
@@ -405,3 +406,63 @@ def test_password_change_applies_and_ends_the_other_sessions(app, setup_data, ci
 def test_password_change_needs_a_login(client) -> None:  # type: ignore[no-untyped-def]
     response = client.get("/account/password")
     assert response.status_code == 302 and response.headers["Location"].startswith("/login?next=")
+
+
+# --- forms a screen reader and a password manager understand ----------------------------------
+
+class _Fields(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.inputs: list[dict[str, str | None]] = []
+        self.labels: set[str] = set()
+
+    def handle_starttag(self, tag, attrs) -> None:  # type: ignore[no-untyped-def]
+        values = dict(attrs)
+        if tag == "input" and values.get("type") != "hidden":
+            self.inputs.append(values)
+        if tag == "label" and values.get("for"):
+            self.labels.add(values["for"])  # type: ignore[arg-type]
+
+
+def _fields(html: str) -> dict[str, dict[str, str | None]]:
+    parser = _Fields()
+    parser.feed(html)
+    unlabelled = [f["id"] for f in parser.inputs if f.get("id") not in parser.labels]
+    assert unlabelled == [], f"inputs without <label for>: {unlabelled}"
+    return {str(f["id"]): f for f in parser.inputs}
+
+
+def test_every_field_has_a_label_and_says_what_it_holds(app, level2_number, citizen_number) -> None:  # type: ignore[no-untyped-def]
+    client = app.test_client()
+    expected = {
+        "/login": {"id_number": ("username", "numeric"), "password": ("current-password", None)},
+        "/activate": {"id_number": ("username", "numeric"), "code": ("one-time-code", None),
+                      "password": ("new-password", None), "password2": ("new-password", None)},
+    }
+    for path, fields in expected.items():
+        found = _fields(client.get(path).text)
+        assert {name: (f["autocomplete"], f.get("inputmode")) for name, f in found.items()} == fields, path
+    found = _fields(_logged_in(app, level2_number).get("/login/otp").text)
+    assert (found["code"]["autocomplete"], found["code"]["inputmode"]) == ("one-time-code", "numeric")
+    found = _fields(_logged_in(app, citizen_number).get("/account/password").text)
+    assert {name: f["autocomplete"] for name, f in found.items()} == {
+        "current": "current-password", "password": "new-password", "password2": "new-password"}
+
+
+def test_a_refused_activation_code_is_tied_to_its_field(client, pending) -> None:  # type: ignore[no-untyped-def]
+    number, _ = pending
+    response = _activate(client, number, "AAAA-BBBB-CCCC", NEW_PASSWORD)
+    assert response.status_code == 400
+    fields = _fields(response.text)
+    assert fields["code"]["aria-invalid"] == "true" and fields["code"]["aria-describedby"] == "code-error"
+    assert '<p class="field-error" id="code-error">' in response.text
+    assert "aria-invalid" not in fields["password"]
+    assert response.text.index('role="alert"') < response.text.index("<form")  # the summary comes first
+
+
+def test_a_refused_login_marks_both_fields(client) -> None:  # type: ignore[no-untyped-def]
+    response = Browser(client).login("001090999999", "not my password")
+    fields = _fields(response.text)
+    for name in ("id_number", "password"):
+        assert fields[name]["aria-invalid"] == "true"
+        assert "login-error" in str(fields[name]["aria-describedby"])
