@@ -27,6 +27,7 @@ from flask_babel import Babel
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from werkzeug import Response
+from werkzeug.exceptions import HTTPException
 
 from idsvc.identity import sessions
 from idsvc.identity import useragent
@@ -49,10 +50,19 @@ def _first_known(tags: str | None) -> str | None:
     return None
 
 
+def _value(name: str) -> str | None:
+    """A query or form value; None when the body cannot be read (an error page for a body too
+    large must still render)."""
+    try:
+        return request.values.get(name)
+    except HTTPException:
+        return request.args.get(name)
+
+
 def _ui_locales() -> str | None:
-    asked = request.args.get("ui_locales") or (request.form.get("ui_locales") if request.form else None)
+    asked = _value("ui_locales")
     if asked is None:
-        parts = urlsplit(request.values.get("next") or "")
+        parts = urlsplit(_value("next") or "")
         if parts.path == "/authorize":
             asked = " ".join(parse_qs(parts.query).get("ui_locales", []))
     return _first_known(asked)
@@ -93,12 +103,12 @@ def local_path(target: str | None) -> str:
 
 
 def _here() -> str:
-    """This page, to come back to after switching: a POSTed form comes back as its page. A
-    ``next`` is carried only as the login would keep it (never a path to another site)."""
-    args = list(request.args.items(multi=True)) if request.method == "GET" else []
-    args = [(key, value) for key, value in args if key != "next"]
-    if request.values.get("next"):
-        args.append(("next", sessions.safe_next(request.values["next"])))
+    """This page, to come back to after switching: a POSTed form comes back as its page (its
+    query, and the ``next`` it carried). ``next`` is kept only as the login would keep it."""
+    args = [(key, value) for key, value in request.args.items(multi=True) if key != "next"]
+    nxt = _value("next")
+    if nxt:
+        args.append(("next", sessions.safe_next(nxt)))
     return request.path + ("?" + urlencode(args) if args else "")
 
 

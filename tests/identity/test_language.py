@@ -76,3 +76,26 @@ def test_messages_of_the_services_show_one_language(app) -> None:  # type: ignor
     with app.test_request_context():
         assert i18n.one_language("Hai mật khẩu không khớp. / The two passwords differ.") == "Hai mật khẩu không khớp."
         assert i18n.one_language("no separator") == "no separator"
+
+
+def test_the_switch_on_a_posted_page_returns_to_that_page(client, agency_app) -> None:  # type: ignore[no-untyped-def]
+    asked = _authorize(agency_app)
+    wrong = Browser(client).login("001090999999", "not my password", next_url=asked)
+    back = client.get(client.get(_switch(wrong.text)).headers["Location"])
+    assert back.request.path == "/login" and back.request.args["next"] == asked
+    assert _lang(back.text) == "en" and "Personal ID number" in back.text
+
+
+def test_an_error_page_for_a_body_too_large_still_renders(app) -> None:  # type: ignore[no-untyped-def]
+    app.config["MAX_CONTENT_LENGTH"] = 100
+    response = app.test_client().post("/login", data={"next": "x" * 500}, headers={"Accept": "text/html"})
+    assert response.status_code == 413 and '<html lang="vi">' in response.text
+
+
+def test_the_switch_on_a_consent_page_posted_to_keeps_the_request(client, agency_app, citizen_number) -> None:  # type: ignore[no-untyped-def]
+    assert Browser(client).login(citizen_number).status_code == 302
+    page = client.post(_authorize(agency_app), data={"decision": "allow"})  # no CSRF token: asked again
+    assert page.status_code == 200 and 'name="decision"' in page.text
+    again = client.get(client.get(_switch(page.text)).headers["Location"])
+    assert again.request.path == "/authorize" and again.request.args["client_id"] == agency_app
+    assert _lang(again.text) == "en" and 'name="decision"' in again.text
