@@ -148,7 +148,7 @@ def vietnam_date(moment: datetime | None) -> str:
 
 
 def device(user_agent: str | None) -> str:
-    """ "Chrome on Android", or what is known of it."""
+    """The browser and system of a User-Agent ("Chrome on Android"), or what is known of them."""
     browser, system = useragent.describe(user_agent)
     if browser and system:
         return _("%(browser)s on %(system)s", browser=browser, system=system)
