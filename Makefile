@@ -11,6 +11,7 @@ PORT   ?= 5000
 .PHONY: install setup run test lint e2e-deps bench-import bench-lookup bench-oidc clean
 
 E2E_RP := tests/e2e/rp
+E2E_A11Y := tests/e2e/a11y
 
 $(BIN)/idsvc: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -46,7 +47,12 @@ $(E2E_RP)/node_modules: $(E2E_RP)/package.json $(E2E_RP)/package-lock.json | tes
 	npm ci --prefix $(E2E_RP) --no-audit --no-fund
 	touch $@
 
-e2e-deps: $(E2E_RP)/node_modules
+# axe-core, which the accessibility test injects into the pages (WCAG 2.2 AA).
+$(E2E_A11Y)/node_modules: $(E2E_A11Y)/package.json $(E2E_A11Y)/package-lock.json
+	npm ci --prefix $(E2E_A11Y) --no-audit --no-fund
+	touch $@
+
+e2e-deps: $(E2E_RP)/node_modules $(E2E_A11Y)/node_modules
 
 test: lint test-deps e2e-deps
 	$(BIN)/pytest
@@ -65,4 +71,4 @@ bench-oidc: install bench/oidc-provider/node_modules
 	$(BIN)/python bench/bench_oidc.py
 
 clean:
-	rm -rf $(VENV) instance *.egg-info .pytest_cache .ruff_cache $(E2E_RP)/node_modules
+	rm -rf $(VENV) instance *.egg-info .pytest_cache .ruff_cache $(E2E_RP)/node_modules $(E2E_A11Y)/node_modules

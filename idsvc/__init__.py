@@ -17,6 +17,7 @@ def create_app(config: dict[str, Any] | None = None, *, serving: bool = True) ->
     from idsvc import cli
     from idsvc import db
     from idsvc import errors
+    from idsvc import i18n
     from idsvc import logs
     from idsvc import web
     from idsvc.config import check_production
@@ -35,6 +36,7 @@ def create_app(config: dict[str, Any] | None = None, *, serving: bool = True) ->
     db.init_app(app)
     keys.init_app(app)
     web.init_app(app)
+    i18n.init_app(app)
     init_oauth(app)
     app.register_blueprint(identity_views.bp)
     app.register_blueprint(oidc_views.bp)

@@ -13,6 +13,7 @@ from flask import Response
 from flask import json
 from flask import render_template
 from flask import request
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -65,19 +66,21 @@ _VI_TITLES = {
 }
 
 
-#: What a person reads on a page (not an API) for these errors: Vietnamese, English.
-_PAGE_MESSAGES = {
-    400: ("Yêu cầu không hợp lệ. Hãy quay lại trang trước và thử lại.",
-          "The request was not valid. Go back to the previous page and try again."),
-    404: ("Không có trang này. Hãy kiểm tra địa chỉ.", "There is no such page. Check the address."),
-    405: ("Trang này không nhận loại yêu cầu đó.", "This page does not accept that kind of request."),
-    429: ("Có quá nhiều lần thử từ địa chỉ của bạn. Hãy đợi một phút rồi thử lại.",
-          "Too many attempts from your address. Wait a minute and try again."),
-    500: ("Hệ thống gặp lỗi; không có gì bị lưu. Hãy thử lại sau.",
-          "Something went wrong on our side; nothing was saved. Try again later."),
+#: What a person reads on a page (not an API) for these errors: title, message (English msgids).
+_PAGE_TITLES = {
+    400: _l("Invalid request"), 401: _l("Not logged in"), 403: _l("Not allowed"), 404: _l("Page not found"),
+    405: _l("Not accepted here"), 409: _l("Conflict with the current data"), 413: _l("Too much data"),
+    415: _l("Format not supported"), 422: _l("The data is not valid"), 429: _l("Too many attempts"),
+    500: _l("System error"),
 }
-_CSRF_MESSAGE = ("Biểu mẫu đã hết hạn hoặc không hợp lệ. Hãy tải lại trang rồi gửi lại.",
-                 "The form has expired or is not valid. Reload the page and submit it again.")
+_PAGE_MESSAGES = {
+    404: _l("There is no such page. Check the address."),
+    405: _l("This page does not accept that kind of request."),
+    429: _l("Too many attempts from your address. Wait a minute and try again."),
+    500: _l("Something went wrong on our side; nothing was saved. Try again later."),
+}
+_OTHER_MESSAGE = _l("The request was not valid. Go back to the previous page and try again.")
+_CSRF_MESSAGE = _l("The form has expired or is not valid. Reload the page and submit it again.")
 
 
 def wants_page() -> bool:
@@ -88,10 +91,9 @@ def wants_page() -> bool:
     return best == "text/html"
 
 
-def error_page(status: int, title: tuple[str, str], message: tuple[str, str], code: str | None = None) -> Response:
-    """The one HTML error page: ``title`` and ``message`` are (Vietnamese, English)."""
-    body = render_template("error.html", title_vi=title[0], title_en=title[1],
-                           message_vi=message[0], message_en=message[1], code=code)
+def error_page(status: int, title: str, message: str, code: str | None = None) -> Response:
+    """The one HTML error page: ``title`` and ``message`` already in the page's language."""
+    body = render_template("error.html", title=title, message=message, code=code)
     return Response(body, status=status, mimetype="text/html")
 
 
@@ -112,9 +114,8 @@ def register_error_handlers(app: Flask) -> None:
         status = exc.code or 500
         code = (exc.name or "error").lower().replace(" ", "-")
         if wants_page():
-            messages = _CSRF_MESSAGE if isinstance(exc, CSRFError) else _PAGE_MESSAGES.get(
-                status, (_VI_TITLES.get(status, "Lỗi"), exc.description or exc.name))
-            response = error_page(status, (_VI_TITLES.get(status, "Lỗi"), exc.name), messages, code)
+            message = _CSRF_MESSAGE if isinstance(exc, CSRFError) else _PAGE_MESSAGES.get(status, _OTHER_MESSAGE)
+            response = error_page(status, str(_PAGE_TITLES.get(status, _PAGE_TITLES[400])), str(message), code)
         else:
             title = f"{exc.name} / {_VI_TITLES[status]}" if status in _VI_TITLES else exc.name
             response = problem(status, code, title, exc.description or exc.name)
@@ -127,6 +128,6 @@ def register_error_handlers(app: Flask) -> None:
     def _unexpected(exc: Exception) -> Response:
         app.logger.exception("unhandled error")
         if wants_page():
-            return error_page(500, (_VI_TITLES[500], "Internal error"), _PAGE_MESSAGES[500], "internal-error")
+            return error_page(500, str(_PAGE_TITLES[500]), str(_PAGE_MESSAGES[500]), "internal-error")
         return problem(500, "internal-error", "Internal error / Lỗi hệ thống",
                        "Something went wrong on our side; nothing was saved. Try again later.")

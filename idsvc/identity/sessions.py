@@ -20,6 +20,10 @@ from flask import url_for
 from idsvc.identity import service
 from idsvc.identity.models import LoginSession
 
+#: ``login_required(level=ACCOUNT_LEVEL)``: the account's own level (its settings are no easier to
+#: reach than the agencies' pages: a level-2 account needs its second factor there too).
+ACCOUNT_LEVEL = 0
+
 #: Paths a login may return to (never another site: no open redirect).
 NEXT_PREFIXES = ("/authorize", "/account", "/login/otp")
 
@@ -61,17 +65,25 @@ def safe_next(target: str | None, default: str = "/account") -> str:
     return target
 
 
+def own_level(login: LoginSession) -> int:
+    """The level the account can reach: 2 once verified in person (with its second factor), else 1."""
+    account = login.account
+    return 2 if account.level >= 2 and account.totp_secret is not None else 1
+
+
 def login_required(level: int = 1) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Send the browser to log in (or to the second factor) first; staff pages use ``level=2``."""
+    """Send the browser to log in (or to the second factor) first; staff pages use ``level=2``,
+    the account's own pages ``level=ACCOUNT_LEVEL``."""
 
     def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(view)
         def wrapped(*args: Any, **kwargs: Any) -> Any:
             login = current_login()
+            here = request.full_path.rstrip("?")
             if login is None:
-                return redirect(url_for("identity.login", next=request.full_path))
-            if login.level < level:
-                return redirect(url_for("identity.second_factor", next=request.full_path))
+                return redirect(url_for("identity.login", next=here))
+            if login.level < (own_level(login) if level == ACCOUNT_LEVEL else level):
+                return redirect(url_for("identity.second_factor", next=here))
             return view(*args, **kwargs)
 
         return wrapped

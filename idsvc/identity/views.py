@@ -10,15 +10,31 @@ from flask import redirect
 from flask import render_template
 from flask import request
 from flask import url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 
+from idsvc import i18n
 from idsvc.errors import ValidationFailed
 from idsvc.errors import error_page
 from idsvc.identity import service
 from idsvc.identity import sessions
 from idsvc.logs import mask_id_number
+from idsvc.oidc.service import requesting_client_name
 from idsvc.web import per_source_limit
 
 bp = Blueprint("identity", __name__)
+
+LOGIN_FAILED = _l("The ID number or password is wrong, or the account is locked for a while. "
+                  "Try again in a few minutes.")
+#: The one refusal of the password change that is about the current password, not the new one.
+WRONG_CURRENT_ONE = "The current password is wrong."
+
+
+@bp.get("/")
+def landing():  # type: ignore[no-untyped-def]
+    return render_template("landing.html", login=sessions.current_login(),
+                           discovery_url=current_app.config["ISSUER"] + "/.well-known/openid-configuration")
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -28,11 +44,13 @@ def login():  # type: ignore[no-untyped-def]
     if request.method == "GET":
         hint = request.args.get("login_hint", "")
         return render_template("identity/login.html", next=next_url, error=None,
+                               client_name=requesting_client_name(next_url),
                                id_number=hint if hint.isascii() and hint.isdigit() and len(hint) == 12 else "",
                                notice=request.args.get("notice") and _notice(request.args["notice"]))
     result = service.authenticate(request.form.get("id_number", ""), request.form.get("password", ""))
     if not result.ok:
-        return render_template("identity/login.html", next=next_url, error=service.LOGIN_FAILED, notice=None,
+        return render_template("identity/login.html", next=next_url, error=LOGIN_FAILED, notice=None,
+                               client_name=requesting_client_name(next_url),
                                id_number=request.form.get("id_number", "")[:12]), 401
     previous = sessions.current_login()
     if previous is not None:
@@ -46,9 +64,9 @@ def login():  # type: ignore[no-untyped-def]
 
 def _notice(key: str) -> str | None:
     return {
-        "activated": "Tài khoản đã được kích hoạt; hãy đăng nhập. / Your account is active; please log in.",
-        "logged-out": "Bạn đã đăng xuất. / You are logged out.",
-        "otp-limit": "Nhập sai mã quá nhiều lần; hãy đăng nhập lại. / Too many wrong codes; please log in again.",
+        "activated": _("Your account is active; please log in."),
+        "logged-out": _("You are logged out."),
+        "otp-limit": _("Too many wrong codes; please log in again."),
     }.get(key)
 
 
@@ -62,10 +80,9 @@ def second_factor():  # type: ignore[no-untyped-def]
     account = login_session.account
     if account.level != 2 or account.totp_secret is None:
         return error_page(
-            403, ("Cần xác thực mức độ 2", "Level 2 needed"),
-            ("Tài khoản của bạn chưa được xác minh trực tiếp để dùng mức độ 2. Hãy đến công an cấp xã để xác minh.",
-             "Your account has not been verified in person for level 2. "
-             "Visit your commune police to have it verified."), code="unmet_authentication_requirements")
+            403, _("Level 2 needed"),
+            _("Your account has not been verified in person for level 2. "
+              "Visit your commune police to have it verified."), code="unmet_authentication_requirements")
     if login_session.level >= 2 and request.method == "GET":
         return redirect(next_url)
     if request.method == "GET":
@@ -76,7 +93,8 @@ def second_factor():  # type: ignore[no-untyped-def]
             return redirect(url_for("identity.login", next=next_url, notice="otp-limit"))
         left = service.TOTP_MAX_TRIES - login_session.totp_failures
         return render_template("identity/second_factor.html", next=next_url,
-                               error=f"Mã không đúng; còn {left} lần thử. / Wrong code; {left} tries left."), 401
+                               error=ngettext("Wrong code; %(num)d try left.", "Wrong code; %(num)d tries left.",
+                                              left)), 401
     stepped, token = service.step_up(login_session, **sessions.client_info())
     sessions.begin(stepped, token)
     return redirect(next_url)
@@ -85,7 +103,7 @@ def second_factor():  # type: ignore[no-untyped-def]
 def _new_password(form: Any) -> str:
     """The new password typed twice; :raises ValidationFailed: the two differ."""
     if form.get("password", "") != form.get("password2", ""):
-        raise ValidationFailed("Hai mật khẩu không khớp. / The two passwords differ.")
+        raise ValidationFailed(_("The two passwords differ."))
     return form.get("password", "")
 
 
@@ -99,13 +117,14 @@ def activate():  # type: ignore[no-untyped-def]
     try:
         service.activate(form.get("id_number", ""), form.get("code", ""), _new_password(form))
     except ValidationFailed as exc:
-        return render_template("identity/activate.html", error=exc.detail, min_length=min_length,
-                               id_number=form.get("id_number", "")[:12]), 400
+        field = "code" if isinstance(exc, service.ActivationFailed) else "password"
+        return render_template("identity/activate.html", error=i18n.one_language(exc.detail), error_field=field,
+                               min_length=min_length, id_number=form.get("id_number", "")[:12]), 400
     return redirect(url_for("identity.login", notice="activated"))
 
 
 @bp.route("/account")
-@sessions.login_required(level=1)
+@sessions.login_required(level=sessions.ACCOUNT_LEVEL)
 def account():  # type: ignore[no-untyped-def]
     login_session = sessions.current_login()
     assert login_session is not None
@@ -116,7 +135,7 @@ def account():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/account/password", methods=["GET", "POST"])
-@sessions.login_required(level=1)
+@sessions.login_required(level=sessions.ACCOUNT_LEVEL)
 @per_source_limit("LOGIN_RATE_LIMIT")
 def change_password():  # type: ignore[no-untyped-def]
     login_session = sessions.current_login()
@@ -129,12 +148,15 @@ def change_password():  # type: ignore[no-untyped-def]
         service.change_password(login_session.account, form.get("current", ""), _new_password(form),
                                 session=login_session)
     except ValidationFailed as exc:
-        return render_template("identity/password.html", error=exc.detail, min_length=min_length), 400
+        about_current = exc.detail.endswith(WRONG_CURRENT_ONE) or exc.detail == service.LOGIN_FAILED
+        field = "current" if about_current else "password"
+        return render_template("identity/password.html", error=i18n.one_language(exc.detail), error_field=field,
+                               min_length=min_length), 400
     return redirect(url_for("identity.account"))
 
 
 @bp.post("/account/sessions/<int:session_id>/end")
-@sessions.login_required(level=1)
+@sessions.login_required(level=sessions.ACCOUNT_LEVEL)
 def end_other_session(session_id: int):  # type: ignore[no-untyped-def]
     login_session = sessions.current_login()
     assert login_session is not None
@@ -143,7 +165,7 @@ def end_other_session(session_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/account/logout-everywhere")
-@sessions.login_required(level=1)
+@sessions.login_required(level=sessions.ACCOUNT_LEVEL)
 def logout_everywhere():  # type: ignore[no-untyped-def]
     login_session = sessions.current_login()
     assert login_session is not None

@@ -33,7 +33,8 @@ from idsvc.oidc.models import level_for_acr
 
 @dataclass(frozen=True)
 class Decision:
-    #: "login", "second_factor", "consent" or "issue".
+    #: "login", "second_factor", "verify_in_person" (a level-1 account asked for level 2: the page
+    #: says how to get verified before the error goes back), "consent" or "issue".
     step: str
     #: For "login": the ID number hint; for "consent": the scopes to show.
     detail: Any = None
@@ -59,8 +60,9 @@ def required_level(grant: Any, login: LoginSession | None) -> int:
     return level
 
 
-def decide(grant: Any, login: LoginSession | None, consent_given: bool) -> Decision:
-    """What to do with a validated authorization request; raises the OAuth error to send back."""
+def decide(grant: Any, login: LoginSession | None, consent_given: bool, *, explained: bool = False) -> Decision:
+    """What to do with a validated authorization request; raises the OAuth error to send back.
+    ``explained``: the person has read why their account cannot log in at the level asked."""
     data = grant.request.payload.data
     state = data.get("state")
     prompts = (data.get("prompt") or "").split()
@@ -81,6 +83,8 @@ def decide(grant: Any, login: LoginSession | None, consent_given: bool) -> Decis
     account = login.account
     if login.level < level:
         if account.level < level or account.totp_secret is None:
+            if not (silent or explained):
+                return Decision("verify_in_person")
             raise UnmetAuthenticationRequirements(
                 "The account is not verified for the requested assurance level", redirect_uri=redirect_uri,
                 state=state)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
+
 from idsvc.registry import service as registry
 
 #: Scopes a person can release, with the claims each one adds.
@@ -24,14 +26,14 @@ USER_SCOPES: dict[str, tuple[str, ...]] = {
 MACHINE_SCOPES = ("registry.verify", "eligibility.lookup", "clients.admin")
 SCOPES = (*USER_SCOPES, *MACHINE_SCOPES)
 
-#: Human descriptions for the consent screen (Vietnamese / English).
+#: Human descriptions for the consent screen (English msgids, translated on the page).
 SCOPE_LABELS = {
-    "openid": "Mã định danh riêng cho ứng dụng này / An identifier for this app only",
-    "profile": "Họ và tên / Full name",
-    "birthdate": "Ngày sinh / Date of birth",
-    "gender": "Giới tính / Sex",
-    "address": "Nơi thường trú / Permanent residence",
-    "id_number": "Số định danh cá nhân (12 số) / Personal ID number (12 digits)",
+    "openid": _l("An identifier for this app only"),
+    "profile": _l("Full name"),
+    "birthdate": _l("Date of birth"),
+    "gender": _l("Sex"),
+    "address": _l("Permanent residence"),
+    "id_number": _l("Personal ID number (12 digits)"),
 }
 
 CLAIMS_SUPPORTED = sorted({claim for claims in USER_SCOPES.values() for claim in claims}

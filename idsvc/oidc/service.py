@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
+from urllib.parse import parse_qs
 from urllib.parse import urlsplit
 
 from authlib.common.urls import add_params_to_uri
@@ -201,6 +202,19 @@ def get_client(client_id: str) -> OAuthClient:
     if client is None:
         raise NotFound(f"No client {client_id!r}.")
     return client
+
+
+def requesting_client_name(next_url: str | None) -> str | None:
+    """The name of the enabled client whose authorization request a login will return to
+    (``next`` = ``/authorize?...client_id=...``); None for anything else or an unknown client."""
+    parts = urlsplit(next_url or "")
+    if parts.path != "/authorize":
+        return None
+    client_ids = parse_qs(parts.query).get("client_id", [])
+    if len(client_ids) != 1 or not _plausible_client_id(client_ids[0]):
+        return None
+    client = db.session().scalar(select(OAuthClient).where(OAuthClient.client_id == client_ids[0]))
+    return client.name if client is not None and client.disabled_at is None else None
 
 
 def _plausible_client_id(client_id: str) -> bool:

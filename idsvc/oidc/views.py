@@ -22,6 +22,7 @@ from flask import redirect
 from flask import render_template
 from flask import request
 from flask import url_for
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import validate_csrf
 from wtforms import ValidationError
 
@@ -43,13 +44,11 @@ bp = Blueprint("oidc", __name__)
 
 #: What a person reads when a request cannot even be sent back to the app (RFC 6749 §4.1.2.1).
 ERROR_PAGES = {
-    "invalid_client": ("Ứng dụng không hợp lệ", "Unknown application",
-                       "Ứng dụng yêu cầu đăng nhập không được đăng ký với hệ thống.",
-                       "The application that sent you here is not registered with us."),
-    "invalid_request": ("Yêu cầu không hợp lệ", "Invalid request",
-                        "Ứng dụng đã gửi một yêu cầu đăng nhập sai; bạn không bị ảnh hưởng. Hãy quay lại ứng dụng.",
-                        "The application sent a malformed login request; nothing happened to your account. "
-                        "Go back to the application."),
+    "invalid_client": (_l("Unknown application"),
+                       _l("The application that sent you here is not registered with us.")),
+    "invalid_request": (_l("Invalid request"),
+                        _l("The application sent a malformed login request; nothing happened to your account. "
+                           "Go back to the application.")),
 }
 
 
@@ -58,9 +57,9 @@ def _error(error: OAuth2Error) -> Any:
     if location:
         return redirect(location)
     key = error.error if error.error in ERROR_PAGES else "invalid_request"
-    title_vi, title_en, message_vi, message_en = ERROR_PAGES[key]
-    return error_page(error.status_code or 400, (title_vi, title_en),
-                      (message_vi, f"{message_en} ({error.description or error.error})"), code=error.error)
+    title, message = ERROR_PAGES[key]
+    return error_page(error.status_code or 400, str(title), f"{message} ({error.description or error.error})",
+                      code=error.error)
 
 
 def _csrf_ok() -> bool:
@@ -79,11 +78,13 @@ def authorize() -> Any:
         grant = authorization.get_consent_grant(end_user=login.account if login else None)
         decided = (request.method == "POST" and request.form.get("decision") in ("allow", "deny")
                    and login is not None and _csrf_ok())
+        explained = (request.method == "POST" and request.form.get("decision") == "back" and login is not None
+                     and _csrf_ok())
         if decided and request.form["decision"] == "deny":
             audit.record(AuditAction.OIDC_AUTHORIZE_DENY, actor=f"account:{login.account_id}",  # type: ignore[union-attr]
                          subject_type="client", subject_id=grant.request.client.client_id)
             return authorization.create_authorization_response(grant_user=None, grant=grant)
-        decision = authz.decide(grant, login, consent_given=decided)
+        decision = authz.decide(grant, login, consent_given=decided, explained=explained)
     except OAuth2Error as error:
         return _error(error)
     except ValueError:  # Authlib refuses to put control characters from the request into an error
@@ -93,6 +94,8 @@ def authorize() -> Any:
         return redirect(url_for("identity.login", next=back, login_hint=decision.detail or None))
     if decision.step == "second_factor":
         return redirect(url_for("identity.second_factor", next=back))
+    if decision.step == "verify_in_person":
+        return render_template("oidc/level2_needed.html", client=grant.request.client, action=back)
     if decision.step == "consent":
         return render_template("oidc/consent.html", client=grant.request.client, action=back,
                                scopes=[(s, SCOPE_LABELS.get(s, s)) for s in decision.detail])
@@ -184,7 +187,7 @@ def end_session() -> Any:
 # --- the person's consents --------------------------------------------------------------------
 
 @bp.get("/account/apps")
-@sessions.login_required(level=1)
+@sessions.login_required(level=sessions.ACCOUNT_LEVEL)
 def consents() -> Any:
     login = sessions.current_login()
     assert login is not None
@@ -193,7 +196,7 @@ def consents() -> Any:
 
 
 @bp.post("/account/apps/<client_id>/withdraw")
-@sessions.login_required(level=1)
+@sessions.login_required(level=sessions.ACCOUNT_LEVEL)
 def withdraw_consent(client_id: str) -> Any:
     login = sessions.current_login()
     assert login is not None

@@ -6,9 +6,9 @@ directory: migrations, keys, units, the named demo citizens, accounts opened at 
 and clients registered with ``idsvc clients create``. The service runs under gunicorn on a free
 127.0.0.1 port, with the issuer set to that address. It never touches ``instance/`` or ``keys/``.
 
-These tests need Node.js with the relying party's packages (``npm ci --prefix tests/e2e/rp``)
-and Debian's Chromium, which ``make test`` installs when missing (``tests/e2e/install-deps.sh``);
-they fail, never skip, without them.
+These tests need Node.js with the relying party's packages (``npm ci --prefix tests/e2e/rp``),
+axe-core (``npm ci --prefix tests/e2e/a11y``) and Debian's Chromium, which ``make test`` installs
+when missing (``tests/e2e/install-deps.sh``); they fail, never skip, without them.
 """
 
 from __future__ import annotations
@@ -28,6 +28,8 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
+from playwright.sync_api import Browser
+from playwright.sync_api import sync_playwright
 
 from tests.e2e.harness import Account
 from tests.e2e.harness import Agency
@@ -118,6 +120,19 @@ def chromium() -> str:
         pytest.fail(f"Chromium is missing at {CHROMIUM}: `make test` installs it (tests/e2e/install-deps.sh), "
                     "or run `apt-get install -y chromium` (or point IDSVC_E2E_CHROMIUM at a Chromium binary).")
     return CHROMIUM
+
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def browser(chromium: str) -> Iterator[Browser]:
+    """Headless Chromium, driven by Playwright."""
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
 
 
 @pytest.fixture(scope="session")

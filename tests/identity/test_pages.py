@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from html.parser import HTMLParser
 
 import pytest
 from sqlalchemy import func
@@ -22,12 +23,11 @@ from idsvc.registry.models import Citizen
 from tests.browser import Browser
 from tests.factories import TEST_PASSWORD
 from tests.factories import make_account
+from tests.factories import make_client
 from tests.identity.conftest import audit_events
 from tests.identity.test_passwords import TOO_GUESSABLE
 
-LOGIN_FAILED = ("Số định danh hoặc mật khẩu không đúng, hoặc tài khoản đang tạm khóa. Hãy thử lại sau ít phút. / "
-                "The ID number or password is wrong, or the account is locked for a while. "
-                "Try again in a few minutes.")
+LOGIN_FAILED = "Số định danh hoặc mật khẩu không đúng, hoặc tài khoản đang tạm khóa. Hãy thử lại sau ít phút."
 NEW_PASSWORD = "a new phrase for my e-ID"
 
 
@@ -98,17 +98,18 @@ def test_other_pages_carry_the_headers_too(app, client, citizen_number) -> None:
     ("/activate", ["Kích hoạt tài khoản", "Mã kích hoạt", "Nhập lại mật khẩu"],
      ["Activate your account", "Activation code", "Repeat the password"]),
 ])
-def test_pages_speak_vietnamese_and_english(client, path, vietnamese, english) -> None:  # type: ignore[no-untyped-def]
+def test_pages_speak_vietnamese_or_english_one_at_a_time(client, path, vietnamese, english) -> None:  # type: ignore[no-untyped-def]
     page = client.get(path).text
     assert '<html lang="vi">' in page
-    for text in vietnamese + english:
-        assert text in page
+    assert all(text in page for text in vietnamese) and not any(text in page for text in english)
+    page = client.get(path, headers={"Accept-Language": "en-GB,en;q=0.8"}).text
+    assert '<html lang="en">' in page
+    assert all(text in page for text in english) and not any(text in page for text in vietnamese)
 
 
-def test_account_page_is_bilingual_and_masks_the_number(app, citizen_number) -> None:  # type: ignore[no-untyped-def]
+def test_account_page_masks_the_number(app, citizen_number) -> None:  # type: ignore[no-untyped-def]
     page = _logged_in(app, citizen_number).get("/account").text
-    for text in ("Nguyễn Văn An", "Phiên đăng nhập", "Active sessions", "Đổi mật khẩu", "Change password",
-                 "Đăng xuất mọi nơi", "Log out everywhere"):
+    for text in ("Nguyễn Văn An", "Phiên đăng nhập", "Đổi mật khẩu", "Đăng xuất mọi nơi"):
         assert text in page
     assert "*********" + citizen_number[-3:] in page and citizen_number not in page
 
@@ -195,6 +196,34 @@ def test_an_unparsable_next_means_the_account_page(client, citizen_number) -> No
         assert response.headers["Location"] == "/account", target
 
 
+def test_login_page_names_the_agency_asking(client, setup_data) -> None:  # type: ignore[no-untyped-def]
+    client_id = setup_data(lambda: make_client(name="Cổng dịch vụ công tỉnh Bắc Ninh")[0].client_id)
+    asked = f"/authorize?response_type=code&client_id={client_id}&scope=openid"
+    page = client.get("/login", query_string={"next": asked}).text
+    assert '<p class="asking">Cổng dịch vụ công tỉnh Bắc Ninh yêu cầu bạn đăng nhập.</p>' in page
+    page = client.get("/login", query_string={"next": asked}, headers={"Accept-Language": "en"}).text
+    assert "Cổng dịch vụ công tỉnh Bắc Ninh is asking you to log in." in page
+    failed = Browser(client).login("001090999999", "not my password", next_url=asked)
+    assert "Cổng dịch vụ công tỉnh Bắc Ninh" in failed.text  # still said after a wrong password
+    for nobody in ("/authorize?client_id=unknown-app", "/authorize?client_id=%00", "/account?client_id=" + client_id,
+                   f"/authorize?client_id={client_id}&client_id=other", "/authorize"):
+        page = client.get("/login", query_string={"next": nobody}).text
+        assert 'class="asking"' not in page, nobody
+
+
+def test_landing_page_says_what_the_service_is(app, client) -> None:  # type: ignore[no-untyped-def]
+    response = client.get("/")
+    assert response.status_code == 200
+    _assert_page_headers(response)
+    page = response.text
+    assert "<h1>Định danh điện tử</h1>" in page
+    for link in ('href="/login"', 'href="/activate"'):
+        assert link in page
+    assert f"<code>{app.config['ISSUER']}/.well-known/openid-configuration</code>" in page
+    english = client.get("/", headers={"Accept-Language": "en"}).text
+    assert "<h1>Electronic identification</h1>" in english and "For agencies" in english
+
+
 # --- login answers and lockout ----------------------------------------------------------------
 
 def test_unknown_wrong_locked_and_pending_get_the_same_page(app, setup_data, citizen_number) -> None:  # type: ignore[no-untyped-def]
@@ -271,7 +300,7 @@ def test_credential_forms_are_rate_limited_per_source(app_with, path) -> None:  
     assert response.get_json()["title"] == "Too Many Requests / Quá nhiều yêu cầu"
     assert 1 <= int(response.headers["Retry-After"]) <= 60
     in_browser = client.post(path, data=form, headers={"Accept": "text/html"})
-    assert in_browser.status_code == 429 and "Wait a minute and try again" in in_browser.text
+    assert in_browser.status_code == 429 and "Hãy đợi một phút rồi thử lại." in in_browser.text
     assert client.get(path).status_code == 200  # the page itself is not limited
     other = limited.test_client()
     other.environ_base["REMOTE_ADDR"] = "192.0.2.7"
@@ -305,22 +334,21 @@ def test_activation_page_then_login(app, client, pending) -> None:  # type: igno
     number, code = pending
     response = _activate(client, number, code, NEW_PASSWORD)
     assert response.status_code == 302 and response.headers["Location"] == "/login?notice=activated"
-    assert "Your account is active; please log in." in client.get(response.headers["Location"]).text
+    assert "Tài khoản đã được kích hoạt; hãy đăng nhập." in client.get(response.headers["Location"]).text
     assert Browser(client).login(number, NEW_PASSWORD).status_code == 302
     response = _activate(app.test_client(), number, code, "another phrase to take over")
     assert response.status_code == 400
-    assert _error(response.text) == ("Số định danh hoặc mã kích hoạt không đúng, hoặc mã đã hết hạn. / "
-                                     "The ID number or activation code is wrong, or the code has expired.")
+    assert _error(response.text) == "Số định danh hoặc mã kích hoạt không đúng, hoặc mã đã hết hạn."
 
 
 def test_activation_page_explains_what_is_wrong(client, pending) -> None:  # type: ignore[no-untyped-def]
     number, code = pending
     response = _activate(client, number, code, NEW_PASSWORD, "a different phrase")
     assert response.status_code == 400
-    assert _error(response.text) == "Hai mật khẩu không khớp. / The two passwords differ."
+    assert _error(response.text) == "Hai mật khẩu không khớp."
     assert f'value="{number}"' in response.text  # the number is kept, the passwords are not
     response = _activate(client, number, code, "short")
-    assert "The password needs at least 12 characters" in _error(response.text)
+    assert _error(response.text) == "Mật khẩu cần ít nhất 12 ký tự; một cụm từ dễ nhớ là lựa chọn tốt."
     assert _activate(client, number, code, NEW_PASSWORD).status_code == 302  # the code was not spent
 
 
@@ -333,23 +361,33 @@ def _change(client, current, new, repeat=None):  # type: ignore[no-untyped-def]
                                                   "csrf_token": token})
 
 
-PASSWORD_CHANGE_REFUSALS = [
-    ("not my password", NEW_PASSWORD, None, "Mật khẩu hiện tại không đúng. / The current password is wrong."),
-    (TEST_PASSWORD, NEW_PASSWORD, "something else entirely", "Hai mật khẩu không khớp. / The two passwords differ."),
+PASSWORD_CHANGE_REFUSALS = [  # (current, new, repeat, Vietnamese, English, the field it is shown at)
+    ("not my password", NEW_PASSWORD, None, "Mật khẩu hiện tại không đúng.", "The current password is wrong.",
+     "current"),
+    (TEST_PASSWORD, NEW_PASSWORD, "something else entirely", "Hai mật khẩu không khớp.", "The two passwords differ.",
+     "password"),
     (TEST_PASSWORD, TEST_PASSWORD, None,
-     "Mật khẩu mới phải khác mật khẩu cũ. / The new password must differ from the current one."),
-    (TEST_PASSWORD, "too short", None, "Mật khẩu cần ít nhất 12 ký tự; một cụm từ dễ nhớ là lựa chọn tốt. / "
-                                       "The password needs at least 12 characters; a memorable phrase works well."),
-    (TEST_PASSWORD, "qwerty123456", None, TOO_GUESSABLE),
+     "Mật khẩu mới phải khác mật khẩu cũ.", "The new password must differ from the current one.", "password"),
+    (TEST_PASSWORD, "too short", None, "Mật khẩu cần ít nhất 12 ký tự; một cụm từ dễ nhớ là lựa chọn tốt.",
+     "The password needs at least 12 characters; a memorable phrase works well.", "password"),
+    (TEST_PASSWORD, "qwerty123456", None, *TOO_GUESSABLE.split(" / "), "password"),
 ]
 
 
 def test_password_change_refusals(app, citizen_number) -> None:  # type: ignore[no-untyped-def]
     signed_in = _logged_in(app, citizen_number)
-    for current, new, repeat, message in PASSWORD_CHANGE_REFUSALS:
+    for current, new, repeat, vietnamese, english, field in PASSWORD_CHANGE_REFUSALS:
         response = _change(signed_in, current, new, repeat)
-        assert response.status_code == 400, message
-        assert _error(response.text) == message
+        assert response.status_code == 400, vietnamese
+        assert _error(response.text) == vietnamese
+        # The message is also next to its field, which points at it and is marked invalid.
+        assert f'<p class="field-error" id="{field}-error">{vietnamese}</p>' in response.text
+        tag = re.search(rf'<input type="password" id="{field}"[^>]*>', response.text).group(0)
+        assert f"{field}-error" in tag and 'aria-invalid="true"' in tag
+        signed_in.set_cookie("idsvc_lang", "en")
+        response = _change(signed_in, current, new, repeat)
+        signed_in.delete_cookie("idsvc_lang")
+        assert _error(response.text) == english
     assert signed_in.get("/account").status_code == 200
     assert Browser(app.test_client()).login(citizen_number).status_code == 302  # unchanged
 
@@ -357,7 +395,7 @@ def test_password_change_refusals(app, citizen_number) -> None:  # type: ignore[
 def test_password_change_refuses_the_id_number(app, citizen_number) -> None:  # type: ignore[no-untyped-def]
     response = _change(_logged_in(app, citizen_number), TEST_PASSWORD, f"my id {citizen_number}")
     assert response.status_code == 400
-    assert "must not contain your ID number, full name or date of birth" in _error(response.text)
+    assert "không được chứa số định danh, họ tên hay ngày sinh" in _error(response.text)
 
 
 def test_password_change_applies_and_ends_the_other_sessions(app, setup_data, citizen_number) -> None:  # type: ignore[no-untyped-def]
@@ -425,3 +463,63 @@ def test_password_change_is_rate_limited_per_source(app_with) -> None:  # type: 
     assert _change(signed_in, TEST_PASSWORD, NEW_PASSWORD).status_code == 429
     with limited.app_context():
         assert len(audit_events(AuditAction.IDENTITY_LOGIN_FAILURE)) == 3  # the refused ones never ran
+
+
+# --- forms a screen reader and a password manager understand ----------------------------------
+
+class _Fields(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.inputs: list[dict[str, str | None]] = []
+        self.labels: set[str] = set()
+
+    def handle_starttag(self, tag, attrs) -> None:  # type: ignore[no-untyped-def]
+        values = dict(attrs)
+        if tag == "input" and values.get("type") != "hidden":
+            self.inputs.append(values)
+        if tag == "label" and values.get("for"):
+            self.labels.add(values["for"])  # type: ignore[arg-type]
+
+
+def _fields(html: str) -> dict[str, dict[str, str | None]]:
+    parser = _Fields()
+    parser.feed(html)
+    unlabelled = [f["id"] for f in parser.inputs if f.get("id") not in parser.labels]
+    assert unlabelled == [], f"inputs without <label for>: {unlabelled}"
+    return {str(f["id"]): f for f in parser.inputs}
+
+
+def test_every_field_has_a_label_and_says_what_it_holds(app, level2_number, citizen_number) -> None:  # type: ignore[no-untyped-def]
+    client = app.test_client()
+    expected = {
+        "/login": {"id_number": ("username", "numeric"), "password": ("current-password", None)},
+        "/activate": {"id_number": ("username", "numeric"), "code": ("one-time-code", None),
+                      "password": ("new-password", None), "password2": ("new-password", None)},
+    }
+    for path, fields in expected.items():
+        found = _fields(client.get(path).text)
+        assert {name: (f["autocomplete"], f.get("inputmode")) for name, f in found.items()} == fields, path
+    found = _fields(_logged_in(app, level2_number).get("/login/otp").text)
+    assert (found["code"]["autocomplete"], found["code"]["inputmode"]) == ("one-time-code", "numeric")
+    found = _fields(_logged_in(app, citizen_number).get("/account/password").text)
+    assert {name: f["autocomplete"] for name, f in found.items()} == {
+        "current": "current-password", "password": "new-password", "password2": "new-password"}
+
+
+def test_a_refused_activation_code_is_tied_to_its_field(client, pending) -> None:  # type: ignore[no-untyped-def]
+    number, _ = pending
+    response = _activate(client, number, "AAAA-BBBB-CCCC", NEW_PASSWORD)
+    assert response.status_code == 400
+    fields = _fields(response.text)
+    assert fields["code"]["aria-invalid"] == "true" and fields["code"]["aria-describedby"] == "code-error"
+    assert '<p class="field-error" id="code-error">' in response.text
+    assert "aria-invalid" not in fields["password"]
+    assert response.text.index('role="alert"') < response.text.index("<form")  # the summary comes first
+
+
+def test_a_refused_login_marks_both_fields(client) -> None:  # type: ignore[no-untyped-def]
+    response = Browser(client).login("001090999999", "not my password")
+    fields = _fields(response.text)
+    for name in ("id_number", "password"):
+        assert fields[name]["aria-invalid"] == "true"
+        assert "login-error" in str(fields[name]["aria-describedby"])

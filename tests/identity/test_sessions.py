@@ -4,7 +4,9 @@ the sessions list, logging out elsewhere, expiry, and a death recorded in the re
 from __future__ import annotations
 
 import re
+from datetime import UTC
 from datetime import date
+from datetime import datetime
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -107,13 +109,12 @@ def test_logging_in_again_ends_the_previous_session(app, client, setup_data, cit
 
 def test_step_up_rotates_the_session(app, setup_data, level2_number, clock) -> None:  # type: ignore[no-untyped-def]
     client = _logged_in(app, level2_number)
-    assert "/ This session</span>: 1" in client.get("/account").text
     before = _cookie(client)
     response = Browser(client).second_factor(totp_at(clock.now))
     assert response.status_code == 302 and response.headers["Location"] == "/account"
     after = _cookie(client)
     assert after != before
-    assert "/ This session</span>: 2" in client.get("/account").text
+    assert "<dd>mức độ 2 (mật khẩu + mã xác thực)</dd>" in client.get("/account").text
     assert _logged_out(_with_cookie(app, before))
     [event] = setup_data(lambda: [e.data for e in audit_events(AuditAction.IDENTITY_STEP_UP)])
     assert (event["level"], event["amr"]) == (2, "pwd otp")
@@ -130,8 +131,7 @@ def test_staff_are_sent_to_the_second_factor_at_login(app, client, setup_data) -
 def test_second_factor_page_for_a_level_one_account_says_what_to_do(app, citizen_number) -> None:  # type: ignore[no-untyped-def]
     response = _logged_in(app, citizen_number).get("/login/otp")
     assert response.status_code == 403
-    assert "Level 2 needed" in response.text and "Visit your commune police" in response.text
-    assert "Hãy đến công an cấp xã để xác minh." in response.text
+    assert "Cần xác thực mức độ 2" in response.text and "Hãy đến công an cấp xã để xác minh." in response.text
 
 
 def test_a_code_used_once_is_refused_in_another_browser(app, level2_number, clock) -> None:  # type: ignore[no-untyped-def]
@@ -140,8 +140,8 @@ def test_a_code_used_once_is_refused_in_another_browser(app, level2_number, cloc
     other = _logged_in(app, level2_number)
     response = Browser(other).second_factor(code)
     assert response.status_code == 401
-    assert "Mã không đúng; còn 4 lần thử. / Wrong code; 4 tries left." in response.text
-    assert "/ This session</span>: 1" in other.get("/account").text
+    assert "Mã không đúng; còn 4 lần thử." in response.text
+    assert other.get("/account").headers["Location"] == "/login/otp?next=/account"  # still at level 1
 
 
 def test_second_factor_with_an_unparsable_next_goes_to_the_account_page(app, level2_number, clock) -> None:  # type: ignore[no-untyped-def]
@@ -157,11 +157,11 @@ def test_five_wrong_codes_end_the_login_and_it_starts_again(app, client, setup_d
     for left in (4, 3, 2, 1):
         response = Browser(client).second_factor(wrong)
         assert response.status_code == 401
-        assert f"Wrong code; {left} tries left." in response.text
+        assert f"Mã không đúng; còn {left} lần thử." in response.text
     response = Browser(client).second_factor(wrong)
     assert response.status_code == 302
     assert response.headers["Location"] == "/login?next=/account&notice=otp-limit"
-    assert "Too many wrong codes; please log in again." in client.get(response.headers["Location"]).text
+    assert "Nhập sai mã quá nhiều lần; hãy đăng nhập lại." in client.get(response.headers["Location"]).text
     assert _logged_out(client)
     assert client.get("/login/otp").status_code == 302
     assert _live_sessions(setup_data, level2_number) == 0
@@ -178,18 +178,25 @@ def _end_forms(html: str) -> list[str]:
     return re.findall(r'action="(/account/sessions/\d+/end)"', html)
 
 
+LAPTOP = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+          "Chrome/131.0.0.0 Safari/537.36")
+PHONE = ("Mozilla/5.0 (Linux; Android 14; SM-A546E) AppleWebKit/537.36 (KHTML, like Gecko) "
+         "SamsungBrowser/26.0 Chrome/122.0.0.0 Mobile Safari/537.36")
+
+
 def test_account_lists_sessions_and_ends_another_one(app, setup_data, citizen_number) -> None:  # type: ignore[no-untyped-def]
-    laptop = _logged_in(app, citizen_number, "Laptop browser")
-    phone = _logged_in(app, citizen_number, "Phone browser")
+    laptop = _logged_in(app, citizen_number, LAPTOP)
+    phone = _logged_in(app, citizen_number, PHONE)
     page = laptop.get("/account").text
-    assert "Laptop browser" in page and "Phone browser" in page
-    assert page.count("Phiên này / this session") == 1
+    assert "Chrome trên Windows" in page and "Samsung Internet trên Android" in page  # not the raw header
+    assert "Mozilla" not in page
+    assert page.count("<strong>Phiên này</strong>") == 1
     [end_phone] = _end_forms(page)  # no button to end the session in use
     response = laptop.post(end_phone, data={"csrf_token": Browser.csrf(page)})
     assert response.status_code == 302 and response.headers["Location"] == "/account"
     assert _logged_out(phone)
     page = laptop.get("/account").text
-    assert "Phone browser" not in page and _end_forms(page) == []
+    assert "Samsung Internet" not in page and _end_forms(page) == []
     [event] = setup_data(lambda: [e.data for e in audit_events(AuditAction.IDENTITY_LOGOUT)])
     assert event["session"] == int(end_phone.split("/")[3])
 
@@ -214,7 +221,7 @@ def test_log_out_everywhere_ends_every_session_of_the_account(app, setup_data, c
     page = laptop.get("/account").text
     response = laptop.post("/account/logout-everywhere", data={"csrf_token": Browser.csrf(page)})
     assert response.status_code == 302 and response.headers["Location"] == "/login?notice=logged-out"
-    assert "You are logged out." in laptop.get(response.headers["Location"]).text
+    assert "Bạn đã đăng xuất." in laptop.get(response.headers["Location"]).text
     assert _logged_out(laptop) and _logged_out(phone)
     assert bystander.get("/account").status_code == 200
     assert _live_sessions(setup_data, citizen_number) == 0
@@ -256,3 +263,34 @@ def test_recorded_death_logs_the_browser_out_and_login_fails(app, setup_data, ci
     assert Browser(client).login(citizen_number).status_code == 401
     assert setup_data(lambda: db.session().scalar(select(Account.status).where(
         Account.id == _account_id(citizen_number)))) == "disabled"
+
+
+# --- the account page -------------------------------------------------------------------------
+
+def test_account_page_shows_vietnam_time_the_device_and_the_level_in_words(app, setup_data, citizen_number) -> None:  # type: ignore[no-untyped-def]
+    laptop = _logged_in(app, citizen_number, LAPTOP)
+    setup_data(lambda: db.session().execute(update(LoginSession).values(
+        created_at=datetime(2026, 12, 5, 11, 10, tzinfo=UTC))))
+    page = laptop.get("/account").text
+    assert "05/12/2026 18:10 (giờ Việt Nam)" in page and "UTC" not in page
+    assert "Chrome trên Windows" in page
+    assert "<dt>Phiên này</dt><dd>mức độ 1 (mật khẩu)</dd>" in page
+    laptop.set_cookie("idsvc_lang", "en")
+    page = laptop.get("/account").text
+    assert "05 Dec 2026, 18:10 (Vietnam time)" in page and "Chrome on Windows" in page
+    assert "<dt>This session</dt><dd>level 1 (password)</dd>" in page
+
+
+def test_account_settings_need_the_accounts_own_level(app, level2_number, citizen_number, clock) -> None:  # type: ignore[no-untyped-def]
+    # A password alone is not enough to reach the settings of an account verified for level 2.
+    client = _logged_in(app, level2_number)
+    for path in ("/account", "/account/password", "/account/apps"):
+        response = client.get(path)
+        assert response.status_code == 302 and response.headers["Location"] == f"/login/otp?next={path}", path
+    response = Browser(client).second_factor(totp_at(clock.now), next_url="/account/password")
+    assert response.headers["Location"] == "/account/password"
+    assert client.get("/account/password").status_code == 200
+    assert client.get("/account/apps").status_code == 200
+    # A level-1 account needs its password only: it has no second factor to give.
+    level1 = _logged_in(app, citizen_number)
+    assert [level1.get(path).status_code for path in ("/account", "/account/password", "/account/apps")] == [200] * 3

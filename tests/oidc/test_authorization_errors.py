@@ -216,10 +216,23 @@ def test_login_hint_fills_the_id_number(client, rp) -> None:  # type: ignore[no-
     assert f'value="{number}"' in page.text
 
 
-def test_level_two_request_fails_closed_for_a_level_one_account(client, rp) -> None:  # type: ignore[no-untyped-def]
+def test_level_two_request_explains_then_fails_closed_for_a_level_one_account(client, rp) -> None:  # type: ignore[no-untyped-def]
     client_id, _, number = rp
     browser = _logged_in(client, number)
-    _, response = browser.start(client_id, acr_values="urn:idsvc:loa:2")
+    _, page = browser.start(client_id, acr_values="urn:idsvc:loa:2", ui_locales="en")
+    # The person is told how to reach level 2 before being sent back, in the language asked.
+    assert page.status_code == 200 and '<html lang="en">' in page.text
+    assert "Go in person to the police of your commune or ward." in page.text
+    assert "Bring your chip ID card." in page.text
+    action = re.search(r'<form method="post" action="([^"]+)"', page.text).group(1).replace("&amp;", "&")
+    assert client.post(action, data={"decision": "back"}).status_code == 200  # no CSRF token: the page again
+    response = client.post(action, data={"decision": "back", "csrf_token": Browser.csrf(page.text)})
     params = query(response.headers["Location"])
     assert params["error"] == "unmet_authentication_requirements"
     assert "code" not in params
+
+
+def test_level_two_request_without_interaction_fails_at_once(client, rp) -> None:  # type: ignore[no-untyped-def]
+    client_id, _, number = rp
+    _, response = _logged_in(client, number).start(client_id, acr_values="urn:idsvc:loa:2", prompt="none")
+    assert query(response.headers["Location"])["error"] == "unmet_authentication_requirements"

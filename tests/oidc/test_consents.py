@@ -32,12 +32,12 @@ def test_a_withdrawn_consent_ends_the_release_of_data_and_the_apps_tokens(client
     assert "name" in userinfo(client, tokens["access_token"]).get_json()
     apps = client.get("/account/apps")
     assert apps.status_code == 200
-    assert "Cổng dịch vụ công tỉnh" in apps.text and "Họ và tên / Full name" in apps.text
+    assert "Cổng dịch vụ công tỉnh" in apps.text and "<li>Họ và tên</li>" in apps.text
 
     response = client.post(f"/account/apps/{client_id}/withdraw", data={"csrf_token": Browser.csrf(apps.text)})
     assert response.status_code == 302
     after = client.get(response.headers["Location"])
-    assert "Consent withdrawn" in after.text and "Cổng dịch vụ công tỉnh" not in after.text
+    assert "Đã rút lại sự đồng ý" in after.text and "Cổng dịch vụ công tỉnh" not in after.text
     assert_invalid_token(userinfo(client, tokens["access_token"]))
     assert refresh(client, client_id, secret, tokens["refresh_token"]).status_code == 400
     events = setup_data(lambda: [(e.actor, e.subject_id, e.data) for e in db.session().scalars(

@@ -1,0 +1,192 @@
+"""Accessibility (WCAG 2.2 AA) of every page a person sees, in both languages, in Chromium.
+
+axe-core (``npm ci --prefix tests/e2e/a11y``) is injected into each page and must find no
+violation of the WCAG 2.0, 2.1 and 2.2 A/AA rules; the pages' CSP forbids scripts, so the test's
+browser context bypasses it (the pages themselves never run one). Login and consent are also
+done with the keyboard alone, with a visible focus on every stop.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlencode
+
+import pyotp
+import pytest
+from playwright.sync_api import Browser
+from playwright.sync_api import BrowserContext
+from playwright.sync_api import Page
+
+from tests.e2e.harness import Account
+from tests.e2e.harness import Client
+from tests.e2e.harness import Provider
+
+pytestmark = pytest.mark.slow
+
+AXE = Path(__file__).resolve().parent / "a11y" / "node_modules" / "axe-core" / "axe.min.js"
+WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+UNKNOWN_ID = "001090999999"  # nobody's number: a failed login that locks no account
+
+
+@pytest.fixture(scope="session")
+def axe_script() -> Path:
+    if not AXE.exists():
+        pytest.fail("axe-core is not installed: run `npm ci --prefix tests/e2e/a11y` (`make test` does it).")
+    return AXE
+
+
+def _violations(page: Page, axe: Path) -> list[str]:
+    page.add_script_tag(path=str(axe))
+    result = page.evaluate("options => axe.run(document, {runOnly: {type: 'tag', values: options}})", WCAG_AA)
+    return [f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']]}"
+            for v in result["violations"]]
+
+
+def _authorize_url(provider: Provider, client: Client, **extra: str) -> str:
+    return f"{provider.issuer}/authorize?" + urlencode({
+        "response_type": "code", "client_id": client.client_id, "redirect_uri": client.redirect_uri,
+        "scope": "openid profile", "state": secrets.token_urlsafe(8), "nonce": secrets.token_urlsafe(8),
+        "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", "code_challenge_method": "S256", **extra})
+
+
+@pytest.fixture()
+def context(browser: Browser) -> Iterator[Callable[[str], BrowserContext]]:
+    opened: list[BrowserContext] = []
+
+    def open_context(lang: str) -> BrowserContext:
+        # The other language in Accept-Language: the page's language must come from the switch's cookie.
+        created = browser.new_context(bypass_csp=True, locale="en-US" if lang == "vi" else "vi-VN")
+        opened.append(created)
+        return created
+
+    yield open_context
+    for created in opened:
+        created.close()
+
+
+def _choose(page: Page, provider: Provider, lang: str) -> None:
+    """Pick the language with the switch on the page, as a person would."""
+    page.goto(f"{provider.issuer}/")
+    if page.locator("html").get_attribute("lang") != lang:
+        with page.expect_navigation():
+            page.locator("a.language").click()
+    assert page.locator("html").get_attribute("lang") == lang
+
+
+def _log_in(page: Page, account: Account) -> None:
+    page.fill("#id_number", account.id_number)
+    page.fill("#password", account.password)
+    with page.expect_navigation():
+        page.click("button[type=submit]")
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_every_page_passes_axe_in_both_languages(context, provider: Provider, axe_script: Path, lang: str) -> None:  # type: ignore[no-untyped-def]
+    issuer = provider.issuer
+    level1, level2 = provider.accounts["level1"], provider.accounts["level2"]
+    found: dict[str, list[str]] = {}
+
+    def check(name: str) -> None:
+        assert page.locator("html").get_attribute("lang") == lang, name
+        found[name] = _violations(page, axe_script)
+
+    # Pages without a login.
+    page = context(lang).new_page()
+    _choose(page, provider, lang)
+    check("landing")
+    page.goto(f"{issuer}/activate")
+    check("activate")
+    page.fill("#id_number", UNKNOWN_ID)
+    page.fill("#code", "ABCD-EFGH-JKMN")
+    page.fill("#password", "a long enough phrase 1")
+    page.fill("#password2", "a long enough phrase 1")
+    with page.expect_navigation():
+        page.click("button[type=submit]")
+    assert page.locator("[role=alert]").count() == 1
+    check("activate, refused")
+    page.goto(f"{issuer}/no/such/page")
+    check("error page")
+    page.goto(_authorize_url(provider, provider.clients["interop"], prompt="consent"))
+    page.wait_for_url(f"{issuer}/login?**")
+    assert page.locator(".asking").count() == 1  # names the agency
+    check("login")
+    page.fill("#id_number", UNKNOWN_ID)
+    page.fill("#password", "not the password")
+    with page.expect_navigation():
+        page.click("button[type=submit]")
+    assert page.locator("#id_number").get_attribute("aria-invalid") == "true"
+    check("login, refused")
+
+    # A level-1 person: consent, the level-2 explanation, the account's pages, logout.
+    _log_in(page, level1)
+    assert page.locator("button[value=allow]").count() == 1
+    check("consent")
+    page.goto(_authorize_url(provider, provider.clients["browser"]))  # an agency needing level 2
+    assert page.locator("button[value=back]").count() == 1
+    check("level 2 needed")
+    page.goto(f"{issuer}/account")
+    check("account")
+    page.goto(f"{issuer}/account/password")
+    check("password")
+    page.goto(f"{issuer}/account/apps")
+    check("apps")
+    page.goto(f"{issuer}/logout")
+    check("logout")
+
+    # A level-2 person: the second factor, then a wrong code.
+    page = context(lang).new_page()
+    _choose(page, provider, lang)
+    page.goto(f"{issuer}/login")
+    _log_in(page, level2)
+    page.wait_for_url(f"{issuer}/login/otp?**")
+    check("second factor")
+    assert level2.totp_seed
+    right = pyotp.TOTP(level2.totp_seed).now()
+    page.fill("#code", "000000" if right != "000000" else "111111")
+    with page.expect_navigation():
+        page.click("button[type=submit]")
+    assert page.locator("#code").get_attribute("aria-invalid") == "true"
+    check("second factor, refused")
+
+    assert {name: problems for name, problems in found.items() if problems} == {}
+
+
+def _tab_to(page: Page, selector: str, limit: int = 12) -> None:
+    """Press Tab until ``selector`` has the focus; every stop on the way shows its focus."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        focus = page.evaluate("""() => {
+            const el = document.activeElement, style = getComputedStyle(el);
+            return {outline: style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) >= 2,
+                    tag: el.tagName, id: el.id, value: el.value || ''};
+        }""")
+        assert focus["outline"], f"no visible focus on {focus}"
+        if page.locator(selector).evaluate("el => el === document.activeElement"):
+            return
+    raise AssertionError(f"{selector} is not reachable with Tab")
+
+
+def test_login_and_consent_with_the_keyboard_alone(browser: Browser, provider: Provider) -> None:
+    context = browser.new_context(locale="vi-VN")
+    try:
+        page = context.new_page()
+        client = provider.clients["interop"]
+        page.goto(_authorize_url(provider, client, prompt="consent"))
+        page.wait_for_url(f"{provider.issuer}/login?**")
+        account = provider.accounts["level1"]
+        _tab_to(page, "#id_number")
+        page.keyboard.type(account.id_number)
+        _tab_to(page, "#password")
+        page.keyboard.type(account.password)
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
+        assert page.locator("button[value=allow]").count() == 1, page.url  # prompt=consent: always asked
+        _tab_to(page, "button[value=allow]")
+        with page.expect_navigation():
+            page.keyboard.press("Space")
+        assert page.url.startswith(client.redirect_uri + "?") and "code=" in page.url, page.url
+    finally:
+        context.close()
