@@ -80,8 +80,10 @@ class Browser:
         for _ in range(limit):
             if response.status_code == 200 and 'name="decision"' in response.text and consent:
                 action = re.search(r'<form method="post" action="([^"]+)"', response.text).group(1)
+                # The page telling a level-1 person how to get verified has one button: back to the app.
+                decision = "back" if 'value="back"' in response.text else consent
                 response = self.client.post(action.replace("&amp;", "&"),
-                                            data={"decision": consent, "csrf_token": self.csrf(response.text)})
+                                            data={"decision": decision, "csrf_token": self.csrf(response.text)})
                 continue
             if response.status_code != 302:
                 return response

@@ -107,10 +107,11 @@ def login() -> Any:
     state = secrets.token_urlsafe(24)
     # A few logins may be pending (two tabs); each remembers the level it asked for. Older ones
     # are dropped, so the session cookie stays far below the 4 KB browsers keep.
-    pending = session.get("levels", {})
-    for old in list(pending)[:-2]:
+    # A list, oldest first: Flask's session serialiser sorts the keys of a dict.
+    pending = [pair for pair in session.get("levels", []) if isinstance(pair, list)]
+    for old, _ in pending[:-2]:
         provider.framework.clear_state_data(session, old)
-    session["levels"] = {**{k: pending[k] for k in list(pending)[-2:]}, state: level}
+    session["levels"] = [*pending[-2:], [state, level]]
     extra = {"acr_values": ACR[2]} if level == 2 else {}
     try:
         return provider.authorize_redirect(_url("/callback"), state=state, **extra)
@@ -123,12 +124,12 @@ def callback() -> Any:
     """The redirect URI: the provider's answer, checked, then the claims kept in the session."""
     provider = _provider()
     state = request.args.get("state", "")
-    level = session.get("levels", {}).get(state)
+    level = dict(session.get("levels", [])).get(state)
     if not state or level is None or not provider.framework.get_state_data(session, state):
         # Not a login this browser started (or already finished): show no text from the URL.
         return _page(400, error="invalid_state",
                      description="This answer does not match a login started here. Start again.")
-    session["levels"] = {k: v for k, v in session["levels"].items() if k != state}
+    session["levels"] = [pair for pair in session["levels"] if pair[0] != state]
     metadata = provider.load_server_metadata()
     issuer, sent = metadata["issuer"], request.args.get("iss")
     # RFC 9207: the answer comes from our provider (a provider that announces ``iss`` must send it).

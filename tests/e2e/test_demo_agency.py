@@ -189,7 +189,8 @@ def test_a_level_1_account_asked_for_level_2_sees_the_providers_refusal(
         page: Page, provider: Provider, demo_agency: DemoAgency) -> None:
     page.goto(f"{demo_agency.base}/")
     page.click("#login-level-2")
-    _log_in_at_the_provider(page, provider, provider.accounts["level1"])
+    # The provider first tells the person how to get verified; its one button goes back to the app.
+    _log_in_at_the_provider(page, provider, provider.accounts["level1"], decision="back")
     page.wait_for_url(f"{demo_agency.base}/callback?**")
     assert page.locator("#error-code").inner_text() == "unmet_authentication_requirements"
     assert page.locator("#error-description").inner_text()
