@@ -87,7 +87,7 @@ def db_current() -> None:
 
 
 @click.command("purge")
-@click.option("--batch-size", type=click.IntRange(min=1), default=5000, show_default=True,
+@click.option("--batch-size", type=click.IntRange(1, 10000), default=5000, show_default=True,
               help="Rows deleted per transaction.")
 @click.option("--grace-seconds", type=click.IntRange(min=0), default=300, show_default=True,
               help="How long past its end a row is kept (clock skew between workers, requests in flight).")

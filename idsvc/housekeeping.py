@@ -5,16 +5,20 @@ after its end, so that a worker whose clock is behind never loses a row it still
 
 No foreign key cascades, so the rules run in the order of the references: tokens before the
 authorization codes they were issued from, codes before the login sessions they were made in.
-A row that something still refers to stays until that is over too. That is what the rules want
-anyway: a spent code stays while tokens issued from it (or refreshed from those) exist, because
-a replay of the code revokes them (RFC 6749 §4.1.2).
 
-Every batch is its own transaction, ``DELETE … WHERE id IN (SELECT id … ORDER BY <expiry>
-LIMIT n FOR UPDATE SKIP LOCKED)``. On PostgreSQL a batch never waits for a row a request holds
-(it skips it; the next run takes it), and two runs at once share the work. SQLite has one writer
-at a time: a batch waits its turn like any write, and holds the lock for one batch only. Each
-walk follows an index that leads with the rule's ``key`` and resumes from the last key deleted,
-so the rows that must stay (referred to, still live) are read once per run, not once per batch.
+- A spent code stays while a token issued from it (or refreshed from one) exists: a replay of the
+  code revokes them (RFC 6749 §4.1.2). That is also what its foreign key demands.
+- A session does not wait for its codes: a code refers to its session only to put its ``sid`` in
+  the ID token when it is redeemed, which an expired code never is. Its reference is cleared (NULL)
+  in the batch that deletes the session.
+
+Every batch is its own transaction: ``SELECT id … WHERE <over> ORDER BY <expiry> LIMIT n FOR
+UPDATE SKIP LOCKED``, then ``DELETE … WHERE id IN (…)`` by primary key. On PostgreSQL a batch never
+waits for a row a request holds (it skips it; the next run takes it), and two runs at once share
+the work. SQLite has one writer at a time: a batch waits its turn like any write, and holds the
+lock for one batch only. Each walk follows an index that leads with the rule's ``key`` and resumes
+from the last key deleted, so the rows that must stay (referred to, still live) are read once per
+run, not once per batch.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from sqlalchemy import func
 from sqlalchemy import not_
 from sqlalchemy import or_
 from sqlalchemy import select
+from sqlalchemy import update
 from sqlalchemy.orm import InstrumentedAttribute
 
 from idsvc import db
@@ -50,6 +55,8 @@ from idsvc.oidc.models import OAuthToken
 from idsvc.oidc.models import UsedAssertion
 
 DEFAULT_BATCH_SIZE = 5000
+#: A batch's ids are bound one parameter each: SQLite takes at most 32766 in a statement.
+MAX_BATCH_SIZE = 10000
 #: Past a row's end before it goes: more than any clock skew between workers, and than a request lasts.
 DEFAULT_GRACE_SECONDS = 300
 
@@ -87,6 +94,8 @@ class Rule:
     #: The walk's order and resume point; an index leads with ``order``.
     key: InstrumentedAttribute[Any]
     order: tuple[InstrumentedAttribute[Any], ...]
+    #: Nullable foreign keys to these rows, set to NULL before they are deleted.
+    unlink: tuple[InstrumentedAttribute[Any], ...] = ()
 
     @property
     def name(self) -> str:
@@ -111,12 +120,10 @@ def _code_over(h: Horizon, counting: bool) -> ColumnElement[bool]:
 
 
 def _session_over(h: Horizon, counting: bool) -> ColumnElement[bool]:
-    ended = or_(LoginSession.expires_at < h.cutoff, LoginSession.revoked_at < h.cutoff,
-                LoginSession.last_seen_at < h.idle_cutoff)
-    codes = select(AuthorizationCode.id).where(AuthorizationCode.login_session_id == LoginSession.id)
-    if counting:
-        codes = codes.where(not_(_code_over(h, True)))
-    return and_(ended, ~exists(codes))
+    # Logged out, idle or past its absolute end. (Not indexed but by expires_at: last_seen_at
+    # changes every minute of use, and an index on it would tax every request.)
+    return or_(LoginSession.expires_at < h.cutoff, LoginSession.revoked_at < h.cutoff,
+               LoginSession.last_seen_at < h.idle_cutoff)
 
 
 def _assertion_over(h: Horizon, counting: bool) -> ColumnElement[bool]:
@@ -146,7 +153,8 @@ RULES: tuple[Rule, ...] = (
     Rule(_table(OAuthToken), _token_access_only_over, OAuthToken.access_expires_at,
          (OAuthToken.refresh_expires_at, OAuthToken.access_expires_at)),
     Rule(_table(AuthorizationCode), _code_over, AuthorizationCode.expires_at, (AuthorizationCode.expires_at,)),
-    Rule(_table(LoginSession), _session_over, LoginSession.expires_at, (LoginSession.expires_at,)),
+    Rule(_table(LoginSession), _session_over, LoginSession.expires_at, (LoginSession.expires_at,),
+         unlink=(AuthorizationCode.login_session_id,)),
     Rule(_table(UsedAssertion), _assertion_over, UsedAssertion.expires_at, (UsedAssertion.expires_at,)),
     Rule(_table(ActivationCode), _activation_over, ActivationCode.expires_at, (ActivationCode.expires_at,)),
     Rule(_table(OutboxMessage), _outbox_over, OutboxMessage.created_at, (OutboxMessage.created_at,)),
@@ -177,8 +185,8 @@ def purge(*, batch_size: int = DEFAULT_BATCH_SIZE, grace_seconds: int = DEFAULT_
     :param dry_run: count only, in reads that lock nothing, and record nothing.
     :param now: the run's clock (tests); rows are judged against it, not against each batch's time.
     """
-    if batch_size < 1 or grace_seconds < 0:
-        raise ValueError("batch_size must be positive and grace_seconds not negative")
+    if not 1 <= batch_size <= MAX_BATCH_SIZE or grace_seconds < 0:
+        raise ValueError(f"batch_size is 1 to {MAX_BATCH_SIZE} and grace_seconds not negative")
     horizon = Horizon.at(now or utcnow(), grace_seconds, current_app.config)
     result = PurgeResult(dry_run=dry_run)
     for rule in RULES:
@@ -206,21 +214,25 @@ def purge(*, batch_size: int = DEFAULT_BATCH_SIZE, grace_seconds: int = DEFAULT_
 
 
 def _purge_rule(rule: Rule, horizon: Horizon, batch_size: int, result: PurgeResult) -> None:
+    table = rule.table
     after: Any = None
     while True:
         where = rule.over(horizon, False)
         if after is not None:
             where = and_(where, rule.key >= after)
-        # correlate(None): the subquery reads the table itself, it is not correlated to the DELETE's.
-        ids = (select(rule.table.c.id).where(where).order_by(*rule.order).limit(batch_size)
-               .with_for_update(skip_locked=True).correlate(None))
         with db.transaction() as s:
-            keys = s.execute(delete(rule.table).where(rule.table.c.id.in_(ids)).returning(rule.key)).scalars().all()
-        result.counts[rule.name] += len(keys)
+            found = s.execute(select(table.c.id, rule.key).where(where).order_by(*rule.order).limit(batch_size)
+                              .with_for_update(skip_locked=True)).all()
+            ids = [row[0] for row in found]
+            if ids:
+                for reference in rule.unlink:
+                    s.execute(update(reference.class_).where(reference.in_(ids)).values({reference.key: None}))
+                s.execute(delete(table).where(table.c.id.in_(ids)))
+        result.counts[rule.name] += len(ids)
         result.batches[rule.name] += 1
-        if len(keys) < batch_size:
+        if len(ids) < batch_size:
             return
-        after = max(keys)
+        after = max(row[1] for row in found)
 
 
 def _record(result: PurgeResult, actor: str, horizon: Horizon, batch_size: int, grace_seconds: int,

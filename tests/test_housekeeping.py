@@ -135,7 +135,7 @@ def test_a_row_goes_one_second_after_its_end_plus_the_grace_not_before(rows: Row
     assert result.total == 1 and result.counts[type(over).__tablename__] == 1
 
 
-def test_a_live_token_keeps_its_code_and_the_code_its_session_until_they_are_over_too(rows: Rows) -> None:
+def test_a_live_token_keeps_its_code_but_a_code_does_not_keep_its_session(rows: Rows) -> None:
     now = utcnow()
     long_ago = now - timedelta(days=40)
     session = rows.session(long_ago)
@@ -145,15 +145,31 @@ def test_a_live_token_keeps_its_code_and_the_code_its_session_until_they_are_ove
     db.session().commit()
 
     first = housekeeping.purge(now=now)
-    assert not _there(old_token)
-    assert _there(live_token) and _there(code) and _there(session)
-    assert first.counts == {**dict.fromkeys(first.counts, 0), "oauth_token": 1}
+    assert not _there(old_token) and not _there(session)
+    assert _there(live_token) and _there(code)
+    link = select(AuthorizationCode.login_session_id).where(AuthorizationCode.id == code.id)
+    assert db.session().scalar(link) is None
+    assert first.counts == {**dict.fromkeys(first.counts, 0), "oauth_token": 1, "login_session": 1}
 
-    # Two days later the family is over: token, then code, then session go in the same run.
+    # Two days later the family is over: its last token, then its code, go in the same run.
     second = housekeeping.purge(now=now + timedelta(days=2))
-    assert not (_there(live_token) or _there(code) or _there(session))
-    assert (second.counts["oauth_token"], second.counts["authorization_code"], second.counts["login_session"]) == (
-        1, 1, 1)
+    assert not (_there(live_token) or _there(code))
+    assert (second.counts["oauth_token"], second.counts["authorization_code"]) == (1, 1)
+
+
+def test_a_code_whose_tokens_go_in_the_same_run_goes_too(rows: Rows) -> None:
+    now = utcnow()
+    long_ago = now - timedelta(days=40)
+    session = rows.session(long_ago)
+    code = rows.code(long_ago, session=session)
+    tokens = [rows.token(long_ago - timedelta(days=i), code=code) for i in range(3)]
+    db.session().commit()
+
+    result = housekeeping.purge(batch_size=2, now=now)
+
+    assert not any(_there(row) for row in (*tokens, code, session))
+    assert (result.counts["oauth_token"], result.counts["authorization_code"], result.counts["login_session"]) == (
+        3, 1, 1)
 
 
 def test_batches_smaller_than_the_rows_delete_them_all_in_several_transactions(rows: Rows) -> None:
@@ -191,9 +207,9 @@ def test_rows_that_must_stay_do_not_stop_the_walk(rows: Rows) -> None:
 def test_dry_run_counts_what_the_run_deletes_and_changes_nothing(rows: Rows) -> None:
     now = utcnow()
     long_ago = now - timedelta(days=40)
-    # A chain that is over: its token frees its code, which frees its session.
+    # A family that is over: its token frees its code; the session goes in any case.
     rows.token(long_ago, code=rows.code(long_ago, session=rows.session(long_ago)))
-    # A chain kept by its live token.
+    # A family kept by its live token: its code stays, its session goes.
     rows.token(now + timedelta(days=1), code=rows.code(long_ago, session=rows.session(long_ago)))
     rows.assertion(long_ago)
     rows.activation(long_ago)
@@ -204,7 +220,7 @@ def test_dry_run_counts_what_the_run_deletes_and_changes_nothing(rows: Rows) -> 
 
     dry = housekeeping.purge(dry_run=True, now=now)
 
-    assert dry.counts == {"oauth_token": 1, "authorization_code": 1, "login_session": 1, "used_assertion": 1,
+    assert dry.counts == {"oauth_token": 1, "authorization_code": 1, "login_session": 2, "used_assertion": 1,
                           "activation_code": 1, "outbox_message": 1}
     assert {model: _count(model) for model in before} == before
     assert _events() == []
