@@ -9,8 +9,9 @@ authorization codes they were issued from, codes before the login sessions they 
 - A spent code stays while a token issued from it (or refreshed from one) exists: a replay of the
   code revokes them (RFC 6749 §4.1.2). That is also what its foreign key demands.
 - A session does not wait for its codes: a code refers to its session only to put its ``sid`` in
-  the ID token when it is redeemed, which an expired code never is. Its reference is cleared (NULL)
-  in the batch that deletes the session.
+  the ID token when it is redeemed, and every code made in a session has expired by the time the
+  session is over plus the grace (a code lives 60 s). The reference is cleared (NULL) in the
+  batch that deletes the session.
 
 Every batch is its own transaction: ``SELECT id … WHERE <over> ORDER BY <expiry> LIMIT n FOR
 UPDATE SKIP LOCKED``, then ``DELETE … WHERE id IN (…)`` by primary key. On PostgreSQL a batch never
