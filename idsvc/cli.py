@@ -40,6 +40,7 @@ def register_commands(app: Flask) -> None:
     from idsvc.registry.commands import units_cli
 
     app.cli.add_command(db_cli)
+    app.cli.add_command(purge)
     app.cli.add_command(keys_cli)
     app.cli.add_command(clients_cli)
     app.cli.add_command(identity_cli)
@@ -87,6 +88,30 @@ def db_current() -> None:
     from idsvc.db import get_db
 
     click.echo(migrate.current(get_db().engine) or "base (empty database)")
+
+
+@click.command("purge")
+@click.option("--batch-size", type=click.IntRange(1, 10000), default=5000, show_default=True,
+              help="Rows deleted per transaction.")
+@click.option("--grace-seconds", type=click.IntRange(min=0), default=300, show_default=True,
+              help="How long past its end a row is kept (clock skew between workers, requests in flight).")
+@click.option("--dry-run", is_flag=True, help="Count what would be deleted; delete and record nothing.")
+@actor_option
+@with_appcontext
+def purge(batch_size: int, grace_seconds: int, dry_run: bool, actor: str) -> None:
+    """Delete expired codes and tokens, ended sessions, spent assertions and activation codes, old outbox messages.
+
+    Safe to run from cron while serving: short transactions of --batch-size rows, and a second
+    run at the same time only finds less to do.
+    """
+    from idsvc import housekeeping
+
+    result = housekeeping.purge(batch_size=batch_size, grace_seconds=grace_seconds, dry_run=dry_run, actor=actor)
+    verb = "would delete" if dry_run else "deleted"
+    for table, count in result.counts.items():
+        batches = "" if dry_run else f" ({result.batches[table]} batch{'es' if result.batches[table] != 1 else ''})"
+        click.echo(f"{table:<20} {verb} {count}{batches}")
+    click.echo(f"{'total':<20} {verb} {result.total}")
 
 
 @click.command("seed")

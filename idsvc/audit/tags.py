@@ -39,3 +39,4 @@ class AuditAction(StrEnum):
     OIDC_TOKEN_REVOKE = "oidc:token:revoke"
     OIDC_USERINFO_READ = "oidc:userinfo:read"
     OIDC_CONSENT_WITHDRAW = "oidc:consent:withdraw"
+    HOUSEKEEPING_PURGE = "housekeeping:expired-rows:purge"

@@ -103,7 +103,7 @@ class ActivationCode(Base):
     #: "clerk" (handed over at the counter) or "sms" (sent to the registered phone).
     channel: Mapped[str] = mapped_column(String(10))
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     #: Spent, or replaced by a newer code. (Wrong codes count towards the account's lockout.)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
@@ -126,7 +126,7 @@ class LoginSession(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     #: Absolute end of the session, whatever the activity.
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     #: Wrong second-factor codes in this session; the session ends at the limit.
     totp_failures: Mapped[int] = mapped_column(SmallInteger, default=0)
     ip: Mapped[str | None] = mapped_column(String(45))
@@ -148,4 +148,4 @@ class OutboxMessage(Base):
     recipient: Mapped[str] = mapped_column(String(40))
     #: The text, encrypted (base64 of AES-GCM): read it through ``service.outbox``.
     body: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

@@ -113,7 +113,7 @@ class AuthorizationCode(Base, AuthorizationCodeMixin):
     code_hash: Mapped[str] = mapped_column(String(64), unique=True)
     client_pk: Mapped[int] = mapped_column(ForeignKey("oauth_client.id"), index=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("account.id"), index=True)
-    login_session_id: Mapped[int | None] = mapped_column(ForeignKey("login_session.id"))
+    login_session_id: Mapped[int | None] = mapped_column(ForeignKey("login_session.id"), index=True)
     redirect_uri: Mapped[str] = mapped_column(String(500))
     scope: Mapped[str] = mapped_column(String(500))
     nonce: Mapped[str | None] = mapped_column(String(255))
@@ -124,7 +124,7 @@ class AuthorizationCode(Base, AuthorizationCodeMixin):
     amr: Mapped[str] = mapped_column(String(40))
     auth_time: Mapped[datetime] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     #: Set when redeemed; a second redemption is a replay.
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
@@ -162,6 +162,9 @@ class OAuthToken(Base, TokenMixin):
         Index("ix_oauth_token_account_active", "account_id", "revoked_at"),
         Index("ix_oauth_token_family", "family"),
         Index("ix_oauth_token_code", "code_id"),
+        # The purge walks it (housekeeping): rows with a refresh token in the order of its expiry,
+        # access-only rows (refresh_expires_at NULL) in the order of the access token's.
+        Index("ix_oauth_token_expiry", "refresh_expires_at", "access_expires_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
