@@ -264,6 +264,22 @@ def _read_jsonl(path: Path, size: int) -> Iterator[Block]:
         yield Block(names, False, block)
 
 
+#: Half of a UTF-16 surrogate pair: JSON can escape one alone ("\\ud800"), and it cannot be encoded.
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def _surrogates(obj: dict[str, object]) -> list[tuple[str, str]]:
+    """(where, the first lone surrogate) for each key or text value of ``obj`` that holds one."""
+    found = []
+    for key, value in obj.items():
+        for where, text in (("a key ", key), (f"{_SURROGATE.sub('?', key)}: ", value)):
+            half = _SURROGATE.search(text) if isinstance(text, str) else None
+            if half:
+                found.append((where, half.group()))
+                break
+    return found
+
+
 class _DuplicateKeys(ValueError):
     def __init__(self, keys: list[str]) -> None:
         super().__init__(", ".join(keys))
@@ -292,9 +308,28 @@ def _jsonl_rows(path: Path) -> Iterator[RawRow]:
             except _DuplicateKeys as exc:
                 yield RawRow(line, {}, f"the keys {', '.join(exc.keys)} are given twice (which one is meant?)")
                 continue
+            except RecursionError:
+                yield RawRow(line, {}, "values nested too deeply (arrays or objects inside each other); "
+                                       "every value must be text in double quotes")
+                continue
+            except ValueError:  # what is left: Python's limit on the digits of an integer (CVE-2020-10735)
+                yield RawRow(line, {}, "holds a number of more than 4,300 digits; every value must be text "
+                                       "in double quotes")
+                continue
             if not isinstance(obj, dict):
                 yield RawRow(line, {}, "not a JSON object ({\"citizen_id\": \"...\", ...})")
                 continue
+            if "\\u" in text:  # only a \u escape can make half of a surrogate pair: the file is UTF-8
+                halves = _surrogates(obj)
+                if halves:
+                    obj = {_SURROGATE.sub("\ufffd", k): _SURROGATE.sub("\ufffd", v) if isinstance(v, str) else v
+                           for k, v in obj.items()}
+                    values = {k: v for k, v in obj.items() if k in _KNOWN and isinstance(v, str)}
+                    yield RawRow(line, dict(zip(values, _clean(list(values.values())), strict=True)), "; ".join(
+                        f"{where}holds \\u{ord(half):04x}, half of a UTF-16 surrogate pair, which is no "
+                        "character: write the character itself, or both halves of its \\u pair"
+                        for where, half in halves))
+                    continue
             unknown = [k for k in obj if k not in _KNOWN]
             not_text = [k for k, v in obj.items() if v is not None and not isinstance(v, str)]
             keys = [k for k in obj if k in _KNOWN]
