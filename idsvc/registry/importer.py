@@ -19,7 +19,6 @@ later change goes through :mod:`service` and writes revisions.
 
 from __future__ import annotations
 
-import csv
 import gc
 import multiprocessing
 import os
@@ -41,6 +40,7 @@ from typing import TextIO
 from sqlalchemy import Connection
 from sqlalchemy import select
 
+from idsvc import csvsafe
 from idsvc import db
 from idsvc.audit import service as audit
 from idsvc.audit.tags import AuditAction
@@ -94,7 +94,10 @@ class _Chunk:
 
 
 class _Rejects:
-    """The rejects CSV: line, reason and the row, so a clerk can fix it and import it again."""
+    """The rejects CSV: line, reason and the row, so a clerk can fix it and import it again.
+
+    Cells a spreadsheet would run as formulas are escaped (:mod:`csvsafe`); the reader takes the
+    escape off, so a corrected rejects file still imports as it is."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -111,9 +114,9 @@ class _Rejects:
         if self._file is None:
             fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # personal data
             self._file = open(fd, "w", encoding="utf-8", newline="")
-            self._writer = csv.writer(self._file, lineterminator="\n")
+            self._writer = csvsafe.Writer(self._file, lineterminator="\n")
             self._writer.writerow([*reader.REJECTS_COLUMNS, *COLUMNS])
-        self._writer.writerow([line, reason, *(values.get(c, "") for c in COLUMNS)])
+        self._writer.writerow([str(line), reason, *(values.get(c, "") for c in COLUMNS)])
         self.count += 1
 
     def close(self) -> None:

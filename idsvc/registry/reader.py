@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import BinaryIO
 from typing import NoReturn
 
+from idsvc.csvsafe import unescape
 from idsvc.registry.fileformat import COLUMNS
 from idsvc.registry.fileformat import REQUIRED_COLUMNS
 from idsvc.registry.names import canonical
@@ -43,9 +44,10 @@ _NOT_CANONICAL = re.compile(r"\s\s|[^\S ]|[\u00d0\u00f0]")
 _PLAIN_BYTES = bytes(range(0x20, 0x7F)) + b"\n" + bytes(range(0x80, 0xC0))
 _PLAIN_LEADS = bytes(range(0xC3, 0xD8)) + b"\xe1"
 #: Quotes; Ð and ð (U+00D0, U+00F0: look-alikes of Đ đ); U+1680 (a space) and U+180E (a format
-#: character); a space next to another, to a comma or at either end of a line.
+#: character); a space next to another, to a comma or at either end of a line; a value that begins
+#: with an apostrophe (perhaps escaped against formula injection: :func:`_clean` takes it off).
 _NOT_PLAIN = (b'"', b"\xc3\x90", b"\xc3\xb0", b"\xe1\x9a\x80", b"\xe1\xa0\x8e", b"  ", b" ,", b", ", b"\n ",
-              b" \n")
+              b" \n", b",'", b"\n'")
 
 
 class UnreadableFile(Exception):
@@ -143,9 +145,16 @@ def detect_format(path: Path, fmt: str | None = None) -> str:
 
 
 def _clean(values: list[str]) -> list[str]:
-    """The canonical form of a row's values; one check on the whole row keeps the common case fast."""
+    """The canonical form of a row's values; one check on the whole row keeps the common case fast.
+
+    A value our CSV files escaped against formula injection (``'=...``, :mod:`csvsafe`) is read as
+    it was: no value that can be valid begins with ``'``.
+    """
     values = [v.strip(" \t\r\n") for v in values]  # not strip(): it would drop control characters unseen
     joined = "".join(values)
+    if "'" in joined:
+        values = [unescape(v).strip(" \t\r\n") for v in values]
+        joined = "".join(values)
     if _NOT_CANONICAL.search(joined) or not (joined.isascii() or _NFC("NFC", joined)):
         values = [canonical(v) for v in values]
     return values
@@ -221,7 +230,7 @@ def _plain(lines: list[str], width: int, before: int) -> list[tuple[int, list[st
     if "\r" in text:
         text = text.replace("\r\n", "\n")  # a lone CR is caught below
     data = text.encode()
-    if (data.translate(None, _PLAIN_BYTES).translate(None, _PLAIN_LEADS) or data.startswith(b" ")
+    if (data.translate(None, _PLAIN_BYTES).translate(None, _PLAIN_LEADS) or data.startswith((b" ", b"'"))
             or data.endswith(b" ") or any(bad in data for bad in _NOT_PLAIN)
             or not (text.isascii() or _NFC("NFC", text))):
         return None

@@ -239,6 +239,10 @@ _TEXT_LIMITS = {c.name: c.type.length for c in Citizen.__table__.columns
                 if isinstance(c.type, String) and c.type.length and c.name not in ("nationality", "phone")}
 
 
+#: Fields that hold personal names (:func:`names.name_problem`).
+_NAME_FIELDS = frozenset({"full_name", "other_names"})
+
+
 def _validate_fields(values: dict[str, Any]) -> dict[str, Any]:
     """Normalise and check the values a clerk gives; raise one error naming every bad field."""
     out: dict[str, Any] = {}
@@ -250,6 +254,10 @@ def _validate_fields(values: dict[str, Any]) -> dict[str, Any]:
                 problems[field] = "contains control characters"
             elif value is not None and len(value) > _TEXT_LIMITS.get(field, len(value)):
                 problems[field] = f"longer than {_TEXT_LIMITS[field]} characters"
+            elif value is not None and field in _NAME_FIELDS:
+                problem = names.name_problem(value, several=field == "other_names")
+                if problem:
+                    problems[field] = problem
         if field in problems:
             out[field] = value
             continue

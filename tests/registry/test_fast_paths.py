@@ -124,7 +124,8 @@ def test_plain_check_accepts_only_what_check_accepts_and_returns_the_same(tmp_pa
         ("relationship_to_head", "head"), ("household_id", "H" * 21), ("marital_status", "x" * 21),
         ("religion", "x" * 61), ("other_names", "x" * 201), ("father_id", "001090000001"),
         ("mother_id", "001185004321"), ("spouse_id", "999185004321"), ("birth_registration_province", "1"),
-        ("birth_registration_province", "001"), ("date_of_death", "2020-01-01"),
+        ("birth_registration_province", "001"), ("date_of_death", "2020-01-01"), ("full_name", "Nguyễn V. An"),
+        ("father_name", "Y-Moan Niê"), ("mother_name", "Lê Thị 2"), ("other_names", "x=1"), ("full_name", "Lê+Hà"),
     ]]
     variants.append(person(status="deceased", date_of_death="2020-01-01"))
     variants.append(person(household_id="H1", relationship_to_head="head"))
@@ -160,7 +161,7 @@ def test_copy_text_reads_back_as_the_checked_rows() -> None:
     checker = RowChecker(frozenset({"00070"}), TODAY)
     rows = [
         (2, *checker.check(person())),
-        (3, *checker.check(person(citizen_id="001090000002", full_name="Đỗ Văn \\N", other_names="a\\b",
+        (3, *checker.check(person(citizen_id="001090000002", place_of_birth="Đỗ Văn \\N", hometown="a\\b",
                                   household_id="H\\1", relationship_to_head="head", father_name="Đỗ Văn Cha",
                                   spouse_id="001192000003", date_of_birth="1990", status="deceased",
                                   date_of_death="2020-01-01"))),

