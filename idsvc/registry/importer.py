@@ -155,10 +155,6 @@ def import_file(path: Path, *, actor: str, rejects_path: Path | None = None, fmt
     header_check = reader.read_blocks(path, fmt, 1)  # the header is checked before anything is written
     next(header_check, None)
     header_check.close()
-    communes = frozenset(db.session().scalars(select(Commune.code)))
-    db.session().rollback()
-    if not communes:
-        raise reader.UnreadableFile("the registry has no administrative units yet; run `idsvc units sync` first")
     today = dates.today()
     rejects_path = rejects_path or path.with_name(path.name + ".rejects.csv")
     if not rejects_path.parent.is_dir() or not os.access(rejects_path.parent, os.W_OK):
@@ -170,12 +166,18 @@ def import_file(path: Path, *, actor: str, rejects_path: Path | None = None, fmt
     rejects = _Rejects(rejects_path)
     parallel = facts.lines >= PARALLEL_FROM_LINES
 
+    db.session().rollback()  # the caller's session must not hold SQLite's write lock meanwhile
     with db.get_db().engine.connect() as conn:
         writer = BulkWriter(conn)
         if not writer.lock():
             raise Conflict("Another import is running on this database; wait for it to finish.")
-        writer.tune(initial_load=initial_load)
-        try:
+        try:  # the lock first: a second import is refused at once, not after waiting for the first one's writes
+            communes = frozenset(conn.execute(select(Commune.code)).scalars())
+            conn.rollback()
+            if not communes:
+                raise reader.UnreadableFile("the registry has no administrative units yet; run `idsvc units sync` "
+                                            "first")
+            writer.tune(initial_load=initial_load)
             chunks = (_chunks_from_process if parallel else _checked_chunks)(path, fmt, communes, today, chunk_size,
                                                                              writer.pg)
             if initial_load:
