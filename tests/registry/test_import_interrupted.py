@@ -144,7 +144,7 @@ def test_a_killed_initial_load_leaves_an_empty_registry_with_its_schema_whole(sc
     assert schema_drift(url) == []  # the dropped indexes and foreign keys came back with the rollback
 
     again = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
-    assert again.returncode == 0, again.stderr
+    assert again.returncode == 1, again.stderr  # rows rejected
     assert f"{ROWS - 1:,} imported, 0 already in the registry, 1 rejected" in again.stdout
     assert query(url, "SELECT count(*) FROM citizen") == ROWS - 1
     assert schema_drift(url) == []
@@ -165,7 +165,7 @@ def test_a_second_import_while_one_runs_is_refused_and_the_first_counts_every_ro
                                 env=start_env(url, tmp_path), capture_output=True, text=True, timeout=60)
     finally:
         first.send_signal(signal.SIGCONT)
-    assert second.returncode == 1, second.stderr
+    assert second.returncode == 2, second.stderr
     assert "Another import is running on this database" in second.stderr and "Traceback" not in second.stderr
     out, err = first.communicate(timeout=300)
     assert first.returncode == 0, err

@@ -305,23 +305,38 @@ def test_cli_import_prints_a_summary_and_show_prints_the_record(runner, tmp_path
     assert missing.exit_code == 1 and "No citizen holds ID number *********999" in missing.output
 
 
+def test_cli_import_exit_status_tells_all_imported_from_some_rejected_from_refused(runner, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    good = write_csv(tmp_path / "good.csv", [person()])
+    some_bad = write_csv(tmp_path / "some-bad.csv", [person(citizen_id="001090000002"),
+                                                     person(citizen_id="001090000003", sex="X")])
+    bad_header = write_csv(tmp_path / "bad-header.csv", [person()], columns=("citizen_id", "full_name"))
+    args = ["--rejects", str(tmp_path / "r.csv")]
+    assert runner.invoke(args=["registry", "import", str(good), *args]).exit_code == 0
+    assert runner.invoke(args=["registry", "import", str(good), *args]).exit_code == 0  # already present
+    rejected = runner.invoke(args=["registry", "import", str(some_bad), *args])
+    assert rejected.exit_code == 1 and "1 imported, 0 already in the registry, 1 rejected" in rejected.output
+    assert "rejected rows and the reasons" in rejected.output
+    refused = runner.invoke(args=["registry", "import", str(bad_header), *args])
+    assert refused.exit_code == 2 and "the header lacks the columns" in refused.output
+
+
 def test_cli_import_of_an_unreadable_file_is_an_error_message_not_a_traceback(runner, tmp_path) -> None:  # type: ignore[no-untyped-def]
     bad = tmp_path / "latin1.csv"
     bad.write_bytes(b"citizen_id,full_name\n001090000001,Nguy\xe9n\n")
     out = runner.invoke(args=["registry", "import", str(bad)])
-    assert out.exit_code == 1 and "Traceback" not in out.output
+    assert out.exit_code == 2 and "Traceback" not in out.output
     assert "not UTF-8 text: line 2 has the byte 0xe9" in out.output
     gone = runner.invoke(args=["registry", "import", str(tmp_path / "nope.csv")])
-    assert gone.exit_code == 1 and "does not exist" in gone.output
+    assert gone.exit_code == 2 and "does not exist" in gone.output
     nowhere = runner.invoke(args=["registry", "import", str(DEMO), "--rejects", str(tmp_path / "no" / "r.csv")])
-    assert nowhere.exit_code == 1 and "rejects file cannot be written" in nowhere.output
+    assert nowhere.exit_code == 2 and "rejects file cannot be written" in nowhere.output
     assert "Traceback" not in nowhere.output
 
 
 def test_an_actor_name_the_audit_trail_cannot_keep_is_refused_before_anything_is_written(runner, tmp_path) -> None:  # type: ignore[no-untyped-def]
     out = runner.invoke(args=["registry", "import", str(DEMO), "--actor", "x" * 101, "--rejects",
                               str(tmp_path / "r.csv")])
-    assert out.exit_code == 1 and "the actor (who runs the import) is 1 to 100 characters" in out.output
+    assert out.exit_code == 2 and "the actor (who runs the import) is 1 to 100 characters" in out.output
     assert runner.invoke(args=["registry", "show", "079172000666"]).exit_code == 1  # nobody imported
 
 
@@ -361,13 +376,13 @@ def test_the_rejects_file_never_replaces_the_input_nor_an_earlier_list_of_a_refu
     people = tmp_path / "people.csv"
     people.write_bytes(DEMO.read_bytes())
     same = runner.invoke(args=["registry", "import", str(people), "--rejects", str(tmp_path / "." / "people.csv")])
-    assert same.exit_code == 1 and "is the file being imported" in same.output
+    assert same.exit_code == 2 and "is the file being imported" in same.output
     assert people.read_bytes() == DEMO.read_bytes()
     assert runner.invoke(args=["registry", "import", str(people)]).exit_code == 0
     earlier = tmp_path / "people.csv.rejects.csv"
     earlier.write_text("line,reason\n3,kept from an earlier run\n")
     refused = runner.invoke(args=["registry", "import", str(people), "--initial-load"])
-    assert refused.exit_code == 1 and "An initial load is for an empty registry" in refused.output
+    assert refused.exit_code == 2 and "An initial load is for an empty registry" in refused.output
     assert earlier.read_text() == "line,reason\n3,kept from an earlier run\n"
 
 
