@@ -45,9 +45,9 @@ def person(**values: str) -> dict[str, str]:
 
 
 def write_csv(path: Path, rows: list[dict[str, str]], *, columns: tuple[str, ...] = COLUMNS,
-              encoding: str = "utf-8", newline: str = "\n") -> Path:
+              encoding: str = "utf-8", newline: str = "\n", delimiter: str = ",") -> Path:
     with path.open("w", encoding=encoding, newline="") as f:
-        writer = csv.writer(f, lineterminator=newline)
+        writer = csv.writer(f, lineterminator=newline, delimiter=delimiter)
         writer.writerow(columns)
         for row in rows:
             writer.writerow([row.get(c, "") for c in columns])
@@ -219,6 +219,52 @@ def test_hygiene_bom_nfd_whitespace_crlf_and_spreadsheet_codes(app_ctx, tmp_path
     assert citizen.full_name == "Nguyễn Thị Đào" and unicodedata.is_normalized("NFC", citizen.full_name)
     assert citizen.permanent_commune_code == "00070" and citizen.ethnicity == "Mông" and citizen.sex == "F"
     assert [c.id_number for c in service.find_by_name("nguyen thi dao")] == ["001190000001"]
+
+
+def test_a_semicolon_separated_file_imports(app_ctx, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    rows = [person(place_of_birth="Hà Nội, Việt Nam"), person(citizen_id="001090000002", hometown="Huế; Đà Nẵng"),
+            person(citizen_id="001090000003", sex="X")]
+    path = write_csv(tmp_path / "excel-vi.csv", rows, delimiter=";", encoding="utf-8-sig", newline="\r\n")
+    assert path.read_text(encoding="utf-8-sig").splitlines()[0] == ";".join(COLUMNS)
+    with path.open("a", encoding="utf-8") as f:
+        f.write("001090000004;Only;three\r\n")
+    result = run(path, tmp_path)
+    assert (result.imported, result.rejected) == (2, 2)
+    assert service.get_citizen_by_number("001090000001").place_of_birth == "Hà Nội, Việt Nam"
+    assert service.get_citizen_by_number("001090000002").hometown == "Huế; Đà Nẵng"
+    rejects = read_rejects(result.rejects_path)
+    assert "not M or F" in rejects[4]
+    assert "a semicolon inside a value needs double quotes" in rejects[5]
+
+
+@pytest.mark.parametrize("reading_process", [False, True], ids=["in-process", "reading-process"])
+@pytest.mark.parametrize(("encoding", "bom"), [("utf-16-le", "\ufeff"), ("utf-16-be", "\ufeff")])
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_a_utf16_file_with_its_byte_order_mark_imports(app_ctx, tmp_path, monkeypatch, encoding, bom, fmt,
+                                                       reading_process) -> None:  # type: ignore[no-untyped-def]
+    if reading_process:
+        monkeypatch.setattr(importer, "PARALLEL_FROM_LINES", 1)
+    rows = [person(full_name="Nguyễn Thị Đào"), person(citizen_id="001090000002", full_name="Lê Văn 𠀋"),
+            person(citizen_id="001090000003", sex="X")]
+    path = tmp_path / f"unicode.{fmt}"
+    if fmt == "csv":
+        text = "".join(",".join(row) + "\r\n" for row in [COLUMNS, *([r[c] for c in COLUMNS] for r in rows)])
+    else:
+        text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+    path.write_bytes((bom + text).encode(encoding))
+    assert reader.inspect(path).lines == len(rows) + (fmt == "csv")
+    result = run(path, tmp_path)
+    assert (result.imported, result.rejected) == (2, 1), read_rejects(result.rejects_path)
+    assert service.get_citizen_by_number("001090000001").full_name == "Nguyễn Thị Đào"
+    assert service.get_citizen_by_number("001090000002").full_name == "Lê Văn 𠀋"  # a surrogate pair in UTF-16
+    assert "not M or F" in read_rejects(result.rejects_path)[3 + (fmt == "csv")]
+
+
+def test_a_broken_utf16_file_is_a_clear_error(app_ctx, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "broken.csv"
+    path.write_bytes(("\ufeff" + ",".join(COLUMNS) + "\n").encode("utf-16-le") + b"\x00\xd8A\x00")  # a lone half
+    with pytest.raises(reader.UnreadableFile, match="begins as UTF-16 text but is not: line 2"):
+        run(path, tmp_path)
 
 
 def test_a_file_that_is_not_utf8_is_a_clear_error_and_writes_nothing(app_ctx, tmp_path) -> None:  # type: ignore[no-untyped-def]
