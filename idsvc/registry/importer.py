@@ -113,7 +113,8 @@ class _Rejects:
     def add(self, line: int, reason: str, values: dict[str, str]) -> None:
         if self._file is None:
             fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # personal data
-            self._file = open(fd, "w", encoding="utf-8", newline="")
+            # With a byte-order mark: spreadsheets then read it as UTF-8 rather than a legacy code page.
+            self._file = open(fd, "w", encoding="utf-8-sig", newline="")
             self._writer = csvsafe.Writer(self._file, lineterminator="\n")
             self._writer.writerow([*reader.REJECTS_COLUMNS, *COLUMNS])
         self._writer.writerow([str(line), reason, *(values.get(c, "") for c in COLUMNS)])

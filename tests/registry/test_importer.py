@@ -56,7 +56,7 @@ def write_csv(path: Path, rows: list[dict[str, str]], *, columns: tuple[str, ...
 
 def read_rejects(path: Path | None) -> dict[int, str]:
     assert path is not None
-    with path.open(encoding="utf-8") as f:
+    with path.open(encoding="utf-8-sig") as f:
         return {int(r["line"]): r["reason"] for r in csv.DictReader(f)}
 
 
@@ -159,7 +159,7 @@ def test_every_bad_row_is_rejected_with_its_line_and_a_reason_and_the_rest_impor
         assert words in rejects[line], (line, rejects[line])
     assert (result.rows_read, result.imported, result.rejected) == (len(rows), 2, len(BAD_ROWS))
     assert counts()["citizen"] == 2
-    with (tmp_path / "rejects.csv").open(encoding="utf-8") as f:
+    with (tmp_path / "rejects.csv").open(encoding="utf-8-sig") as f:
         first = next(csv.DictReader(f))
     assert first["citizen_id"] == "01090000002" and first["full_name"] == "Đỗ Văn Khoa"  # the row, to fix
 
@@ -294,8 +294,10 @@ def test_a_corrected_rejects_file_imports_as_it_is(app_ctx, tmp_path) -> None:  
     path = write_csv(tmp_path / "people.csv", [person(), person(citizen_id="001090000002", sex="X")])
     first = run(path, tmp_path)
     assert (first.imported, first.rejected) == (1, 1)
+    assert first.rejects_path.read_bytes().startswith(b"\xef\xbb\xbfline,reason,citizen_id,")  # UTF-8 to spreadsheets
     corrected = tmp_path / "corrected.csv"
-    corrected.write_text(first.rejects_path.read_text(encoding="utf-8").replace(",X,", ",M,"), encoding="utf-8")
+    # As a spreadsheet saves it: the byte-order mark kept, lines ending in CR LF.
+    corrected.write_bytes(first.rejects_path.read_bytes().replace(b",X,", b",M,").replace(b"\n", b"\r\n"))
     again = importer.import_file(corrected, actor="test", rejects_path=tmp_path / "rejects-2.csv")
     assert (again.imported, again.rejected) == (1, 0)
     assert service.get_citizen_by_number("001090000002").sex == "M"
