@@ -11,6 +11,8 @@ from flask.cli import with_appcontext
 
 from idsvc import db
 from idsvc.errors import DomainError
+from idsvc.errors import NotFound
+from idsvc.registry import idnumbers
 from idsvc.registry import importer
 from idsvc.registry import reader
 from idsvc.registry import service
@@ -121,12 +123,22 @@ class _StopOnInterrupt:
 @with_appcontext
 def registry_show(id_number: str) -> None:
     """Show the record of the citizen holding ID_NUMBER, with numbers, relatives and history."""
+    number = id_number.strip()
     try:
-        citizen = service.get_citizen_by_number(id_number.strip())
-    except DomainError as exc:
-        raise click.ClickException(str(exc)) from None
-    for label, value in service.describe(citizen):
-        click.echo(f"{label:<34} {value}")
+        idnumbers.parse(number)
+    except idnumbers.InvalidIdNumber as exc:
+        raise click.ClickException(f"not a valid ID number: {exc}") from None
+    try:
+        citizen = service.get_citizen_by_number(number)
+    except NotFound as exc:
+        # The operator typed the number: name it in full (the service masks it for logs and screens).
+        raise click.ClickException(
+            f"ID number {number} was replaced by a newer number; look the person up by their current number"
+            if exc.extra.get("replaced") else f"no citizen with this number ({number})") from None
+    rows = service.describe(citizen)
+    width = max(len(label) for label, _ in rows)
+    for label, value in rows:
+        click.echo(f"{label:<{width}}  {value}")
     for revision in service.history(citizen):
         changed = ", ".join(sorted(revision.changes))
         click.echo(f"  v{revision.version} {revision.at:%Y-%m-%d %H:%M} {revision.source} by {revision.actor}: "

@@ -350,7 +350,56 @@ def test_cli_import_prints_a_summary_and_show_prints_the_record(runner, tmp_path
     assert "Võ Thị Kim Phượng" in shown.output and "1972-11 (month)" in shown.output
     assert "27139 Phường Xuân Hòa" in shown.output
     missing = runner.invoke(args=["registry", "show", "001099999999"])
-    assert missing.exit_code == 1 and "No citizen holds ID number *********999" in missing.output
+    assert missing.exit_code == 1 and "no citizen with this number (001099999999)" in missing.output
+
+
+def test_cli_show_names_a_malformed_number_the_source_and_the_countries_in_aligned_columns(runner, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    assert runner.invoke(args=["registry", "import", str(DEMO), "--rejects", str(tmp_path / "r.csv")]).exit_code == 0
+    for typed, reason in [("01080012345", "an ID number has exactly 12 digits; this one has 11"),
+                          ("0010800123 45", "an ID number has only the digits 0-9"),
+                          ("003080012345", "the first three digits 003 are neither a province code")]:
+        out = runner.invoke(args=["registry", "show", typed])
+        assert out.exit_code == 1 and f"Error: not a valid ID number: {reason}" in out.output, out.output
+        assert "*" not in out.output
+
+    shown = runner.invoke(args=["registry", "show", "232301000777"])  # born abroad, registered in Japan
+    assert shown.exit_code == 0, shown.output
+    lines = shown.output.splitlines()
+    labels = [label for label, _ in service_rows(runner, "232301000777")]
+    width = max(map(len, labels))
+    for line, label in zip(lines, labels, strict=False):
+        assert line.startswith(label) and line[width:width + 2] == "  " and line[width + 2] != " ", line
+    record = dict((line[:width].rstrip(), line[width + 2:]) for line in lines[:len(labels)])
+    assert record["Nơi đăng ký khai sinh / Birth registered"] == "abroad: 232 (Japan / Nhật Bản)"
+    assert record["Quốc tịch / Nationality"] == "VN (Viet Nam / Việt Nam)"
+    assert re.fullmatch(r"import of demo_citizens\.csv, line 10, on \d{4}-\d\d-\d\d \d\d:\d\d UTC by system:cli "
+                        r"\(batch \d+\)", record["Nguồn / Source"]), record["Nguồn / Source"]
+
+    with runner.app.app_context():
+        child = service.register_birth(actor="staff:clerk-1", reason="Birth certificate 9/2026",
+                                       full_name="Lê Minh Khôi", date_of_birth="2026-01-02", sex="M",
+                                       registered_abroad_code="232")
+        service.update_citizen(child, {"nationality": "jp"}, actor="staff:clerk-1", reason="Nationality decision 3")
+        number = child.id_number
+        db.session().commit()
+    born = runner.invoke(args=["registry", "show", number]).output
+    assert "abroad: 232 (Japan / Nhật Bản)" in born and "JP (Japan / Nhật Bản)" in born
+    assert re.search(r"Nguồn / Source +birth_registration on \d{4}-\d\d-\d\d \d\d:\d\d UTC by staff:clerk-1: "
+                     r"Birth certificate 9/2026", born), born
+
+
+def service_rows(runner, number: str) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
+    with runner.app.app_context():
+        return service.describe(service.get_citizen_by_number(number))
+
+
+def test_the_country_table_names_every_code_of_birth_registration_abroad() -> None:
+    from idsvc.registry import countries
+    from idsvc.registry import idnumbers
+
+    assert set(countries.ABROAD) == idnumbers.ABROAD_CODES
+    assert countries.abroad("232") == "232 (Japan / Nhật Bản)" and countries.abroad("999") == "999"
+    assert countries.nationality("FR") == "FR (France / Pháp)" and countries.nationality("XK") == "XK"
 
 
 def test_cli_import_exit_status_tells_all_imported_from_some_rejected_from_refused(runner, tmp_path) -> None:  # type: ignore[no-untyped-def]
