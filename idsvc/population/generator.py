@@ -6,7 +6,6 @@ same rows: one ``random.Random(seed)``, data walked in sorted order, nothing has
 
 from __future__ import annotations
 
-import csv
 import itertools
 import json
 from collections.abc import Iterable
@@ -18,6 +17,7 @@ from datetime import timedelta
 from random import Random
 from typing import IO
 
+from idsvc import csvsafe
 from idsvc.population import tables
 from idsvc.registry import idnumbers
 from idsvc.registry.fileformat import COLUMNS
@@ -261,7 +261,7 @@ def _row(gen: Generator, p: _Person, household: str, commune: str, religion: str
 
 
 def write_csv(rows: Iterable[dict[str, str]], out: IO[str]) -> None:
-    writer = csv.writer(out, lineterminator="\n")
+    writer = csvsafe.Writer(out, lineterminator="\n")
     writer.writerow(COLUMNS)
     for row in rows:
         writer.writerow([row[c] for c in COLUMNS])

@@ -9,7 +9,9 @@ steps per row in C, with no round trip.
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import sqlite3
 from collections.abc import Callable
 from collections.abc import Iterable
@@ -93,21 +95,42 @@ class BulkWriter:
         self._stamp = stamp or (lambda value: value)
         #: Citizen ids are reserved as one block (initial load on PostgreSQL: tables locked).
         self._block_ids = False
+        #: SQLite: the open lock file while this writer holds the import lock.
+        self._lock_fd: int | None = None
 
     # -- session -----------------------------------------------------------------------------
 
     def lock(self) -> bool:
-        """Take the import lock; False if another import holds it."""
-        if not self.pg:
-            return True  # SQLite has one writer at a time, per chunk transaction
-        taken = bool(self.conn.exec_driver_sql(f"SELECT pg_try_advisory_lock({IMPORT_LOCK})").scalar())
-        self.conn.commit()
-        return taken
+        """Take the import lock; False if another import holds it.
+
+        PostgreSQL: a session advisory lock. SQLite: an exclusive ``flock`` on a file next to the
+        database (``<database>.import-lock``; SQLite only serialises each chunk's transaction, so two
+        imports would otherwise interleave). Either is released by the operating system or server
+        when the holder dies, even by ``kill -9``: no stale lock to clear by hand.
+        """
+        if self.pg:
+            taken = bool(self.conn.exec_driver_sql(f"SELECT pg_try_advisory_lock({IMPORT_LOCK})").scalar())
+            self.conn.commit()
+            return taken
+        database = self.conn.engine.url.database
+        if not database or database == ":memory:" or database.startswith("file:"):
+            return True  # a database of this process only
+        fd = os.open(f"{database}.import-lock", os.O_RDWR | os.O_CREAT, 0o600)  # not inherited (PEP 446)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return False
+        self._lock_fd = fd
+        return True
 
     def unlock(self) -> None:
         if self.pg:
             self.conn.exec_driver_sql(f"SELECT pg_advisory_unlock({IMPORT_LOCK})")
             self.conn.commit()
+        elif self._lock_fd is not None:
+            os.close(self._lock_fd)  # closing the only descriptor releases the flock
+            self._lock_fd = None
 
     def tune(self, *, initial_load: bool = False) -> None:
         """SQLite, this connection only: a 128 MB page cache for random-order index inserts (64 MB

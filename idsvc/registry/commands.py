@@ -11,6 +11,8 @@ from flask.cli import with_appcontext
 
 from idsvc import db
 from idsvc.errors import DomainError
+from idsvc.errors import NotFound
+from idsvc.registry import idnumbers
 from idsvc.registry import importer
 from idsvc.registry import reader
 from idsvc.registry import service
@@ -48,18 +50,23 @@ def registry_cli() -> None:
                    "PostgreSQL) at the end: faster, all or nothing, tables locked meanwhile.")
 @with_appcontext
 def registry_import(file: Path, rejects: Path | None, fmt: str | None, actor: str, initial_load: bool) -> None:
-    """Import citizens from FILE (CSV or JSONL); safe to re-run, Ctrl-C stops after the current chunk."""
+    """Import citizens from FILE (CSV or JSONL); safe to re-run, Ctrl-C stops after the current chunk.
+
+    Exit status: 0 every row imported or already present, 1 some rows rejected (see the rejects
+    file), 2 the file was refused and nothing imported (unreadable, bad header, another import
+    running ...), 130 stopped by Ctrl-C (run the same command again to finish).
+    """
     try:
         facts = reader.inspect(file)
     except reader.UnreadableFile as exc:
-        raise click.ClickException(str(exc)) from None
+        raise FileRefused(str(exc)) from None
     stop = _StopOnInterrupt()
     with stop, click.progressbar(length=max(facts.lines - 1, 1), label="importing", file=sys.stderr) as bar:
         try:
             result = importer.import_file(file, actor=actor, rejects_path=rejects, fmt=fmt,
                                           progress=bar.update, should_stop=stop, initial_load=initial_load, facts=facts)
         except (reader.UnreadableFile, DomainError) as exc:
-            raise click.ClickException(str(exc)) from None
+            raise FileRefused(str(exc)) from None
         except importer.ImportStopped as exc:
             click.echo(str(exc), err=True)
             sys.exit(130)
@@ -74,6 +81,18 @@ def registry_import(file: Path, rejects: Path | None, fmt: str | None, actor: st
         click.echo("stopped before the end of the file; every row reported imported is saved. "
                    "Run the same command again to finish.", err=True)
         sys.exit(130)
+    if result.rejected:
+        sys.exit(ROWS_REJECTED)
+
+
+#: Exit status of ``registry import`` when some rows were rejected (the others are imported).
+ROWS_REJECTED = 1
+
+
+class FileRefused(click.ClickException):
+    """``registry import`` imported nothing: the file, or the run, was refused (exit status 2)."""
+
+    exit_code = 2
 
 
 class _StopOnInterrupt:
@@ -104,12 +123,22 @@ class _StopOnInterrupt:
 @with_appcontext
 def registry_show(id_number: str) -> None:
     """Show the record of the citizen holding ID_NUMBER, with numbers, relatives and history."""
+    number = id_number.strip()
     try:
-        citizen = service.get_citizen_by_number(id_number.strip())
-    except DomainError as exc:
-        raise click.ClickException(str(exc)) from None
-    for label, value in service.describe(citizen):
-        click.echo(f"{label:<34} {value}")
+        idnumbers.parse(number)
+    except idnumbers.InvalidIdNumber as exc:
+        raise click.ClickException(f"not a valid ID number: {exc}") from None
+    try:
+        citizen = service.get_citizen_by_number(number)
+    except NotFound as exc:
+        # The operator typed the number: name it in full (the service masks it for logs and screens).
+        raise click.ClickException(
+            f"ID number {number} was replaced by a newer number; look the person up by their current number"
+            if exc.extra.get("replaced") else f"no citizen with this number ({number})") from None
+    rows = service.describe(citizen)
+    width = max(len(label) for label, _ in rows)
+    for label, value in rows:
+        click.echo(f"{label:<{width}}  {value}")
     for revision in service.history(citizen):
         changed = ", ".join(sorted(revision.changes))
         click.echo(f"  v{revision.version} {revision.at:%Y-%m-%d %H:%M} {revision.source} by {revision.actor}: "

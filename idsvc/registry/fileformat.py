@@ -1,7 +1,10 @@
 """The population file format shared by ``idsvc population generate`` and ``idsvc registry import``.
 
-CSV (UTF-8, header row, comma-separated) or JSONL (one JSON object per line) with these keys.
-Empty string or missing key = unknown. Codes are strings with their leading zeros.
+CSV (UTF-8, or UTF-16 with its byte-order mark; header row; comma-separated, or semicolon-separated
+when the header line holds semicolons and no comma) or JSONL (one JSON object per line) with these
+keys. Empty string or missing key = unknown. Codes are strings with their leading zeros. Names
+(``full_name``, ``other_names``, the relatives' names) are letters of any script, spaces and the
+marks ``' ’ - .`` (:func:`names.name_problem`).
 """
 
 from __future__ import annotations

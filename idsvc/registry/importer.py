@@ -19,7 +19,6 @@ later change goes through :mod:`service` and writes revisions.
 
 from __future__ import annotations
 
-import csv
 import gc
 import multiprocessing
 import os
@@ -41,6 +40,7 @@ from typing import TextIO
 from sqlalchemy import Connection
 from sqlalchemy import select
 
+from idsvc import csvsafe
 from idsvc import db
 from idsvc.audit import service as audit
 from idsvc.audit.tags import AuditAction
@@ -94,7 +94,10 @@ class _Chunk:
 
 
 class _Rejects:
-    """The rejects CSV: line, reason and the row, so a clerk can fix it and import it again."""
+    """The rejects CSV: line, reason and the row, so a clerk can fix it and import it again.
+
+    Cells a spreadsheet would run as formulas are escaped (:mod:`csvsafe`); the reader takes the
+    escape off, so a corrected rejects file still imports as it is."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -110,10 +113,11 @@ class _Rejects:
     def add(self, line: int, reason: str, values: dict[str, str]) -> None:
         if self._file is None:
             fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # personal data
-            self._file = open(fd, "w", encoding="utf-8", newline="")
-            self._writer = csv.writer(self._file, lineterminator="\n")
+            # With a byte-order mark: spreadsheets then read it as UTF-8 rather than a legacy code page.
+            self._file = open(fd, "w", encoding="utf-8-sig", newline="")
+            self._writer = csvsafe.Writer(self._file, lineterminator="\n")
             self._writer.writerow([*reader.REJECTS_COLUMNS, *COLUMNS])
-        self._writer.writerow([line, reason, *(values.get(c, "") for c in COLUMNS)])
+        self._writer.writerow([str(line), reason, *(values.get(c, "") for c in COLUMNS)])
         self.count += 1
 
     def close(self) -> None:
@@ -152,10 +156,6 @@ def import_file(path: Path, *, actor: str, rejects_path: Path | None = None, fmt
     header_check = reader.read_blocks(path, fmt, 1)  # the header is checked before anything is written
     next(header_check, None)
     header_check.close()
-    communes = frozenset(db.session().scalars(select(Commune.code)))
-    db.session().rollback()
-    if not communes:
-        raise reader.UnreadableFile("the registry has no administrative units yet; run `idsvc units sync` first")
     today = dates.today()
     rejects_path = rejects_path or path.with_name(path.name + ".rejects.csv")
     if not rejects_path.parent.is_dir() or not os.access(rejects_path.parent, os.W_OK):
@@ -167,12 +167,18 @@ def import_file(path: Path, *, actor: str, rejects_path: Path | None = None, fmt
     rejects = _Rejects(rejects_path)
     parallel = facts.lines >= PARALLEL_FROM_LINES
 
+    db.session().rollback()  # the caller's session must not hold SQLite's write lock meanwhile
     with db.get_db().engine.connect() as conn:
         writer = BulkWriter(conn)
         if not writer.lock():
             raise Conflict("Another import is running on this database; wait for it to finish.")
-        writer.tune(initial_load=initial_load)
-        try:
+        try:  # the lock first: a second import is refused at once, not after waiting for the first one's writes
+            communes = frozenset(conn.execute(select(Commune.code)).scalars())
+            conn.rollback()
+            if not communes:
+                raise reader.UnreadableFile("the registry has no administrative units yet; run `idsvc units sync` "
+                                            "first")
+            writer.tune(initial_load=initial_load)
             chunks = (_chunks_from_process if parallel else _checked_chunks)(path, fmt, communes, today, chunk_size,
                                                                              writer.pg)
             if initial_load:

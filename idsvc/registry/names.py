@@ -66,3 +66,41 @@ _CONTROL = _control_class()
 def has_control_characters(text: str) -> bool:
     """True if ``text`` holds a control or format character (invisible, or reorders text)."""
     return _CONTROL.search(text) is not None
+
+
+#: Punctuation a personal name may hold besides letters and spaces: the apostrophe (straight or
+#: typographic: O'Neil, K’Lơng), the hyphen (Ê-đê and foreign double names) and the period (an
+#: initial). Anything else (digits, = + @ and other symbols) is no part of a name, and characters
+#: such as = + - @ at the start would turn into a formula in a spreadsheet that reads the name.
+NAME_PUNCTUATION = frozenset("'\u2019-.")
+
+
+def is_plain_name(text: str) -> bool:
+    """Letters and single spaces only: a name :func:`name_problem` accepts without looking further."""
+    return text.replace(" ", "").isalpha()
+
+
+def name_problem(text: str, *, several: bool = False) -> str | None:
+    """Why ``text`` cannot be a personal name (canonical text expected), or None.
+
+    A name is letters of any script (with their combining marks), single spaces and
+    :data:`NAME_PUNCTUATION`, and begins with a letter. ``several``: a list of names (other names),
+    which may also be separated by commas. Control characters are left to
+    :func:`has_control_characters`.
+    """
+    if is_plain_name(text):  # the common case, at C speed
+        return None
+    allowed = NAME_PUNCTUATION | {" "} | ({","} if several else set())
+    bad: list[str] = []
+    for ch in text:
+        if ch.isalpha() or ch in allowed or unicodedata.category(ch)[0] == "M" or _CONTROL.match(ch):
+            continue
+        if ch not in bad:
+            bad.append(ch)
+    if bad:
+        shown = [f"'{ch}'" if ch.isprintable() else f"U+{ord(ch):04X}" for ch in bad[:3]]
+        listed = ", ".join(shown[:-1]) + " or " + shown[-1] if len(shown) > 1 else shown[0]
+        return f"a name cannot contain {listed}"
+    if text and not text[0].isalpha():
+        return f"a name begins with a letter, not '{text[0]}'"
+    return None

@@ -131,6 +131,13 @@ class RowChecker:
             if limit < len(joined) and len(get(column) or "") > limit:
                 problems.append(f"{column}: longer than {limit} characters")
 
+        for column in _NAME_COLUMNS:
+            name = get(column)
+            if name and not (names.is_plain_name(name) or names.has_control_characters(name)):
+                problem = names.name_problem(name, several=column == "other_names")
+                if problem:
+                    problems.append(f"{column}: {problem}")
+
         full_name = get("full_name") or ""
         if not full_name:
             problems.append("full_name: a full name is required")
@@ -299,8 +306,17 @@ class RowChecker:
                     or len(other_names) > 200 or len(place_of_birth) > 200 or len(hometown) > 200
                     or len(father_name) > 200 or len(mother_name) > 200 or len(spouse_name) > 200):
                 return None
+            # Names of letters and spaces only (names.is_plain_name, written out for speed); anything else
+            # is for check() to judge (a hyphen, an apostrophe, combining marks of other scripts ...).
+            if ((other_names and not other_names.replace(" ", "").isalpha())
+                    or (father_name and not father_name.replace(" ", "").isalpha())
+                    or (mother_name and not mother_name.replace(" ", "").isalpha())
+                    or (spouse_name and not spouse_name.replace(" ", "").isalpha())):
+                return None
             name_folded = folded.get(full_name)
             if name_folded is None:
+                if not full_name.replace(" ", "").isalpha():
+                    return None
                 if len(folded) > 200_000:
                     folded.clear()
                 name_folded = folded[full_name] = names.fold(full_name)
@@ -339,6 +355,8 @@ _CENTURY_SEX = {(century, sex): str((century - 19) * 2 + (sex == "F"))
                 for century in range(19, 24) for sex in ("M", "F")}
 _TWO_DIGITS = [f"{n:02d}" for n in range(100)]
 _PLAIN_SEX = frozenset({"M", "F"})
+#: Columns that hold personal names (:func:`names.name_problem`).
+_NAME_COLUMNS = ("full_name", "other_names", "father_name", "mother_name", "spouse_name")
 _UNSEEN = object()
 
 

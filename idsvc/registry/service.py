@@ -24,6 +24,7 @@ from idsvc.errors import Conflict
 from idsvc.errors import NotFound
 from idsvc.errors import ValidationFailed
 from idsvc.logs import mask_id_number
+from idsvc.registry import countries
 from idsvc.registry import dates
 from idsvc.registry import idnumbers
 from idsvc.registry import names
@@ -36,6 +37,7 @@ from idsvc.registry.models import CitizenNumber
 from idsvc.registry.models import CitizenRevision
 from idsvc.registry.models import Commune
 from idsvc.registry.models import Household
+from idsvc.registry.models import ImportBatch
 from idsvc.registry.models import LegacyProvince
 from idsvc.registry.models import Province
 from idsvc.registry.models import Relative
@@ -140,11 +142,12 @@ def describe(citizen: Citizen) -> list[tuple[str, str]]:
         ("Ngày sinh / Date of birth", f"{citizen.date_of_birth} ({citizen.date_of_birth.precision})"),
         ("Giới tính / Sex", " / ".join(reference.SEXES[citizen.sex])),
         ("Nơi đăng ký khai sinh / Birth registered",
-         f"{citizen.birth_registration_code} {legacy[0] if legacy else '(abroad)'}"),
+         f"{citizen.birth_registration_code} {legacy[0]}" if legacy
+         else f"abroad: {countries.abroad(citizen.birth_registration_code)}"),
         ("Quê quán / Hometown", citizen.hometown or unknown),
         ("Dân tộc / Ethnicity", citizen.ethnicity or unknown),
         ("Tôn giáo / Religion", citizen.religion or unknown),
-        ("Quốc tịch / Nationality", citizen.nationality),
+        ("Quốc tịch / Nationality", countries.nationality(citizen.nationality)),
         ("Nhóm máu / Blood type", citizen.blood_type or unknown),
         ("Thường trú / Permanent residence", _unit(citizen.permanent_commune_code, commune)),
         ("Nơi ở hiện tại / Current residence", _unit(citizen.current_commune_code, commune)),
@@ -153,12 +156,27 @@ def describe(citizen: Citizen) -> list[tuple[str, str]]:
         ("Tình trạng / Status", " / ".join(reference.STATUSES[citizen.status])
          + (f" {citizen.date_of_death.isoformat()}" if citizen.date_of_death else "")),
         ("Phiên bản / Record version", str(citizen.version)),
+        ("Nguồn / Source", _provenance(citizen)),
     ]
     rows += [(f"{' / '.join(reference.RELATIVE_KINDS[r.kind])}", f"{r.full_name or unknown} ({r.id_number or unknown})")
              for r in citizen.relatives]
     rows += [("Số cũ / Earlier number", f"{n.number} retired {n.retired_at:%Y-%m-%d}: {n.retired_reason}")
              for n in citizen.numbers if n.retired_at is not None]
     return rows
+
+
+def _provenance(citizen: Citizen) -> str:
+    """Where the record came from: its import (file, line, when, by whom) or its first revision."""
+    if citizen.import_batch_id is not None:
+        batch = db.session().get(ImportBatch, citizen.import_batch_id)
+        if batch is not None:
+            return (f"import of {batch.file_name}, line {citizen.import_line}, on {citizen.created_at:%Y-%m-%d %H:%M} "
+                    f"UTC by {batch.actor} (batch {batch.id})")
+    first = db.session().scalars(select(CitizenRevision).where(CitizenRevision.citizen_id == citizen.id)
+                                 .order_by(CitizenRevision.id).limit(1)).first()
+    if first is None:
+        return "—"
+    return f"{first.source} on {first.at:%Y-%m-%d %H:%M} UTC by {first.actor}: {first.reason}"
 
 
 #: Built once: every userinfo call runs it.
@@ -239,6 +257,10 @@ _TEXT_LIMITS = {c.name: c.type.length for c in Citizen.__table__.columns
                 if isinstance(c.type, String) and c.type.length and c.name not in ("nationality", "phone")}
 
 
+#: Fields that hold personal names (:func:`names.name_problem`).
+_NAME_FIELDS = frozenset({"full_name", "other_names"})
+
+
 def _validate_fields(values: dict[str, Any]) -> dict[str, Any]:
     """Normalise and check the values a clerk gives; raise one error naming every bad field."""
     out: dict[str, Any] = {}
@@ -250,6 +272,10 @@ def _validate_fields(values: dict[str, Any]) -> dict[str, Any]:
                 problems[field] = "contains control characters"
             elif value is not None and len(value) > _TEXT_LIMITS.get(field, len(value)):
                 problems[field] = f"longer than {_TEXT_LIMITS[field]} characters"
+            elif value is not None and field in _NAME_FIELDS:
+                problem = names.name_problem(value, several=field == "other_names")
+                if problem:
+                    problems[field] = problem
         if field in problems:
             out[field] = value
             continue

@@ -30,16 +30,16 @@ from tests.registry.test_importer import person
 TODAY = date(2026, 1, 1)
 
 
-def general_rows(path: Path) -> list[tuple[int, dict[str, str], bool]]:
+def general_rows(path: Path, delimiter: str = ",") -> list[tuple[int, dict[str, str], bool]]:
     """(line, values, refused) of each row as the general rules read the file: every physical line
     through a strict ``csv.reader`` on its own and ``_clean`` on its values, written out here apart
     from the reader's blocks."""
     with path.open(encoding="utf-8-sig", newline="") as f:
-        header = tuple(c.lower() for c in reader._clean(next(csv.reader([f.readline()]))))
+        header = tuple(c.lower() for c in reader._clean(next(csv.reader([f.readline()], delimiter=delimiter))))
         rows = []
         for number, text in enumerate(f, 2):
             try:
-                row = next(csv.reader([text], strict=True), [])
+                row = next(csv.reader([text], strict=True, delimiter=delimiter), [])
             except csv.Error:
                 rows.append((number, {}, True))
                 continue
@@ -69,6 +69,22 @@ def test_plain_blocks_read_as_the_general_reader(tmp_path) -> None:  # type: ign
     assert read(reader.read_rows(path, "csv")) == general_rows(path)
 
 
+def test_plain_blocks_of_a_semicolon_separated_file_read_as_the_general_reader(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = generated(tmp_path)
+    with path.open(encoding="utf-8", newline="") as f:
+        rows = list(csv.reader(f))
+    rows[5][ROW_PLACE] = "Hà Nội, Việt Nam"  # a comma is any other character here
+    with path.open("w", encoding="utf-8", newline="") as f:
+        csv.writer(f, delimiter=";", lineterminator="\n").writerows(rows)
+    blocks = list(reader.read_blocks(path, "csv", 100))
+    assert all(block.plain for block in blocks)
+    assert read(reader.read_rows(path, "csv")) == general_rows(path, ";")
+    assert next(reader.read_rows(path, "csv")).values["citizen_id"] == rows[1][0]
+
+
+ROW_PLACE = COLUMNS.index("place_of_birth")
+
+
 ODD_LINES = [
     '001090000002,"Lê, Văn Hà",1990-06-01,M,001,00070,00070,,,Kinh,Không,VN,alive,,,,,,,,,,,,,',
     '001090000003,"Lê Văn\nHà",1990-06-01,M,001,00070,00070,,,Kinh,Không,VN,alive,,,,,,,,,,,,,',
@@ -88,22 +104,27 @@ ODD_LINES = [
     " 001090000015,Lê Văn Hà,1990-06-01,M,001,00070,00070,,,Kinh,Không,VN,alive,,,,,,,,,,,,,",
     "001090000016,Lê Văn Hà,1990-06-01,M,001,00070,00070,,,Kinh,Không,VN,alive,,,,,,,,,,,,, ",
     "001090000017,Lê Văn Hà,1990-06-01,M,001,00070,00070,,,Kinh,Không,VN,alive,,,,,,,,,,,,,",
+    "001090000018,'=Lê Văn Hà,1990-06-01,M,001,00070,00070,,,Kinh,Không,VN,alive,,,,,,,,,,,,,'+84912345678",
+    "'001090000019,Lê Văn Hà,1990-06-01,M,001,00070,00070,,,Kinh,Không,VN,alive,,,,,,,,,,,,,",
 ]
 
 
+@pytest.mark.parametrize("delimiter", [",", ";"])
 @pytest.mark.parametrize("newline", ["\n", "\r\n"])
 @pytest.mark.parametrize("size", [1, 2, 3, 7, 1000])
-def test_odd_lines_fall_back_to_the_general_reader(tmp_path, newline, size) -> None:  # type: ignore[no-untyped-def]
+def test_odd_lines_fall_back_to_the_general_reader(tmp_path, newline, size, delimiter) -> None:  # type: ignore[no-untyped-def]
     good = "001090000001,Đỗ Văn Khoa,1990-06-01,M,001,00070,00070,,,Kinh,Không,VN,alive,,,,,,,,,,,,,"
     lines = [",".join(COLUMNS)]
     for odd in ODD_LINES:
         lines += [good, odd, good]
+    lines += [good] * 13  # a whole block of plain lines, for every size tried
+    lines = [line.replace(",", delimiter) for line in lines]
     path = tmp_path / "odd.csv"
     path.write_bytes(("\ufeff" + newline.join(lines) + newline).encode())
     blocks = list(reader.read_blocks(path, "csv", size))
     assert not all(block.plain for block in blocks)
     assert any(block.plain for block in blocks) or size > len(lines)
-    assert read(row for block in blocks for row in block.raw_rows()) == general_rows(path)
+    assert read(row for block in blocks for row in block.raw_rows()) == general_rows(path, delimiter)
 
 
 def verdict(checker: RowChecker, values: dict[str, str]) -> object:
@@ -124,7 +145,8 @@ def test_plain_check_accepts_only_what_check_accepts_and_returns_the_same(tmp_pa
         ("relationship_to_head", "head"), ("household_id", "H" * 21), ("marital_status", "x" * 21),
         ("religion", "x" * 61), ("other_names", "x" * 201), ("father_id", "001090000001"),
         ("mother_id", "001185004321"), ("spouse_id", "999185004321"), ("birth_registration_province", "1"),
-        ("birth_registration_province", "001"), ("date_of_death", "2020-01-01"),
+        ("birth_registration_province", "001"), ("date_of_death", "2020-01-01"), ("full_name", "Nguyễn V. An"),
+        ("father_name", "Y-Moan Niê"), ("mother_name", "Lê Thị 2"), ("other_names", "x=1"), ("full_name", "Lê+Hà"),
     ]]
     variants.append(person(status="deceased", date_of_death="2020-01-01"))
     variants.append(person(household_id="H1", relationship_to_head="head"))
@@ -160,7 +182,7 @@ def test_copy_text_reads_back_as_the_checked_rows() -> None:
     checker = RowChecker(frozenset({"00070"}), TODAY)
     rows = [
         (2, *checker.check(person())),
-        (3, *checker.check(person(citizen_id="001090000002", full_name="Đỗ Văn \\N", other_names="a\\b",
+        (3, *checker.check(person(citizen_id="001090000002", place_of_birth="Đỗ Văn \\N", hometown="a\\b",
                                   household_id="H\\1", relationship_to_head="head", father_name="Đỗ Văn Cha",
                                   spouse_id="001192000003", date_of_birth="1990", status="deceased",
                                   date_of_death="2020-01-01"))),

@@ -38,7 +38,7 @@ def write_population(path: Path, count: int) -> None:
             number = idnumbers.prefix_for("001", year, sex) + f"{i:06d}"
             head = idnumbers.prefix_for("001", 1970, "M") + f"{household * 4:06d}"
             spouse = idnumbers.prefix_for("001", 1972, "F") + f"{household * 4 + 1:06d}"
-            row = dict(citizen_id=number, full_name=f"Nguyễn Văn Người{i}", date_of_birth=f"{year}-01-15",
+            row = dict(citizen_id=number, full_name="Nguyễn Văn Người", date_of_birth=f"{year}-01-15",
                        sex=sex, birth_registration_province="001", permanent_commune=communes[household % 5],
                        current_commune="", household_id=f"HH{household:07d}",
                        relationship_to_head=("head", "spouse", "child", "child")[role], ethnicity="Kinh",
@@ -47,11 +47,14 @@ def write_population(path: Path, count: int) -> None:
             writer.writerow([row.get(c, "") for c in COLUMNS])
 
 
+def start_env(url: str, tmp_path: Path) -> dict[str, str]:
+    return {**os.environ, "IDSVC_DATABASE_URL": url, "IDSVC_IMPORT_CHUNK_SIZE": str(CHUNK),
+            "IDSVC_KEYS_DIR": str(tmp_path / "keys")}
+
+
 def start_import(url: str, path: Path, tmp_path: Path) -> subprocess.Popen[str]:
-    env = {**os.environ, "IDSVC_DATABASE_URL": url, "IDSVC_IMPORT_CHUNK_SIZE": str(CHUNK),
-           "IDSVC_KEYS_DIR": str(tmp_path / "keys")}
     return subprocess.Popen([IDSVC, "registry", "import", str(path), "--rejects", str(tmp_path / "rejects.csv")],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            env=start_env(url, tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def query(url: str, sql: str) -> int:
@@ -125,7 +128,7 @@ def test_a_killed_initial_load_leaves_an_empty_registry_with_its_schema_whole(sc
     with path.open("r+", encoding="utf-8") as f:  # a bad first row: its reject shows that loading began
         header, first, rest = f.readline(), f.readline(), f.read()
         f.seek(0)
-        f.write(header + first.replace(",Nguyễn Văn Người0,", ",,", 1) + rest)
+        f.write(header + first.replace(",Nguyễn Văn Người,", ",,", 1) + rest)
         f.truncate()
     env = {**os.environ, "IDSVC_DATABASE_URL": url, "IDSVC_IMPORT_CHUNK_SIZE": str(CHUNK)}
     command = [IDSVC, "registry", "import", "--initial-load", str(path), "--rejects", str(tmp_path / "rejects.csv")]
@@ -141,7 +144,32 @@ def test_a_killed_initial_load_leaves_an_empty_registry_with_its_schema_whole(sc
     assert schema_drift(url) == []  # the dropped indexes and foreign keys came back with the rollback
 
     again = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
-    assert again.returncode == 0, again.stderr
+    assert again.returncode == 1, again.stderr  # rows rejected
     assert f"{ROWS - 1:,} imported, 0 already in the registry, 1 rejected" in again.stdout
     assert query(url, "SELECT count(*) FROM citizen") == ROWS - 1
     assert schema_drift(url) == []
+
+
+def test_a_second_import_while_one_runs_is_refused_and_the_first_counts_every_row(scratch_database_url,
+                                                                                  tmp_path) -> None:  # type: ignore[no-untyped-def]
+    url = scratch_database_url
+    path = tmp_path / "population.csv"
+    write_population(path, ROWS)
+    first = start_import(url, path, tmp_path)
+    wait_for_rows(url, first, 2 * CHUNK)
+    # Paused, perhaps inside a chunk's transaction, the first one holds the import lock as long as the
+    # second one tries: the second is refused before it waits for any of the first one's writes.
+    first.send_signal(signal.SIGSTOP)
+    try:
+        second = subprocess.run([IDSVC, "registry", "import", str(path), "--rejects", str(tmp_path / "r2.csv")],
+                                env=start_env(url, tmp_path), capture_output=True, text=True, timeout=60)
+    finally:
+        first.send_signal(signal.SIGCONT)
+    assert second.returncode == 2, second.stderr
+    assert "Another import is running on this database" in second.stderr and "Traceback" not in second.stderr
+    out, err = first.communicate(timeout=300)
+    assert first.returncode == 0, err
+    assert f"{ROWS:,} imported, 0 already in the registry, 0 rejected" in out
+    assert query(url, "SELECT count(*) FROM import_batch") == 1
+    assert query(url, "SELECT rows_imported FROM import_batch") == ROWS
+    assert assert_every_person_whole(url) == ROWS

