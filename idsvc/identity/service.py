@@ -62,13 +62,6 @@ class ActivationFailed(ValidationFailed):
 
 # --- accounts ---------------------------------------------------------------------------------
 
-def get_account(account_id: int) -> Account:
-    account = db.session().get(Account, account_id)
-    if account is None:
-        raise NotFound("No such account.")
-    return account
-
-
 def account_for_citizen(citizen: Citizen) -> Account | None:
     return db.session().scalar(select(Account).where(Account.citizen_id == citizen.id))
 

@@ -106,17 +106,6 @@ def get_citizen_by_number(number: str) -> Citizen:
     raise NotFound(f"No citizen holds ID number {mask_id_number(number)}.")
 
 
-def get_citizen(citizen_id: int) -> Citizen:
-    """The citizen with internal id ``citizen_id``.
-
-    :raises NotFound:
-    """
-    citizen = db.session().get(Citizen, citizen_id)
-    if citizen is None:
-        raise NotFound(f"No citizen with internal id {citizen_id}.")
-    return citizen
-
-
 def find_by_name(name: str, birth_year: int | None = None, limit: int = 50) -> list[Citizen]:
     """Candidates by folded name (and birth year): accents optional, exact NFC matches first."""
     query = select(Citizen).where(Citizen.name_folded == names.fold(name))
