@@ -2,32 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TypeVar
-
 import click
 from flask import Flask
 from flask.cli import FlaskGroup
 from flask.cli import ScriptInfo
 from flask.cli import run_command
 from flask.cli import with_appcontext
-
-T = TypeVar("T")
-
-#: ``--actor``: who does it, for the audit trail (commands that change something take it).
-actor_option = click.option("--actor", default="system:cli", show_default=True, help="Who does it (for the audit).")
-
-
-def in_transaction(action: Callable[[], T]) -> T:
-    """Run a service call in one transaction; a domain error becomes a one-line CLI error."""
-    from idsvc import db
-    from idsvc.errors import DomainError
-
-    try:
-        with db.transaction():
-            return action()
-    except DomainError as exc:
-        raise click.ClickException(exc.detail) from exc
 
 
 def register_commands(app: Flask) -> None:

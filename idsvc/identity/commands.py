@@ -5,8 +5,8 @@ from __future__ import annotations
 import click
 from flask.cli import with_appcontext
 
-from idsvc.cli import actor_option
-from idsvc.cli import in_transaction
+from idsvc.clitools import actor_option
+from idsvc.clitools import in_transaction
 from idsvc.identity import service
 from idsvc.identity.models import STAFF_ROLES
 from idsvc.identity.models import Account
