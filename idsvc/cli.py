@@ -1,12 +1,13 @@
-"""The ``idsvc`` console command (also ``flask --app wsgi``): one click group per subdomain."""
+"""The commands of every app (``idsvc …``, ``flask --app wsgi …``): one click group per subdomain.
+
+The ``idsvc`` console entry point itself is :func:`idsvc.startup.main`: it builds the app, whose
+:func:`~idsvc.create_app` registers these.
+"""
 
 from __future__ import annotations
 
 import click
 from flask import Flask
-from flask.cli import FlaskGroup
-from flask.cli import ScriptInfo
-from flask.cli import run_command
 from flask.cli import with_appcontext
 
 
@@ -85,33 +86,3 @@ def seed(if_empty: bool) -> None:
     registry_seed.run(if_empty=if_empty, echo=click.echo)
     codes = identity_seed.run(echo=click.echo)
     oidc_seed.run(echo=click.echo, extra=codes)
-
-
-def _create_app() -> Flask:
-    """The app of the commands: in production, the settings are checked but not what the set-up
-    commands make (a first deployment runs ``db upgrade`` and ``keys generate`` before any key)."""
-    from idsvc.startup import app_or_exit
-
-    return app_or_exit(serving=False)
-
-
-def _create_serving_app() -> Flask:
-    from idsvc.startup import app_or_exit
-
-    return app_or_exit(serving=True)
-
-
-def _run(**params: object) -> None:
-    """Flask's ``run``, on an app built with every production check (it serves)."""
-    click.get_current_context().ensure_object(ScriptInfo).create_app = _create_serving_app
-    assert run_command.callback is not None
-    run_command.callback(**params)
-
-
-@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=True, add_version_option=False)
-def main() -> None:
-    """idsvc — population registry and e-identification service / CSDL dân cư và định danh điện tử."""
-
-
-main.add_command(click.Command("run", callback=_run, params=run_command.params, help=run_command.help,
-                               short_help=run_command.short_help))
