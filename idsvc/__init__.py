@@ -14,6 +14,7 @@ def create_app(config: dict[str, Any] | None = None, *, serving: bool = True) ->
     ``serving=False`` is the app of the ``idsvc`` commands: in production it does not ask for what
     the set-up commands create (see :func:`idsvc.config.check_production`).
     """
+    from idsvc import api
     from idsvc import cli
     from idsvc import db
     from idsvc import errors
@@ -27,6 +28,7 @@ def create_app(config: dict[str, Any] | None = None, *, serving: bool = True) ->
     from idsvc.oidc import keys
     from idsvc.oidc import views as oidc_views
     from idsvc.oidc.server import init_oauth
+    from idsvc.oidc.server import verify_access_token
 
     app = Flask(__name__, instance_relative_config=True)
     app.config.update(load_config(Path(app.instance_path), config))
@@ -36,6 +38,7 @@ def create_app(config: dict[str, Any] | None = None, *, serving: bool = True) ->
     keys.init_app(app)
     web.init_app(app)
     init_oauth(app)
+    api.init_app(app, verify_token=verify_access_token)
     app.register_blueprint(identity_views.bp)
     app.register_blueprint(oidc_views.bp)
     app.register_blueprint(admin_api.bp)
