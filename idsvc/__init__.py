@@ -22,10 +22,12 @@ def create_app(config: dict[str, Any] | None = None, *, serving: bool = True) ->
     from idsvc import web
     from idsvc.config import check_production
     from idsvc.config import load_config
+    from idsvc.identity import receivers as identity_receivers
     from idsvc.identity import views as identity_views
     from idsvc.oidc import admin_api
     from idsvc.oidc import documents
     from idsvc.oidc import keys
+    from idsvc.oidc import receivers as oidc_receivers
     from idsvc.oidc import views as oidc_views
     from idsvc.oidc.server import init_oauth
     from idsvc.oidc.server import verify_access_token
@@ -39,6 +41,8 @@ def create_app(config: dict[str, Any] | None = None, *, serving: bool = True) ->
     web.init_app(app)
     init_oauth(app)
     api.init_app(app, verify_token=verify_access_token)
+    identity_receivers.init_app(app)  # a death in the registry disables the account
+    oidc_receivers.init_app(app)  # ended sessions revoke their tokens
     app.register_blueprint(identity_views.bp)
     app.register_blueprint(oidc_views.bp)
     app.register_blueprint(admin_api.bp)

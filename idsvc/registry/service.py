@@ -10,6 +10,7 @@ from datetime import date
 from datetime import datetime
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import String
 from sqlalchemy import bindparam
 from sqlalchemy import func
@@ -28,6 +29,7 @@ from idsvc.registry import dates
 from idsvc.registry import idnumbers
 from idsvc.registry import names
 from idsvc.registry import reference
+from idsvc.registry import signals
 from idsvc.registry import units
 from idsvc.registry.dates import InvalidDate
 from idsvc.registry.dates import PartialDate
@@ -437,6 +439,9 @@ def record_death(citizen: Citizen, date_of_death: date | str, *, actor: str, rea
                  status: str = "deceased") -> CitizenRevision:
     """Record a death (or a declared disappearance, ``status="missing"``) from civil status.
 
+    ``signals.death_recorded`` tells the subdomains above, in this transaction (identity disables
+    the account, or ends its sessions).
+
     :raises Conflict: the person is already recorded as deceased.
     :raises ValidationFailed: the date is not a full date, is before birth or in the future.
     """
@@ -465,9 +470,7 @@ def record_death(citizen: Citizen, date_of_death: date | str, *, actor: str, rea
                              after=_snapshot(citizen, ["status", "date_of_death"]))
     audit.record(AuditAction.REGISTRY_DEATH_RECORD, actor=actor, subject_type="citizen", subject_id=citizen.id,
                  data={"status": status})
-    from idsvc.identity import service as identity  # identity is downstream of the registry
-
-    identity.on_citizen_status(citizen, actor=actor)
+    signals.death_recorded.send(current_app._get_current_object(), citizen=citizen, actor=actor)
     return revision
 
 
