@@ -35,6 +35,7 @@ run: setup
 
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache
 
 # Debian's chromium and Node.js with npm for tests/e2e, installed when missing (apt-get as root or
 # through sudo -n; otherwise it prints the command to run and fails).

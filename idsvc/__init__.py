@@ -14,6 +14,7 @@ def create_app(config: dict[str, Any] | None = None, *, serving: bool = True) ->
     ``serving=False`` is the app of the ``idsvc`` commands: in production it does not ask for what
     the set-up commands create (see :func:`idsvc.config.check_production`).
     """
+    from idsvc import api
     from idsvc import cli
     from idsvc import db
     from idsvc import errors
@@ -22,12 +23,15 @@ def create_app(config: dict[str, Any] | None = None, *, serving: bool = True) ->
     from idsvc import web
     from idsvc.config import check_production
     from idsvc.config import load_config
+    from idsvc.identity import receivers as identity_receivers
     from idsvc.identity import views as identity_views
     from idsvc.oidc import admin_api
     from idsvc.oidc import documents
     from idsvc.oidc import keys
+    from idsvc.oidc import receivers as oidc_receivers
     from idsvc.oidc import views as oidc_views
     from idsvc.oidc.server import init_oauth
+    from idsvc.oidc.server import verify_access_token
 
     app = Flask(__name__, instance_relative_config=True)
     app.config.update(load_config(Path(app.instance_path), config))
@@ -38,6 +42,9 @@ def create_app(config: dict[str, Any] | None = None, *, serving: bool = True) ->
     web.init_app(app)
     i18n.init_app(app)
     init_oauth(app)
+    api.init_app(app, verify_token=verify_access_token)
+    identity_receivers.init_app(app)  # a death in the registry disables the account
+    oidc_receivers.init_app(app)  # ended sessions revoke their tokens
     app.register_blueprint(identity_views.bp)
     app.register_blueprint(oidc_views.bp)
     app.register_blueprint(admin_api.bp)

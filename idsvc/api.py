@@ -1,5 +1,9 @@
 """REST API plumbing shared by every ``/api/v1`` blueprint: bearer-token access and JSON bodies.
 
+It sits below every subdomain, so an API of any of them (the registry's, eligibility's) protects
+itself with :func:`require_scope` without importing ``oidc``: the token is checked by the
+:class:`TokenVerifier` that ``create_app`` registers (:func:`idsvc.oidc.server.verify_access_token`).
+
 Errors leave as RFC 9457 problem documents (``idsvc.errors``); an authentication failure also
 carries the RFC 6750 ``WWW-Authenticate`` challenge, so standard OAuth clients understand it.
 """
@@ -9,10 +13,13 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from typing import Any
+from typing import Protocol
 from typing import TypeVar
 
 from authlib.oauth2.rfc6749 import OAuth2Error
+from flask import Flask
 from flask import Response
+from flask import current_app
 from flask import g
 from flask import request
 from marshmallow import Schema
@@ -20,8 +27,6 @@ from marshmallow import ValidationError
 
 from idsvc.errors import ValidationFailed
 from idsvc.errors import problem
-from idsvc.oidc.models import OAuthToken
-from idsvc.oidc.server import require_oauth
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -35,6 +40,36 @@ _AUTH_PROBLEMS = {
 }
 
 
+class AccessToken(Protocol):
+    """What an API view may ask of a valid access token."""
+
+    @property
+    def actor(self) -> str:
+        """Who calls, for the audit trail: ``account:<id>`` (a person) or ``client:<client_id>`` (a machine)."""
+        ...
+
+
+class TokenVerifier(Protocol):
+    def __call__(self, scope: str) -> AccessToken:
+        """The request's access token, when it is valid and grants ``scope``.
+
+        :raises OAuth2Error: ``missing_authorization``, ``invalid_token`` or ``insufficient_scope``.
+        """
+        ...
+
+
+def init_app(app: Flask, *, verify_token: TokenVerifier) -> None:
+    """Say how this app checks the access tokens sent to its APIs."""
+    app.extensions["idsvc.api.verify_token"] = verify_token
+
+
+def _verifier() -> TokenVerifier:
+    try:
+        return current_app.extensions["idsvc.api.verify_token"]
+    except KeyError:
+        raise RuntimeError("this app checks no access token: create_app calls idsvc.api.init_app") from None
+
+
 def require_scope(scope: str) -> Callable[[F], F]:
     """The view needs a valid access token with ``scope``; the token is on ``g.api_token``."""
 
@@ -42,7 +77,7 @@ def require_scope(scope: str) -> Callable[[F], F]:
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             try:
-                g.api_token = require_oauth.acquire_token([scope])
+                g.api_token = _verifier()(scope)
             except OAuth2Error as error:
                 return _auth_problem(error, scope)
             return view(*args, **kwargs)
@@ -65,8 +100,8 @@ def _auth_problem(error: OAuth2Error, scope: str) -> Response:
 
 def actor() -> str:
     """Who is calling, for the audit trail: the person behind the token, or the machine client."""
-    token: OAuthToken = g.api_token
-    return f"account:{token.account_id}" if token.account_id else f"client:{token.client.client_id}"
+    token: AccessToken = g.api_token
+    return token.actor
 
 
 def body(schema: Schema) -> dict[str, Any]:

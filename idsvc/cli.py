@@ -1,33 +1,14 @@
-"""The ``idsvc`` console command (also ``flask --app wsgi``): one click group per subdomain."""
+"""The commands of every app (``idsvc …``, ``flask --app wsgi …``): one click group per subdomain.
+
+The ``idsvc`` console entry point itself is :func:`idsvc.startup.main`: it builds the app, whose
+:func:`~idsvc.create_app` registers these.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TypeVar
-
 import click
 from flask import Flask
-from flask.cli import FlaskGroup
-from flask.cli import ScriptInfo
-from flask.cli import run_command
 from flask.cli import with_appcontext
-
-T = TypeVar("T")
-
-#: ``--actor``: who does it, for the audit trail (commands that change something take it).
-actor_option = click.option("--actor", default="system:cli", show_default=True, help="Who does it (for the audit).")
-
-
-def in_transaction(action: Callable[[], T]) -> T:
-    """Run a service call in one transaction; a domain error becomes a one-line CLI error."""
-    from idsvc import db
-    from idsvc.errors import DomainError
-
-    try:
-        with db.transaction():
-            return action()
-    except DomainError as exc:
-        raise click.ClickException(exc.detail) from exc
 
 
 def register_commands(app: Flask) -> None:
@@ -130,33 +111,3 @@ def seed(if_empty: bool) -> None:
     registry_seed.run(if_empty=if_empty, echo=click.echo)
     codes = identity_seed.run(echo=click.echo)
     oidc_seed.run(echo=click.echo, extra=codes)
-
-
-def _create_app() -> Flask:
-    """The app of the commands: in production, the settings are checked but not what the set-up
-    commands make (a first deployment runs ``db upgrade`` and ``keys generate`` before any key)."""
-    from idsvc.startup import app_or_exit
-
-    return app_or_exit(serving=False)
-
-
-def _create_serving_app() -> Flask:
-    from idsvc.startup import app_or_exit
-
-    return app_or_exit(serving=True)
-
-
-def _run(**params: object) -> None:
-    """Flask's ``run``, on an app built with every production check (it serves)."""
-    click.get_current_context().ensure_object(ScriptInfo).create_app = _create_serving_app
-    assert run_command.callback is not None
-    run_command.callback(**params)
-
-
-@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=True, add_version_option=False)
-def main() -> None:
-    """idsvc — population registry and e-identification service / CSDL dân cư và định danh điện tử."""
-
-
-main.add_command(click.Command("run", callback=_run, params=run_command.params, help=run_command.help,
-                               short_help=run_command.short_help))

@@ -1,4 +1,5 @@
-"""Starting a process: the app to serve (gunicorn, ``idsvc run``) or the app of a command.
+"""Starting a process: the app to serve (gunicorn, ``idsvc run``), the app of a command, and the
+``idsvc`` console command itself (:func:`main`).
 
 A refusal (:class:`~idsvc.config.ConfigError`) ends the process with its message and no
 traceback: the message says what to set, a traceback would only hide it. Under gunicorn the
@@ -13,7 +14,11 @@ import sys
 from typing import Any
 from typing import NoReturn
 
+import click
 from flask import Flask
+from flask.cli import FlaskGroup
+from flask.cli import ScriptInfo
+from flask.cli import run_command
 
 from idsvc.config import PROJECT_ROOT
 from idsvc.config import ConfigError
@@ -63,3 +68,31 @@ def on_starting(server: Any) -> None:
         check_production(load_config(PROJECT_ROOT / "instance"), serving=True)
     except ConfigError as exc:
         refuse(exc, APP_LOAD_ERROR)
+
+
+# --- the idsvc console command -----------------------------------------------------------------
+
+def _create_app() -> Flask:
+    """The app of the commands: in production, the settings are checked but not what the set-up
+    commands make (a first deployment runs ``db upgrade`` and ``keys generate`` before any key)."""
+    return app_or_exit(serving=False)
+
+
+def _create_serving_app() -> Flask:
+    return app_or_exit(serving=True)
+
+
+def _run(**params: object) -> None:
+    """Flask's ``run``, on an app built with every production check (it serves)."""
+    click.get_current_context().ensure_object(ScriptInfo).create_app = _create_serving_app
+    assert run_command.callback is not None
+    run_command.callback(**params)
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=True, add_version_option=False)
+def main() -> None:
+    """idsvc — population registry and e-identification service / CSDL dân cư và định danh điện tử."""
+
+
+main.add_command(click.Command("run", callback=_run, params=run_command.params, help=run_command.help,
+                               short_help=run_command.short_help))

@@ -28,7 +28,6 @@ class AuditAction(StrEnum):
     IDENTITY_LOGOUT = "identity:login:logout"
     IDENTITY_SESSIONS_REVOKE = "identity:sessions:revoke"
     OIDC_CLIENT_CREATE = "oidc:client:create"
-    OIDC_CLIENT_UPDATE = "oidc:client:update"
     OIDC_CLIENT_ROTATE_SECRET = "oidc:client:rotate-secret"
     OIDC_CLIENT_DISABLE = "oidc:client:disable"
     OIDC_AUTHORIZE = "oidc:authorization:grant"

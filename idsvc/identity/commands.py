@@ -5,9 +5,10 @@ from __future__ import annotations
 import click
 from flask.cli import with_appcontext
 
-from idsvc.cli import actor_option
-from idsvc.cli import in_transaction
+from idsvc.clitools import actor_option
+from idsvc.clitools import in_transaction
 from idsvc.identity import service
+from idsvc.identity.models import STAFF_ROLES
 from idsvc.identity.models import Account
 from idsvc.registry import service as registry
 
@@ -74,7 +75,7 @@ def verify_in_person(id_number: str, actor: str) -> None:
 
 @identity_cli.command("grant-role")
 @click.argument("id_number")
-@click.argument("role", type=click.Choice(["clerk", "supervisor", "auditor", "admin"]))
+@click.argument("role", type=click.Choice(STAFF_ROLES))
 @click.argument("unit_code")
 @actor_option
 @with_appcontext

@@ -22,6 +22,7 @@ from idsvc.db import UTCDateTime
 from idsvc.db import utcnow
 from idsvc.registry.models import Citizen
 
+#: The staff roles, also the database's check on ``StaffRole.role``.
 STAFF_ROLES = ("clerk", "supervisor", "auditor", "admin")
 
 
@@ -76,7 +77,7 @@ class StaffRole(Base):
     __tablename__ = "staff_role"
     __table_args__ = (
         UniqueConstraint("account_id", "role", "unit_code"),
-        CheckConstraint("role IN ('clerk', 'supervisor', 'auditor', 'admin')", name="role"),
+        CheckConstraint("role IN ({})".format(", ".join(f"'{role}'" for role in STAFF_ROLES)), name="role"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

@@ -35,6 +35,7 @@ from idsvc.errors import Forbidden
 from idsvc.errors import NotFound
 from idsvc.errors import ValidationFailed
 from idsvc.identity import passwords
+from idsvc.identity import signals
 from idsvc.identity.models import STAFF_ROLES
 from idsvc.identity.models import Account
 from idsvc.identity.models import ActivationCode
@@ -61,13 +62,6 @@ class ActivationFailed(ValidationFailed):
 
 
 # --- accounts ---------------------------------------------------------------------------------
-
-def get_account(account_id: int) -> Account:
-    account = db.session().get(Account, account_id)
-    if account is None:
-        raise NotFound("No such account.")
-    return account
-
 
 def account_for_citizen(citizen: Citizen) -> Account | None:
     return db.session().scalar(select(Account).where(Account.citizen_id == citizen.id))
@@ -327,7 +321,8 @@ def disable_account(account: Account, *, actor: str, reason: str) -> None:
 
 
 def on_citizen_status(citizen: Citizen, *, actor: str) -> None:
-    """Called by the registry when it records a death or a disappearance.
+    """What a death or a disappearance recorded in the registry does to the account
+    (``registry.signals.death_recorded``, received in :mod:`idsvc.identity.receivers`).
 
     Deceased: the account is disabled. Missing: its sessions and tokens end (nobody can log in
     while the person is recorded missing; the account comes back if the record is corrected).
@@ -522,14 +517,14 @@ def active_sessions(account: Account) -> list[LoginSession]:
 
 
 def revoke_sessions(account: Account, *, actor: str, reason: str, keep: int | None = None) -> int:
-    """End every session of the account (but ``keep``) and revoke its OAuth grants and tokens."""
-    from idsvc.oidc import service as oidc  # oidc depends on identity, not the other way round
-
+    """End every session of the account (but ``keep``) and revoke its OAuth grants and tokens
+    (``signals.sessions_revoked``: oidc receives it)."""
     conditions = [LoginSession.account_id == account.id, LoginSession.revoked_at.is_(None)]
     if keep is not None:
         conditions.append(LoginSession.id != keep)
     ended = db.session().execute(update(LoginSession).where(*conditions).values(revoked_at=utcnow())).rowcount
-    tokens = oidc.revoke_tokens_of_account(account.id)
+    revoked = signals.sessions_revoked.send(current_app._get_current_object(), account=account)
+    tokens = sum(count for _, count in revoked)
     audit.record(AuditAction.IDENTITY_SESSIONS_REVOKE, actor=actor, subject_type="account",
                  subject_id=account.id, data={"reason": reason, "sessions": ended, "tokens": tokens})
     return ended

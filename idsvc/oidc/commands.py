@@ -12,8 +12,8 @@ from flask.cli import with_appcontext
 from idsvc import db
 from idsvc.audit import service as audit
 from idsvc.audit.tags import AuditAction
-from idsvc.cli import actor_option
-from idsvc.cli import in_transaction
+from idsvc.clitools import actor_option
+from idsvc.clitools import in_transaction
 from idsvc.oidc import service
 from idsvc.oidc.keys import get_keystore
 from idsvc.oidc.models import AUTH_METHODS

@@ -232,6 +232,11 @@ class OAuthToken(Base, TokenMixin):
     def get_client(self) -> OAuthClient:
         return self.client
 
+    @property
+    def actor(self) -> str:
+        """Who calls with this token, for the audit trail: the person behind it, or the machine client."""
+        return f"account:{self.account_id}" if self.account_id else f"client:{self.client.client_id}"
+
 
 class Consent(Base):
     """The scopes a person agreed to release to a client (the consent issue extends this)."""

@@ -3,7 +3,8 @@
 ``init_oauth(app)`` builds a fresh server per app (Authlib's registrations append, so a shared
 module-level server would pile up grants when tests create many apps); views reach it through
 ``authorization``. ``require_oauth`` is module-level because decorators need it at import time;
-its validator is stateless.
+its validator is stateless. The ``/api/v1`` blueprints, whatever their subdomain, reach it through
+:func:`verify_access_token`, which ``create_app`` gives to :mod:`idsvc.api`.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from werkzeug.local import LocalProxy
 from idsvc.oidc import claims
 from idsvc.oidc import grants
 from idsvc.oidc import service
+from idsvc.oidc.models import OAuthToken
 
 
 def _query_client(client_id: str) -> Any:
@@ -75,3 +77,12 @@ class BearerProtector(ResourceProtector):
 
 require_oauth = BearerProtector()
 require_oauth.register_token_validator(grants.AccessTokenValidator())
+
+
+def verify_access_token(scope: str) -> OAuthToken:
+    """The :class:`idsvc.api.TokenVerifier` of our APIs: the request's bearer token (RFC 6750), valid
+    and granting ``scope``.
+
+    :raises OAuth2Error: no token, a token that is not valid, or one without ``scope``.
+    """
+    return require_oauth.acquire_token([scope])

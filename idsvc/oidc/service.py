@@ -47,9 +47,6 @@ from idsvc.oidc.models import OAuthToken
 from idsvc.oidc.models import acr_for_level
 from idsvc.registry import names
 
-LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
-
-
 # --- clients ----------------------------------------------------------------------------------
 
 #: Longest redirect URI: a code keeps the one it was sent to (``AuthorizationCode.redirect_uri``).

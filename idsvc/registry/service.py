@@ -10,6 +10,7 @@ from datetime import date
 from datetime import datetime
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import String
 from sqlalchemy import bindparam
 from sqlalchemy import func
@@ -29,6 +30,7 @@ from idsvc.registry import dates
 from idsvc.registry import idnumbers
 from idsvc.registry import names
 from idsvc.registry import reference
+from idsvc.registry import signals
 from idsvc.registry import units
 from idsvc.registry.dates import InvalidDate
 from idsvc.registry.dates import PartialDate
@@ -106,17 +108,6 @@ def get_citizen_by_number(number: str) -> Citizen:
         raise NotFound(f"ID number {mask_id_number(number)} was replaced by a newer number; "
                        "look the person up by their current number.", replaced=True)
     raise NotFound(f"No citizen holds ID number {mask_id_number(number)}.")
-
-
-def get_citizen(citizen_id: int) -> Citizen:
-    """The citizen with internal id ``citizen_id``.
-
-    :raises NotFound:
-    """
-    citizen = db.session().get(Citizen, citizen_id)
-    if citizen is None:
-        raise NotFound(f"No citizen with internal id {citizen_id}.")
-    return citizen
 
 
 def find_by_name(name: str, birth_year: int | None = None, limit: int = 50) -> list[Citizen]:
@@ -474,6 +465,9 @@ def record_death(citizen: Citizen, date_of_death: date | str, *, actor: str, rea
                  status: str = "deceased") -> CitizenRevision:
     """Record a death (or a declared disappearance, ``status="missing"``) from civil status.
 
+    ``signals.death_recorded`` tells the subdomains above, in this transaction (identity disables
+    the account, or ends its sessions).
+
     :raises Conflict: the person is already recorded as deceased.
     :raises ValidationFailed: the date is not a full date, is before birth or in the future.
     """
@@ -502,9 +496,7 @@ def record_death(citizen: Citizen, date_of_death: date | str, *, actor: str, rea
                              after=_snapshot(citizen, ["status", "date_of_death"]))
     audit.record(AuditAction.REGISTRY_DEATH_RECORD, actor=actor, subject_type="citizen", subject_id=citizen.id,
                  data={"status": status})
-    from idsvc.identity import service as identity  # identity is downstream of the registry
-
-    identity.on_citizen_status(citizen, actor=actor)
+    signals.death_recorded.send(current_app._get_current_object(), citizen=citizen, actor=actor)
     return revision
 
 

@@ -1,0 +1,17 @@
+"""Signals identity sends to the subdomains above it, which it never imports.
+
+They are sent with the app as sender, and a subdomain connects its receivers for one app in
+``create_app`` (its ``receivers.init_app``). A receiver runs inside identity's call, in the same
+session: what it writes commits or rolls back with identity's change.
+"""
+
+from __future__ import annotations
+
+from blinker import Namespace
+
+_signals = Namespace()
+
+#: The account's login sessions were ended (logout everywhere, password change or reset, disabled
+#: account, death). Keyword argument: ``account``. A receiver revokes what was issued from those
+#: sessions and returns how many tokens it revoked, which the audit event counts.
+sessions_revoked = _signals.signal("identity.sessions-revoked")

@@ -1,0 +1,19 @@
+"""What oidc does when identity signals (:mod:`idsvc.identity.signals`)."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from idsvc.identity import signals as identity_signals
+from idsvc.identity.models import Account
+from idsvc.oidc import service
+
+
+def init_app(app: Flask) -> None:
+    """Connect oidc's receivers to identity's signals, for this app."""
+    identity_signals.sessions_revoked.connect(_sessions_revoked, sender=app)
+
+
+def _sessions_revoked(app: Flask, *, account: Account) -> int:
+    """The account's sessions ended: revoke its grants and tokens; how many tokens."""
+    return service.revoke_tokens_of_account(account.id)

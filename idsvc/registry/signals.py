@@ -1,0 +1,16 @@
+"""Signals the registry sends to the subdomains above it, which it never imports.
+
+They are sent with the app as sender, and a subdomain connects its receivers for one app in
+``create_app`` (its ``receivers.init_app``). A receiver runs inside the registry's call, in the
+same session: what it writes commits or rolls back with the registry's change.
+"""
+
+from __future__ import annotations
+
+from blinker import Namespace
+
+_signals = Namespace()
+
+#: A death (``citizen.status == "deceased"``) or a declared disappearance (``"missing"``) was
+#: recorded. Keyword arguments: ``citizen``, and ``actor`` for the audit trail.
+death_recorded = _signals.signal("registry.death-recorded")

@@ -1,0 +1,73 @@
+"""Effects that travel up the layers through signals wired in create_app: a death in the registry
+reaches the account (identity), ended sessions reach the tokens (oidc). Each receiver runs in the
+sender's session, so its writes commit or roll back with the change that caused them."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import func
+from sqlalchemy import select
+
+from idsvc import db
+from idsvc.audit.models import AuditEvent
+from idsvc.audit.tags import AuditAction
+from idsvc.db import utcnow
+from idsvc.identity import service as identity
+from idsvc.identity import signals as identity_signals
+from idsvc.identity.models import Account
+from idsvc.oidc import service as oidc
+from idsvc.oidc.models import OAuthToken
+from idsvc.registry import service as registry
+from idsvc.registry import signals as registry_signals
+
+
+def test_the_registry_signals_a_death_within_its_own_session(app_ctx, create_account) -> None:  # type: ignore[no-untyped-def]
+    account = create_account()
+    heard: list[dict[str, Any]] = []
+
+    def receiver(sender: Flask, **kwargs: Any) -> None:
+        heard.append({"sender": sender, "session": db.session(), **kwargs})
+
+    with registry_signals.death_recorded.connected_to(receiver, sender=app_ctx):
+        registry.record_death(account.citizen, date(2025, 3, 1), actor="clerk:9", reason="death certificate")
+    [signal] = heard
+    assert signal == {"sender": app_ctx, "session": db.session(), "citizen": account.citizen, "actor": "clerk:9"}
+
+
+def test_the_disabled_account_rolls_back_with_the_death(app_ctx, create_account) -> None:  # type: ignore[no-untyped-def]
+    account_id = create_account().id
+    db.session().commit()
+    account = db.session().get(Account, account_id)
+    registry.record_death(account.citizen, date(2025, 3, 1), actor="clerk:9", reason="death certificate")
+    assert account.status == "disabled"
+    db.session().rollback()
+    account = db.session().get(Account, account_id)
+    assert (account.status, account.citizen.status) == ("active", "alive")
+    assert not db.session().scalar(select(func.count()).select_from(AuditEvent).where(
+        AuditEvent.action == AuditAction.IDENTITY_ACCOUNT_DISABLE, AuditEvent.subject_id == str(account_id)))
+
+
+def test_ended_sessions_revoke_the_tokens_and_the_audit_counts_them(app_ctx, create_account,  # type: ignore[no-untyped-def]
+                                                                    create_client) -> None:
+    account = create_account()
+    client, _ = create_client()
+    for _ in range(2):
+        oidc.issue_tokens(client=client, account=account, scope="openid", grant_type="authorization_code",
+                          include_refresh=True, level=1, amr="pwd", auth_time=utcnow())
+    identity.revoke_sessions(account, actor="account:1", reason="logout-everywhere")
+    revoked = db.session().scalars(select(OAuthToken.revoked_at).where(OAuthToken.account_id == account.id)).all()
+    assert len(revoked) == 2 and None not in revoked
+    [event] = db.session().scalars(select(AuditEvent).where(
+        AuditEvent.action == AuditAction.IDENTITY_SESSIONS_REVOKE, AuditEvent.subject_id == str(account.id))).all()
+    assert event.data == {"reason": "logout-everywhere", "sessions": 0, "tokens": 2}
+
+
+def test_the_receivers_are_wired_per_app_by_create_app(app: Flask) -> None:
+    assert list(registry_signals.death_recorded.receivers_for(app))
+    assert list(identity_signals.sessions_revoked.receivers_for(app))
+    other = Flask("not-built-by-create-app")
+    assert not list(registry_signals.death_recorded.receivers_for(other))
+    assert not list(identity_signals.sessions_revoked.receivers_for(other))
