@@ -10,6 +10,8 @@ import click
 from flask import Flask
 from flask.cli import with_appcontext
 
+from idsvc.clitools import actor_option
+
 
 def register_commands(app: Flask) -> None:
     from idsvc.demo_agency.commands import demo_agency_cli

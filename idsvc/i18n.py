@@ -29,8 +29,8 @@ from flask_babel import gettext as _
 from werkzeug import Response
 from werkzeug.exceptions import HTTPException
 
-from idsvc.identity import sessions
-from idsvc.identity import useragent
+from idsvc import useragent
+from idsvc.web import local_path
 
 LANGUAGES = ("vi", "en")
 DEFAULT = "vi"
@@ -95,23 +95,13 @@ def one_language(text: str) -> str:
     return english if current() == "en" else vietnamese
 
 
-def local_path(target: str | None) -> str:
-    """A path on this site to return to, else the landing page (never another site)."""
-    if not target or "\\" in target or not target.isprintable() or not target.startswith("/"):
-        return "/"
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or target.startswith("//"):
-        return "/"
-    return target
-
-
 def _here() -> str:
     """This page, to come back to after switching: a POSTed form comes back as its page (its
     query, and the ``next`` it carried). ``next`` is kept only as the login would keep it."""
     args = [(key, value) for key, value in request.args.items(multi=True) if key != "next"]
     nxt = _value("next")
     if nxt:
-        args.append(("next", sessions.safe_next(nxt)))
+        args.append(("next", local_path(nxt)))  # the login checks it again against its own list
     return request.path + ("?" + urlencode(args) if args else "")
 
 

@@ -6,6 +6,7 @@ import functools
 import time
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Blueprint
 from flask import Flask
@@ -94,3 +95,18 @@ def init_app(app: Flask) -> None:
     csrf.init_app(app)
     app.extensions["idsvc.limiter"] = FixedWindowRateLimiter(storage_from_string(app.config["RATELIMIT_STORAGE_URI"]))
     app.after_request(_security_headers)
+
+
+def local_path(target: str | None, *, default: str = "/", prefixes: tuple[str, ...] = ("/",)) -> str:
+    """``target`` if it is a path on this site starting with one of ``prefixes``, else ``default``:
+    never another site (``//host``, ``///host``, a scheme), nothing a ``Location`` header cannot
+    carry, nothing that is no URL at all (``//[`` makes ``urlsplit`` raise)."""
+    if not target or "\\" in target or not target.isprintable() or target.startswith("//"):
+        return default
+    try:
+        parts = urlsplit(target)
+    except ValueError:
+        return default
+    if parts.scheme or parts.netloc or not parts.path.startswith(prefixes):
+        return default
+    return target

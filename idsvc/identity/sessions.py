@@ -9,7 +9,6 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit
 
 from flask import g
 from flask import redirect
@@ -19,6 +18,7 @@ from flask import url_for
 
 from idsvc.identity import service
 from idsvc.identity.models import LoginSession
+from idsvc.web import local_path
 
 #: ``login_required(level=ACCOUNT_LEVEL)``: the account's own level (its settings are no easier to
 #: reach than the agencies' pages: a level-2 account needs its second factor there too).
@@ -52,17 +52,7 @@ def client_info() -> dict[str, Any]:
 
 def safe_next(target: str | None, default: str = "/account") -> str:
     """A local path among ``NEXT_PREFIXES``, else ``default`` (also for what is no URL at all)."""
-    if not target:
-        return default
-    if "\\" in target or not target.isprintable():  # control characters cannot go in a Location header
-        return default
-    try:
-        parts = urlsplit(target)
-    except ValueError:  # e.g. "//[": an unclosed IPv6 host
-        return default
-    if parts.scheme or parts.netloc or not parts.path.startswith(NEXT_PREFIXES):
-        return default
-    return target
+    return local_path(target, default=default, prefixes=NEXT_PREFIXES)
 
 
 def own_level(login: LoginSession) -> int:

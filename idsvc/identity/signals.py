@@ -15,3 +15,8 @@ _signals = Namespace()
 #: account, death). Keyword argument: ``account``. A receiver revokes what was issued from those
 #: sessions and returns how many tokens it revoked, which the audit event counts.
 sessions_revoked = _signals.signal("identity.sessions-revoked")
+
+#: The login page is about to be shown on the way to ``next_url``. Keyword argument: ``next_url``
+#: (already a safe local path). A receiver returns the name of the party asking for the login (the
+#: agency whose authorization request it returns to), or None; the page names the first one given.
+login_asked = _signals.signal("identity.login-asked")

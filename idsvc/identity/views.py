@@ -19,8 +19,8 @@ from idsvc.errors import ValidationFailed
 from idsvc.errors import error_page
 from idsvc.identity import service
 from idsvc.identity import sessions
+from idsvc.identity import signals
 from idsvc.logs import mask_id_number
-from idsvc.oidc.service import requesting_client_name
 from idsvc.web import per_source_limit
 
 bp = Blueprint("identity", __name__)
@@ -44,13 +44,13 @@ def login():  # type: ignore[no-untyped-def]
     if request.method == "GET":
         hint = request.args.get("login_hint", "")
         return render_template("identity/login.html", next=next_url, error=None,
-                               client_name=requesting_client_name(next_url),
+                               client_name=_asking(next_url),
                                id_number=hint if hint.isascii() and hint.isdigit() and len(hint) == 12 else "",
                                notice=request.args.get("notice") and _notice(request.args["notice"]))
     result = service.authenticate(request.form.get("id_number", ""), request.form.get("password", ""))
     if not result.ok:
         return render_template("identity/login.html", next=next_url, error=LOGIN_FAILED, notice=None,
-                               client_name=requesting_client_name(next_url),
+                               client_name=_asking(next_url),
                                id_number=request.form.get("id_number", "")[:12]), 401
     previous = sessions.current_login()
     if previous is not None:
@@ -173,3 +173,9 @@ def logout_everywhere():  # type: ignore[no-untyped-def]
                             reason="logout-everywhere")
     sessions.forget()
     return redirect(url_for("identity.login", notice="logged-out"))
+
+
+def _asking(next_url: str) -> str | None:
+    """The agency whose authorization request this login returns to (oidc answers the signal)."""
+    answers = signals.login_asked.send(current_app._get_current_object(), next_url=next_url)
+    return next((name for _, name in answers if name), None)

@@ -12,8 +12,14 @@ from idsvc.oidc import service
 def init_app(app: Flask) -> None:
     """Connect oidc's receivers to identity's signals, for this app."""
     identity_signals.sessions_revoked.connect(_sessions_revoked, sender=app)
+    identity_signals.login_asked.connect(_login_asked, sender=app)
 
 
 def _sessions_revoked(app: Flask, *, account: Account) -> int:
     """The account's sessions ended: revoke its grants and tokens; how many tokens."""
     return service.revoke_tokens_of_account(account.id)
+
+
+def _login_asked(app: Flask, *, next_url: str) -> str | None:
+    """The login page returns to ``next_url``: the name of the agency asking, if it is one of ours."""
+    return service.requesting_client_name(next_url)

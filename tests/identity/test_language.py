@@ -60,7 +60,8 @@ def test_the_switch_returns_to_the_same_page_and_wins(client, agency_app) -> Non
     assert '<a class="language" href="/language/en?' in back.text and ">English</a>" in back.text
 
 
-@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/", "/\\evil.example", "javascript:x"])
+@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/", "/\\evil.example", "javascript:x",
+                                    "///evil.example/", "//["])
 def test_the_switch_never_leaves_the_site(client, target) -> None:  # type: ignore[no-untyped-def]
     response = client.get("/language/en", query_string={"next": target})
     assert response.headers["Location"] == "/"

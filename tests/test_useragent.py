@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from idsvc.identity.useragent import describe
+from idsvc.useragent import describe
 
 AGENTS = [
     ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 "
