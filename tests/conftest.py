@@ -33,7 +33,7 @@ BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
 PG_TEMPLATE = f"idsvc_test_template_{os.getpid()}"
 
 
-def _pg_admin_engine():  # type: ignore[no-untyped-def]
+def _pg_admin_engine():
     url = make_url(normalise_database_url(PG_URL or "")).set(database="postgres")
     return create_engine(url, isolation_level="AUTOCOMMIT")
 
@@ -109,7 +109,7 @@ def scratch_database_url(backend: str, request: pytest.FixtureRequest, tmp_path:
 
 
 @pytest.fixture()
-def app(backend: str, scratch_database_url: str, keys_dir: Path, tmp_path: Path):  # type: ignore[no-untyped-def]
+def app(backend: str, scratch_database_url: str, keys_dir: Path, tmp_path: Path):
     """The application on a database of its own (SQLite copy, or PostgreSQL clone)."""
     application = create_app({
         "TESTING": True,
@@ -125,18 +125,18 @@ def app(backend: str, scratch_database_url: str, keys_dir: Path, tmp_path: Path)
 
 
 @pytest.fixture()
-def app_ctx(app):  # type: ignore[no-untyped-def]
+def app_ctx(app):
     with app.app_context():
         yield app
 
 
 @pytest.fixture()
-def client(app):  # type: ignore[no-untyped-def]
+def client(app):
     return app.test_client()
 
 
 @pytest.fixture()
-def runner(app):  # type: ignore[no-untyped-def]
+def runner(app):
     return app.test_cli_runner()
 
 

@@ -40,7 +40,7 @@ def _app(*, verify: bool = True) -> Flask:
 
     @bp.get("")
     @api.require_scope("registry.verify")
-    def lookup():  # type: ignore[no-untyped-def]
+    def lookup():
         return jsonify({"actor": api.actor()})
 
     app = Flask(__name__)

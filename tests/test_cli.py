@@ -10,7 +10,7 @@ from idsvc import db
 from idsvc.audit.models import AuditEvent
 
 
-def test_keys_generate_if_missing_creates_private_files_once(app, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_keys_generate_if_missing_creates_private_files_once(app, tmp_path) -> None:
     app.config["KEYS_DIR"] = str(tmp_path / "keys")
     from idsvc.oidc import keys
 
@@ -30,13 +30,13 @@ def test_keys_generate_if_missing_creates_private_files_once(app, tmp_path) -> N
         assert len(db.session().scalars(select(AuditEvent).where(AuditEvent.action == "oidc:keys:generate")).all()) == 2
 
 
-def test_units_sync_is_idempotent(runner) -> None:  # type: ignore[no-untyped-def]
+def test_units_sync_is_idempotent(runner) -> None:
     result = runner.invoke(args=["units", "sync"])
     assert result.exit_code == 0
     assert "34 provinces, 3321 communes (0 new rows)" in result.output
 
 
-def test_db_current_names_the_head_revision(runner) -> None:  # type: ignore[no-untyped-def]
+def test_db_current_names_the_head_revision(runner) -> None:
     from alembic.script import ScriptDirectory
 
     from idsvc.migrate import alembic_config
@@ -45,7 +45,7 @@ def test_db_current_names_the_head_revision(runner) -> None:  # type: ignore[no-
     assert runner.invoke(args=["db", "current"]).output.strip() == head
 
 
-def test_seed_loads_the_demo_citizens_once(runner) -> None:  # type: ignore[no-untyped-def]
+def test_seed_loads_the_demo_citizens_once(runner) -> None:
     from idsvc.registry import service
 
     first = runner.invoke(args=["seed", "--if-empty"])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 
-def test_unknown_route_is_a_problem_document(client) -> None:  # type: ignore[no-untyped-def]
+def test_unknown_route_is_a_problem_document(client) -> None:
     response = client.get("/no/such/page")
     assert response.status_code == 404
     assert response.mimetype == "application/problem+json"
@@ -12,12 +12,12 @@ def test_unknown_route_is_a_problem_document(client) -> None:  # type: ignore[no
     assert body["type"].endswith("/not-found")
 
 
-def test_wrong_method_is_a_problem_document(client) -> None:  # type: ignore[no-untyped-def]
+def test_wrong_method_is_a_problem_document(client) -> None:
     response = client.post("/healthz")
     assert response.status_code == 405 and response.mimetype == "application/problem+json"
 
 
-def test_unexpected_failure_says_nothing_was_saved_and_hides_internals(app) -> None:  # type: ignore[no-untyped-def]
+def test_unexpected_failure_says_nothing_was_saved_and_hides_internals(app) -> None:
     app.config["PROPAGATE_EXCEPTIONS"] = False
 
     @app.get("/boom")
@@ -30,7 +30,7 @@ def test_unexpected_failure_says_nothing_was_saved_and_hides_internals(app) -> N
     assert "nothing was saved" in response.get_json()["detail"]
 
 
-def test_health_and_readiness(client) -> None:  # type: ignore[no-untyped-def]
+def test_health_and_readiness(client) -> None:
     assert client.get("/healthz").get_json() == {"status": "ok"}
     assert client.get("/readyz").get_json() == {"status": "ready"}
 
@@ -38,7 +38,7 @@ def test_health_and_readiness(client) -> None:  # type: ignore[no-untyped-def]
 BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 
 
-def test_a_browser_gets_an_error_page_in_its_language(client) -> None:  # type: ignore[no-untyped-def]
+def test_a_browser_gets_an_error_page_in_its_language(client) -> None:
     response = client.get("/no/such/page", headers={"Accept": BROWSER_ACCEPT})
     assert response.status_code == 404 and response.mimetype == "text/html"
     assert "Không có trang này" in response.text and "There is no such page" not in response.text
@@ -47,14 +47,14 @@ def test_a_browser_gets_an_error_page_in_its_language(client) -> None:  # type: 
     assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
 
 
-def test_a_form_posted_without_its_csrf_token_asks_to_reload(client) -> None:  # type: ignore[no-untyped-def]
+def test_a_form_posted_without_its_csrf_token_asks_to_reload(client) -> None:
     response = client.post("/login", data={"id_number": "001080012345", "password": "x" * 12},
                            headers={"Accept": BROWSER_ACCEPT})
     assert response.status_code == 400 and response.mimetype == "text/html"
     assert "Hãy tải lại trang rồi gửi lại." in response.text
 
 
-def test_an_unexpected_failure_on_a_page_hides_internals(app) -> None:  # type: ignore[no-untyped-def]
+def test_an_unexpected_failure_on_a_page_hides_internals(app) -> None:
     app.config["PROPAGATE_EXCEPTIONS"] = False
 
     @app.get("/boom-page")

@@ -12,7 +12,7 @@ from idsvc.config import DEV_SECRET_KEY
 from idsvc.config import ConfigError
 
 
-def test_environment_variables_configure_the_app(monkeypatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_environment_variables_configure_the_app(monkeypatch, tmp_path) -> None:
     monkeypatch.setenv("IDSVC_DATABASE_URL", "postgresql://u@db.internal:5432/reg")
     monkeypatch.setenv("IDSVC_ISSUER", "https://id.example.vn")
     monkeypatch.setenv("IDSVC_KEYS_DIR", str(tmp_path))
@@ -22,19 +22,19 @@ def test_environment_variables_configure_the_app(monkeypatch, tmp_path) -> None:
     assert app.config["KEYS_DIR"] == str(tmp_path)
 
 
-def test_overrides_win_over_the_environment(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_overrides_win_over_the_environment(monkeypatch) -> None:
     monkeypatch.setenv("IDSVC_ISSUER", "https://from-env")
     app = create_app({"ISSUER": "https://from-test", "TESTING": True})
     assert app.config["ISSUER"] == "https://from-test" and app.testing
 
 
-def test_development_defaults_to_sqlite_under_instance(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_development_defaults_to_sqlite_under_instance(monkeypatch) -> None:
     monkeypatch.delenv("IDSVC_DATABASE_URL", raising=False)
     app = create_app({"TESTING": True})
     assert app.config["DATABASE_URL"].startswith("sqlite:///") and "instance" in app.config["DATABASE_URL"]
 
 
-def _production(monkeypatch, tmp_path, **env: str) -> None:  # type: ignore[no-untyped-def]
+def _production(monkeypatch, tmp_path, **env: str) -> None:
     from idsvc.oidc.keys import KeyStore
 
     keys = tmp_path / "keys"
@@ -48,7 +48,7 @@ def _production(monkeypatch, tmp_path, **env: str) -> None:  # type: ignore[no-u
         monkeypatch.setenv(key, value)
 
 
-def test_production_starts_with_proper_settings(monkeypatch, tmp_path, redis_url) -> None:  # type: ignore[no-untyped-def]
+def test_production_starts_with_proper_settings(monkeypatch, tmp_path, redis_url) -> None:
     _production(monkeypatch, tmp_path, IDSVC_RATELIMIT_STORAGE_URI=redis_url)
     assert create_app().config["IDSVC_ENV"] == "production"
 
@@ -62,13 +62,13 @@ def test_production_starts_with_proper_settings(monkeypatch, tmp_path, redis_url
     ({"IDSVC_HASH_KEY": "short"}, "IDSVC_HASH_KEY must be set"),
     ({"IDSVC_PAIRWISE_KEY": DEV_PAIRWISE_KEY}, "IDSVC_PAIRWISE_KEY must be set"),
 ])
-def test_production_refuses_development_settings(monkeypatch, tmp_path, env, message) -> None:  # type: ignore[no-untyped-def]
+def test_production_refuses_development_settings(monkeypatch, tmp_path, env, message) -> None:
     _production(monkeypatch, tmp_path, **env)
     with pytest.raises(ConfigError, match=message):
         create_app()
 
 
-def test_production_without_a_secret_names_every_problem(monkeypatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_production_without_a_secret_names_every_problem(monkeypatch, tmp_path) -> None:
     _production(monkeypatch, tmp_path, IDSVC_DATABASE_URL="sqlite:///x.db")
     monkeypatch.delenv("IDSVC_SECRET_KEY")
     with pytest.raises(ConfigError) as info:
@@ -76,14 +76,14 @@ def test_production_without_a_secret_names_every_problem(monkeypatch, tmp_path) 
     assert "IDSVC_SECRET_KEY" in str(info.value) and "IDSVC_DATABASE_URL" in str(info.value)
 
 
-def test_commands_in_production_need_no_signing_key_but_serving_does(monkeypatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_commands_in_production_need_no_signing_key_but_serving_does(monkeypatch, tmp_path) -> None:
     _production(monkeypatch, tmp_path, IDSVC_KEYS_DIR=str(tmp_path / "empty"))
     assert create_app(serving=False).config["IDSVC_ENV"] == "production"  # `idsvc keys generate` can run
     with pytest.raises(ConfigError, match="holds no signing key: run `idsvc keys generate`"):
         create_app()
 
 
-def test_commands_in_production_still_refuse_development_settings(monkeypatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_commands_in_production_still_refuse_development_settings(monkeypatch, tmp_path) -> None:
     _production(monkeypatch, tmp_path, IDSVC_KEYS_DIR=str(tmp_path / "empty"), IDSVC_HASH_KEY="short")
     with pytest.raises(ConfigError, match="Refusing to run this command") as info:
         create_app(serving=False)
@@ -96,14 +96,14 @@ def _closed_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def test_production_refuses_per_worker_counters(monkeypatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_production_refuses_per_worker_counters(monkeypatch, tmp_path) -> None:
     _production(monkeypatch, tmp_path, IDSVC_RATELIMIT_STORAGE_URI="memory://")
     with pytest.raises(ConfigError, match=r"set IDSVC_RATELIMIT_STORAGE_URI=redis://host:6379/0 so all workers share"):
         create_app()
     assert create_app(serving=False)  # the commands count no login
 
 
-def test_production_refuses_a_redis_that_does_not_answer(monkeypatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_production_refuses_a_redis_that_does_not_answer(monkeypatch, tmp_path) -> None:
     uri = f"redis://:hunter2-password@127.0.0.1:{_closed_port()}/0"
     _production(monkeypatch, tmp_path, IDSVC_RATELIMIT_STORAGE_URI=uri)
     with pytest.raises(ConfigError, match=r"IDSVC_RATELIMIT_STORAGE_URI \(redis://…@127\.0\.0\.1:\d+/0\) does not "
@@ -112,7 +112,7 @@ def test_production_refuses_a_redis_that_does_not_answer(monkeypatch, tmp_path) 
     assert "hunter2" not in str(info.value)
 
 
-def test_production_refuses_a_store_it_cannot_use(monkeypatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_production_refuses_a_store_it_cannot_use(monkeypatch, tmp_path) -> None:
     _production(monkeypatch, tmp_path, IDSVC_RATELIMIT_STORAGE_URI="redsi://127.0.0.1:6379")
     with pytest.raises(ConfigError, match=r"IDSVC_RATELIMIT_STORAGE_URI \(redsi://127.0.0.1:6379\) cannot be used"):
         create_app()

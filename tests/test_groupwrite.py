@@ -22,12 +22,12 @@ def _event(actor: str, action: str = "test:group:write") -> tuple:  # type: igno
                      "subject_id": None, "ip": None, "data": {"n": 1}})
 
 
-def _actors(app) -> list[str]:  # type: ignore[no-untyped-def]
+def _actors(app) -> list[str]:
     with app.app_context():
         return sorted(db.session().scalars(select(AuditEvent.actor).where(AuditEvent.action == "test:group:write")))
 
 
-def test_rows_of_many_threads_are_all_committed_before_each_returns(app) -> None:  # type: ignore[no-untyped-def]
+def test_rows_of_many_threads_are_all_committed_before_each_returns(app) -> None:
     writer = GroupWriter(db.get_db(app).engine)
     seen_after_return: list[int] = []
 
@@ -46,7 +46,7 @@ def test_rows_of_many_threads_are_all_committed_before_each_returns(app) -> None
     assert _actors(app) == [f"thread-{i:02d}" for i in range(20)]
 
 
-def test_a_refused_row_fails_its_own_request_and_no_other(app) -> None:  # type: ignore[no-untyped-def]
+def test_a_refused_row_fails_its_own_request_and_no_other(app) -> None:
     writer = GroupWriter(db.get_db(app).engine)
     errors: dict[str, BaseException] = {}
 
@@ -66,7 +66,7 @@ def test_a_refused_row_fails_its_own_request_and_no_other(app) -> None:  # type:
     assert _actors(app) == [f"good-{i}" for i in range(5)]
 
 
-def test_a_database_that_does_not_answer_fails_the_request(app, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_a_database_that_does_not_answer_fails_the_request(app, monkeypatch) -> None:
     writer = GroupWriter(db.get_db(app).engine, timeout=0.2)
     blocked = threading.Event()
     monkeypatch.setattr(writer, "_commit", lambda batch: blocked.wait(2))
@@ -76,11 +76,11 @@ def test_a_database_that_does_not_answer_fails_the_request(app, monkeypatch) -> 
 
 
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")  # the thread dies on purpose
-def test_a_writer_that_died_is_started_again_and_its_batch_is_failed(app, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_a_writer_that_died_is_started_again_and_its_batch_is_failed(app, monkeypatch) -> None:
     writer = GroupWriter(db.get_db(app).engine)
     real_commit = writer._commit
 
-    def dies(batch):  # type: ignore[no-untyped-def]
+    def dies(batch):
         raise SystemExit  # a BaseException: the writer thread ends
     monkeypatch.setattr(writer, "_commit", dies)
     with pytest.raises(GroupWriteFailed):

@@ -7,7 +7,7 @@ import logging
 from idsvc.logs import redact
 
 
-def test_request_lines_lose_hints_codes_and_tokens(app, caplog) -> None:  # type: ignore[no-untyped-def]
+def test_request_lines_lose_hints_codes_and_tokens(app, caplog) -> None:
     line = ('127.0.0.1 - - "GET /authorize?client_id=demo&login_hint=001080012345&state=abc&nonce=n1'
             '&code_challenge=x HTTP/1.1" 302 -')
     with caplog.at_level(logging.INFO, logger="werkzeug"):
@@ -19,7 +19,7 @@ def test_request_lines_lose_hints_codes_and_tokens(app, caplog) -> None:  # type
     assert "client_id=demo" in text and "code_challenge=x" in text  # the rest stays readable
 
 
-def test_our_own_log_lines_mask_id_numbers(app, caplog) -> None:  # type: ignore[no-untyped-def]
+def test_our_own_log_lines_mask_id_numbers(app, caplog) -> None:
     with caplog.at_level(logging.INFO, logger=app.logger.name):
         app.logger.info("looked up %s for %s", "079172000666", "password=hunter2-hunter2")
     assert "079172000666" not in caplog.text and "*********666" in caplog.text
@@ -37,7 +37,7 @@ def test_parameters_nested_in_a_next_url_are_redacted_too() -> None:
                             "%26login_hint%3D[redacted]%26scope%3Dopenid")
 
 
-def test_a_traceback_in_the_log_does_not_quote_an_id_number(app, caplog) -> None:  # type: ignore[no-untyped-def]
+def test_a_traceback_in_the_log_does_not_quote_an_id_number(app, caplog) -> None:
     with caplog.at_level(logging.ERROR, logger=app.logger.name):
         try:
             raise ValueError("duplicate key: id_number=001185004321")
@@ -46,7 +46,7 @@ def test_a_traceback_in_the_log_does_not_quote_an_id_number(app, caplog) -> None
     assert "001185004321" not in caplog.text and "*********321" in caplog.text
 
 
-def test_database_errors_do_not_carry_the_values(app_ctx) -> None:  # type: ignore[no-untyped-def]
+def test_database_errors_do_not_carry_the_values(app_ctx) -> None:
     import pytest
     from sqlalchemy import text
     from sqlalchemy.exc import DBAPIError

@@ -25,14 +25,14 @@ def test_upgrade_downgrade_upgrade_leaves_no_drift(scratch_database_url: str) ->
     engine.dispose()
 
 
-def test_units_survive_as_reference_data(app_ctx) -> None:  # type: ignore[no-untyped-def]
+def test_units_survive_as_reference_data(app_ctx) -> None:
     from idsvc.registry import service
 
     assert service.unit_counts() == (34, 3321)
     assert len(service.commune_codes()) == 3321
 
 
-def test_sqlite_enforces_foreign_keys_and_uses_wal(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_sqlite_enforces_foreign_keys_and_uses_wal(tmp_path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'x.sqlite3'}")
     with engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1

@@ -92,7 +92,7 @@ def empty_database() -> Iterator[str]:
     admin.dispose()
 
 
-def test_a_first_production_deployment_starts_from_an_empty_key_directory(tmp_path, empty_database, redis_url) -> None:  # type: ignore[no-untyped-def]
+def test_a_first_production_deployment_starts_from_an_empty_key_directory(tmp_path, empty_database, redis_url) -> None:
     env = production_env(tmp_path, empty_database, IDSVC_RATELIMIT_STORAGE_URI=redis_url)
     assert not (tmp_path / "keys").exists()
     for args in (["db", "upgrade"], ["keys", "generate"], ["units", "sync"],
@@ -127,7 +127,7 @@ def test_a_first_production_deployment_starts_from_an_empty_key_directory(tmp_pa
         stop(process)
 
 
-def test_a_command_refuses_development_settings_with_a_message_and_no_traceback(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_command_refuses_development_settings_with_a_message_and_no_traceback(tmp_path) -> None:
     done = idsvc(production_env(tmp_path, NOWHERE_DB, IDSVC_SECRET_KEY="short"), "keys", "generate")
     assert done.returncode == 1
     assert "Refusing to run this command in production mode" in done.stderr
@@ -136,7 +136,7 @@ def test_a_command_refuses_development_settings_with_a_message_and_no_traceback(
     assert not (tmp_path / "keys").exists()
 
 
-def test_idsvc_run_refuses_without_a_signing_key_with_a_message_and_no_traceback(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_idsvc_run_refuses_without_a_signing_key_with_a_message_and_no_traceback(tmp_path) -> None:
     done = idsvc(production_env(tmp_path, NOWHERE_DB), "run", "--port", str(free_port()))
     assert done.returncode == 1
     assert "Refusing to start in production mode" in done.stderr
@@ -149,7 +149,7 @@ def test_idsvc_run_refuses_without_a_signing_key_with_a_message_and_no_traceback
     (["-c", "python:idsvc.startup"], "master"),  # the same hook, started from anywhere
     (["-c", "/dev/null", "-w", "1"], "worker"),  # another configuration: the worker refuses
 ], ids=["gunicorn.conf.py", "python:idsvc.startup", "worker"])
-def test_gunicorn_refuses_without_a_signing_key_logs_why_and_stops(tmp_path, config, refused_by) -> None:  # type: ignore[no-untyped-def]
+def test_gunicorn_refuses_without_a_signing_key_logs_why_and_stops(tmp_path, config, refused_by) -> None:
     """One error log line, and exit status 4: the arbiter stops rather than starting workers again."""
     log = tmp_path / "gunicorn.log"
     process = gunicorn(production_env(tmp_path, NOWHERE_DB), free_port(), log, *config)
@@ -165,7 +165,7 @@ def test_gunicorn_refuses_without_a_signing_key_logs_why_and_stops(tmp_path, con
     assert ("Booting worker" in output) == (refused_by == "worker")
 
 
-def test_gunicorn_refuses_per_worker_login_counters(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_gunicorn_refuses_per_worker_login_counters(tmp_path) -> None:
     log = tmp_path / "gunicorn.log"
     env = production_env(tmp_path, NOWHERE_DB, IDSVC_RATELIMIT_STORAGE_URI="memory://")
     process = gunicorn(env, free_port(), log)

@@ -10,7 +10,7 @@ from idsvc import db
 from tests.browser import Browser
 
 
-def test_with_redis_two_workers_share_one_limit(scratch_database_url, keys_dir, redis_url) -> None:  # type: ignore[no-untyped-def]
+def test_with_redis_two_workers_share_one_limit(scratch_database_url, keys_dir, redis_url) -> None:
     """Two apps stand for two gunicorn workers: with memory:// each would let 3 attempts through."""
     workers = [create_app({"TESTING": True, "DATABASE_URL": scratch_database_url, "KEYS_DIR": str(keys_dir),
                            "LOGIN_RATE_LIMIT": "3 per minute", "RATELIMIT_STORAGE_URI": redis_url}) for _ in range(2)]

@@ -20,7 +20,7 @@ LANGUAGES = ["vi", "en"]
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None}
 
 
-def _catalogue(lang: str):  # type: ignore[no-untyped-def]
+def _catalogue(lang: str):
     with (TRANSLATIONS / lang / "LC_MESSAGES" / "messages.po").open("rb") as po:
         return read_po(po, locale=lang)
 
@@ -47,7 +47,7 @@ def source_msgids() -> set[str | tuple[str, ...]]:
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
-def test_every_page_string_is_translated(lang, source_msgids) -> None:  # type: ignore[no-untyped-def]
+def test_every_page_string_is_translated(lang, source_msgids) -> None:
     catalogue = _catalogue(lang)
     untranslated = []
     for msgid in sorted(source_msgids, key=_key):
@@ -60,7 +60,7 @@ def test_every_page_string_is_translated(lang, source_msgids) -> None:  # type: 
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
-def test_catalogues_hold_no_stale_or_broken_entries(lang, source_msgids) -> None:  # type: ignore[no-untyped-def]
+def test_catalogues_hold_no_stale_or_broken_entries(lang, source_msgids) -> None:
     catalogue = _catalogue(lang)
     current = {_key(m) for m in source_msgids}
     stale = [m.id for m in catalogue if m.id and _key(m.id) not in current]
@@ -69,14 +69,14 @@ def test_catalogues_hold_no_stale_or_broken_entries(lang, source_msgids) -> None
     assert problems == [], problems  # e.g. a %(name)s placeholder lost in translation
 
 
-def _entries(catalogue) -> dict[object, object]:  # type: ignore[no-untyped-def]
-    def hashable(value):  # type: ignore[no-untyped-def]
+def _entries(catalogue) -> dict[object, object]:
+    def hashable(value):
         return value if isinstance(value, str) else tuple(value)
     return {hashable(m.id): hashable(m.string) for m in catalogue if m.id}
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
-def test_committed_mo_is_the_compiled_po(lang) -> None:  # type: ignore[no-untyped-def]
+def test_committed_mo_is_the_compiled_po(lang) -> None:
     compiled = BytesIO()
     write_mo(compiled, _catalogue(lang))
     compiled.seek(0)

@@ -24,7 +24,7 @@ from idsvc.registry import service as registry
 from idsvc.registry import signals as registry_signals
 
 
-def test_the_registry_signals_a_death_within_its_own_session(app_ctx, create_account) -> None:  # type: ignore[no-untyped-def]
+def test_the_registry_signals_a_death_within_its_own_session(app_ctx, create_account) -> None:
     account = create_account()
     heard: list[dict[str, Any]] = []
 
@@ -37,7 +37,7 @@ def test_the_registry_signals_a_death_within_its_own_session(app_ctx, create_acc
     assert signal == {"sender": app_ctx, "session": db.session(), "citizen": account.citizen, "actor": "clerk:9"}
 
 
-def test_the_disabled_account_rolls_back_with_the_death(app_ctx, create_account) -> None:  # type: ignore[no-untyped-def]
+def test_the_disabled_account_rolls_back_with_the_death(app_ctx, create_account) -> None:
     account_id = create_account().id
     db.session().commit()
     account = db.session().get(Account, account_id)
@@ -50,7 +50,7 @@ def test_the_disabled_account_rolls_back_with_the_death(app_ctx, create_account)
         AuditEvent.action == AuditAction.IDENTITY_ACCOUNT_DISABLE, AuditEvent.subject_id == str(account_id)))
 
 
-def test_ended_sessions_revoke_the_tokens_and_the_audit_counts_them(app_ctx, create_account,  # type: ignore[no-untyped-def]
+def test_ended_sessions_revoke_the_tokens_and_the_audit_counts_them(app_ctx, create_account,
                                                                     create_client) -> None:
     account = create_account()
     client, _ = create_client()

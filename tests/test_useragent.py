@@ -37,7 +37,7 @@ AGENTS = [
 
 
 @pytest.mark.parametrize(("user_agent", "expected"), AGENTS)
-def test_common_browsers_and_systems_are_recognised(user_agent, expected) -> None:  # type: ignore[no-untyped-def]
+def test_common_browsers_and_systems_are_recognised(user_agent, expected) -> None:
     assert describe(user_agent) == expected
 
 

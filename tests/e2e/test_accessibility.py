@@ -84,7 +84,7 @@ def _log_in(page: Page, account: Account) -> None:
 
 
 @pytest.mark.parametrize("lang", ["vi", "en"])
-def test_every_page_passes_axe_in_both_languages(context, provider: Provider, axe_script: Path, lang: str) -> None:  # type: ignore[no-untyped-def]
+def test_every_page_passes_axe_in_both_languages(context, provider: Provider, axe_script: Path, lang: str) -> None:
     issuer = provider.issuer
     level1, level2 = provider.accounts["level1"], provider.accounts["level2"]
     found: dict[str, list[str]] = {}

@@ -92,43 +92,43 @@ def system(tmp_path: Path) -> StubSystem:
     return StubSystem(tmp_path)
 
 
-def test_everything_present_nothing_done(system) -> None:  # type: ignore[no-untyped-def]
+def test_everything_present_nothing_done(system) -> None:
     run = system.has().run()
     assert (run.returncode, run.stderr, run.calls) == (0, "", [])
 
 
-def test_as_root_installs_what_is_missing_after_an_update(system) -> None:  # type: ignore[no-untyped-def]
+def test_as_root_installs_what_is_missing_after_an_update(system) -> None:
     run = system.has(chromium=False, node=None, npm=False).run()
     assert run.returncode == 0, run.stderr
     assert run.calls == [UPDATE, f"{INSTALL} chromium nodejs npm"]
     assert "missing: chromium nodejs npm; installing from Debian" in run.stderr
 
 
-def test_only_chromium_when_node_is_there(system) -> None:  # type: ignore[no-untyped-def]
+def test_only_chromium_when_node_is_there(system) -> None:
     run = system.has(chromium=False).run()
     assert (run.returncode, run.calls) == (0, [UPDATE, f"{INSTALL} chromium"])
 
 
-def test_another_user_installs_through_sudo_n(system) -> None:  # type: ignore[no-untyped-def]
+def test_another_user_installs_through_sudo_n(system) -> None:
     run = system.has(chromium=False).user(sudo=True).run()
     assert run.returncode == 0, run.stderr
     assert run.calls == ["sudo -n true", f"sudo -n {UPDATE}", UPDATE, f"sudo -n {INSTALL} chromium",
                          f"{INSTALL} chromium"]
 
 
-def test_without_root_or_sudo_it_prints_the_command_and_fails(system) -> None:  # type: ignore[no-untyped-def]
+def test_without_root_or_sudo_it_prints_the_command_and_fails(system) -> None:
     run = system.has(chromium=False, node=None, npm=False).user(sudo=False).run()
     assert run.returncode == 1 and run.calls == []
     assert "  sudo apt-get update && sudo apt-get install -y chromium nodejs npm" in run.stderr
 
 
-def test_without_apt_it_says_what_to_install_and_fails(system) -> None:  # type: ignore[no-untyped-def]
+def test_without_apt_it_says_what_to_install_and_fails(system) -> None:
     (system.bin / "apt-get").unlink()
     run = system.has(chromium=False).run()
     assert run.returncode == 1 and "not a Debian-like system" in run.stderr
 
 
-def test_waits_for_another_apt_holding_the_lists_lock(system) -> None:  # type: ignore[no-untyped-def]
+def test_waits_for_another_apt_holding_the_lists_lock(system) -> None:
     (system.root / "lock-busy").touch()
     run = system.has(chromium=False).run()
     assert run.returncode == 0, run.stderr
@@ -136,7 +136,7 @@ def test_waits_for_another_apt_holding_the_lists_lock(system) -> None:  # type: 
     assert "another apt is running; waiting for its lock" in run.stderr
 
 
-def test_a_debian_nodejs_older_than_20_is_not_installed(system) -> None:  # type: ignore[no-untyped-def]
+def test_a_debian_nodejs_older_than_20_is_not_installed(system) -> None:
     system.env["DEBIAN_NODE"] = "18.20.4+dfsg-1~deb12u3"  # Debian 12
     run = system.has(chromium=False, node=None, npm=False).run()
     assert run.returncode == 1
@@ -144,7 +144,7 @@ def test_a_debian_nodejs_older_than_20_is_not_installed(system) -> None:  # type
     assert "nodejs package is version 18.20.4+dfsg-1~deb12u3; tests/e2e/rp needs Node.js >= 20" in run.stderr
 
 
-def test_an_installed_node_older_than_20_fails_with_the_reason(system) -> None:  # type: ignore[no-untyped-def]
+def test_an_installed_node_older_than_20_fails_with_the_reason(system) -> None:
     run = system.has(node="18.19.1").run()
     assert run.returncode == 1 and run.calls == []
     assert "node is version v18.19.1; tests/e2e/rp needs Node.js >= 20" in run.stderr

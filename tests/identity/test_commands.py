@@ -28,7 +28,7 @@ def _code(output: str) -> str:
     return match.group(1)
 
 
-def test_create_account_prints_a_code_that_activates_it(runner, setup_data) -> None:  # type: ignore[no-untyped-def]
+def test_create_account_prints_a_code_that_activates_it(runner, setup_data) -> None:
     number = setup_data(lambda: make_citizen().id_number)
     result = runner.invoke(args=["identity", "create-account", number, "--actor", "clerk:7"])
     assert result.exit_code == 0, result.output
@@ -41,7 +41,7 @@ def test_create_account_prints_a_code_that_activates_it(runner, setup_data) -> N
     assert status == "active" and code not in stored
 
 
-def test_create_account_by_sms_writes_the_outbox(runner, setup_data) -> None:  # type: ignore[no-untyped-def]
+def test_create_account_by_sms_writes_the_outbox(runner, setup_data) -> None:
     number = setup_data(lambda: make_citizen(phone="0912345678").id_number)
     result = runner.invoke(args=["identity", "create-account", number, "--sms"])
     assert result.exit_code == 0 and result.output == "activation code sent by SMS\n"
@@ -52,7 +52,7 @@ def test_create_account_by_sms_writes_the_outbox(runner, setup_data) -> None:  #
     assert re.search(r"[A-Z2-9]{4}-[A-Z2-9]{4}-[A-Z2-9]{4}", shown.output)
 
 
-def test_create_account_errors_are_messages_not_tracebacks(runner, setup_data) -> None:  # type: ignore[no-untyped-def]
+def test_create_account_errors_are_messages_not_tracebacks(runner, setup_data) -> None:
     number = setup_data(lambda: make_account().citizen.id_number)
     result = runner.invoke(args=["identity", "create-account", number])
     assert result.exit_code == 1
@@ -63,7 +63,7 @@ def test_create_account_errors_are_messages_not_tracebacks(runner, setup_data) -
     assert setup_data(lambda: _account(no_phone)) is None  # nothing was written
 
 
-def test_issue_code_needs_an_account_and_replaces_the_old_code(runner, setup_data) -> None:  # type: ignore[no-untyped-def]
+def test_issue_code_needs_an_account_and_replaces_the_old_code(runner, setup_data) -> None:
     number = setup_data(lambda: make_citizen().id_number)
     result = runner.invoke(args=["identity", "issue-code", number])
     assert result.exit_code == 2
@@ -84,7 +84,7 @@ def test_issue_code_needs_an_account_and_replaces_the_old_code(runner, setup_dat
     assert setup_data(try_both) == [False, True]
 
 
-def test_verify_in_person_then_grant_role(runner, setup_data) -> None:  # type: ignore[no-untyped-def]
+def test_verify_in_person_then_grant_role(runner, setup_data) -> None:
     number = setup_data(lambda: make_account().citizen.id_number)
     result = runner.invoke(args=["identity", "grant-role", number, "clerk", "00070"])
     assert result.exit_code == 1
@@ -101,7 +101,7 @@ def test_verify_in_person_then_grant_role(runner, setup_data) -> None:  # type: 
     assert roles == [("clerk", "00070", "admin:1")]
 
 
-def test_granting_a_role_twice_is_a_message_not_a_traceback(runner, setup_data) -> None:  # type: ignore[no-untyped-def]
+def test_granting_a_role_twice_is_a_message_not_a_traceback(runner, setup_data) -> None:
     number = setup_data(lambda: make_account(level=2, role=("clerk", "00070")).citizen.id_number)
     result = runner.invoke(args=["identity", "grant-role", number, "clerk", "00070"])
     assert result.exit_code == 1
@@ -109,7 +109,7 @@ def test_granting_a_role_twice_is_a_message_not_a_traceback(runner, setup_data) 
     assert setup_data(lambda: len(db.session().scalars(select(StaffRole.id)).all())) == 1
 
 
-def test_disable_ends_login(runner, setup_data) -> None:  # type: ignore[no-untyped-def]
+def test_disable_ends_login(runner, setup_data) -> None:
     number = setup_data(lambda: make_account().citizen.id_number)
     result = runner.invoke(args=["identity", "disable", number, "--reason", "fraud report 12"])
     assert result.exit_code == 0 and result.output == "disabled\n"
@@ -118,7 +118,7 @@ def test_disable_ends_login(runner, setup_data) -> None:  # type: ignore[no-unty
     assert not setup_data(lambda: service.authenticate(number, "correct horse battery staple").ok)
 
 
-def test_unknown_number_is_reported(runner) -> None:  # type: ignore[no-untyped-def]
+def test_unknown_number_is_reported(runner) -> None:
     result = runner.invoke(args=["identity", "create-account", "001090999999"])
     assert result.exit_code == 1
     assert result.output == "Error: No citizen holds ID number *********999.\n"

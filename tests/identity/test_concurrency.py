@@ -53,7 +53,7 @@ def _reasons(action: str) -> Counter[str]:
 
 
 def test_parallel_wrong_passwords_get_five_checks_then_the_lock(app, setup_data, citizen_number,
-                                                                 monkeypatch) -> None:  # type: ignore[no-untyped-def]
+                                                                 monkeypatch) -> None:
     checked = []
     verify = passwords.verify
 
@@ -75,7 +75,7 @@ def test_parallel_wrong_passwords_get_five_checks_then_the_lock(app, setup_data,
         "password": 5, "locked": PARALLEL - 5}
 
 
-def test_parallel_wrong_codes_in_one_login_get_five_checks(app, setup_data, level2_number, clock) -> None:  # type: ignore[no-untyped-def]
+def test_parallel_wrong_codes_in_one_login_get_five_checks(app, setup_data, level2_number, clock) -> None:
     signed_in = app.test_client()
     assert Browser(signed_in).login(level2_number).status_code == 302
     cookie = signed_in.get_cookie("idsvc_session").value
@@ -96,7 +96,7 @@ def test_parallel_wrong_codes_in_one_login_get_five_checks(app, setup_data, leve
     assert login.totp_failures == 5 and login.revoked_at is not None
 
 
-def test_one_code_sent_from_many_logins_at_once_steps_up_only_one(app, setup_data, level2_number, clock) -> None:  # type: ignore[no-untyped-def]
+def test_one_code_sent_from_many_logins_at_once_steps_up_only_one(app, setup_data, level2_number, clock) -> None:
     clients = [app.test_client() for _ in range(12)]
     forms = {}
     for client in clients:
@@ -112,7 +112,7 @@ def test_one_code_sent_from_many_logins_at_once_steps_up_only_one(app, setup_dat
     assert setup_data(lambda: _reasons(AuditAction.IDENTITY_OTP_FAILURE)) == {"reused": 5, "locked": 6}
 
 
-def test_parallel_wrong_activation_codes_get_five_checks(app, setup_data) -> None:  # type: ignore[no-untyped-def]
+def test_parallel_wrong_activation_codes_get_five_checks(app, setup_data) -> None:
     def pending() -> str:
         account = make_account(status="pending")
         service.issue_activation_code(account, actor="clerk:1")

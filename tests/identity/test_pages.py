@@ -31,21 +31,21 @@ LOGIN_FAILED = "Số định danh hoặc mật khẩu không đúng, hoặc tài
 NEW_PASSWORD = "a new phrase for my e-ID"
 
 
-def _account_id(number: str):  # type: ignore[no-untyped-def]
+def _account_id(number: str):
     return select(Account.id).join(Citizen).where(Citizen.id_number == number).scalar_subquery()
 
 
-def _account_value(setup_data, number: str, column):  # type: ignore[no-untyped-def]
+def _account_value(setup_data, number: str, column):
     return setup_data(lambda: db.session().scalar(select(column).where(Account.id == _account_id(number))))
 
 
-def _logged_in(app, number: str, password: str = TEST_PASSWORD):  # type: ignore[no-untyped-def]
+def _logged_in(app, number: str, password: str = TEST_PASSWORD):
     client = app.test_client()
     assert Browser(client).login(number, password).status_code == 302
     return client
 
 
-def _logged_out(client) -> bool:  # type: ignore[no-untyped-def]
+def _logged_out(client) -> bool:
     response = client.get("/account")
     return response.status_code == 302 and response.headers["Location"].startswith("/login?")
 
@@ -58,7 +58,7 @@ def _error(html: str) -> str:
 
 # --- headers and languages --------------------------------------------------------------------
 
-def _assert_page_headers(response) -> None:  # type: ignore[no-untyped-def]
+def _assert_page_headers(response) -> None:
     assert response.mimetype == "text/html"
     csp = response.headers["Content-Security-Policy"]
     assert "frame-ancestors 'none'" in csp and "default-src 'none'" in csp
@@ -68,25 +68,25 @@ def _assert_page_headers(response) -> None:  # type: ignore[no-untyped-def]
     assert response.headers["X-Content-Type-Options"] == "nosniff"
 
 
-def test_login_page_headers(client) -> None:  # type: ignore[no-untyped-def]
+def test_login_page_headers(client) -> None:
     response = client.get("/login")
     assert response.status_code == 200
     _assert_page_headers(response)
 
 
-def test_failed_login_page_headers(client) -> None:  # type: ignore[no-untyped-def]
+def test_failed_login_page_headers(client) -> None:
     response = Browser(client).login("001090999999")
     assert response.status_code == 401
     _assert_page_headers(response)
 
 
-def test_second_factor_page_headers(app, level2_number) -> None:  # type: ignore[no-untyped-def]
+def test_second_factor_page_headers(app, level2_number) -> None:
     response = _logged_in(app, level2_number).get("/login/otp")
     assert response.status_code == 200 and 'name="code"' in response.text
     _assert_page_headers(response)
 
 
-def test_other_pages_carry_the_headers_too(app, client, citizen_number) -> None:  # type: ignore[no-untyped-def]
+def test_other_pages_carry_the_headers_too(app, client, citizen_number) -> None:
     _assert_page_headers(client.get("/activate"))
     signed_in = _logged_in(app, citizen_number)
     _assert_page_headers(signed_in.get("/account"))
@@ -98,7 +98,7 @@ def test_other_pages_carry_the_headers_too(app, client, citizen_number) -> None:
     ("/activate", ["Kích hoạt tài khoản", "Mã kích hoạt", "Nhập lại mật khẩu"],
      ["Activate your account", "Activation code", "Repeat the password"]),
 ])
-def test_pages_speak_vietnamese_or_english_one_at_a_time(client, path, vietnamese, english) -> None:  # type: ignore[no-untyped-def]
+def test_pages_speak_vietnamese_or_english_one_at_a_time(client, path, vietnamese, english) -> None:
     page = client.get(path).text
     assert '<html lang="vi">' in page
     assert all(text in page for text in vietnamese) and not any(text in page for text in english)
@@ -107,7 +107,7 @@ def test_pages_speak_vietnamese_or_english_one_at_a_time(client, path, vietnames
     assert all(text in page for text in english) and not any(text in page for text in vietnamese)
 
 
-def test_account_page_masks_the_number(app, citizen_number) -> None:  # type: ignore[no-untyped-def]
+def test_account_page_masks_the_number(app, citizen_number) -> None:
     page = _logged_in(app, citizen_number).get("/account").text
     for text in ("Nguyễn Văn An", "Phiên đăng nhập", "Đổi mật khẩu", "Đăng xuất mọi nơi"):
         assert text in page
@@ -116,7 +116,7 @@ def test_account_page_masks_the_number(app, citizen_number) -> None:  # type: ig
 
 # --- CSRF -------------------------------------------------------------------------------------
 
-def test_login_without_csrf_token_is_refused_and_logs_nobody_in(app, client, setup_data, citizen_number) -> None:  # type: ignore[no-untyped-def]
+def test_login_without_csrf_token_is_refused_and_logs_nobody_in(app, client, setup_data, citizen_number) -> None:
     client.get("/login")
     response = client.post("/login", data={"id_number": citizen_number, "password": TEST_PASSWORD})
     assert response.status_code == 400
@@ -126,7 +126,7 @@ def test_login_without_csrf_token_is_refused_and_logs_nobody_in(app, client, set
     assert setup_data(lambda: len(audit_events(AuditAction.IDENTITY_LOGIN_SUCCESS))) == 0
 
 
-def test_login_with_another_browsers_csrf_token_is_refused(app, client, citizen_number) -> None:  # type: ignore[no-untyped-def]
+def test_login_with_another_browsers_csrf_token_is_refused(app, client, citizen_number) -> None:
     token = Browser.csrf(app.test_client().get("/login").text)
     client.get("/login")
     response = client.post("/login", data={"id_number": citizen_number, "password": TEST_PASSWORD,
@@ -135,7 +135,7 @@ def test_login_with_another_browsers_csrf_token_is_refused(app, client, citizen_
     assert _logged_out(client)
 
 
-def test_forged_log_out_everywhere_and_password_change_do_nothing(app, setup_data, citizen_number) -> None:  # type: ignore[no-untyped-def]
+def test_forged_log_out_everywhere_and_password_change_do_nothing(app, setup_data, citizen_number) -> None:
     victim = _logged_in(app, citizen_number)
     assert victim.post("/account/logout-everywhere").status_code == 400
     assert victim.post("/account/password", data={"current": TEST_PASSWORD, "password": NEW_PASSWORD,
@@ -145,7 +145,7 @@ def test_forged_log_out_everywhere_and_password_change_do_nothing(app, setup_dat
     assert setup_data(lambda: len(audit_events(AuditAction.IDENTITY_SESSIONS_REVOKE))) == 0
 
 
-def test_forms_work_over_https_as_browsers_post_them(app_with) -> None:  # type: ignore[no-untyped-def]
+def test_forms_work_over_https_as_browsers_post_them(app_with) -> None:
     # The pages send ``Referrer-Policy: no-referrer``, so a browser posts their forms with no
     # Referer (and ``Origin: null``); the CSRF check must not depend on either.
     secure = app_with(ISSUER="https://id.example.vn")
@@ -168,14 +168,14 @@ OFF_SITE = ["https://evil.example/", "//evil.example", "//evil.example/account",
             "\\\\evil.example", "https:evil.example", "javascript:alert(1)", "/logout", "/\t/evil.example"]
 
 
-def test_login_never_redirects_to_another_site(client, citizen_number) -> None:  # type: ignore[no-untyped-def]
+def test_login_never_redirects_to_another_site(client, citizen_number) -> None:
     for target in OFF_SITE:
         response = Browser(client).login(citizen_number, next_url=target)
         assert response.status_code == 302, target
         assert response.headers["Location"] == "/account", target
 
 
-def test_login_returns_to_a_local_authorization_request(client, citizen_number) -> None:  # type: ignore[no-untyped-def]
+def test_login_returns_to_a_local_authorization_request(client, citizen_number) -> None:
     target = "/authorize?client_id=abc&scope=openid"
     response = Browser(client).login(citizen_number, next_url=target)
     assert response.headers["Location"] == target
@@ -183,12 +183,12 @@ def test_login_returns_to_a_local_authorization_request(client, citizen_number) 
 
 @pytest.mark.parametrize("target", ["https://evil.example/", "/account\n//evil.example", "/account\r\nX-A: b",
                                     "//[", "//evil.example]/"])
-def test_login_page_keeps_only_a_safe_next(client, target) -> None:  # type: ignore[no-untyped-def]
+def test_login_page_keeps_only_a_safe_next(client, target) -> None:
     page = client.get("/login", query_string={"next": target}).text
     assert 'name="next" value="/account"' in page and "evil.example" not in page and "X-A" not in page
 
 
-def test_an_unparsable_next_means_the_account_page(client, citizen_number) -> None:  # type: ignore[no-untyped-def]
+def test_an_unparsable_next_means_the_account_page(client, citizen_number) -> None:
     # "//[" is no URL at all (urlsplit raises on it): it must mean the default, not a server error.
     for target in ("//[", "//%5B", "//evil.example]/"):
         response = Browser(client).login(citizen_number, next_url=target)
@@ -196,7 +196,7 @@ def test_an_unparsable_next_means_the_account_page(client, citizen_number) -> No
         assert response.headers["Location"] == "/account", target
 
 
-def test_login_page_names_the_agency_asking(client, setup_data) -> None:  # type: ignore[no-untyped-def]
+def test_login_page_names_the_agency_asking(client, setup_data) -> None:
     client_id = setup_data(lambda: make_client(name="Cổng dịch vụ công tỉnh Bắc Ninh")[0].client_id)
     asked = f"/authorize?response_type=code&client_id={client_id}&scope=openid"
     page = client.get("/login", query_string={"next": asked}).text
@@ -211,7 +211,7 @@ def test_login_page_names_the_agency_asking(client, setup_data) -> None:  # type
         assert 'class="asking"' not in page, nobody
 
 
-def test_landing_page_says_what_the_service_is(app, client) -> None:  # type: ignore[no-untyped-def]
+def test_landing_page_says_what_the_service_is(app, client) -> None:
     response = client.get("/")
     assert response.status_code == 200
     _assert_page_headers(response)
@@ -226,8 +226,8 @@ def test_landing_page_says_what_the_service_is(app, client) -> None:  # type: ig
 
 # --- login answers and lockout ----------------------------------------------------------------
 
-def test_unknown_wrong_locked_and_pending_get_the_same_page(app, setup_data, citizen_number) -> None:  # type: ignore[no-untyped-def]
-    def create():  # type: ignore[no-untyped-def]
+def test_unknown_wrong_locked_and_pending_get_the_same_page(app, setup_data, citizen_number) -> None:
+    def create():
         locked = make_account()
         locked.locked_until = utcnow() + timedelta(minutes=10)
         return locked.citizen.id_number, make_account(status="pending").citizen.id_number
@@ -242,7 +242,7 @@ def test_unknown_wrong_locked_and_pending_get_the_same_page(app, setup_data, cit
     assert all(page == pages[0] for page in pages)
 
 
-def test_lockout_refuses_the_right_password_until_it_ends(app, client, setup_data, citizen_number) -> None:  # type: ignore[no-untyped-def]
+def test_lockout_refuses_the_right_password_until_it_ends(app, client, setup_data, citizen_number) -> None:
     browser = Browser(client)
     for _ in range(5):
         assert browser.login(citizen_number, "not my password").status_code == 401
@@ -251,7 +251,7 @@ def test_lockout_refuses_the_right_password_until_it_ends(app, client, setup_dat
     assert _logged_out(client)
     assert _account_value(setup_data, citizen_number, Account.lockouts) == 1
 
-    def audited():  # type: ignore[no-untyped-def]
+    def audited():
         return [e.data for e in audit_events(AuditAction.IDENTITY_LOGIN_FAILURE)]
     events = setup_data(audited)
     assert [e["reason"] for e in events] == ["password"] * 5 + ["locked"]
@@ -264,14 +264,14 @@ def test_lockout_refuses_the_right_password_until_it_ends(app, client, setup_dat
     assert _account_value(setup_data, citizen_number, Account.lockouts) == 0
 
 
-def test_login_is_audited_with_the_source_address(app, setup_data, citizen_number) -> None:  # type: ignore[no-untyped-def]
+def test_login_is_audited_with_the_source_address(app, setup_data, citizen_number) -> None:
     _logged_in(app, citizen_number)
     [event] = setup_data(lambda: [(e.ip, e.data["level"]) for e in audit_events(AuditAction.IDENTITY_LOGIN_SUCCESS)])
     assert event == ("127.0.0.1", 1)
 
 
 @pytest.mark.parametrize("proxies", [0, 1])
-def test_behind_a_trusted_proxy_the_limit_counts_the_forwarded_client(app_with, proxies) -> None:  # type: ignore[no-untyped-def]
+def test_behind_a_trusted_proxy_the_limit_counts_the_forwarded_client(app_with, proxies) -> None:
     limited = app_with(LOGIN_RATE_LIMIT="2 per minute", TRUSTED_PROXIES=proxies)
     client = limited.test_client()  # every request comes from the proxy's address, 127.0.0.1
     form = {"id_number": "001090999999", "password": "not my password", "csrf_token": Browser.csrf(
@@ -287,7 +287,7 @@ def test_behind_a_trusted_proxy_the_limit_counts_the_forwarded_client(app_with, 
 
 
 @pytest.mark.parametrize("path", ["/login", "/activate"])
-def test_credential_forms_are_rate_limited_per_source(app_with, path) -> None:  # type: ignore[no-untyped-def]
+def test_credential_forms_are_rate_limited_per_source(app_with, path) -> None:
     limited = app_with(LOGIN_RATE_LIMIT="3 per minute")
     client = limited.test_client()
     token = Browser.csrf(client.get(path).text)
@@ -314,23 +314,23 @@ def test_credential_forms_are_rate_limited_per_source(app_with, path) -> None:  
 # --- activation page --------------------------------------------------------------------------
 
 @pytest.fixture()
-def pending(setup_data):  # type: ignore[no-untyped-def]
+def pending(setup_data):
     """A pending account with a clerk code: (id_number, code)."""
-    def create():  # type: ignore[no-untyped-def]
+    def create():
         account = make_account(status="pending")
         account.password_hash = None
         return account.citizen.id_number, service.issue_activation_code(account, actor="clerk:1")
     return setup_data(create)
 
 
-def _activate(client, number, code, password, password2=None):  # type: ignore[no-untyped-def]
+def _activate(client, number, code, password, password2=None):
     token = Browser.csrf(client.get("/activate").text)
     return client.post("/activate", data={"id_number": number, "code": code, "password": password,
                                           "password2": password if password2 is None else password2,
                                           "csrf_token": token})
 
 
-def test_activation_page_then_login(app, client, pending) -> None:  # type: ignore[no-untyped-def]
+def test_activation_page_then_login(app, client, pending) -> None:
     number, code = pending
     response = _activate(client, number, code, NEW_PASSWORD)
     assert response.status_code == 302 and response.headers["Location"] == "/login?notice=activated"
@@ -341,7 +341,7 @@ def test_activation_page_then_login(app, client, pending) -> None:  # type: igno
     assert _error(response.text) == "Số định danh hoặc mã kích hoạt không đúng, hoặc mã đã hết hạn."
 
 
-def test_activation_page_explains_what_is_wrong(client, pending) -> None:  # type: ignore[no-untyped-def]
+def test_activation_page_explains_what_is_wrong(client, pending) -> None:
     number, code = pending
     response = _activate(client, number, code, NEW_PASSWORD, "a different phrase")
     assert response.status_code == 400
@@ -354,7 +354,7 @@ def test_activation_page_explains_what_is_wrong(client, pending) -> None:  # typ
 
 # --- password change --------------------------------------------------------------------------
 
-def _change(client, current, new, repeat=None):  # type: ignore[no-untyped-def]
+def _change(client, current, new, repeat=None):
     token = Browser.csrf(client.get("/account/password").text)
     return client.post("/account/password", data={"current": current, "password": new,
                                                   "password2": new if repeat is None else repeat,
@@ -374,7 +374,7 @@ PASSWORD_CHANGE_REFUSALS = [  # (current, new, repeat, Vietnamese, English, the 
 ]
 
 
-def test_password_change_refusals(app, citizen_number) -> None:  # type: ignore[no-untyped-def]
+def test_password_change_refusals(app, citizen_number) -> None:
     signed_in = _logged_in(app, citizen_number)
     for current, new, repeat, vietnamese, english, field in PASSWORD_CHANGE_REFUSALS:
         response = _change(signed_in, current, new, repeat)
@@ -392,13 +392,13 @@ def test_password_change_refusals(app, citizen_number) -> None:  # type: ignore[
     assert Browser(app.test_client()).login(citizen_number).status_code == 302  # unchanged
 
 
-def test_password_change_refuses_the_id_number(app, citizen_number) -> None:  # type: ignore[no-untyped-def]
+def test_password_change_refuses_the_id_number(app, citizen_number) -> None:
     response = _change(_logged_in(app, citizen_number), TEST_PASSWORD, f"my id {citizen_number}")
     assert response.status_code == 400
     assert "không được chứa số định danh, họ tên hay ngày sinh" in _error(response.text)
 
 
-def test_password_change_applies_and_ends_the_other_sessions(app, setup_data, citizen_number) -> None:  # type: ignore[no-untyped-def]
+def test_password_change_applies_and_ends_the_other_sessions(app, setup_data, citizen_number) -> None:
     here = _logged_in(app, citizen_number)
     elsewhere = _logged_in(app, citizen_number)
     response = _change(here, TEST_PASSWORD, NEW_PASSWORD)
@@ -412,12 +412,12 @@ def test_password_change_applies_and_ends_the_other_sessions(app, setup_data, ci
         AuditEvent.action == AuditAction.IDENTITY_SESSIONS_REVOKE))) == 1
 
 
-def test_password_change_needs_a_login(client) -> None:  # type: ignore[no-untyped-def]
+def test_password_change_needs_a_login(client) -> None:
     response = client.get("/account/password")
     assert response.status_code == 302 and response.headers["Location"].startswith("/login?next=")
 
 
-def test_wrong_current_passwords_lock_the_account_like_failed_logins(app, setup_data, citizen_number) -> None:  # type: ignore[no-untyped-def]
+def test_wrong_current_passwords_lock_the_account_like_failed_logins(app, setup_data, citizen_number) -> None:
     signed_in = _logged_in(app, citizen_number)
     for _ in range(5):
         assert _change(signed_in, "not my password", NEW_PASSWORD).status_code == 400
@@ -432,7 +432,7 @@ def test_wrong_current_passwords_lock_the_account_like_failed_logins(app, setup_
 
 
 def test_password_change_while_locked_checks_nothing_and_does_not_lengthen_the_lock(
-        app, setup_data, citizen_number, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+        app, setup_data, citizen_number, monkeypatch) -> None:
     signed_in = _logged_in(app, citizen_number)
     until = utcnow() + timedelta(minutes=10)
     setup_data(lambda: db.session().execute(update(Account).where(Account.id == _account_id(citizen_number)).values(
@@ -450,7 +450,7 @@ def test_password_change_while_locked_checks_nothing_and_does_not_lengthen_the_l
     assert reasons == ["password-change-locked"] * 3
 
 
-def test_password_change_is_rate_limited_per_source(app_with) -> None:  # type: ignore[no-untyped-def]
+def test_password_change_is_rate_limited_per_source(app_with) -> None:
     limited = app_with(LOGIN_RATE_LIMIT="3 per minute")
     with limited.app_context():
         number = make_account().citizen.id_number
@@ -473,7 +473,7 @@ class _Fields(HTMLParser):
         self.inputs: list[dict[str, str | None]] = []
         self.labels: set[str] = set()
 
-    def handle_starttag(self, tag, attrs) -> None:  # type: ignore[no-untyped-def]
+    def handle_starttag(self, tag, attrs) -> None:
         values = dict(attrs)
         if tag == "input" and values.get("type") != "hidden":
             self.inputs.append(values)
@@ -489,7 +489,7 @@ def _fields(html: str) -> dict[str, dict[str, str | None]]:
     return {str(f["id"]): f for f in parser.inputs}
 
 
-def test_every_field_has_a_label_and_says_what_it_holds(app, level2_number, citizen_number) -> None:  # type: ignore[no-untyped-def]
+def test_every_field_has_a_label_and_says_what_it_holds(app, level2_number, citizen_number) -> None:
     client = app.test_client()
     expected = {
         "/login": {"id_number": ("username", "numeric"), "password": ("current-password", None)},
@@ -506,7 +506,7 @@ def test_every_field_has_a_label_and_says_what_it_holds(app, level2_number, citi
         "current": "current-password", "password": "new-password", "password2": "new-password"}
 
 
-def test_a_refused_activation_code_is_tied_to_its_field(client, pending) -> None:  # type: ignore[no-untyped-def]
+def test_a_refused_activation_code_is_tied_to_its_field(client, pending) -> None:
     number, _ = pending
     response = _activate(client, number, "AAAA-BBBB-CCCC", NEW_PASSWORD)
     assert response.status_code == 400
@@ -517,7 +517,7 @@ def test_a_refused_activation_code_is_tied_to_its_field(client, pending) -> None
     assert response.text.index('role="alert"') < response.text.index("<form")  # the summary comes first
 
 
-def test_a_refused_login_marks_both_fields(client) -> None:  # type: ignore[no-untyped-def]
+def test_a_refused_login_marks_both_fields(client) -> None:
     response = Browser(client).login("001090999999", "not my password")
     fields = _fields(response.text)
     for name in ("id_number", "password"):

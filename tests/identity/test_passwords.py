@@ -32,7 +32,7 @@ def _stored_hash(number: str) -> str:
 
 # --- hashing ----------------------------------------------------------------------------------
 
-def test_hash_is_argon2id_and_verifies_only_the_same_password(config_ctx) -> None:  # type: ignore[no-untyped-def]
+def test_hash_is_argon2id_and_verifies_only_the_same_password(config_ctx) -> None:
     stored = passwords.hash_password(TEST_PASSWORD)
     assert stored.startswith("$argon2id$")
     assert TEST_PASSWORD not in stored
@@ -42,18 +42,18 @@ def test_hash_is_argon2id_and_verifies_only_the_same_password(config_ctx) -> Non
     assert passwords.hash_password(TEST_PASSWORD) != stored  # salted
 
 
-def test_missing_or_malformed_hash_never_verifies(config_ctx) -> None:  # type: ignore[no-untyped-def]
+def test_missing_or_malformed_hash_never_verifies(config_ctx) -> None:
     assert not passwords.verify(None, TEST_PASSWORD)
     assert not passwords.verify("not-a-phc-string", TEST_PASSWORD)
 
 
-def test_vietnamese_passphrase_is_accepted_and_verifies(config_ctx) -> None:  # type: ignore[no-untyped-def]
+def test_vietnamese_passphrase_is_accepted_and_verifies(config_ctx) -> None:
     phrase = "mùa thu hà nội lá vàng rơi"
     passwords.check_policy(phrase)
     assert passwords.verify(passwords.hash_password(phrase), phrase)
 
 
-def test_production_parameters_meet_the_owasp_argon2id_floor(config_ctx, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_production_parameters_meet_the_owasp_argon2id_floor(config_ctx, tmp_path) -> None:
     params = load_config(tmp_path)["PASSWORD_HASH"]
     assert params["memory_cost"] >= 19456  # KiB
     assert params["time_cost"] >= 2
@@ -65,7 +65,7 @@ def test_production_parameters_meet_the_owasp_argon2id_floor(config_ctx, tmp_pat
     assert not passwords.needs_rehash(stored)
 
 
-def test_login_replaces_a_hash_made_with_older_parameters(app, setup_data, client) -> None:  # type: ignore[no-untyped-def]
+def test_login_replaces_a_hash_made_with_older_parameters(app, setup_data, client) -> None:
     current = app.config["PASSWORD_HASH"]
     app.config["PASSWORD_HASH"] = {"time_cost": 1, "memory_cost": 32, "parallelism": 1}
     number = setup_data(lambda: make_account().citizen.id_number)
@@ -98,7 +98,7 @@ def test_login_replaces_a_hash_made_with_older_parameters(app, setup_data, clien
     ("abc123456789", TOO_GUESSABLE),
     ("abababababababab", TOO_GUESSABLE),  # fewer than four different characters
 ])
-def test_policy(config_ctx, password, message) -> None:  # type: ignore[no-untyped-def]
+def test_policy(config_ctx, password, message) -> None:
     if message is None:
         passwords.check_policy(password)
     else:
@@ -107,7 +107,7 @@ def test_policy(config_ctx, password, message) -> None:  # type: ignore[no-untyp
         assert failed.value.detail == message
 
 
-def test_policy_refuses_the_persons_own_data(config_ctx) -> None:  # type: ignore[no-untyped-def]
+def test_policy_refuses_the_persons_own_data(config_ctx) -> None:
     personal = ("001090000123", "17051990", "nguyenvanan")
     for password in ("001090000123", "my number 001090000123", "born on 17051990 in hanoi",
                      "Nguyễn Văn An!!", "i am nguyen-van-an"):
@@ -117,7 +117,7 @@ def test_policy_refuses_the_persons_own_data(config_ctx) -> None:  # type: ignor
     passwords.check_policy("a long phrase of my own", personal=personal)
 
 
-def test_common_password_list_is_loaded_without_its_comment_lines(config_ctx) -> None:  # type: ignore[no-untyped-def]
+def test_common_password_list_is_loaded_without_its_comment_lines(config_ctx) -> None:
     common = passwords.common_passwords()
     assert len(common) > 10_000
     assert {"password", "matkhau123", "vneid@123"} <= common
@@ -140,7 +140,7 @@ ACCEPTED = [
 ]
 
 
-def test_the_base_of_a_password_is_what_a_guesser_starts_from(config_ctx) -> None:  # type: ignore[no-untyped-def]
+def test_the_base_of_a_password_is_what_a_guesser_starts_from(config_ctx) -> None:
     assert passwords.bases("P@ssw0rd-2026!") == {"password"}
     assert passwords.bases("2026 Mật khẩu!") == {"matkhau"}
     assert passwords.bases("Em-Yêu-Anh 2026") == {"emyeuanh"}
@@ -149,18 +149,18 @@ def test_the_base_of_a_password_is_what_a_guesser_starts_from(config_ctx) -> Non
 
 
 @pytest.mark.parametrize("password", GUESSABLE)
-def test_policy_refuses_what_a_guesser_tries_first(config_ctx, password) -> None:  # type: ignore[no-untyped-def]
+def test_policy_refuses_what_a_guesser_tries_first(config_ctx, password) -> None:
     with pytest.raises(ValidationFailed) as failed:
         passwords.check_policy(password)
     assert failed.value.detail == TOO_GUESSABLE
 
 
 @pytest.mark.parametrize("password", ACCEPTED)
-def test_policy_accepts_passphrases(config_ctx, password) -> None:  # type: ignore[no-untyped-def]
+def test_policy_accepts_passphrases(config_ctx, password) -> None:
     passwords.check_policy(password)
 
 
-def test_policy_judges_a_long_password_by_its_beginning(config_ctx) -> None:  # type: ignore[no-untyped-def]
+def test_policy_judges_a_long_password_by_its_beginning(config_ctx) -> None:
     # The estimator's time grows fast with the length: past 48 characters, the rest only adds.
     passwords.check_policy("correct horse battery staple, " + "x" * 98)
     with pytest.raises(ValidationFailed):

@@ -33,7 +33,7 @@ ACTIVATION_FAILED = ("Số định danh hoặc mã kích hoạt không đúng, h
                      "The ID number or activation code is wrong, or the code has expired.")
 
 
-def _pending(**citizen_fields):  # type: ignore[no-untyped-def]
+def _pending(**citizen_fields):
     """A pending account and a clerk-issued code for it."""
     account = service.create_account(make_citizen(**citizen_fields), actor="clerk:1")
     return account, service.issue_activation_code(account, actor="clerk:1")
@@ -47,7 +47,7 @@ def _activation_refused(number: str, code: str, password: str = NEW_PASSWORD) ->
 
 # --- accounts and activation ------------------------------------------------------------------
 
-def test_account_is_opened_pending_once_per_living_person(app_ctx) -> None:  # type: ignore[no-untyped-def]
+def test_account_is_opened_pending_once_per_living_person(app_ctx) -> None:
     citizen = make_citizen()
     account = service.create_account(citizen, actor="clerk:1")
     assert (account.status, account.level, account.password_hash) == ("pending", 1, None)
@@ -60,7 +60,7 @@ def test_account_is_opened_pending_once_per_living_person(app_ctx) -> None:  # t
         service.create_account(dead, actor="clerk:1")
 
 
-def test_clerk_code_activates_the_account_and_the_person_can_log_in(app_ctx) -> None:  # type: ignore[no-untyped-def]
+def test_clerk_code_activates_the_account_and_the_person_can_log_in(app_ctx) -> None:
     account, code = _pending()
     number = account.citizen.id_number
     assert len(code) == 14 and code[4] == code[9] == "-"
@@ -72,13 +72,13 @@ def test_clerk_code_activates_the_account_and_the_person_can_log_in(app_ctx) -> 
     assert event.data == {"channel": "clerk", "reset": False}
 
 
-def test_code_is_accepted_in_lower_case_and_without_dashes(app_ctx) -> None:  # type: ignore[no-untyped-def]
+def test_code_is_accepted_in_lower_case_and_without_dashes(app_ctx) -> None:
     account, code = _pending()
     service.activate(account.citizen.id_number, " " + code.replace("-", " ").lower(), NEW_PASSWORD)
     assert account.status == "active"
 
 
-def test_code_works_once(app_ctx) -> None:  # type: ignore[no-untyped-def]
+def test_code_works_once(app_ctx) -> None:
     account, code = _pending()
     number = account.citizen.id_number
     service.activate(number, code, NEW_PASSWORD)
@@ -86,7 +86,7 @@ def test_code_works_once(app_ctx) -> None:  # type: ignore[no-untyped-def]
     assert service.authenticate(number, NEW_PASSWORD).ok
 
 
-def test_code_expires_after_72_hours(app_ctx, clock) -> None:  # type: ignore[no-untyped-def]
+def test_code_expires_after_72_hours(app_ctx, clock) -> None:
     account, code = _pending()
     row = db.session().scalar(select(ActivationCode).where(ActivationCode.account_id == account.id))
     assert row.expires_at == clock.now + timedelta(hours=72)
@@ -95,7 +95,7 @@ def test_code_expires_after_72_hours(app_ctx, clock) -> None:  # type: ignore[no
     assert account.status == "pending"
 
 
-def test_a_new_code_replaces_the_earlier_one(app_ctx) -> None:  # type: ignore[no-untyped-def]
+def test_a_new_code_replaces_the_earlier_one(app_ctx) -> None:
     account, first = _pending()
     second = service.issue_activation_code(account, actor="clerk:2")
     _activation_refused(account.citizen.id_number, first)
@@ -103,7 +103,7 @@ def test_a_new_code_replaces_the_earlier_one(app_ctx) -> None:  # type: ignore[n
     assert account.status == "active"
 
 
-def test_code_is_stored_as_a_keyed_hash_only(app_ctx) -> None:  # type: ignore[no-untyped-def]
+def test_code_is_stored_as_a_keyed_hash_only(app_ctx) -> None:
     account, code = _pending()
     row = db.session().scalar(select(ActivationCode).where(ActivationCode.account_id == account.id))
     assert row.code_hash == crypto.keyed_hash("activation", code)
@@ -113,7 +113,7 @@ def test_code_is_stored_as_a_keyed_hash_only(app_ctx) -> None:  # type: ignore[n
     assert issued and code not in json.dumps([event.data for event in issued])
 
 
-def test_wrong_code_and_unknown_number_get_the_same_answer(app_ctx) -> None:  # type: ignore[no-untyped-def]
+def test_wrong_code_and_unknown_number_get_the_same_answer(app_ctx) -> None:
     account, code = _pending()
     for wrong in ("ABCD-EFGH-JKMN", "", "not a code at all"):
         _activation_refused(account.citizen.id_number, wrong)
@@ -122,7 +122,7 @@ def test_wrong_code_and_unknown_number_get_the_same_answer(app_ctx) -> None:  # 
     assert account.status == "pending" and account.failed_count == 3
 
 
-def test_guessing_codes_locks_activation_even_for_the_right_code(app_ctx, clock) -> None:  # type: ignore[no-untyped-def]
+def test_guessing_codes_locks_activation_even_for_the_right_code(app_ctx, clock) -> None:
     account, code = _pending()
     number = account.citizen.id_number
     for _ in range(5):
@@ -133,7 +133,7 @@ def test_guessing_codes_locks_activation_even_for_the_right_code(app_ctx, clock)
     assert account.status == "active"
 
 
-def test_policy_failure_at_activation_does_not_spend_the_code(app_ctx) -> None:  # type: ignore[no-untyped-def]
+def test_policy_failure_at_activation_does_not_spend_the_code(app_ctx) -> None:
     account, code = _pending()
     number = account.citizen.id_number
     with pytest.raises(ValidationFailed, match="at least 12 characters") as failed:
@@ -147,7 +147,7 @@ def test_policy_failure_at_activation_does_not_spend_the_code(app_ctx) -> None: 
     assert account.status == "active"
 
 
-def test_sms_code_goes_to_the_registered_phone_through_the_outbox(app_ctx) -> None:  # type: ignore[no-untyped-def]
+def test_sms_code_goes_to_the_registered_phone_through_the_outbox(app_ctx) -> None:
     account = service.create_account(make_citizen(phone="0912345678"), actor="clerk:1")
     code = service.issue_activation_code(account, actor="clerk:1", channel="sms")
     [(message, text)] = service.outbox(account)
@@ -167,13 +167,13 @@ def test_sms_code_goes_to_the_registered_phone_through_the_outbox(app_ctx) -> No
     assert event.data == {"channel": "sms", "reset": False}
 
 
-def test_sms_code_needs_a_phone_in_the_registry(app_ctx) -> None:  # type: ignore[no-untyped-def]
+def test_sms_code_needs_a_phone_in_the_registry(app_ctx) -> None:
     account = service.create_account(make_citizen(), actor="clerk:1")
     with pytest.raises(ValidationFailed, match="no phone number for this person"):
         service.issue_activation_code(account, actor="clerk:1", channel="sms")
 
 
-def test_disabled_account_gets_no_code_and_cannot_use_an_old_one(app_ctx) -> None:  # type: ignore[no-untyped-def]
+def test_disabled_account_gets_no_code_and_cannot_use_an_old_one(app_ctx) -> None:
     account, code = _pending()
     service.disable_account(account, actor="clerk:1", reason="fraud")
     _activation_refused(account.citizen.id_number, code)
@@ -181,7 +181,7 @@ def test_disabled_account_gets_no_code_and_cannot_use_an_old_one(app_ctx) -> Non
         service.issue_activation_code(account, actor="clerk:1")
 
 
-def test_password_reset_with_a_new_code_ends_existing_sessions(app_ctx) -> None:  # type: ignore[no-untyped-def]
+def test_password_reset_with_a_new_code_ends_existing_sessions(app_ctx) -> None:
     # A person whose password leaked gets a new code at the counter: whoever used the old
     # password must be logged out, as a password change does.
     account, code = _pending()
@@ -195,7 +195,7 @@ def test_password_reset_with_a_new_code_ends_existing_sessions(app_ctx) -> None:
 
 # --- authentication and lockout ---------------------------------------------------------------
 
-def test_unknown_wrong_locked_pending_and_disabled_all_fail_alike(app_ctx, create_account, clock) -> None:  # type: ignore[no-untyped-def]
+def test_unknown_wrong_locked_pending_and_disabled_all_fail_alike(app_ctx, create_account, clock) -> None:
     good = create_account()
     locked = create_account()
     locked.locked_until = clock.now + timedelta(minutes=5)
@@ -211,7 +211,7 @@ def test_unknown_wrong_locked_pending_and_disabled_all_fail_alike(app_ctx, creat
     assert service.authenticate(" " + good.citizen.id_number + " ", TEST_PASSWORD).ok
 
 
-def test_failures_lock_the_account_and_the_lock_ends(app_ctx, create_account, clock) -> None:  # type: ignore[no-untyped-def]
+def test_failures_lock_the_account_and_the_lock_ends(app_ctx, create_account, clock) -> None:
     account = create_account()
     number = account.citizen.id_number
     for _ in range(4):
@@ -227,7 +227,7 @@ def test_failures_lock_the_account_and_the_lock_ends(app_ctx, create_account, cl
     assert (account.failed_count, account.lockouts, account.locked_until) == (0, 0, None)
 
 
-def test_failures_outside_the_window_do_not_add_up(app_ctx, create_account, clock) -> None:  # type: ignore[no-untyped-def]
+def test_failures_outside_the_window_do_not_add_up(app_ctx, create_account, clock) -> None:
     account = create_account()
     for _ in range(4):
         service.authenticate(account.citizen.id_number, "wrong password!")
@@ -236,7 +236,7 @@ def test_failures_outside_the_window_do_not_add_up(app_ctx, create_account, cloc
     assert account.failed_count == 1 and account.locked_until is None
 
 
-def test_lockout_doubles_each_time_up_to_the_cap_and_is_never_permanent(app_ctx, create_account, clock) -> None:  # type: ignore[no-untyped-def]
+def test_lockout_doubles_each_time_up_to_the_cap_and_is_never_permanent(app_ctx, create_account, clock) -> None:
     account = create_account()
     number = account.citizen.id_number
     durations = []
@@ -253,7 +253,7 @@ def test_lockout_doubles_each_time_up_to_the_cap_and_is_never_permanent(app_ctx,
     assert account.lockouts == 0
 
 
-def test_login_failures_are_audited_without_the_id_number(app_ctx, create_account, clock) -> None:  # type: ignore[no-untyped-def]
+def test_login_failures_are_audited_without_the_id_number(app_ctx, create_account, clock) -> None:
     account = create_account()
     number = account.citizen.id_number
     for _ in range(5):
@@ -274,13 +274,13 @@ def test_login_failures_are_audited_without_the_id_number(app_ctx, create_accoun
 # --- second factor ----------------------------------------------------------------------------
 
 @pytest.fixture()
-def level2_login(app_ctx, create_account):  # type: ignore[no-untyped-def]
+def level2_login(app_ctx, create_account):
     account = create_account(level=2)
     login, _ = service.start_session(account, level=1, amr="pwd", ip=None, user_agent=None)
     return login
 
 
-def test_current_code_passes_and_cannot_be_replayed(level2_login, clock) -> None:  # type: ignore[no-untyped-def]
+def test_current_code_passes_and_cannot_be_replayed(level2_login, clock) -> None:
     code = totp_at(clock.now)
     assert service.verify_second_factor(level2_login, code)
     assert not service.verify_second_factor(level2_login, code)
@@ -291,7 +291,7 @@ def test_current_code_passes_and_cannot_be_replayed(level2_login, clock) -> None
         {"reason": "reused", "tries": 1, "failures": 2, "session_ended": False}]
 
 
-def test_earlier_step_is_refused_once_a_later_one_was_used(level2_login, clock) -> None:  # type: ignore[no-untyped-def]
+def test_earlier_step_is_refused_once_a_later_one_was_used(level2_login, clock) -> None:
     assert service.verify_second_factor(level2_login, totp_at(clock.now, 1))
     assert not service.verify_second_factor(level2_login, totp_at(clock.now))
     clock.advance(seconds=30)
@@ -300,7 +300,7 @@ def test_earlier_step_is_refused_once_a_later_one_was_used(level2_login, clock) 
     assert service.verify_second_factor(level2_login, totp_at(clock.now))
 
 
-def test_one_step_of_clock_drift_is_tolerated(level2_login, clock) -> None:  # type: ignore[no-untyped-def]
+def test_one_step_of_clock_drift_is_tolerated(level2_login, clock) -> None:
     # A code two steps away may equal a valid one (3 in a million): move on to a step where not.
     while {totp_at(clock.now, -2), totp_at(clock.now, 2)} & {totp_at(clock.now, s) for s in (-1, 0, 1)}:
         clock.advance(seconds=30)
@@ -311,7 +311,7 @@ def test_one_step_of_clock_drift_is_tolerated(level2_login, clock) -> None:  # t
         assert service.verify_second_factor(level2_login, totp_at(clock.now, steps)), steps
 
 
-def test_code_with_a_space_is_accepted_and_letters_are_not(level2_login, clock) -> None:  # type: ignore[no-untyped-def]
+def test_code_with_a_space_is_accepted_and_letters_are_not(level2_login, clock) -> None:
     code = totp_at(clock.now)
     assert not service.verify_second_factor(level2_login, "12a456")
     # Other scripts' digits are no code (and no server error): only ASCII 0-9 are compared.
@@ -322,7 +322,7 @@ def test_code_with_a_space_is_accepted_and_letters_are_not(level2_login, clock) 
     assert service.verify_second_factor(level2_login, f"{code[:3]} {code[3:]}")
 
 
-def test_five_wrong_codes_end_the_pending_login(level2_login, clock) -> None:  # type: ignore[no-untyped-def]
+def test_five_wrong_codes_end_the_pending_login(level2_login, clock) -> None:
     wrong = wrong_totp_at(clock.now)
     for tries in range(1, 5):
         assert not service.verify_second_factor(level2_login, wrong)
@@ -338,7 +338,7 @@ def test_five_wrong_codes_end_the_pending_login(level2_login, clock) -> None:  #
     assert audit_events(AuditAction.IDENTITY_LOGIN_FAILURE) == []
 
 
-def test_a_right_password_does_not_reset_the_lockout_of_wrong_codes(app_ctx, create_account, clock) -> None:  # type: ignore[no-untyped-def]
+def test_a_right_password_does_not_reset_the_lockout_of_wrong_codes(app_ctx, create_account, clock) -> None:
     """Knowing the password must not buy five code guesses a minute for ever: the locks keep doubling."""
     account = create_account(level=2)
     number = account.citizen.id_number
@@ -358,7 +358,7 @@ def test_a_right_password_does_not_reset_the_lockout_of_wrong_codes(app_ctx, cre
     assert (account.lockouts, account.locked_until) == (0, None)
 
 
-def test_a_right_password_between_wrong_codes_does_not_start_the_count_again(app_ctx, create_account, clock) -> None:  # type: ignore[no-untyped-def]
+def test_a_right_password_between_wrong_codes_does_not_start_the_count_again(app_ctx, create_account, clock) -> None:
     account = create_account(level=2)
     number = account.citizen.id_number
     for _ in range(2):  # four wrong codes, log in again, four more
@@ -369,7 +369,7 @@ def test_a_right_password_between_wrong_codes_does_not_start_the_count_again(app
     assert account.is_locked(clock.now)  # locked at the fifth wrong code
 
 
-def test_second_factor_needs_in_person_verification(app_ctx, create_account, clock) -> None:  # type: ignore[no-untyped-def]
+def test_second_factor_needs_in_person_verification(app_ctx, create_account, clock) -> None:
     account = create_account()
     login, _ = service.start_session(account, level=1, amr="pwd", ip=None, user_agent=None)
     with pytest.raises(Forbidden, match="needs in-person verification"):
@@ -380,7 +380,7 @@ def test_second_factor_needs_in_person_verification(app_ctx, create_account, clo
     assert account.citizen.id_number[-3:] in uri
 
 
-def test_step_up_ends_the_level_one_session(level2_login, clock) -> None:  # type: ignore[no-untyped-def]
+def test_step_up_ends_the_level_one_session(level2_login, clock) -> None:
     assert service.verify_second_factor(level2_login, totp_at(clock.now))
     stepped, token = service.step_up(level2_login, ip=None, user_agent=None)
     assert level2_login.revoked_at is not None
@@ -390,7 +390,7 @@ def test_step_up_ends_the_level_one_session(level2_login, clock) -> None:  # typ
 
 # --- staff ------------------------------------------------------------------------------------
 
-def test_staff_role_needs_level_two(app_ctx, create_account) -> None:  # type: ignore[no-untyped-def]
+def test_staff_role_needs_level_two(app_ctx, create_account) -> None:
     account = create_account()
     with pytest.raises(Conflict) as failed:
         service.grant_role(account, "clerk", "00070", actor="admin:1")
@@ -403,13 +403,13 @@ def test_staff_role_needs_level_two(app_ctx, create_account) -> None:  # type: i
     assert event.data == {"role": "clerk", "unit": "00070"}
 
 
-def test_unknown_role_is_refused(app_ctx, create_account) -> None:  # type: ignore[no-untyped-def]
+def test_unknown_role_is_refused(app_ctx, create_account) -> None:
     account = create_account(level=2)
     with pytest.raises(ValidationFailed, match="role is one of clerk, supervisor, auditor, admin"):
         service.grant_role(account, "superuser", "*", actor="admin:1")
 
 
-def test_role_scope_is_the_country_a_province_or_a_commune(app_ctx, create_account) -> None:  # type: ignore[no-untyped-def]
+def test_role_scope_is_the_country_a_province_or_a_commune(app_ctx, create_account) -> None:
     account = create_account(level=2)
     for unit in ("*", "01", "00070"):
         service.grant_role(account, "auditor", unit, actor="admin:1")
@@ -418,13 +418,13 @@ def test_role_scope_is_the_country_a_province_or_a_commune(app_ctx, create_accou
 
 
 @pytest.mark.parametrize("unit", ["99999", "abc"])
-def test_role_scope_must_name_an_existing_unit(app_ctx, create_account, unit) -> None:  # type: ignore[no-untyped-def]
+def test_role_scope_must_name_an_existing_unit(app_ctx, create_account, unit) -> None:
     account = create_account(level=2)
     with pytest.raises(ValidationFailed):
         service.grant_role(account, "clerk", unit, actor="admin:1")
 
 
-def test_the_same_role_twice_is_a_conflict(app_ctx, create_account) -> None:  # type: ignore[no-untyped-def]
+def test_the_same_role_twice_is_a_conflict(app_ctx, create_account) -> None:
     account = create_account(level=2)
     service.grant_role(account, "clerk", "00070", actor="admin:1")
     with pytest.raises(Conflict):
@@ -433,7 +433,7 @@ def test_the_same_role_twice_is_a_conflict(app_ctx, create_account) -> None:  # 
 
 # --- death in the registry --------------------------------------------------------------------
 
-def test_recorded_death_disables_the_account_and_ends_its_sessions(app_ctx, create_account) -> None:  # type: ignore[no-untyped-def]
+def test_recorded_death_disables_the_account_and_ends_its_sessions(app_ctx, create_account) -> None:
     account = create_account()
     _, token = service.start_session(account, level=1, amr="pwd", ip=None, user_agent=None)
     registry.record_death(account.citizen, date(2025, 3, 1), actor="clerk:9", reason="death certificate 12/2025")
@@ -447,7 +447,7 @@ def test_recorded_death_disables_the_account_and_ends_its_sessions(app_ctx, crea
         service.issue_activation_code(account, actor="clerk:1")
 
 
-def test_a_person_recorded_missing_is_logged_out_and_cannot_log_in(app_ctx, create_account) -> None:  # type: ignore[no-untyped-def]
+def test_a_person_recorded_missing_is_logged_out_and_cannot_log_in(app_ctx, create_account) -> None:
     account = create_account()
     _, token = service.start_session(account, level=1, amr="pwd", ip=None, user_agent=None)
     registry.record_death(account.citizen, date(2025, 3, 1), actor="clerk:9", reason="court declaration 3/2025",

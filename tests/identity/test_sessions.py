@@ -28,11 +28,11 @@ from tests.identity.conftest import wrong_totp_at
 COOKIE = "idsvc_session"
 
 
-def _account_id(number: str):  # type: ignore[no-untyped-def]
+def _account_id(number: str):
     return select(Account.id).join(Citizen).where(Citizen.id_number == number).scalar_subquery()
 
 
-def _logged_in(app, number: str, user_agent: str | None = None):  # type: ignore[no-untyped-def]
+def _logged_in(app, number: str, user_agent: str | None = None):
     client = app.test_client()
     if user_agent:
         client.environ_base["HTTP_USER_AGENT"] = user_agent
@@ -40,45 +40,45 @@ def _logged_in(app, number: str, user_agent: str | None = None):  # type: ignore
     return client
 
 
-def _logged_out(client) -> bool:  # type: ignore[no-untyped-def]
+def _logged_out(client) -> bool:
     response = client.get("/account")
     return response.status_code == 302 and response.headers["Location"].startswith("/login?")
 
 
-def _cookie(client) -> str:  # type: ignore[no-untyped-def]
+def _cookie(client) -> str:
     return client.get_cookie(COOKIE).value
 
 
-def _with_cookie(app, value: str):  # type: ignore[no-untyped-def]
+def _with_cookie(app, value: str):
     client = app.test_client()
     client.set_cookie(COOKIE, value)
     return client
 
 
-def _set_sessions(setup_data, number: str, **values) -> None:  # type: ignore[no-untyped-def]
+def _set_sessions(setup_data, number: str, **values) -> None:
     setup_data(lambda: db.session().execute(
         update(LoginSession).where(LoginSession.account_id == _account_id(number)).values(**values)))
 
 
-def _live_sessions(setup_data, number: str) -> int:  # type: ignore[no-untyped-def]
+def _live_sessions(setup_data, number: str) -> int:
     return len(setup_data(lambda: db.session().scalars(select(LoginSession.id).where(
         LoginSession.account_id == _account_id(number), LoginSession.revoked_at.is_(None))).all()))
 
 
 # --- the cookie -------------------------------------------------------------------------------
 
-def _session_set_cookie(response) -> str:  # type: ignore[no-untyped-def]
+def _session_set_cookie(response) -> str:
     [header] = [h for h in response.headers.getlist("Set-Cookie") if h.startswith(COOKIE + "=")]
     return header
 
 
-def test_session_cookie_is_http_only_and_same_site_lax(client, citizen_number) -> None:  # type: ignore[no-untyped-def]
+def test_session_cookie_is_http_only_and_same_site_lax(client, citizen_number) -> None:
     header = _session_set_cookie(Browser(client).login(citizen_number))
     assert "HttpOnly" in header and "SameSite=Lax" in header and "Path=/" in header
     assert "Secure" not in header  # a development issuer on http://
 
 
-def test_session_cookie_is_secure_behind_an_https_issuer(app_with) -> None:  # type: ignore[no-untyped-def]
+def test_session_cookie_is_secure_behind_an_https_issuer(app_with) -> None:
     response = app_with(ISSUER="https://id.example.vn").test_client().get("/login", base_url="https://localhost")
     header = _session_set_cookie(response)
     assert "Secure" in header and "HttpOnly" in header and "SameSite=Lax" in header
@@ -86,7 +86,7 @@ def test_session_cookie_is_secure_behind_an_https_issuer(app_with) -> None:  # t
 
 # --- rotation ---------------------------------------------------------------------------------
 
-def test_login_gives_a_new_cookie_and_a_planted_one_stays_anonymous(app, client, citizen_number) -> None:  # type: ignore[no-untyped-def]
+def test_login_gives_a_new_cookie_and_a_planted_one_stays_anonymous(app, client, citizen_number) -> None:
     client.get("/login")
     planted = _cookie(client)
     assert Browser(client).login(citizen_number).status_code == 302
@@ -96,7 +96,7 @@ def test_login_gives_a_new_cookie_and_a_planted_one_stays_anonymous(app, client,
     assert _with_cookie(app, first).get("/account").status_code == 200
 
 
-def test_logging_in_again_ends_the_previous_session(app, client, setup_data, citizen_number) -> None:  # type: ignore[no-untyped-def]
+def test_logging_in_again_ends_the_previous_session(app, client, setup_data, citizen_number) -> None:
     assert Browser(client).login(citizen_number).status_code == 302
     first = _cookie(client)
     assert Browser(client).login(citizen_number).status_code == 302
@@ -107,7 +107,7 @@ def test_logging_in_again_ends_the_previous_session(app, client, setup_data, cit
     assert _live_sessions(setup_data, citizen_number) == 1
 
 
-def test_step_up_rotates_the_session(app, setup_data, level2_number, clock) -> None:  # type: ignore[no-untyped-def]
+def test_step_up_rotates_the_session(app, setup_data, level2_number, clock) -> None:
     client = _logged_in(app, level2_number)
     before = _cookie(client)
     response = Browser(client).second_factor(totp_at(clock.now))
@@ -122,19 +122,19 @@ def test_step_up_rotates_the_session(app, setup_data, level2_number, clock) -> N
 
 # --- second factor ----------------------------------------------------------------------------
 
-def test_staff_are_sent_to_the_second_factor_at_login(app, client, setup_data) -> None:  # type: ignore[no-untyped-def]
+def test_staff_are_sent_to_the_second_factor_at_login(app, client, setup_data) -> None:
     number = setup_data(lambda: make_account(level=2, role=("clerk", "00070")).citizen.id_number)
     response = Browser(client).login(number)
     assert response.status_code == 302 and response.headers["Location"] == "/login/otp?next=/account"
 
 
-def test_second_factor_page_for_a_level_one_account_says_what_to_do(app, citizen_number) -> None:  # type: ignore[no-untyped-def]
+def test_second_factor_page_for_a_level_one_account_says_what_to_do(app, citizen_number) -> None:
     response = _logged_in(app, citizen_number).get("/login/otp")
     assert response.status_code == 403
     assert "Cần xác thực mức độ 2" in response.text and "Hãy đến công an cấp xã để xác minh." in response.text
 
 
-def test_a_code_used_once_is_refused_in_another_browser(app, level2_number, clock) -> None:  # type: ignore[no-untyped-def]
+def test_a_code_used_once_is_refused_in_another_browser(app, level2_number, clock) -> None:
     code = totp_at(clock.now)
     assert Browser(_logged_in(app, level2_number)).second_factor(code).status_code == 302
     other = _logged_in(app, level2_number)
@@ -144,14 +144,14 @@ def test_a_code_used_once_is_refused_in_another_browser(app, level2_number, cloc
     assert other.get("/account").headers["Location"] == "/login/otp?next=/account"  # still at level 1
 
 
-def test_second_factor_with_an_unparsable_next_goes_to_the_account_page(app, level2_number, clock) -> None:  # type: ignore[no-untyped-def]
+def test_second_factor_with_an_unparsable_next_goes_to_the_account_page(app, level2_number, clock) -> None:
     client = _logged_in(app, level2_number)
     assert client.get("/login/otp", query_string={"next": "//["}).status_code == 200
     response = Browser(client).second_factor(totp_at(clock.now), next_url="//[")
     assert response.status_code == 302 and response.headers["Location"] == "/account"
 
 
-def test_five_wrong_codes_end_the_login_and_it_starts_again(app, client, setup_data, level2_number, clock) -> None:  # type: ignore[no-untyped-def]
+def test_five_wrong_codes_end_the_login_and_it_starts_again(app, client, setup_data, level2_number, clock) -> None:
     assert Browser(client).login(level2_number).status_code == 302
     wrong = wrong_totp_at(clock.now)
     for left in (4, 3, 2, 1):
@@ -184,7 +184,7 @@ PHONE = ("Mozilla/5.0 (Linux; Android 14; SM-A546E) AppleWebKit/537.36 (KHTML, l
          "SamsungBrowser/26.0 Chrome/122.0.0.0 Mobile Safari/537.36")
 
 
-def test_account_lists_sessions_and_ends_another_one(app, setup_data, citizen_number) -> None:  # type: ignore[no-untyped-def]
+def test_account_lists_sessions_and_ends_another_one(app, setup_data, citizen_number) -> None:
     laptop = _logged_in(app, citizen_number, LAPTOP)
     phone = _logged_in(app, citizen_number, PHONE)
     page = laptop.get("/account").text
@@ -201,7 +201,7 @@ def test_account_lists_sessions_and_ends_another_one(app, setup_data, citizen_nu
     assert event["session"] == int(end_phone.split("/")[3])
 
 
-def test_nobody_can_end_another_persons_session(app, setup_data, citizen_number) -> None:  # type: ignore[no-untyped-def]
+def test_nobody_can_end_another_persons_session(app, setup_data, citizen_number) -> None:
     victim = _logged_in(app, citizen_number)
     [victim_session] = setup_data(lambda: db.session().scalars(select(LoginSession.id).where(
         LoginSession.account_id == _account_id(citizen_number))).all())
@@ -213,7 +213,7 @@ def test_nobody_can_end_another_persons_session(app, setup_data, citizen_number)
     assert victim.get("/account").status_code == 200
 
 
-def test_log_out_everywhere_ends_every_session_of_the_account(app, setup_data, citizen_number) -> None:  # type: ignore[no-untyped-def]
+def test_log_out_everywhere_ends_every_session_of_the_account(app, setup_data, citizen_number) -> None:
     laptop = _logged_in(app, citizen_number)
     phone = _logged_in(app, citizen_number)
     bystander_number = setup_data(lambda: make_account().citizen.id_number)
@@ -231,7 +231,7 @@ def test_log_out_everywhere_ends_every_session_of_the_account(app, setup_data, c
 
 # --- expiry -----------------------------------------------------------------------------------
 
-def test_idle_session_ends_after_30_minutes(app, setup_data, citizen_number) -> None:  # type: ignore[no-untyped-def]
+def test_idle_session_ends_after_30_minutes(app, setup_data, citizen_number) -> None:
     client = _logged_in(app, citizen_number)
     _set_sessions(setup_data, citizen_number, last_seen_at=utcnow() - timedelta(minutes=29))
     assert client.get("/account").status_code == 200  # activity keeps it alive
@@ -240,7 +240,7 @@ def test_idle_session_ends_after_30_minutes(app, setup_data, citizen_number) -> 
     assert response.status_code == 302 and response.headers["Location"].startswith("/login?next=/account")
 
 
-def test_session_ends_at_its_absolute_limit_despite_activity(app, setup_data, citizen_number) -> None:  # type: ignore[no-untyped-def]
+def test_session_ends_at_its_absolute_limit_despite_activity(app, setup_data, citizen_number) -> None:
     client = _logged_in(app, citizen_number)
     [(created, expires)] = setup_data(lambda: db.session().execute(select(
         LoginSession.created_at, LoginSession.expires_at).where(
@@ -252,7 +252,7 @@ def test_session_ends_at_its_absolute_limit_despite_activity(app, setup_data, ci
 
 # --- death in the registry --------------------------------------------------------------------
 
-def test_recorded_death_logs_the_browser_out_and_login_fails(app, setup_data, citizen_number) -> None:  # type: ignore[no-untyped-def]
+def test_recorded_death_logs_the_browser_out_and_login_fails(app, setup_data, citizen_number) -> None:
     client = _logged_in(app, citizen_number)
 
     def record_death() -> None:
@@ -267,7 +267,7 @@ def test_recorded_death_logs_the_browser_out_and_login_fails(app, setup_data, ci
 
 # --- the account page -------------------------------------------------------------------------
 
-def test_account_page_shows_vietnam_time_the_device_and_the_level_in_words(app, setup_data, citizen_number) -> None:  # type: ignore[no-untyped-def]
+def test_account_page_shows_vietnam_time_the_device_and_the_level_in_words(app, setup_data, citizen_number) -> None:
     laptop = _logged_in(app, citizen_number, LAPTOP)
     setup_data(lambda: db.session().execute(update(LoginSession).values(
         created_at=datetime(2026, 12, 5, 11, 10, tzinfo=UTC))))
@@ -281,7 +281,7 @@ def test_account_page_shows_vietnam_time_the_device_and_the_level_in_words(app, 
     assert "<dt>This session</dt><dd>level 1 (password)</dd>" in page
 
 
-def test_account_settings_need_the_accounts_own_level(app, level2_number, citizen_number, clock) -> None:  # type: ignore[no-untyped-def]
+def test_account_settings_need_the_accounts_own_level(app, level2_number, citizen_number, clock) -> None:
     # A password alone is not enough to reach the settings of an account verified for level 2.
     client = _logged_in(app, level2_number)
     for path in ("/account", "/account/password", "/account/apps"):

@@ -16,21 +16,21 @@ API = "/api/v1/clients"
 MACHINE = {"auth_method": "client_secret_basic", "redirect_uris": [], "grant_types": ["client_credentials"]}
 
 
-def _token(client, client_id: str, secret: str, scope: str) -> str:  # type: ignore[no-untyped-def]
+def _token(client, client_id: str, secret: str, scope: str) -> str:
     response = Browser(client).token((client_id, secret), grant_type="client_credentials", scope=scope)
     assert response.status_code == 200, response.get_json()
     return response.get_json()["access_token"]
 
 
 @pytest.fixture()
-def admin(client, setup_data):  # type: ignore[no-untyped-def]
+def admin(client, setup_data):
     """Headers of the operations team's machine client (scope ``clients.admin``), and its id."""
     admin_client, secret = setup_data(lambda: make_client(name="Ops console", scopes=["clients.admin"], **MACHINE))
     token = _token(client, admin_client.client_id, secret, "clients.admin")
     return {"Authorization": f"Bearer {token}"}, admin_client.client_id
 
 
-def test_client_lifecycle_over_the_api(client, admin, app) -> None:  # type: ignore[no-untyped-def]
+def test_client_lifecycle_over_the_api(client, admin, app) -> None:
     headers, admin_id = admin
     created = client.post(API, headers=headers, json={
         "name": "  Cổng dịch vụ  công tỉnh ", "scopes": ["registry.verify", "registry.verify"],
@@ -81,7 +81,7 @@ def test_client_lifecycle_over_the_api(client, admin, app) -> None:  # type: ign
     ({"name": "x", "min_level": 3}, "min_level"),
     ({"name": "x", "redirect_uris": ["https://a.vn/cb"], "colour": "red"}, "colour"),
 ])
-def test_invalid_fields_are_listed_one_by_one(client, admin, payload, field) -> None:  # type: ignore[no-untyped-def]
+def test_invalid_fields_are_listed_one_by_one(client, admin, payload, field) -> None:
     response = client.post(API, headers=admin[0], json=payload)
     assert response.status_code == 422 and response.mimetype == "application/problem+json"
     assert field in response.get_json()["errors"]
@@ -104,7 +104,7 @@ def test_invalid_fields_are_listed_one_by_one(client, admin, payload, field) -> 
     ({"name": "A\x00B", "redirect_uris": ["https://a.vn/cb"]}, "printable characters"),
     ({"name": "A\x1fB", "redirect_uris": ["https://a.vn/cb"]}, "printable characters"),
 ])
-def test_settings_that_break_the_rules_are_refused_with_the_reason(client, admin, payload, detail) -> None:  # type: ignore[no-untyped-def]
+def test_settings_that_break_the_rules_are_refused_with_the_reason(client, admin, payload, detail) -> None:
     response = client.post(API, headers=admin[0], json=payload)
     assert response.status_code == 422 and detail in response.get_json()["detail"]
     listed = client.get(API, headers=admin[0]).get_json()["clients"]
@@ -127,7 +127,7 @@ LONG_HOST = "a" * 210 + ".example.vn"
     pytest.param({"redirect_uris": ["https://a.vn/cb"], "sector": "s" * 201}, "sector", id="sector-201"),
     pytest.param({"redirect_uris": [f"https://{LONG_HOST}/cb"]}, "sector", id="default-sector-too-long"),
 ])
-def test_what_would_break_later_is_refused_naming_the_field(client, admin, payload, field) -> None:  # type: ignore[no-untyped-def]
+def test_what_would_break_later_is_refused_naming_the_field(client, admin, payload, field) -> None:
     response = client.post(API, headers=admin[0], json={"name": "x", **payload})
     assert response.status_code == 422 and response.mimetype == "application/problem+json", response.text
     assert field in response.get_json()["errors"], response.get_json()
@@ -135,7 +135,7 @@ def test_what_would_break_later_is_refused_naming_the_field(client, admin, paylo
     assert [c["name"] for c in listed] == ["Ops console"]
 
 
-def test_a_redirect_uri_of_500_characters_works_at_authorize(client, admin, setup_data) -> None:  # type: ignore[no-untyped-def]
+def test_a_redirect_uri_of_500_characters_works_at_authorize(client, admin, setup_data) -> None:
     uri = "https://a.vn/" + "x" * 487
     created = client.post(API, headers=admin[0], json={"name": "x", "redirect_uris": [uri], "scopes": ["openid"]})
     assert created.status_code == 201, created.text
@@ -147,42 +147,42 @@ def test_a_redirect_uri_of_500_characters_works_at_authorize(client, admin, setu
     assert response.status_code == 302 and "code" in query(response.headers["Location"]), response.text
 
 
-def test_a_body_that_is_not_json_is_refused(client, admin) -> None:  # type: ignore[no-untyped-def]
+def test_a_body_that_is_not_json_is_refused(client, admin) -> None:
     response = client.post(API, headers=admin[0], data="name=x")
     assert response.status_code == 422 and "JSON object" in response.get_json()["detail"]
 
 
-def test_a_body_nested_too_deeply_is_refused(client, admin) -> None:  # type: ignore[no-untyped-def]
+def test_a_body_nested_too_deeply_is_refused(client, admin) -> None:
     response = client.post(API, headers={**admin[0], "Content-Type": "application/json"},
                            data="[" * 100_000 + "]" * 100_000)
     assert response.status_code == 422 and "nested too deeply" in response.get_json()["detail"]
 
 
 @pytest.mark.parametrize("client_id", ["no-such-client", "nul%00byte", "x" * 300])
-def test_unknown_client_is_a_404_problem(client, admin, client_id) -> None:  # type: ignore[no-untyped-def]
+def test_unknown_client_is_a_404_problem(client, admin, client_id) -> None:
     response = client.get(f"{API}/{client_id}", headers=admin[0])
     assert response.status_code == 404 and response.mimetype == "application/problem+json"
 
 
-def test_a_client_id_with_a_nul_byte_at_the_token_endpoint_is_an_unknown_client(client) -> None:  # type: ignore[no-untyped-def]
+def test_a_client_id_with_a_nul_byte_at_the_token_endpoint_is_an_unknown_client(client) -> None:
     response = client.post("/token", data={"grant_type": "client_credentials", "client_id": "a\x00b",
                                            "client_secret": "x"})
     assert response.status_code == 400 and response.get_json()["error"] == "invalid_client"
 
 
-def test_without_a_token_the_api_asks_for_one(client) -> None:  # type: ignore[no-untyped-def]
+def test_without_a_token_the_api_asks_for_one(client) -> None:
     response = client.get(API)
     assert response.status_code == 401 and response.mimetype == "application/problem+json"
     assert response.headers["WWW-Authenticate"].startswith("Bearer")
     assert "Authorization: Bearer" in response.get_json()["detail"]
 
 
-def test_a_forged_token_is_refused(client) -> None:  # type: ignore[no-untyped-def]
+def test_a_forged_token_is_refused(client) -> None:
     response = client.get(API, headers={"Authorization": "Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0."})
     assert response.status_code == 401 and 'error="invalid_token"' in response.headers["WWW-Authenticate"]
 
 
-def test_a_token_without_the_admin_scope_is_forbidden(client, setup_data) -> None:  # type: ignore[no-untyped-def]
+def test_a_token_without_the_admin_scope_is_forbidden(client, setup_data) -> None:
     other, secret = setup_data(lambda: make_client(scopes=["registry.verify"], **MACHINE))
     token = _token(client, other.client_id, secret, "registry.verify")
     response = client.post(API, headers={"Authorization": f"Bearer {token}"}, json={"name": "x"})

@@ -13,7 +13,7 @@ from tests.oidc.helpers import code_tokens
 from tests.oidc.helpers import verify_jwt
 
 
-def test_login_with_national_id_returns_code_then_tokens(client, rp) -> None:  # type: ignore[no-untyped-def]
+def test_login_with_national_id_returns_code_then_tokens(client, rp) -> None:
     client_id, secret, number = rp
     browser = Browser(client)
     request, response = browser.start(client_id, scope="openid profile birthdate")
@@ -48,7 +48,7 @@ def test_login_with_national_id_returns_code_then_tokens(client, rp) -> None:  #
 
 
 @pytest.mark.parametrize("lifetime", [3600, 1234])
-def test_an_id_token_lives_for_its_configured_lifetime(client, rp, lifetime) -> None:  # type: ignore[no-untyped-def]
+def test_an_id_token_lives_for_its_configured_lifetime(client, rp, lifetime) -> None:
     client.application.config["ID_TOKEN_SECONDS"] = lifetime
     client_id, secret, number = rp
     body = code_tokens(client, client_id, secret, number)
@@ -57,7 +57,7 @@ def test_an_id_token_lives_for_its_configured_lifetime(client, rp, lifetime) -> 
     assert abs(claims["iat"] - time.time()) < 60
 
 
-def test_userinfo_stops_releasing_claims_when_consent_is_withdrawn(client, rp, app) -> None:  # type: ignore[no-untyped-def]
+def test_userinfo_stops_releasing_claims_when_consent_is_withdrawn(client, rp, app) -> None:
     from sqlalchemy import update
 
     from idsvc import db

@@ -20,8 +20,8 @@ from tests.factories import make_client
 
 
 @pytest.fixture()
-def rp(setup_data):  # type: ignore[no-untyped-def]
-    def create():  # type: ignore[no-untyped-def]
+def rp(setup_data):
+    def create():
         client, secret = make_client(redirect_uris=[REDIRECT_URI, "https://rp.example.vn/other"],
                                      scopes=["openid", "profile", "birthdate", "gender", "registry.verify"])
         account = make_account()
@@ -29,7 +29,7 @@ def rp(setup_data):  # type: ignore[no-untyped-def]
     return setup_data(create)
 
 
-def _logged_in(client, number):  # type: ignore[no-untyped-def]
+def _logged_in(client, number):
     browser = Browser(client)
     assert browser.login(number).status_code == 302
     return browser
@@ -49,7 +49,7 @@ def _logged_in(client, number):  # type: ignore[no-untyped-def]
     ({"nonce": "n" * 256}, "invalid_request", "nonce is longer than 255 characters"),
     ({"nonce": "n\x00"}, "invalid_request", "nonce holds control characters"),
 ])
-def test_bad_requests_go_back_to_the_client_with_the_error(client, rp, change, error, description) -> None:  # type: ignore[no-untyped-def]
+def test_bad_requests_go_back_to_the_client_with_the_error(client, rp, change, error, description) -> None:
     client_id, _, number = rp
     browser = _logged_in(client, number)
     request, response = browser.start(client_id, **change)
@@ -72,7 +72,7 @@ def test_bad_requests_go_back_to_the_client_with_the_error(client, rp, change, e
     ({"redirect_uri": "https://rp.example.vn/callback\n"}, "invalid_request"),
     ({"redirect_uri": "https://rp.example.vn/callback\u2028"}, "invalid_request"),
 ])
-def test_unverifiable_redirects_get_an_error_page_never_a_redirect(client, rp, change, code) -> None:  # type: ignore[no-untyped-def]
+def test_unverifiable_redirects_get_an_error_page_never_a_redirect(client, rp, change, code) -> None:
     client_id, _, number = rp
     browser = _logged_in(client, number)
     change = dict(change)
@@ -83,19 +83,19 @@ def test_unverifiable_redirects_get_an_error_page_never_a_redirect(client, rp, c
     assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
 
 
-def test_prompt_none_without_a_session_answers_login_required(client, rp) -> None:  # type: ignore[no-untyped-def]
+def test_prompt_none_without_a_session_answers_login_required(client, rp) -> None:
     client_id, _, _ = rp
     _, response = Browser(client).start(client_id, prompt="none")
     assert query(response.headers["Location"])["error"] == "login_required"
 
 
-def test_prompt_none_without_consent_answers_consent_required(client, rp) -> None:  # type: ignore[no-untyped-def]
+def test_prompt_none_without_consent_answers_consent_required(client, rp) -> None:
     client_id, _, number = rp
     _, response = _logged_in(client, number).start(client_id, prompt="none")
     assert query(response.headers["Location"])["error"] == "consent_required"
 
 
-def test_denying_consent_sends_access_denied(client, rp) -> None:  # type: ignore[no-untyped-def]
+def test_denying_consent_sends_access_denied(client, rp) -> None:
     client_id, _, number = rp
     browser = _logged_in(client, number)
     request, response = browser.start(client_id)
@@ -104,7 +104,7 @@ def test_denying_consent_sends_access_denied(client, rp) -> None:  # type: ignor
     assert params["error"] == "access_denied" and params["state"] == request.state
 
 
-def test_consent_is_remembered_and_prompt_none_then_works(client, rp) -> None:  # type: ignore[no-untyped-def]
+def test_consent_is_remembered_and_prompt_none_then_works(client, rp) -> None:
     client_id, _, number = rp
     browser = _logged_in(client, number)
     _, response = browser.start(client_id)
@@ -113,7 +113,7 @@ def test_consent_is_remembered_and_prompt_none_then_works(client, rp) -> None:  
     assert "code" in query(response.headers["Location"])
 
 
-def test_prompt_login_forces_a_new_login_and_does_not_loop(client, rp) -> None:  # type: ignore[no-untyped-def]
+def test_prompt_login_forces_a_new_login_and_does_not_loop(client, rp) -> None:
     client_id, _, number = rp
     browser = _logged_in(client, number)
     browser.follow(browser.start(client_id)[1])  # consent once
@@ -123,7 +123,7 @@ def test_prompt_login_forces_a_new_login_and_does_not_loop(client, rp) -> None: 
     assert "code" in query(response.headers["Location"])
 
 
-def test_max_age_zero_forces_one_login_and_does_not_loop(client, rp) -> None:  # type: ignore[no-untyped-def]
+def test_max_age_zero_forces_one_login_and_does_not_loop(client, rp) -> None:
     client_id, _, number = rp
     browser = _logged_in(client, number)
     browser.follow(browser.start(client_id)[1])
@@ -134,7 +134,7 @@ def test_max_age_zero_forces_one_login_and_does_not_loop(client, rp) -> None:  #
 
 
 @pytest.mark.parametrize("fresh", [{"prompt": "login"}, {"max_age": "0"}], ids=["prompt-login", "max-age-0"])
-def test_the_login_page_cannot_be_skipped_by_following_its_next(client, rp, fresh) -> None:  # type: ignore[no-untyped-def]
+def test_the_login_page_cannot_be_skipped_by_following_its_next(client, rp, fresh) -> None:
     client_id, _, number = rp
     browser = _logged_in(client, number)
     browser.follow(browser.start(client_id)[1])  # consent once
@@ -146,7 +146,7 @@ def test_the_login_page_cannot_be_skipped_by_following_its_next(client, rp, fres
     assert "code" not in query(response.headers["Location"])
 
 
-def test_the_login_marker_cannot_be_edited_nor_moved_to_another_request(client, rp) -> None:  # type: ignore[no-untyped-def]
+def test_the_login_marker_cannot_be_edited_nor_moved_to_another_request(client, rp) -> None:
     client_id, _, number = rp
     browser = _logged_in(client, number)
     browser.follow(browser.start(client_id)[1])
@@ -161,7 +161,7 @@ def test_the_login_marker_cannot_be_edited_nor_moved_to_another_request(client, 
     assert client.get(back.replace(marker, moved)).headers["Location"].startswith("/login")
 
 
-def test_a_login_after_prompt_login_gives_a_code_with_the_new_auth_time(client, rp, setup_data) -> None:  # type: ignore[no-untyped-def]
+def test_a_login_after_prompt_login_gives_a_code_with_the_new_auth_time(client, rp, setup_data) -> None:
     client_id, _, number = rp
     browser = _logged_in(client, number)
     browser.follow(browser.start(client_id)[1])
@@ -174,7 +174,7 @@ def test_a_login_after_prompt_login_gives_a_code_with_the_new_auth_time(client, 
     assert len(sessions) == 2 and code_auth_time == sessions[1] > sessions[0]
 
 
-def test_a_consent_page_left_open_past_max_age_asks_for_a_login(client, rp, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_a_consent_page_left_open_past_max_age_asks_for_a_login(client, rp, monkeypatch) -> None:
     from idsvc.oidc import authorize
 
     client_id, _, number = rp
@@ -189,7 +189,7 @@ def test_a_consent_page_left_open_past_max_age_asks_for_a_login(client, rp, monk
 
 
 @pytest.mark.parametrize("max_age", ["9" * 30, "-5", "1e3"])
-def test_an_odd_max_age_is_an_answer_not_a_crash(client, rp, max_age) -> None:  # type: ignore[no-untyped-def]
+def test_an_odd_max_age_is_an_answer_not_a_crash(client, rp, max_age) -> None:
     client_id, _, number = rp
     browser = _logged_in(client, number)
     browser.follow(browser.start(client_id)[1])
@@ -203,20 +203,20 @@ def test_an_odd_max_age_is_an_answer_not_a_crash(client, rp, max_age) -> None:  
         assert "code" in query(location)  # the login is younger than 10^30 seconds
 
 
-def test_an_odd_max_age_is_refused_before_the_login_too(client, rp) -> None:  # type: ignore[no-untyped-def]
+def test_an_odd_max_age_is_refused_before_the_login_too(client, rp) -> None:
     client_id, _, _ = rp
     _, response = Browser(client).start(client_id, max_age="1e3")  # no session: not sent to log in first
     assert query(response.headers["Location"])["error"] == "invalid_request"
 
 
-def test_login_hint_fills_the_id_number(client, rp) -> None:  # type: ignore[no-untyped-def]
+def test_login_hint_fills_the_id_number(client, rp) -> None:
     client_id, _, number = rp
     _, response = Browser(client).start(client_id, login_hint=number)
     page = client.get(response.headers["Location"])
     assert f'value="{number}"' in page.text
 
 
-def test_level_two_request_explains_then_fails_closed_for_a_level_one_account(client, rp) -> None:  # type: ignore[no-untyped-def]
+def test_level_two_request_explains_then_fails_closed_for_a_level_one_account(client, rp) -> None:
     client_id, _, number = rp
     browser = _logged_in(client, number)
     _, page = browser.start(client_id, acr_values="urn:idsvc:loa:2", ui_locales="en")
@@ -232,7 +232,7 @@ def test_level_two_request_explains_then_fails_closed_for_a_level_one_account(cl
     assert "code" not in params
 
 
-def test_level_two_request_without_interaction_fails_at_once(client, rp) -> None:  # type: ignore[no-untyped-def]
+def test_level_two_request_without_interaction_fails_at_once(client, rp) -> None:
     client_id, _, number = rp
     _, response = _logged_in(client, number).start(client_id, acr_values="urn:idsvc:loa:2", prompt="none")
     assert query(response.headers["Location"])["error"] == "unmet_authentication_requirements"

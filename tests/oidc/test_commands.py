@@ -23,7 +23,7 @@ from tests.oidc.helpers import userinfo
 from tests.oidc.helpers import verify_jwt
 
 
-def _invoke(runner, *args: str) -> str:  # type: ignore[no-untyped-def]
+def _invoke(runner, *args: str) -> str:
     result = runner.invoke(args=list(args))
     assert result.exit_code == 0, result.output
     return result.output
@@ -32,17 +32,17 @@ def _invoke(runner, *args: str) -> str:  # type: ignore[no-untyped-def]
 # --- keys -------------------------------------------------------------------------------------
 
 @pytest.fixture()
-def keys_app(keys_dir, scratch_database_url, tmp_path):  # type: ignore[no-untyped-def]
+def keys_app(keys_dir, scratch_database_url, tmp_path):
     """An app on a copy of the session's keys (rotation must not touch the shared directory)."""
     directory = tmp_path / "keys"
     shutil.copytree(keys_dir, directory)
 
-    def build():  # type: ignore[no-untyped-def]
+    def build():
         return create_app({"TESTING": True, "DATABASE_URL": scratch_database_url, "KEYS_DIR": str(directory),
                            "PASSWORD_HASH": {"time_cost": 1, "memory_cost": 64, "parallelism": 1}})
     apps = [build()]
 
-    def restart():  # type: ignore[no-untyped-def]
+    def restart():
         apps.append(build())
         return apps[-1]
 
@@ -51,12 +51,12 @@ def keys_app(keys_dir, scratch_database_url, tmp_path):  # type: ignore[no-untyp
         db.get_db(app).engine.dispose()
 
 
-def _listing(runner) -> dict[str, tuple[str, str]]:  # type: ignore[no-untyped-def]
+def _listing(runner) -> dict[str, tuple[str, str]]:
     rows = [line.split("\t") for line in _invoke(runner, "keys", "list").splitlines() if line.strip()]
     return {kid: (alg, status) for kid, alg, status in rows}
 
 
-def test_keys_rotate_adds_an_active_key_and_keeps_the_old_one_published(keys_app) -> None:  # type: ignore[no-untyped-def]
+def test_keys_rotate_adds_an_active_key_and_keeps_the_old_one_published(keys_app) -> None:
     app, directory, restart = keys_app
     runner = app.test_cli_runner()
     before = _listing(runner)
@@ -77,7 +77,7 @@ def test_keys_rotate_adds_an_active_key_and_keeps_the_old_one_published(keys_app
     assert published == set(after)
 
 
-def test_keys_rotate_one_algorithm(keys_app) -> None:  # type: ignore[no-untyped-def]
+def test_keys_rotate_one_algorithm(keys_app) -> None:
     app, _, _ = keys_app
     runner = app.test_cli_runner()
     before = _listing(runner)
@@ -89,7 +89,7 @@ def test_keys_rotate_one_algorithm(keys_app) -> None:  # type: ignore[no-untyped
     assert after[rs256[0]][1] == "active"
 
 
-def test_keys_prune_deletes_only_keys_retired_longer_than_any_token_lives(keys_app) -> None:  # type: ignore[no-untyped-def]
+def test_keys_prune_deletes_only_keys_retired_longer_than_any_token_lives(keys_app) -> None:
     app, directory, restart = keys_app
     runner = app.test_cli_runner()
     before = _listing(runner)
@@ -108,7 +108,7 @@ def test_keys_prune_deletes_only_keys_retired_longer_than_any_token_lives(keys_a
     assert retired not in published and len(published) == len(before)
 
 
-def test_tokens_signed_before_a_rotation_stay_valid_and_new_ones_use_the_new_key(keys_app) -> None:  # type: ignore[no-untyped-def]
+def test_tokens_signed_before_a_rotation_stay_valid_and_new_ones_use_the_new_key(keys_app) -> None:
     app, _, restart = keys_app
     with app.app_context():
         rp, secret = make_client()
@@ -129,7 +129,7 @@ def test_tokens_signed_before_a_rotation_stay_valid_and_new_ones_use_the_new_key
     assert new_kid.startswith("es256-")
 
 
-def test_keys_generate_if_missing_does_nothing_when_keys_exist(keys_app) -> None:  # type: ignore[no-untyped-def]
+def test_keys_generate_if_missing_does_nothing_when_keys_exist(keys_app) -> None:
     app, _, _ = keys_app
     runner = app.test_cli_runner()
     before = _listing(runner)
@@ -146,14 +146,14 @@ def _field(output: str, name: str) -> str:
 
 
 @pytest.fixture()
-def machine(runner):  # type: ignore[no-untyped-def]
+def machine(runner):
     """A machine client made with the CLI: (client_id, secret, create output)."""
     output = _invoke(runner, "clients", "create", "--name", "Social assistance back-end",
                      "--grant-type", "client_credentials", "--scope", MACHINE_SCOPE)
     return _field(output, "client_id"), _field(output, "client_secret"), output
 
 
-def test_clients_create_prints_the_secret_once_and_it_works(client, runner, machine) -> None:  # type: ignore[no-untyped-def]
+def test_clients_create_prints_the_secret_once_and_it_works(client, runner, machine) -> None:
     client_id, secret, output = machine
     assert "shown once" in output
     assert "auth method    client_secret_basic" in output
@@ -162,7 +162,7 @@ def test_clients_create_prints_the_secret_once_and_it_works(client, runner, mach
     assert response.get_json()["scope"] == MACHINE_SCOPE
 
 
-def test_clients_list_and_show_never_show_the_secret(runner, machine) -> None:  # type: ignore[no-untyped-def]
+def test_clients_list_and_show_never_show_the_secret(runner, machine) -> None:
     client_id, secret, _ = machine
     listing = _invoke(runner, "clients", "list")
     assert any(line.startswith(f"{client_id}\t") and "\tenabled\t" in line for line in listing.splitlines())
@@ -173,7 +173,7 @@ def test_clients_list_and_show_never_show_the_secret(runner, machine) -> None:  
         assert secret not in output and "client_secret " not in output
 
 
-def test_clients_rotate_secret_replaces_the_old_secret_at_once(client, runner, machine) -> None:  # type: ignore[no-untyped-def]
+def test_clients_rotate_secret_replaces_the_old_secret_at_once(client, runner, machine) -> None:
     client_id, old_secret, _ = machine
     output = _invoke(runner, "clients", "rotate-secret", client_id)
     new_secret = _field(output, "client_secret")
@@ -182,7 +182,7 @@ def test_clients_rotate_secret_replaces_the_old_secret_at_once(client, runner, m
     assert machine_token(client, client_id, new_secret).status_code == 200
 
 
-def test_clients_disable_refuses_the_client_and_revokes_its_tokens(client, runner, machine, setup_data) -> None:  # type: ignore[no-untyped-def]
+def test_clients_disable_refuses_the_client_and_revokes_its_tokens(client, runner, machine, setup_data) -> None:
     client_id, secret, _ = machine
     rs, rs_secret = setup_data(lambda: make_client(
         name="Registry API", grant_types=["client_credentials"], scopes=[MACHINE_SCOPE], redirect_uris=[],
@@ -200,7 +200,7 @@ def test_clients_disable_refuses_the_client_and_revokes_its_tokens(client, runne
     assert "disabled" in _invoke(runner, "clients", "show", client_id)
 
 
-def test_clients_create_a_code_flow_client_with_logout_uris(client, runner, setup_data) -> None:  # type: ignore[no-untyped-def]
+def test_clients_create_a_code_flow_client_with_logout_uris(client, runner, setup_data) -> None:
     output = _invoke(runner, "clients", "create", "--name", "Tax portal",
                      "--redirect-uri", "https://tax.example.vn/cb", "--scope", "openid", "--scope", "profile",
                      "--post-logout-redirect-uri", "https://tax.example.vn/bye", "--min-level", "2")
@@ -211,7 +211,7 @@ def test_clients_create_a_code_flow_client_with_logout_uris(client, runner, setu
     assert secret not in shown
 
 
-def test_clients_create_private_key_jwt_reads_the_jwks_and_prints_no_secret(runner, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_clients_create_private_key_jwt_reads_the_jwks_and_prints_no_secret(runner, tmp_path) -> None:
     _, jwks = client_key()
     path = tmp_path / "jwks.json"
     path.write_text(json.dumps(jwks))
@@ -232,7 +232,7 @@ def test_clients_create_private_key_jwt_reads_the_jwks_and_prints_no_secret(runn
     pytest.param(["--redirect-uri", "https://rp.example.vn/" + "x" * 500], id="long-redirect"),
     pytest.param(["--redirect-uri", "https://rp.example.vn/cb", "--sector", "rp\x00"], id="nul-in-sector"),
 ])
-def test_clients_create_refuses_bad_settings(runner, args) -> None:  # type: ignore[no-untyped-def]
+def test_clients_create_refuses_bad_settings(runner, args) -> None:
     result = runner.invoke(args=["clients", "create", "--name", "Bad", *args])
     assert result.exit_code != 0
     assert "Error" in result.output
@@ -240,14 +240,14 @@ def test_clients_create_refuses_bad_settings(runner, args) -> None:  # type: ign
 
 
 @pytest.mark.parametrize("command", ["show", "rotate-secret", "disable"])
-def test_clients_commands_on_an_unknown_client_fail_cleanly(runner, command) -> None:  # type: ignore[no-untyped-def]
+def test_clients_commands_on_an_unknown_client_fail_cleanly(runner, command) -> None:
     result = runner.invoke(args=["clients", command, "no-such-client"])
     assert result.exit_code != 0
     assert "no-such-client" in result.output
 
 
-def test_tokens_of_a_disabled_code_flow_client_are_revoked(client, runner, setup_data) -> None:  # type: ignore[no-untyped-def]
-    def create():  # type: ignore[no-untyped-def]
+def test_tokens_of_a_disabled_code_flow_client_are_revoked(client, runner, setup_data) -> None:
+    def create():
         rp, secret = make_client()
         rs, rs_secret = make_client(name="Registry API", grant_types=["client_credentials"], scopes=[MACHINE_SCOPE],
                                     redirect_uris=[], is_resource_server=True)

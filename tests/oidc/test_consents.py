@@ -18,15 +18,15 @@ from tests.oidc.helpers import userinfo
 
 
 @pytest.fixture()
-def agency(setup_data):  # type: ignore[no-untyped-def]
+def agency(setup_data):
     """An agency app (not trusted: it needs consent) and a citizen: (client_id, secret, id_number)."""
-    def create():  # type: ignore[no-untyped-def]
+    def create():
         client, secret = make_client(name="Cổng dịch vụ công tỉnh")
         return client.client_id, secret, make_account().citizen.id_number
     return setup_data(create)
 
 
-def test_a_withdrawn_consent_ends_the_release_of_data_and_the_apps_tokens(client, agency, setup_data) -> None:  # type: ignore[no-untyped-def]
+def test_a_withdrawn_consent_ends_the_release_of_data_and_the_apps_tokens(client, agency, setup_data) -> None:
     client_id, secret, number = agency
     tokens = code_tokens(client, client_id, secret, number, scope="openid profile")
     assert "name" in userinfo(client, tokens["access_token"]).get_json()
@@ -49,7 +49,7 @@ def test_a_withdrawn_consent_ends_the_release_of_data_and_the_apps_tokens(client
     assert again.status_code == 200 and 'name="decision"' in again.text
 
 
-def test_a_code_not_yet_redeemed_is_spent_by_the_withdrawal(client, agency) -> None:  # type: ignore[no-untyped-def]
+def test_a_code_not_yet_redeemed_is_spent_by_the_withdrawal(client, agency) -> None:
     client_id, secret, number = agency
     browser, request, code = authorize(client, client_id, number)
     apps = client.get("/account/apps")
@@ -57,7 +57,7 @@ def test_a_code_not_yet_redeemed_is_spent_by_the_withdrawal(client, agency) -> N
     assert browser.redeem(request, code, (client_id, secret)).status_code == 400
 
 
-def test_withdrawing_needs_the_form_token_and_a_consent(client, agency) -> None:  # type: ignore[no-untyped-def]
+def test_withdrawing_needs_the_form_token_and_a_consent(client, agency) -> None:
     client_id, secret, number = agency
     tokens = code_tokens(client, client_id, secret, number)
     assert client.post(f"/account/apps/{client_id}/withdraw").status_code == 400  # no CSRF token: refused
@@ -67,15 +67,15 @@ def test_withdrawing_needs_the_form_token_and_a_consent(client, agency) -> None:
     assert unknown.status_code == 404
 
 
-def test_the_apps_page_needs_a_login(client) -> None:  # type: ignore[no-untyped-def]
+def test_the_apps_page_needs_a_login(client) -> None:
     response = client.get("/account/apps")
     assert response.status_code == 302 and response.headers["Location"].startswith("/login")
 
 
-def test_withdrawing_from_one_app_leaves_another_apps_tokens_working(client, agency, setup_data) -> None:  # type: ignore[no-untyped-def]
+def test_withdrawing_from_one_app_leaves_another_apps_tokens_working(client, agency, setup_data) -> None:
     a_id, a_secret, number = agency
 
-    def create_b():  # type: ignore[no-untyped-def]
+    def create_b():
         b_client, b_secret = make_client(name="Cổng thuế")
         return b_client.client_id, b_secret
     b_id, b_secret = setup_data(create_b)

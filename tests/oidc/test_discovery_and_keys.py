@@ -23,13 +23,13 @@ PRIVATE_MEMBERS = {"d", "p", "q", "dp", "dq", "qi", "oth", "k"}
 
 
 @pytest.fixture()
-def metadata(client):  # type: ignore[no-untyped-def]
+def metadata(client):
     response = client.get("/.well-known/openid-configuration")
     assert response.status_code == 200
     return response.get_json()
 
 
-def test_metadata_names_the_issuer_and_its_endpoints(client, metadata) -> None:  # type: ignore[no-untyped-def]
+def test_metadata_names_the_issuer_and_its_endpoints(client, metadata) -> None:
     base = issuer(client)
     assert metadata["issuer"] == base
     assert metadata["authorization_endpoint"] == f"{base}/authorize"
@@ -41,25 +41,25 @@ def test_metadata_names_the_issuer_and_its_endpoints(client, metadata) -> None: 
     assert metadata["introspection_endpoint"] == f"{base}/introspect"
 
 
-def _is_error_page(response) -> None:  # type: ignore[no-untyped-def]
+def _is_error_page(response) -> None:
     assert response.status_code == 400 and response.mimetype == "text/html" and "Location" not in response.headers
     assert "unsupported_response_type" in response.text  # no response_type, and no client to send it back to
 
 
-def _is_unsupported_grant(response) -> None:  # type: ignore[no-untyped-def]
+def _is_unsupported_grant(response) -> None:
     assert_oauth_error(response, "unsupported_grant_type")
 
 
-def _is_bearer_challenge(response) -> None:  # type: ignore[no-untyped-def]
+def _is_bearer_challenge(response) -> None:
     assert_oauth_error(response, "invalid_request", 401)
     assert response.headers["WWW-Authenticate"] == 'Bearer realm="idsvc"'
 
 
-def _is_key_set(response) -> None:  # type: ignore[no-untyped-def]
+def _is_key_set(response) -> None:
     assert response.status_code == 200 and response.get_json()["keys"]
 
 
-def _is_logged_out(response) -> None:  # type: ignore[no-untyped-def]
+def _is_logged_out(response) -> None:
     assert response.status_code == 302 and response.headers["Location"] == "/login?notice=logged-out"
 
 
@@ -69,14 +69,14 @@ def _is_logged_out(response) -> None:  # type: ignore[no-untyped-def]
     ("end_session_endpoint", "get", _is_logged_out), ("revocation_endpoint", "post", assert_invalid_client_401),
     ("introspection_endpoint", "post", assert_invalid_client_401),
 ])
-def test_every_advertised_endpoint_is_served(client, metadata, name, method, expected) -> None:  # type: ignore[no-untyped-def]
+def test_every_advertised_endpoint_is_served(client, metadata, name, method, expected) -> None:
     """Each endpoint, asked with nothing, gives its own standard answer (an endpoint that fails on
     every request would not)."""
     path = metadata[name].removeprefix(issuer(client))
     expected(getattr(client, method)(path))
 
 
-def test_metadata_advertises_only_the_code_flow_with_s256(metadata) -> None:  # type: ignore[no-untyped-def]
+def test_metadata_advertises_only_the_code_flow_with_s256(metadata) -> None:
     assert metadata["response_types_supported"] == ["code"]
     assert sorted(metadata["grant_types_supported"]) == ["authorization_code", "client_credentials",
                                                          "refresh_token"]
@@ -86,7 +86,7 @@ def test_metadata_advertises_only_the_code_flow_with_s256(metadata) -> None:  # 
     assert metadata["authorization_response_iss_parameter_supported"] is True
 
 
-def test_metadata_advertises_levels_subjects_and_algorithms(metadata) -> None:  # type: ignore[no-untyped-def]
+def test_metadata_advertises_levels_subjects_and_algorithms(metadata) -> None:
     assert set(metadata["acr_values_supported"]) == {"urn:idsvc:loa:1", "urn:idsvc:loa:2"}
     assert metadata["subject_types_supported"] == ["pairwise"]
     assert {"ES256", "RS256"} <= set(metadata["id_token_signing_alg_values_supported"])
@@ -98,7 +98,7 @@ def test_metadata_advertises_levels_subjects_and_algorithms(metadata) -> None:  
     assert {"sub", "acr", "amr", "auth_time"} <= set(metadata["claims_supported"])
 
 
-def test_metadata_and_jwks_may_be_cached_and_read_from_any_origin(client) -> None:  # type: ignore[no-untyped-def]
+def test_metadata_and_jwks_may_be_cached_and_read_from_any_origin(client) -> None:
     for path in ("/.well-known/openid-configuration", "/jwks.json"):
         response = client.get(path)
         assert "max-age" in response.headers["Cache-Control"]
@@ -108,14 +108,14 @@ def test_metadata_and_jwks_may_be_cached_and_read_from_any_origin(client) -> Non
 
 
 @pytest.mark.parametrize("path", ["/.well-known/openid-configuration", "/jwks.json"])
-def test_a_client_that_has_the_document_is_told_it_has_not_changed(client, path) -> None:  # type: ignore[no-untyped-def]
+def test_a_client_that_has_the_document_is_told_it_has_not_changed(client, path) -> None:
     first = client.get(path)
     again = client.get(path, headers={"If-None-Match": first.headers["ETag"]})
     assert again.status_code == 304 and again.data == b""
 
 
 @pytest.fixture()
-def own_keys(app, tmp_path):  # type: ignore[no-untyped-def]
+def own_keys(app, tmp_path):
     """A copy of the session's keys for this app (the other tests keep theirs), read by a store that
     looks for changes every ``recheck`` seconds; returns a function making that store."""
     import shutil
@@ -133,11 +133,11 @@ def own_keys(app, tmp_path):  # type: ignore[no-untyped-def]
     return store
 
 
-def kids(client) -> set[str]:  # type: ignore[no-untyped-def]
+def kids(client) -> set[str]:
     return {k["kid"] for k in client.get("/jwks.json").get_json()["keys"]}
 
 
-def test_a_new_key_is_published_at_once_by_the_process_that_made_it(app, own_keys) -> None:  # type: ignore[no-untyped-def]
+def test_a_new_key_is_published_at_once_by_the_process_that_made_it(app, own_keys) -> None:
     store = own_keys()
     client = app.test_client()
     before = kids(client)
@@ -145,7 +145,7 @@ def test_a_new_key_is_published_at_once_by_the_process_that_made_it(app, own_key
     assert kids(client) == before | {new.kid}
 
 
-def test_a_rotation_by_the_cli_reaches_a_running_process_without_a_restart(app, own_keys, setup_data) -> None:  # type: ignore[no-untyped-def]
+def test_a_rotation_by_the_cli_reaches_a_running_process_without_a_restart(app, own_keys, setup_data) -> None:
     from idsvc.oidc.keys import KeyStore
 
     own_keys(recheck=0.3)
@@ -164,7 +164,7 @@ def test_a_rotation_by_the_cli_reaches_a_running_process_without_a_restart(app, 
     assert kids(client) == {new.kid} | {kid for kid, alg, _ in cli.listing() if alg == "RS256"}
 
 
-def test_a_token_signed_by_a_key_just_made_elsewhere_verifies_at_once(app, own_keys) -> None:  # type: ignore[no-untyped-def]
+def test_a_token_signed_by_a_key_just_made_elsewhere_verifies_at_once(app, own_keys) -> None:
     from idsvc.oidc import tokens
     from idsvc.oidc.keys import KeyStore
 
@@ -181,7 +181,7 @@ def test_a_token_signed_by_a_key_just_made_elsewhere_verifies_at_once(app, own_k
                                                   headers={"kid": "no-such-kid", "typ": "at+jwt"}))
 
 
-def test_the_jwks_holds_only_public_keys_each_with_a_kid(client) -> None:  # type: ignore[no-untyped-def]
+def test_the_jwks_holds_only_public_keys_each_with_a_kid(client) -> None:
     keys = client.get("/jwks.json").get_json()["keys"]
     assert keys
     assert all(not PRIVATE_MEMBERS & set(key) for key in keys)
@@ -196,8 +196,8 @@ def test_the_jwks_holds_only_public_keys_each_with_a_kid(client) -> None:  # typ
 
 
 @pytest.mark.parametrize("alg", ["ES256", "RS256"])
-def test_id_tokens_are_signed_with_the_clients_algorithm_and_a_published_key(client, setup_data, alg) -> None:  # type: ignore[no-untyped-def]
-    def create():  # type: ignore[no-untyped-def]
+def test_id_tokens_are_signed_with_the_clients_algorithm_and_a_published_key(client, setup_data, alg) -> None:
+    def create():
         rp, secret = make_client(id_token_alg=alg)
         return rp.client_id, secret, make_account().citizen.id_number
     client_id, secret, number = setup_data(create)

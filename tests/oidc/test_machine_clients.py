@@ -30,9 +30,9 @@ from tests.oidc.helpers import verify_jwt
 
 
 @pytest.fixture()
-def parties(setup_data):  # type: ignore[no-untyped-def]
+def parties(setup_data):
     """Clients and a person, as {name: (client_id, secret)} plus "number"."""
-    def create():  # type: ignore[no-untyped-def]
+    def create():
         made = {
             "machine": make_client(name="Programme back-end", grant_types=["client_credentials"],
                                    scopes=[MACHINE_SCOPE, "eligibility.lookup"], redirect_uris=[]),
@@ -52,7 +52,7 @@ def parties(setup_data):  # type: ignore[no-untyped-def]
 
 # --- client credentials -----------------------------------------------------------------------
 
-def test_a_machine_client_gets_an_rfc9068_access_token(client, parties) -> None:  # type: ignore[no-untyped-def]
+def test_a_machine_client_gets_an_rfc9068_access_token(client, parties) -> None:
     client_id, secret = parties["machine"]
     response = machine_token(client, client_id, secret, f"{MACHINE_SCOPE} eligibility.lookup")
     assert response.status_code == 200, response.text
@@ -70,7 +70,7 @@ def test_a_machine_client_gets_an_rfc9068_access_token(client, parties) -> None:
     assert "acr" not in claims
 
 
-def test_each_machine_token_has_its_own_jti(client, parties) -> None:  # type: ignore[no-untyped-def]
+def test_each_machine_token_has_its_own_jti(client, parties) -> None:
     client_id, secret = parties["machine"]
     first = machine_token(client, client_id, secret).get_json()["access_token"]
     second = machine_token(client, client_id, secret).get_json()["access_token"]
@@ -85,24 +85,24 @@ def test_each_machine_token_has_its_own_jti(client, parties) -> None:  # type: i
     pytest.param("mixed", "openid", id="user-scope-of-a-client-allowed-it"),
     pytest.param("mixed", f"{MACHINE_SCOPE} profile", id="user-scope-mixed-in"),
 ])
-def test_client_credentials_refuses_scopes_outside_the_clients_machine_scopes(  # type: ignore[no-untyped-def]
+def test_client_credentials_refuses_scopes_outside_the_clients_machine_scopes(
         client, parties, who, scope) -> None:
     assert_oauth_error(machine_token(client, *parties[who], scope=scope), "invalid_scope")
 
 
-def test_a_client_of_the_code_flow_cannot_use_client_credentials(client, parties) -> None:  # type: ignore[no-untyped-def]
+def test_a_client_of_the_code_flow_cannot_use_client_credentials(client, parties) -> None:
     assert_oauth_error(machine_token(client, *parties["rp"], scope="openid"), "unauthorized_client")
     assert_oauth_error(machine_token(client, *parties["rp"]), "unauthorized_client")
 
 
-def test_a_machine_token_is_refused_at_userinfo(client, parties) -> None:  # type: ignore[no-untyped-def]
+def test_a_machine_token_is_refused_at_userinfo(client, parties) -> None:
     token = machine_token(client, *parties["mixed"]).get_json()["access_token"]
     assert_invalid_token(userinfo(client, token))
 
 
 # --- introspection ----------------------------------------------------------------------------
 
-def test_a_client_introspects_its_own_token(client, parties) -> None:  # type: ignore[no-untyped-def]
+def test_a_client_introspects_its_own_token(client, parties) -> None:
     client_id, secret = parties["rp"]
     tokens = code_tokens(client, client_id, secret, parties["number"])
     _, id_claims = verify_jwt(client, tokens["id_token"], audience=client_id)
@@ -117,7 +117,7 @@ def test_a_client_introspects_its_own_token(client, parties) -> None:  # type: i
 
 
 @pytest.mark.parametrize("hint", ["refresh_token", "access_token", "session_cookie", None])
-def test_a_refresh_token_is_found_whatever_the_hint(client, parties, hint) -> None:  # type: ignore[no-untyped-def]
+def test_a_refresh_token_is_found_whatever_the_hint(client, parties, hint) -> None:
     """The hint only orders the search; a wrong or unknown one is ignored (RFC 7662 §2.1)."""
     tokens = code_tokens(client, *parties["rp"], parties["number"])
     body = introspect(client, parties["rp"], tokens["refresh_token"], **({"token_type_hint": hint} if hint else {}))
@@ -126,7 +126,7 @@ def test_a_refresh_token_is_found_whatever_the_hint(client, parties, hint) -> No
     assert access["active"] is True and access["jti"]
 
 
-def test_revocation_ignores_an_unknown_hint(client, parties) -> None:  # type: ignore[no-untyped-def]
+def test_revocation_ignores_an_unknown_hint(client, parties) -> None:
     tokens = code_tokens(client, *parties["rp"], parties["number"])
     response = client.post("/revoke", data={"token": tokens["refresh_token"], "token_type_hint": "id_token"},
                            headers=basic(*parties["rp"]))
@@ -134,7 +134,7 @@ def test_revocation_ignores_an_unknown_hint(client, parties) -> None:  # type: i
     assert introspect(client, parties["rp"], tokens["refresh_token"]) == {"active": False}
 
 
-def test_a_refresh_token_stays_active_after_its_access_token_expires(client, parties, setup_data) -> None:  # type: ignore[no-untyped-def]
+def test_a_refresh_token_stays_active_after_its_access_token_expires(client, parties, setup_data) -> None:
     tokens = code_tokens(client, *parties["rp"], parties["number"])
     past = utcnow() - timedelta(seconds=1)
     setup_data(lambda: db.session().execute(update(OAuthToken).values(access_expires_at=past)))
@@ -144,13 +144,13 @@ def test_a_refresh_token_stays_active_after_its_access_token_expires(client, par
     assert body["exp"] > int(time.time()) + 86400
 
 
-def test_another_ordinary_client_learns_nothing_about_a_token(client, parties) -> None:  # type: ignore[no-untyped-def]
+def test_another_ordinary_client_learns_nothing_about_a_token(client, parties) -> None:
     tokens = code_tokens(client, *parties["rp"], parties["number"])
     assert introspect(client, parties["other_rp"], tokens["access_token"]) == {"active": False}
     assert introspect(client, parties["machine"], tokens["refresh_token"]) == {"active": False}
 
 
-def test_a_resource_server_introspects_any_token(client, parties) -> None:  # type: ignore[no-untyped-def]
+def test_a_resource_server_introspects_any_token(client, parties) -> None:
     tokens = code_tokens(client, *parties["rp"], parties["number"])
     body = introspect(client, parties["resource_server"], tokens["access_token"])
     assert body["active"] is True and body["client_id"] == parties["rp"][0]
@@ -159,7 +159,7 @@ def test_a_resource_server_introspects_any_token(client, parties) -> None:  # ty
     assert body["active"] is True and body["sub"] == parties["machine"][0] and body["scope"] == MACHINE_SCOPE
 
 
-def test_revoked_and_expired_tokens_are_inactive(client, parties, setup_data) -> None:  # type: ignore[no-untyped-def]
+def test_revoked_and_expired_tokens_are_inactive(client, parties, setup_data) -> None:
     revoked = code_tokens(client, *parties["rp"], parties["number"])
     assert client.post("/revoke", data={"token": revoked["access_token"]},
                        headers=basic(*parties["rp"])).status_code == 200
@@ -173,14 +173,14 @@ def test_revoked_and_expired_tokens_are_inactive(client, parties, setup_data) ->
     assert introspect(client, parties["machine"], "garbage") == {"active": False}
 
 
-def test_introspection_needs_client_authentication(client, parties) -> None:  # type: ignore[no-untyped-def]
+def test_introspection_needs_client_authentication(client, parties) -> None:
     token = machine_token(client, *parties["machine"]).get_json()["access_token"]
     assert_invalid_client_401(client.post("/introspect", data={"token": token}))
     assert_invalid_client_401(client.post("/introspect", data={"token": token},
                                           headers=basic(parties["machine"][0], "wrong")))
 
 
-def test_a_public_client_cannot_introspect(client, setup_data, parties) -> None:  # type: ignore[no-untyped-def]
+def test_a_public_client_cannot_introspect(client, setup_data, parties) -> None:
     public_id = setup_data(lambda: make_client(auth_method="none")[0].client_id)
     token = machine_token(client, *parties["machine"]).get_json()["access_token"]
     assert_invalid_client_401(client.post("/introspect", data={"token": token, "client_id": public_id}))
@@ -188,7 +188,7 @@ def test_a_public_client_cannot_introspect(client, setup_data, parties) -> None:
 
 # --- revocation -------------------------------------------------------------------------------
 
-def test_revoking_a_refresh_token_revokes_its_family(client, parties) -> None:  # type: ignore[no-untyped-def]
+def test_revoking_a_refresh_token_revokes_its_family(client, parties) -> None:
     client_id, secret = parties["rp"]
     first = code_tokens(client, client_id, secret, parties["number"])
     second = refresh(client, client_id, secret, first["refresh_token"]).get_json()
@@ -200,7 +200,7 @@ def test_revoking_a_refresh_token_revokes_its_family(client, parties) -> None:  
     assert introspect(client, parties["rp"], second["access_token"]) == {"active": False}
 
 
-def test_revoking_an_access_token_ends_the_grant(client, parties) -> None:  # type: ignore[no-untyped-def]
+def test_revoking_an_access_token_ends_the_grant(client, parties) -> None:
     client_id, secret = parties["rp"]
     tokens = code_tokens(client, client_id, secret, parties["number"])
     assert userinfo(client, tokens["access_token"]).status_code == 200
@@ -212,20 +212,20 @@ def test_revoking_an_access_token_ends_the_grant(client, parties) -> None:  # ty
 
 
 @pytest.mark.parametrize("hint", [None, "access_token", "refresh_token"])
-def test_revoking_an_unknown_token_answers_200(client, parties, hint) -> None:  # type: ignore[no-untyped-def]
+def test_revoking_an_unknown_token_answers_200(client, parties, hint) -> None:
     form = {"token": "no-such-token"} | ({"token_type_hint": hint} if hint else {})
     response = client.post("/revoke", data=form, headers=basic(*parties["rp"]))
     assert response.status_code == 200
 
 
-def test_a_client_cannot_revoke_another_clients_token(client, parties) -> None:  # type: ignore[no-untyped-def]
+def test_a_client_cannot_revoke_another_clients_token(client, parties) -> None:
     tokens = code_tokens(client, *parties["rp"], parties["number"])
     response = client.post("/revoke", data={"token": tokens["refresh_token"]}, headers=basic(*parties["other_rp"]))
     assert_oauth_error(response, "invalid_grant")
     assert userinfo(client, tokens["access_token"]).status_code == 200
 
 
-def test_revocation_needs_client_authentication(client, parties) -> None:  # type: ignore[no-untyped-def]
+def test_revocation_needs_client_authentication(client, parties) -> None:
     tokens = code_tokens(client, *parties["rp"], parties["number"])
     assert_invalid_client_401(client.post("/revoke", data={"token": tokens["refresh_token"]},
                                           headers=basic(parties["rp"][0], "wrong")))
@@ -234,7 +234,7 @@ def test_revocation_needs_client_authentication(client, parties) -> None:  # typ
 
 # --- the client cache (oidc.service.find_client) ------------------------------------------------
 
-def test_a_client_disabled_through_the_service_is_refused_at_once(client, parties, setup_data) -> None:  # type: ignore[no-untyped-def]
+def test_a_client_disabled_through_the_service_is_refused_at_once(client, parties, setup_data) -> None:
     from idsvc.oidc import service
 
     client_id, secret = parties["machine"]
@@ -243,7 +243,7 @@ def test_a_client_disabled_through_the_service_is_refused_at_once(client, partie
     assert_invalid_client_401(machine_token(client, client_id, secret))
 
 
-def test_a_request_during_the_change_does_not_keep_the_old_client(app, client, parties, setup_data) -> None:  # type: ignore[no-untyped-def]
+def test_a_request_during_the_change_does_not_keep_the_old_client(app, client, parties, setup_data) -> None:
     from idsvc.oidc import service
 
     client_id, secret = parties["machine"]
@@ -266,7 +266,7 @@ def test_a_request_during_the_change_does_not_keep_the_old_client(app, client, p
     assert_invalid_client_401(machine_token(client, client_id, secret))
 
 
-def test_a_change_made_by_another_process_is_seen_within_the_cache_time(app, client, parties, setup_data) -> None:  # type: ignore[no-untyped-def]
+def test_a_change_made_by_another_process_is_seen_within_the_cache_time(app, client, parties, setup_data) -> None:
     from idsvc.oidc.models import OAuthClient
 
     app.config["CLIENT_CACHE_SECONDS"] = 0.5
@@ -280,7 +280,7 @@ def test_a_change_made_by_another_process_is_seen_within_the_cache_time(app, cli
     assert_invalid_client_401(machine_token(client, client_id, secret))
 
 
-def test_an_issued_token_is_stored_and_audited_before_the_answer(client, parties, setup_data) -> None:  # type: ignore[no-untyped-def]
+def test_an_issued_token_is_stored_and_audited_before_the_answer(client, parties, setup_data) -> None:
     from sqlalchemy import select
 
     from idsvc.audit.models import AuditEvent

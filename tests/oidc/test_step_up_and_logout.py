@@ -30,9 +30,9 @@ LOGGED_OUT_URI = "https://rp.example.vn/logged-out"
 
 
 @pytest.fixture()
-def rp(setup_data):  # type: ignore[no-untyped-def]
+def rp(setup_data):
     """Clients and a level-2 person: {"rp", "strict"} -> (client_id, secret), "number"."""
-    def create():  # type: ignore[no-untyped-def]
+    def create():
         rp_client, secret = make_client(post_logout_redirect_uris=[LOGGED_OUT_URI])
         strict, strict_secret = make_client(name="Land registry app", min_level=2)
         return {"rp": (rp_client.client_id, secret), "strict": (strict.client_id, strict_secret),
@@ -40,13 +40,13 @@ def rp(setup_data):  # type: ignore[no-untyped-def]
     return setup_data(create)
 
 
-def _id_claims(client, client_id, body):  # type: ignore[no-untyped-def]
+def _id_claims(client, client_id, body):
     return verify_jwt(client, body["id_token"], audience=client_id)[1]
 
 
 # --- step-up ----------------------------------------------------------------------------------
 
-def test_acr_values_level_two_means_password_then_totp(client, rp) -> None:  # type: ignore[no-untyped-def]
+def test_acr_values_level_two_means_password_then_totp(client, rp) -> None:
     client_id, secret = rp["rp"]
     browser = Browser(client)
     request, response = browser.start(client_id, acr_values=LOA2)
@@ -63,7 +63,7 @@ def test_acr_values_level_two_means_password_then_totp(client, rp) -> None:  # t
     assert access["acr"] == LOA2
 
 
-def test_a_level_one_session_steps_up_with_totp_only(client, rp) -> None:  # type: ignore[no-untyped-def]
+def test_a_level_one_session_steps_up_with_totp_only(client, rp) -> None:
     client_id, secret = rp["rp"]
     browser = Browser(client)
     assert browser.login(rp["number"]).status_code == 302  # password only: a level-1 session
@@ -79,7 +79,7 @@ def test_a_level_one_session_steps_up_with_totp_only(client, rp) -> None:  # typ
     assert claims["acr"] == LOA2 and "otp" in claims["amr"]
 
 
-def test_a_wrong_totp_code_issues_nothing(client, rp) -> None:  # type: ignore[no-untyped-def]
+def test_a_wrong_totp_code_issues_nothing(client, rp) -> None:
     client_id, _ = rp["rp"]
     browser = Browser(client)
     browser.login(rp["number"])
@@ -91,21 +91,21 @@ def test_a_wrong_totp_code_issues_nothing(client, rp) -> None:  # type: ignore[n
     assert "Location" not in response.headers
 
 
-def test_a_client_with_min_level_two_gets_level_two_without_asking(client, rp) -> None:  # type: ignore[no-untyped-def]
+def test_a_client_with_min_level_two_gets_level_two_without_asking(client, rp) -> None:
     client_id, secret = rp["strict"]
     body = code_tokens(client, client_id, secret, rp["number"], otp=totp_now())
     claims = _id_claims(client, client_id, body)
     assert claims["acr"] == LOA2 and "otp" in claims["amr"]
 
 
-def test_a_level_two_account_logs_in_at_level_one_when_that_is_enough(client, rp) -> None:  # type: ignore[no-untyped-def]
+def test_a_level_two_account_logs_in_at_level_one_when_that_is_enough(client, rp) -> None:
     client_id, secret = rp["rp"]
     body = code_tokens(client, client_id, secret, rp["number"], acr_values=LOA1)
     claims = _id_claims(client, client_id, body)
     assert claims["acr"] == LOA1 and claims["amr"] == ["pwd"]
 
 
-def test_the_level_survives_a_refresh(client, rp) -> None:  # type: ignore[no-untyped-def]
+def test_the_level_survives_a_refresh(client, rp) -> None:
     client_id, secret = rp["strict"]
     body = code_tokens(client, client_id, secret, rp["number"], otp=totp_now())
     refreshed = refresh(client, client_id, secret, body["refresh_token"]).get_json()
@@ -114,7 +114,7 @@ def test_the_level_survives_a_refresh(client, rp) -> None:  # type: ignore[no-un
 
 # --- RP-initiated logout ----------------------------------------------------------------------
 
-def _logged_in_with_tokens(client, rp):  # type: ignore[no-untyped-def]
+def _logged_in_with_tokens(client, rp):
     client_id, secret = rp["rp"]
     browser, request, code = authorize(client, client_id, rp["number"])
     body = browser.redeem(request, code, (client_id, secret)).get_json()
@@ -122,13 +122,13 @@ def _logged_in_with_tokens(client, rp):  # type: ignore[no-untyped-def]
     return browser, body
 
 
-def _session_alive(client) -> bool:  # type: ignore[no-untyped-def]
+def _session_alive(client) -> bool:
     """Logged in: the account page, or (a level-2 account at level 1) its second factor first."""
     response = client.get("/account")
     return response.status_code == 200 or response.headers["Location"].startswith("/login/otp?")
 
 
-def test_logout_with_an_id_token_hint_ends_the_session_and_returns_to_the_client(client, rp) -> None:  # type: ignore[no-untyped-def]
+def test_logout_with_an_id_token_hint_ends_the_session_and_returns_to_the_client(client, rp) -> None:
     _, body = _logged_in_with_tokens(client, rp)
     response = client.get("/logout", query_string={"id_token_hint": body["id_token"], "state": "st-1",
                                                    "post_logout_redirect_uri": LOGGED_OUT_URI})
@@ -137,7 +137,7 @@ def test_logout_with_an_id_token_hint_ends_the_session_and_returns_to_the_client
     assert not _session_alive(client)
 
 
-def test_logout_without_a_hint_asks_for_confirmation_first(client, rp) -> None:  # type: ignore[no-untyped-def]
+def test_logout_without_a_hint_asks_for_confirmation_first(client, rp) -> None:
     browser, _ = _logged_in_with_tokens(client, rp)
     params = {"client_id": rp["rp"][0], "post_logout_redirect_uri": LOGGED_OUT_URI, "state": "st-2"}
     page = client.get("/logout", query_string=params)
@@ -153,7 +153,7 @@ def test_logout_without_a_hint_asks_for_confirmation_first(client, rp) -> None: 
     assert not _session_alive(client)
 
 
-def test_an_unregistered_post_logout_redirect_uri_is_not_followed(client, rp) -> None:  # type: ignore[no-untyped-def]
+def test_an_unregistered_post_logout_redirect_uri_is_not_followed(client, rp) -> None:
     _, body = _logged_in_with_tokens(client, rp)
     evil = "https://evil.example/after-logout"
     response = client.get("/logout", query_string={"id_token_hint": body["id_token"],
@@ -164,7 +164,7 @@ def test_an_unregistered_post_logout_redirect_uri_is_not_followed(client, rp) ->
     assert urlsplit(location).path == "/login"
 
 
-def test_logout_with_a_valid_hint_and_no_session_still_returns_to_the_client(client, app, rp) -> None:  # type: ignore[no-untyped-def]
+def test_logout_with_a_valid_hint_and_no_session_still_returns_to_the_client(client, app, rp) -> None:
     _, body = _logged_in_with_tokens(client, rp)
     elsewhere = app.test_client()  # the RP sends a browser that has no session with us
     response = elsewhere.get("/logout", query_string={"id_token_hint": body["id_token"], "state": "st-3",
@@ -174,7 +174,7 @@ def test_logout_with_a_valid_hint_and_no_session_still_returns_to_the_client(cli
     assert _session_alive(client)
 
 
-def test_a_hint_of_one_client_cannot_unlock_another_clients_logout_uri(client, rp, setup_data) -> None:  # type: ignore[no-untyped-def]
+def test_a_hint_of_one_client_cannot_unlock_another_clients_logout_uri(client, rp, setup_data) -> None:
     other_uri = "https://other.example.vn/bye"
     other_id = setup_data(lambda: make_client(name="Other app", redirect_uris=["https://other.example.vn/cb"],
                                               post_logout_redirect_uris=[other_uri])[0].client_id)
@@ -186,7 +186,7 @@ def test_a_hint_of_one_client_cannot_unlock_another_clients_logout_uri(client, r
     assert not _session_alive(client)
 
 
-def test_a_hint_for_someone_else_does_not_log_out_without_confirmation(client, app, rp, setup_data) -> None:  # type: ignore[no-untyped-def]
+def test_a_hint_for_someone_else_does_not_log_out_without_confirmation(client, app, rp, setup_data) -> None:
     other_number = setup_data(lambda: make_account().citizen.id_number)
     other_browser = app.test_client()
     other_body = code_tokens(other_browser, *rp["rp"], other_number)
@@ -200,7 +200,7 @@ def test_a_hint_for_someone_else_does_not_log_out_without_confirmation(client, a
     pytest.param("not-a-jwt", id="garbage"),
     pytest.param("eyJhbGciOiJub25lIn0.eyJhdWQiOiJ4In0.", id="alg-none"),
 ])
-def test_an_invalid_id_token_hint_gets_an_error_page(client, rp, hint) -> None:  # type: ignore[no-untyped-def]
+def test_an_invalid_id_token_hint_gets_an_error_page(client, rp, hint) -> None:
     _logged_in_with_tokens(client, rp)
     response = client.get("/logout", query_string={"id_token_hint": hint, "client_id": rp["rp"][0],
                                                    "post_logout_redirect_uri": LOGGED_OUT_URI, "state": "s"})
@@ -210,7 +210,7 @@ def test_an_invalid_id_token_hint_gets_an_error_page(client, rp, hint) -> None: 
     assert _session_alive(client)
 
 
-def test_a_tampered_id_token_hint_gets_an_error_page(client, rp) -> None:  # type: ignore[no-untyped-def]
+def test_a_tampered_id_token_hint_gets_an_error_page(client, rp) -> None:
     _, body = _logged_in_with_tokens(client, rp)
     header, payload, signature = body["id_token"].split(".")
     tampered = f"{header}.{payload}.{signature[:-4]}AAAA"
@@ -222,13 +222,13 @@ def test_a_tampered_id_token_hint_gets_an_error_page(client, rp) -> None:  # typ
 
 # --- revoking a person's sessions -------------------------------------------------------------
 
-def test_logging_out_everywhere_revokes_the_persons_tokens(client, rp, setup_data) -> None:  # type: ignore[no-untyped-def]
+def test_logging_out_everywhere_revokes_the_persons_tokens(client, rp, setup_data) -> None:
     client_id, secret = rp["rp"]
     strict_id, strict_secret = rp["strict"]
     body = code_tokens(client, client_id, secret, rp["number"])
     strict = code_tokens(client, strict_id, strict_secret, rp["number"], otp=totp_now())
 
-    def revoke():  # type: ignore[no-untyped-def]
+    def revoke():
         citizen = db.session().scalar(select(Citizen).where(Citizen.id_number == rp["number"]))
         account = identity.account_for_citizen(citizen)
         return identity.revoke_sessions(account, actor="test", reason="logout-everywhere")
@@ -240,7 +240,7 @@ def test_logging_out_everywhere_revokes_the_persons_tokens(client, rp, setup_dat
     assert not _session_alive(client)
 
 
-def test_the_logout_everywhere_button_revokes_the_persons_tokens(client, rp) -> None:  # type: ignore[no-untyped-def]
+def test_the_logout_everywhere_button_revokes_the_persons_tokens(client, rp) -> None:
     client_id, secret = rp["rp"]
     browser, body = _logged_in_with_tokens(client, rp)
     assert browser.second_factor(totp_now()).status_code == 302  # the account's settings are at its level, 2

@@ -31,10 +31,10 @@ OTHER_REDIRECT_URI = "https://rp.example.vn/other"
 
 
 @pytest.fixture()
-def rp(setup_data):  # type: ignore[no-untyped-def]
+def rp(setup_data):
     """A confidential client with two redirect URIs, a second client and a citizen:
     (client_id, secret, other_client_id, other_secret, id_number)."""
-    def create():  # type: ignore[no-untyped-def]
+    def create():
         client, secret = make_client(redirect_uris=[REDIRECT_URI, OTHER_REDIRECT_URI])
         other, other_secret = make_client(name="Another agency app")
         account = make_account()
@@ -44,7 +44,7 @@ def rp(setup_data):  # type: ignore[no-untyped-def]
 
 # --- authorization codes ----------------------------------------------------------------------
 
-def test_a_replayed_code_is_refused_and_revokes_the_tokens_of_its_first_redemption(client, rp) -> None:  # type: ignore[no-untyped-def]
+def test_a_replayed_code_is_refused_and_revokes_the_tokens_of_its_first_redemption(client, rp) -> None:
     client_id, secret, _, _, number = rp
     browser, request, code = authorize(client, client_id, number)
     first = browser.redeem(request, code, (client_id, secret))
@@ -61,11 +61,11 @@ def test_a_replayed_code_is_refused_and_revokes_the_tokens_of_its_first_redempti
     assert_invalid_token(userinfo(client, tokens["access_token"]))
 
 
-def test_a_code_lives_60_seconds_and_an_expired_one_is_refused(client, rp, setup_data) -> None:  # type: ignore[no-untyped-def]
+def test_a_code_lives_60_seconds_and_an_expired_one_is_refused(client, rp, setup_data) -> None:
     client_id, secret, _, _, number = rp
     browser, request, code = authorize(client, client_id, number)
 
-    def age_the_code():  # type: ignore[no-untyped-def]
+    def age_the_code():
         row = db.session().scalar(select(AuthorizationCode))
         assert row.expires_at - row.created_at == timedelta(seconds=60)
         db.session().execute(update(AuthorizationCode).values(
@@ -75,7 +75,7 @@ def test_a_code_lives_60_seconds_and_an_expired_one_is_refused(client, rp, setup
     assert_oauth_error(browser.redeem(request, code, (client_id, secret)), "invalid_grant")
 
 
-def test_a_wrong_code_verifier_is_refused(client, rp) -> None:  # type: ignore[no-untyped-def]
+def test_a_wrong_code_verifier_is_refused(client, rp) -> None:
     client_id, secret, _, _, number = rp
     browser, request, code = authorize(client, client_id, number)
     wrong_verifier, _ = pkce_pair()
@@ -85,7 +85,7 @@ def test_a_wrong_code_verifier_is_refused(client, rp) -> None:  # type: ignore[n
     assert_oauth_error(browser.redeem(request, code, (client_id, secret)), "invalid_grant")
 
 
-def test_a_missing_code_verifier_is_refused(client, rp) -> None:  # type: ignore[no-untyped-def]
+def test_a_missing_code_verifier_is_refused(client, rp) -> None:
     client_id, secret, _, _, number = rp
     browser, request, code = authorize(client, client_id, number)
     response = browser.redeem(request, code, (client_id, secret), code_verifier=None)
@@ -94,7 +94,7 @@ def test_a_missing_code_verifier_is_refused(client, rp) -> None:  # type: ignore
 
 
 @pytest.mark.parametrize("redirect_uri", [OTHER_REDIRECT_URI, None])
-def test_the_redirect_uri_must_be_the_one_of_the_authorization_request(client, rp, redirect_uri) -> None:  # type: ignore[no-untyped-def]
+def test_the_redirect_uri_must_be_the_one_of_the_authorization_request(client, rp, redirect_uri) -> None:
     client_id, secret, _, _, number = rp
     browser, request, code = authorize(client, client_id, number)
     response = browser.redeem(request, code, (client_id, secret), redirect_uri=redirect_uri)
@@ -102,7 +102,7 @@ def test_the_redirect_uri_must_be_the_one_of_the_authorization_request(client, r
     assert_oauth_error(browser.redeem(request, code, (client_id, secret)), "invalid_grant")  # spent
 
 
-def test_a_code_issued_to_one_client_cannot_be_redeemed_by_another(client, rp) -> None:  # type: ignore[no-untyped-def]
+def test_a_code_issued_to_one_client_cannot_be_redeemed_by_another(client, rp) -> None:
     client_id, secret, other_id, other_secret, number = rp
     browser, request, code = authorize(client, client_id, number)
     assert_oauth_error(browser.redeem(request, code, (other_id, other_secret)), "invalid_grant")
@@ -110,7 +110,7 @@ def test_a_code_issued_to_one_client_cannot_be_redeemed_by_another(client, rp) -
     assert browser.redeem(request, code, (client_id, secret)).status_code == 200
 
 
-def test_an_unknown_grant_type_is_refused(client, rp) -> None:  # type: ignore[no-untyped-def]
+def test_an_unknown_grant_type_is_refused(client, rp) -> None:
     client_id, secret, _, _, _ = rp
     response = client.post("/token", data={"grant_type": "password", "username": "x", "password": "y"},
                            auth=(client_id, secret))
@@ -119,7 +119,7 @@ def test_an_unknown_grant_type_is_refused(client, rp) -> None:  # type: ignore[n
 
 # --- refresh tokens ---------------------------------------------------------------------------
 
-def test_refresh_rotates_the_refresh_token(client, rp) -> None:  # type: ignore[no-untyped-def]
+def test_refresh_rotates_the_refresh_token(client, rp) -> None:
     client_id, secret, _, _, number = rp
     first = code_tokens(client, client_id, secret, number)
     response = refresh(client, client_id, secret, first["refresh_token"])
@@ -135,7 +135,7 @@ def test_refresh_rotates_the_refresh_token(client, rp) -> None:  # type: ignore[
     assert third.status_code == 200
 
 
-def test_the_previous_access_token_stops_working_after_a_refresh(client, rp) -> None:  # type: ignore[no-untyped-def]
+def test_the_previous_access_token_stops_working_after_a_refresh(client, rp) -> None:
     client_id, secret, _, _, number = rp
     first = code_tokens(client, client_id, secret, number)
     assert userinfo(client, first["access_token"]).status_code == 200
@@ -146,7 +146,7 @@ def test_the_previous_access_token_stops_working_after_a_refresh(client, rp) -> 
     assert userinfo(client, second["access_token"]).status_code == 200
 
 
-def test_reusing_a_rotated_refresh_token_revokes_the_whole_family(client, rp) -> None:  # type: ignore[no-untyped-def]
+def test_reusing_a_rotated_refresh_token_revokes_the_whole_family(client, rp) -> None:
     client_id, secret, _, _, number = rp
     first = code_tokens(client, client_id, secret, number)
     second = refresh(client, client_id, secret, first["refresh_token"]).get_json()
@@ -161,12 +161,12 @@ def test_reusing_a_rotated_refresh_token_revokes_the_whole_family(client, rp) ->
     assert introspect(client, (client_id, secret), third["access_token"]) == {"active": False}
 
 
-def test_two_refreshes_with_the_same_token_at_once_are_one_rotation_and_one_reuse(app, client, rp) -> None:  # type: ignore[no-untyped-def]
+def test_two_refreshes_with_the_same_token_at_once_are_one_rotation_and_one_reuse(app, client, rp) -> None:
     client_id, secret, _, _, number = rp
     for _ in range(3):
         tokens = code_tokens(client, client_id, secret, number)
 
-        def send(token: str, start: threading.Barrier):  # type: ignore[no-untyped-def]
+        def send(token: str, start: threading.Barrier):
             browser = app.test_client()
             start.wait()
             return refresh(browser, client_id, secret, token)
@@ -183,7 +183,7 @@ def test_two_refreshes_with_the_same_token_at_once_are_one_rotation_and_one_reus
         assert_invalid_token(userinfo(client, winner["access_token"]))
 
 
-def test_a_wider_scope_than_granted_is_refused_and_a_narrower_one_is_given(client, rp) -> None:  # type: ignore[no-untyped-def]
+def test_a_wider_scope_than_granted_is_refused_and_a_narrower_one_is_given(client, rp) -> None:
     client_id, secret, _, _, number = rp
     tokens = code_tokens(client, client_id, secret, number, scope="openid profile")
     wider = refresh(client, client_id, secret, tokens["refresh_token"], scope="openid profile birthdate")
@@ -201,19 +201,19 @@ def test_a_wider_scope_than_granted_is_refused_and_a_narrower_one_is_given(clien
     assert "name" in userinfo(client, full.get_json()["access_token"]).get_json()
 
 
-def test_a_refresh_token_is_bound_to_its_client(client, rp) -> None:  # type: ignore[no-untyped-def]
+def test_a_refresh_token_is_bound_to_its_client(client, rp) -> None:
     client_id, secret, other_id, other_secret, number = rp
     tokens = code_tokens(client, client_id, secret, number)
     assert_oauth_error(refresh(client, other_id, other_secret, tokens["refresh_token"]), "invalid_grant")
 
 
-def test_an_unknown_refresh_token_is_refused(client, rp) -> None:  # type: ignore[no-untyped-def]
+def test_an_unknown_refresh_token_is_refused(client, rp) -> None:
     client_id, secret, _, _, _ = rp
     assert_oauth_error(refresh(client, client_id, secret, "not-a-refresh-token"), "invalid_grant")
 
 
-def test_a_client_without_the_refresh_grant_gets_no_refresh(client, setup_data) -> None:  # type: ignore[no-untyped-def]
-    def create():  # type: ignore[no-untyped-def]
+def test_a_client_without_the_refresh_grant_gets_no_refresh(client, setup_data) -> None:
+    def create():
         rp_client, secret = make_client(grant_types=["authorization_code"])
         return rp_client.client_id, secret, make_account().citizen.id_number
     client_id, secret, number = setup_data(create)

@@ -40,14 +40,14 @@ def test_same_seed_same_bytes_other_seed_other_people() -> None:
     assert tuple(rows[0]) == COLUMNS and len(rows) == 501
 
 
-def test_every_number_is_unique_valid_and_agrees_with_the_person(people) -> None:  # type: ignore[no-untyped-def]
+def test_every_number_is_unique_valid_and_agrees_with_the_person(people) -> None:
     assert len({p["citizen_id"] for p in people}) == len(people)
     for p in people:
         idnumbers.check_consistent(p["citizen_id"], birth_year=int(p["date_of_birth"][:4]), sex=p["sex"])
         assert p["citizen_id"][:3] == p["birth_registration_province"]
 
 
-def test_places_dates_and_life_status_are_possible(people) -> None:  # type: ignore[no-untyped-def]
+def test_places_dates_and_life_status_are_possible(people) -> None:
     communes = {u.code for u in communes_2025()}
     for p in people:
         assert p["permanent_commune"] in communes and p["current_commune"] in communes
@@ -60,7 +60,7 @@ def test_places_dates_and_life_status_are_possible(people) -> None:  # type: ign
             assert born <= date.fromisoformat(p["date_of_death"]) <= generator.DEFAULT_TODAY
 
 
-def test_households_have_one_head_and_children_link_to_parents_in_it(people) -> None:  # type: ignore[no-untyped-def]
+def test_households_have_one_head_and_children_link_to_parents_in_it(people) -> None:
     households: dict[str, list[dict[str, str]]] = collections.defaultdict(list)
     for p in people:
         households[p["household_id"]].append(p)
@@ -84,10 +84,10 @@ def test_households_have_one_head_and_children_link_to_parents_in_it(people) -> 
     assert all(by_id[p["spouse_id"]]["spouse_id"] == p["citizen_id"] for p in spouses if p["spouse_id"] in by_id)
 
 
-def test_shares_look_like_the_population(people) -> None:  # type: ignore[no-untyped-def]
+def test_shares_look_like_the_population(people) -> None:
     n = len(people)
 
-    def share(predicate) -> float:  # type: ignore[no-untyped-def]
+    def share(predicate) -> float:
         return sum(1 for p in people if predicate(p)) / n
 
     assert 0.30 <= share(lambda p: p["full_name"].startswith("Nguyễn ")) <= 0.46
@@ -110,7 +110,7 @@ def test_jsonl_holds_the_same_rows_as_csv() -> None:
     assert from_jsonl == from_csv
 
 
-def test_cli_writes_the_file_whole_and_refuses_a_bad_count(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_cli_writes_the_file_whole_and_refuses_a_bad_count(tmp_path) -> None:
     runner = CliRunner()
     target = tmp_path / "people.jsonl"
     result = runner.invoke(population_cli, ["generate", "--count", "120", "--seed", "9", "--out", str(target)])

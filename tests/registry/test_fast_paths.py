@@ -62,14 +62,14 @@ def generated(tmp_path: Path, count: int = 2000) -> Path:
     return path
 
 
-def test_plain_blocks_read_as_the_general_reader(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_plain_blocks_read_as_the_general_reader(tmp_path) -> None:
     path = generated(tmp_path)
     blocks = list(reader.read_blocks(path, "csv", 100))
     assert all(block.plain for block in blocks)
     assert read(reader.read_rows(path, "csv")) == general_rows(path)
 
 
-def test_plain_blocks_of_a_semicolon_separated_file_read_as_the_general_reader(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_plain_blocks_of_a_semicolon_separated_file_read_as_the_general_reader(tmp_path) -> None:
     path = generated(tmp_path)
     with path.open(encoding="utf-8", newline="") as f:
         rows = list(csv.reader(f))
@@ -112,7 +112,7 @@ ODD_LINES = [
 @pytest.mark.parametrize("delimiter", [",", ";"])
 @pytest.mark.parametrize("newline", ["\n", "\r\n"])
 @pytest.mark.parametrize("size", [1, 2, 3, 7, 1000])
-def test_odd_lines_fall_back_to_the_general_reader(tmp_path, newline, size, delimiter) -> None:  # type: ignore[no-untyped-def]
+def test_odd_lines_fall_back_to_the_general_reader(tmp_path, newline, size, delimiter) -> None:
     good = "001090000001,Đỗ Văn Khoa,1990-06-01,M,001,00070,00070,,,Kinh,Không,VN,alive,,,,,,,,,,,,,"
     lines = [",".join(COLUMNS)]
     for odd in ODD_LINES:
@@ -134,7 +134,7 @@ def verdict(checker: RowChecker, values: dict[str, str]) -> object:
         return str(exc)
 
 
-def test_plain_check_accepts_only_what_check_accepts_and_returns_the_same(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_plain_check_accepts_only_what_check_accepts_and_returns_the_same(tmp_path) -> None:
     path = generated(tmp_path)
     bad = [row for row, _ in BAD_ROWS.values()]
     variants = [person(**{column: value}) for column, value in [
@@ -195,7 +195,7 @@ def test_copy_text_reads_back_as_the_checked_rows() -> None:
 
 
 @pytest.mark.parametrize("column", sorted(MAX_LENGTH))
-def test_plain_check_keeps_every_length_limit(column) -> None:  # type: ignore[no-untyped-def]
+def test_plain_check_keeps_every_length_limit(column) -> None:
     """The short check writes the limits out for speed: each must stay the one :data:`MAX_LENGTH` sets."""
     checker = RowChecker(frozenset({"00070"}), TODAY)
     header = tuple(COLUMNS)

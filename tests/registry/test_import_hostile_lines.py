@@ -47,7 +47,7 @@ def hostile_file(path: Path, filler: int = 0) -> Path:
 
 @pytest.mark.parametrize("reading_process", [False, True], ids=["in-process", "reading-process"])
 def test_hostile_jsonl_lines_are_rejected_rows_and_the_import_goes_on(app_ctx, tmp_path, monkeypatch,
-                                                                      reading_process) -> None:  # type: ignore[no-untyped-def]
+                                                                      reading_process) -> None:
     if reading_process:
         monkeypatch.setattr(importer, "PARALLEL_FROM_LINES", 1)  # the threshold is read by the importing process
     path = hostile_file(tmp_path / "people.jsonl", filler=120)  # more than two chunks of 50 after them

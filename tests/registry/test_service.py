@@ -23,14 +23,14 @@ from idsvc.registry.models import CitizenRevision
 CLERK = "staff:clerk-1"
 
 
-def _register(**overrides):  # type: ignore[no-untyped-def]
+def _register(**overrides):
     values = dict(actor=CLERK, reason="Birth certificate 123/2026", full_name="Lê Minh Khôi",
                   date_of_birth="2026-03-04", sex="M", registration_commune_code="00070", ethnicity="Kinh")
     values.update(overrides)
     return service.register_birth(**values)
 
 
-def test_birth_registration_issues_a_consistent_number_with_history(app_ctx) -> None:  # type: ignore[no-untyped-def]
+def test_birth_registration_issues_a_consistent_number_with_history(app_ctx) -> None:
     child = _register()
     idnumbers.check_consistent(child.id_number, birth_year=2026, sex="M")
     assert child.id_number.startswith("001226")  # Hà Nội, a boy born in the 2000s, year 26
@@ -43,7 +43,7 @@ def test_birth_registration_issues_a_consistent_number_with_history(app_ctx) -> 
                                .where(AuditEvent.action == "registry:citizen:register-birth")) == 1
 
 
-def test_prefix_follows_the_registering_communes_province(app_ctx) -> None:  # type: ignore[no-untyped-def]
+def test_prefix_follows_the_registering_communes_province(app_ctx) -> None:
     from idsvc.registry.models import Commune
 
     commune = db.session().scalars(select(Commune).where(Commune.province_code == "79")).first()
@@ -52,7 +52,7 @@ def test_prefix_follows_the_registering_communes_province(app_ctx) -> None:  # t
     assert girl.date_of_birth.precision == "month"
 
 
-def test_birth_abroad_uses_the_country_code(app_ctx) -> None:  # type: ignore[no-untyped-def]
+def test_birth_abroad_uses_the_country_code(app_ctx) -> None:
     child = _register(registration_commune_code=None, registered_abroad_code="232", permanent_commune_code="00070")
     assert child.id_number.startswith("232226")
 
@@ -78,14 +78,14 @@ def test_birth_abroad_uses_the_country_code(app_ctx) -> None:  # type: ignore[no
     ({"full_name": "-Lê Minh Khôi"}, "full_name", "a name begins with a letter, not '-'"),
     ({"other_names": "Tý; Tèo"}, "other_names", "a name cannot contain ';'"),
 ])
-def test_bad_values_are_refused_and_nothing_is_written(app_ctx, overrides, field, words) -> None:  # type: ignore[no-untyped-def]
+def test_bad_values_are_refused_and_nothing_is_written(app_ctx, overrides, field, words) -> None:
     with pytest.raises(ValidationFailed) as info:
         _register(**overrides)
     assert words in info.value.extra["errors"][field]
     assert db.session().scalar(select(func.count()).select_from(CitizenNumber)) == 0
 
 
-def test_an_update_must_change_something_and_keep_birth_before_death(app_ctx) -> None:  # type: ignore[no-untyped-def]
+def test_an_update_must_change_something_and_keep_birth_before_death(app_ctx) -> None:
     person = _register(date_of_birth="2026-01-01")
     with pytest.raises(ValidationFailed, match="nothing to change"):
         service.update_citizen(person, {}, actor=CLERK, reason="r")
@@ -97,26 +97,26 @@ def test_an_update_must_change_something_and_keep_birth_before_death(app_ctx) ->
     assert person.full_name == "Lê Minh Khang"
 
 
-def test_names_of_any_script_with_the_punctuation_names_use_are_accepted(app_ctx) -> None:  # type: ignore[no-untyped-def]
+def test_names_of_any_script_with_the_punctuation_names_use_are_accepted(app_ctx) -> None:
     child = _register(full_name="Y-Moan K’Lơng O'Neil", other_names="Tý, Tèo, J. Smith")
     assert (child.full_name, child.other_names) == ("Y-Moan K’Lơng O'Neil", "Tý, Tèo, J. Smith")
     service.update_citizen(child, {"full_name": "สมชาย ใจดี"}, actor=CLERK, reason="Court decision 7")
     assert child.full_name == "สมชาย ใจดี"  # Thai: letters and combining vowel marks
 
 
-def test_a_phone_written_with_spaces_is_kept_in_digits(app_ctx) -> None:  # type: ignore[no-untyped-def]
+def test_a_phone_written_with_spaces_is_kept_in_digits(app_ctx) -> None:
     assert _register(phone="+84 912 . 345 . 678  ").phone == "+84912345678"
 
 
 @pytest.mark.parametrize("when", ["2026-13-01", "yesterday", 20260201, datetime(2026, 2, 1, 12)])
-def test_a_death_date_that_is_not_a_date_is_refused(app_ctx, when) -> None:  # type: ignore[no-untyped-def]
+def test_a_death_date_that_is_not_a_date_is_refused(app_ctx, when) -> None:
     person = _register(date_of_birth="2026-01-01")
     with pytest.raises(ValidationFailed, match="date"):
         service.record_death(person, when, actor=CLERK, reason="Death certificate 1")
     assert person.status == "alive"
 
 
-def test_a_drawn_serial_that_is_taken_is_drawn_again(app_ctx, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_a_drawn_serial_that_is_taken_is_drawn_again(app_ctx, monkeypatch) -> None:
     draws = iter(["000777", "000777", "000778"])
     monkeypatch.setattr(idnumbers, "random_serial", lambda: next(draws))
     first, second = _register(), _register(full_name="Lê Minh Khang")
@@ -124,7 +124,7 @@ def test_a_drawn_serial_that_is_taken_is_drawn_again(app_ctx, monkeypatch) -> No
     assert second.id_number.endswith("000778")
 
 
-def test_retired_numbers_are_never_issued_again(app_ctx, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_retired_numbers_are_never_issued_again(app_ctx, monkeypatch) -> None:
     person = _register()
     old = person.id_number
     draws = iter([old[6:], old[6:], "424242"])
@@ -138,7 +138,7 @@ def test_retired_numbers_are_never_issued_again(app_ctx, monkeypatch) -> None:  
     assert service.get_citizen_by_number(person.id_number) is person
 
 
-def test_concurrent_registrations_drawing_the_same_serial_both_succeed(app) -> None:  # type: ignore[no-untyped-def]
+def test_concurrent_registrations_drawing_the_same_serial_both_succeed(app) -> None:
     """Two clerks, two connections, the same serial drawn at the same moment."""
     barrier = threading.Barrier(2)
     local = threading.local()
@@ -180,7 +180,7 @@ def test_concurrent_registrations_drawing_the_same_serial_both_succeed(app) -> N
         assert db.session().scalar(select(func.count()).select_from(CitizenNumber)) == 2
 
 
-def test_update_appends_field_level_history_and_checks_the_version(app_ctx) -> None:  # type: ignore[no-untyped-def]
+def test_update_appends_field_level_history_and_checks_the_version(app_ctx) -> None:
     person = _register()
     seen = person.version
     revision = service.update_citizen(person, {"full_name": "Lê  Minh Khôi Nguyên", "religion": "Phật giáo"},
@@ -195,7 +195,7 @@ def test_update_appends_field_level_history_and_checks_the_version(app_ctx) -> N
     assert [r.source for r in service.history(person)] == ["birth_registration", "citizen_request"]
 
 
-def test_correcting_the_birth_year_re_establishes_the_number(app_ctx) -> None:  # type: ignore[no-untyped-def]
+def test_correcting_the_birth_year_re_establishes_the_number(app_ctx) -> None:
     person = _register(date_of_birth="2025-11-30")
     old = person.id_number
     revision = service.update_citizen(person, {"date_of_birth": "2026-01-02"}, actor=CLERK,
@@ -206,19 +206,19 @@ def test_correcting_the_birth_year_re_establishes_the_number(app_ctx) -> None:  
     assert revision.changes["date_of_birth"] == ["2025-11-30", "2026-01-02"]
 
 
-def test_fields_with_their_own_workflow_cannot_be_updated(app_ctx) -> None:  # type: ignore[no-untyped-def]
+def test_fields_with_their_own_workflow_cannot_be_updated(app_ctx) -> None:
     person = _register()
     with pytest.raises(ValidationFailed, match="id_number, status"):
         service.update_citizen(person, {"status": "deceased", "id_number": "001226000000"}, actor=CLERK, reason="x")
 
 
-def test_a_change_without_a_reason_is_refused(app_ctx) -> None:  # type: ignore[no-untyped-def]
+def test_a_change_without_a_reason_is_refused(app_ctx) -> None:
     person = _register()
     with pytest.raises(ValidationFailed, match="needs a reason"):
         service.update_citizen(person, {"religion": "Không"}, actor=CLERK, reason=" ")
 
 
-def test_recording_a_death(app_ctx) -> None:  # type: ignore[no-untyped-def]
+def test_recording_a_death(app_ctx) -> None:
     person = _register(date_of_birth="2026-01-01")
     with pytest.raises(ValidationFailed, match="before the date of birth"):
         service.record_death(person, date(2025, 12, 31), actor=CLERK, reason="Death certificate 1")
@@ -229,7 +229,7 @@ def test_recording_a_death(app_ctx) -> None:  # type: ignore[no-untyped-def]
         service.record_death(person, date(2026, 2, 1), actor=CLERK, reason="again")
 
 
-def test_find_by_name_ignores_accents_and_ranks_exact_spelling_first(app_ctx, create_citizen) -> None:  # type: ignore[no-untyped-def]
+def test_find_by_name_ignores_accents_and_ranks_exact_spelling_first(app_ctx, create_citizen) -> None:
     folded_twin = create_citizen(full_name="Nguyên Vân Đực", birth_year=1980)
     exact = create_citizen(full_name="Nguyễn Văn Đức", birth_year=1980)
     create_citizen(full_name="Nguyễn Văn Đức", birth_year=1981)
@@ -238,7 +238,7 @@ def test_find_by_name_ignores_accents_and_ranks_exact_spelling_first(app_ctx, cr
     assert len(service.find_by_name("nguyen van duc")) == 3
 
 
-def test_revisions_are_kept_when_the_transaction_commits(app) -> None:  # type: ignore[no-untyped-def]
+def test_revisions_are_kept_when_the_transaction_commits(app) -> None:
     with app.app_context(), db.transaction():
         person_id = _register().id
     with app.app_context():
