@@ -20,6 +20,7 @@ from flask import redirect
 from flask import render_template
 from flask import request
 from flask import session
+from flask.typing import ResponseReturnValue
 from joserfc.errors import JoseError
 
 bp = Blueprint("demo_agency", __name__, template_folder="templates")
@@ -38,7 +39,7 @@ EXPLAINED = {
 
 
 def _provider() -> FlaskOAuth2App:
-    return current_app.extensions["demo_agency"]  # type: ignore[no-any-return]
+    return current_app.extensions["demo_agency"]
 
 
 def _url(path: str) -> str:
@@ -46,7 +47,7 @@ def _url(path: str) -> str:
 
 
 @bp.before_app_request
-def canonical_host() -> Response | None:
+def canonical_host() -> ResponseReturnValue | None:
     """Serve from the registered address only: a page opened at ``localhost:8000`` would keep
     its session cookie there, and the provider sends the browser back to ``127.0.0.1:8000``."""
     if request.host_url.rstrip("/") != current_app.config["DEMO_AGENCY_URL"] and request.method == "GET":
@@ -87,7 +88,7 @@ def _unreachable(exc: requests.RequestException) -> tuple[str, int]:
 
 
 @bp.get("/")
-def home() -> Any:
+def home() -> ResponseReturnValue:
     logged_out = False
     if request.args.get("state"):  # back from the provider's logout
         try:
@@ -99,7 +100,7 @@ def home() -> Any:
 
 
 @bp.get("/login")
-def login() -> Any:
+def login() -> ResponseReturnValue:
     """Send the browser to the provider: code flow with PKCE S256, state and nonce (Authlib makes
     and keeps them in this session), and level 2 asked with ``acr_values``."""
     provider = _provider()
@@ -120,7 +121,7 @@ def login() -> Any:
 
 
 @bp.get("/callback")
-def callback() -> Any:
+def callback() -> ResponseReturnValue:
     """The redirect URI: the provider's answer, checked, then the claims kept in the session."""
     provider = _provider()
     state = request.args.get("state", "")
@@ -161,7 +162,7 @@ def callback() -> Any:
 
 
 @bp.post("/logout")
-def logout() -> Any:
+def logout() -> ResponseReturnValue:
     """Forget the person here, then log them out at the provider (RP-initiated logout), which
     sends the browser back to ``/`` with the state Authlib checks there."""
     login = session.pop("login", None)

@@ -10,6 +10,7 @@ from flask import redirect
 from flask import render_template
 from flask import request
 from flask import url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
@@ -32,14 +33,14 @@ WRONG_CURRENT_ONE = "The current password is wrong."
 
 
 @bp.get("/")
-def landing():  # type: ignore[no-untyped-def]
+def landing() -> ResponseReturnValue:
     return render_template("landing.html", login=sessions.current_login(),
                            discovery_url=current_app.config["ISSUER"] + "/.well-known/openid-configuration")
 
 
 @bp.route("/login", methods=["GET", "POST"])
 @per_source_limit("LOGIN_RATE_LIMIT")
-def login():  # type: ignore[no-untyped-def]
+def login() -> ResponseReturnValue:
     next_url = sessions.safe_next(request.values.get("next"))
     if request.method == "GET":
         hint = request.args.get("login_hint", "")
@@ -48,7 +49,7 @@ def login():  # type: ignore[no-untyped-def]
                                id_number=hint if hint.isascii() and hint.isdigit() and len(hint) == 12 else "",
                                notice=request.args.get("notice") and _notice(request.args["notice"]))
     result = service.authenticate(request.form.get("id_number", ""), request.form.get("password", ""))
-    if not result.ok:
+    if result.account is None:
         return render_template("identity/login.html", next=next_url, error=LOGIN_FAILED, notice=None,
                                client_name=_asking(next_url),
                                id_number=request.form.get("id_number", "")[:12]), 401
@@ -73,7 +74,7 @@ def _notice(key: str) -> str | None:
 @bp.route("/login/otp", methods=["GET", "POST"])
 @sessions.login_required(level=1)
 @per_source_limit("LOGIN_RATE_LIMIT")
-def second_factor():  # type: ignore[no-untyped-def]
+def second_factor() -> ResponseReturnValue:
     login_session = sessions.current_login()
     assert login_session is not None
     next_url = sessions.safe_next(request.values.get("next"))
@@ -109,7 +110,7 @@ def _new_password(form: Any) -> str:
 
 @bp.route("/activate", methods=["GET", "POST"])
 @per_source_limit("LOGIN_RATE_LIMIT")
-def activate():  # type: ignore[no-untyped-def]
+def activate() -> ResponseReturnValue:
     min_length = current_app.config["PASSWORD_MIN_LENGTH"]
     if request.method == "GET":
         return render_template("identity/activate.html", error=None, id_number="", min_length=min_length)
@@ -125,7 +126,7 @@ def activate():  # type: ignore[no-untyped-def]
 
 @bp.route("/account")
 @sessions.login_required(level=sessions.ACCOUNT_LEVEL)
-def account():  # type: ignore[no-untyped-def]
+def account() -> ResponseReturnValue:
     login_session = sessions.current_login()
     assert login_session is not None
     return render_template("identity/account.html", account=login_session.account, login=login_session,
@@ -137,7 +138,7 @@ def account():  # type: ignore[no-untyped-def]
 @bp.route("/account/password", methods=["GET", "POST"])
 @sessions.login_required(level=sessions.ACCOUNT_LEVEL)
 @per_source_limit("LOGIN_RATE_LIMIT")
-def change_password():  # type: ignore[no-untyped-def]
+def change_password() -> ResponseReturnValue:
     login_session = sessions.current_login()
     assert login_session is not None
     min_length = current_app.config["PASSWORD_MIN_LENGTH"]
@@ -157,7 +158,7 @@ def change_password():  # type: ignore[no-untyped-def]
 
 @bp.post("/account/sessions/<int:session_id>/end")
 @sessions.login_required(level=sessions.ACCOUNT_LEVEL)
-def end_other_session(session_id: int):  # type: ignore[no-untyped-def]
+def end_other_session(session_id: int) -> ResponseReturnValue:
     login_session = sessions.current_login()
     assert login_session is not None
     service.end_session_of(login_session.account, session_id)
@@ -166,7 +167,7 @@ def end_other_session(session_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/account/logout-everywhere")
 @sessions.login_required(level=sessions.ACCOUNT_LEVEL)
-def logout_everywhere():  # type: ignore[no-untyped-def]
+def logout_everywhere() -> ResponseReturnValue:
     login_session = sessions.current_login()
     assert login_session is not None
     service.revoke_sessions(login_session.account, actor=f"account:{login_session.account_id}",
@@ -177,5 +178,6 @@ def logout_everywhere():  # type: ignore[no-untyped-def]
 
 def _asking(next_url: str) -> str | None:
     """The agency whose authorization request this login returns to (oidc answers the signal)."""
-    answers = signals.login_asked.send(current_app._get_current_object(), next_url=next_url)
+    answers = signals.login_asked.send(current_app._get_current_object(),  # type: ignore[attr-defined]  # a proxy
+                                       next_url=next_url)
     return next((name for _, name in answers if name), None)

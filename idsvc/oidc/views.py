@@ -22,6 +22,7 @@ from flask import redirect
 from flask import render_template
 from flask import request
 from flask import url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import validate_csrf
 from wtforms import ValidationError
@@ -72,7 +73,7 @@ def _csrf_ok() -> bool:
 
 @bp.route("/authorize", methods=["GET", "POST"])
 @csrf.exempt  # a client may POST the request itself; the consent decision is checked below
-def authorize() -> Any:
+def authorize() -> ResponseReturnValue:
     login = sessions.current_login()
     try:
         grant = authorization.get_consent_grant(end_user=login.account if login else None)
@@ -81,7 +82,8 @@ def authorize() -> Any:
         explained = (request.method == "POST" and request.form.get("decision") == "back" and login is not None
                      and _csrf_ok())
         if decided and request.form["decision"] == "deny":
-            audit.record(AuditAction.OIDC_AUTHORIZE_DENY, actor=f"account:{login.account_id}",  # type: ignore[union-attr]
+            audit.record(AuditAction.OIDC_AUTHORIZE_DENY,
+                         actor=f"account:{login.account_id}",  # type: ignore[union-attr]  # decided: logged in
                          subject_type="client", subject_id=grant.request.client.client_id)
             return authorization.create_authorization_response(grant_user=None, grant=grant)
         decision = authz.decide(grant, login, consent_given=decided, explained=explained)
@@ -121,7 +123,7 @@ def _client_endpoint(view: Callable[[], Response]) -> Callable[[], Response]:
                 base64.b64decode(credentials.strip(), validate=False).decode("utf-8")
             except (ValueError, UnicodeDecodeError):
                 error = InvalidClientError(description="the Basic credentials are not UTF-8 text", status_code=401)
-                return authorization.handle_error_response(None, error)  # type: ignore[no-any-return]
+                return authorization.handle_error_response(None, error)
         return view()
 
     return wrapper
@@ -166,7 +168,7 @@ def userinfo() -> Response:
 
 @bp.route("/logout", methods=["GET", "POST"])
 @csrf.exempt  # an RP may POST the logout request; our own confirmation carries a token
-def end_session() -> Any:
+def end_session() -> ResponseReturnValue:
     """RP-initiated logout 1.0: with a valid ``id_token_hint`` at once, otherwise after the person
     confirms (a form with a CSRF token), so a third-party page cannot log people out."""
     target = service.logout_target(request.values)
@@ -188,7 +190,7 @@ def end_session() -> Any:
 
 @bp.get("/account/apps")
 @sessions.login_required(level=sessions.ACCOUNT_LEVEL)
-def consents() -> Any:
+def consents() -> ResponseReturnValue:
     login = sessions.current_login()
     assert login is not None
     return render_template("oidc/apps.html", consents=service.consents_of(login.account), labels=SCOPE_LABELS,
@@ -197,7 +199,7 @@ def consents() -> Any:
 
 @bp.post("/account/apps/<client_id>/withdraw")
 @sessions.login_required(level=sessions.ACCOUNT_LEVEL)
-def withdraw_consent(client_id: str) -> Any:
+def withdraw_consent(client_id: str) -> ResponseReturnValue:
     login = sessions.current_login()
     assert login is not None
     service.withdraw_consent(login.account, client_id)
