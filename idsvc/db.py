@@ -14,6 +14,7 @@ from datetime import UTC
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from typing import ClassVar
 
 from flask import Flask
 from flask import current_app
@@ -24,6 +25,7 @@ from sqlalchemy import DateTime
 from sqlalchemy import Engine
 from sqlalchemy import Integer
 from sqlalchemy import MetaData
+from sqlalchemy import Table
 from sqlalchemy import create_engine
 from sqlalchemy import event
 from sqlalchemy import make_url
@@ -71,6 +73,8 @@ def utcnow() -> datetime:
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    #: Each model maps one table (SQLAlchemy types ``__table__`` as any FromClause).
+    __table__: ClassVar[Table]
 
 
 def make_engine(url: str, echo: bool = False) -> Engine:

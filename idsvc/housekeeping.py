@@ -142,7 +142,7 @@ def _outbox_over(h: Horizon, counting: bool) -> ColumnElement[bool]:
 
 
 def _table(model: Any) -> Table:
-    return model.__table__  # type: ignore[no-any-return]
+    return model.__table__
 
 
 #: In the order of the foreign keys: referring rows before the rows they refer to.

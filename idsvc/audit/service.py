@@ -14,7 +14,7 @@ from idsvc.audit.models import AuditEvent
 from idsvc.audit.tags import AuditAction
 from idsvc.db import utcnow
 
-_EVENTS: Table = AuditEvent.__table__  # type: ignore[assignment]
+_EVENTS: Table = AuditEvent.__table__
 
 
 def record(action: AuditAction, *, actor: str, subject_type: str | None = None,

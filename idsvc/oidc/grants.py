@@ -133,7 +133,8 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         now = utcnow()
         # Claim the code atomically: of two concurrent redemptions, exactly one wins.
         claimed = s.execute(update(AuthorizationCode).where(
-            AuthorizationCode.id == row.id, AuthorizationCode.used_at.is_(None)).values(used_at=now)).rowcount
+            AuthorizationCode.id == row.id, AuthorizationCode.used_at.is_(None)).values(used_at=now)
+        ).rowcount  # type: ignore[attr-defined]  # an UPDATE's result is a CursorResult
         if not claimed:
             revoked = service.revoke_tokens_of_code(row.id)
             audit.record(AuditAction.OIDC_CODE_REPLAY, actor=f"client:{client.client_id}",
@@ -182,7 +183,8 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
             # other waits for its row lock, then finds it rotated). Undone if this request fails.
             if db.session().execute(update(OAuthToken).where(
                     OAuthToken.id == row.id, OAuthToken.rotated_at.is_(None), OAuthToken.revoked_at.is_(None))
-                    .values(rotated_at=now, revoked_at=now)).rowcount:
+                    .values(rotated_at=now, revoked_at=now)
+            ).rowcount:  # type: ignore[attr-defined]  # an UPDATE's result is a CursorResult
                 return row
             if db.session().scalar(select(OAuthToken.rotated_at).where(OAuthToken.id == row.id)) is None:
                 return None  # revoked meanwhile (logout, withdrawn consent), not rotated: no reuse
@@ -276,7 +278,7 @@ class PrivateKeyJWT(JWTBearerClientAssertion):
             # registered with (401 and the challenge), never an empty key set (which raises).
             raise rfc6749.InvalidClientError(description="the client has no registered public keys",
                                              status_code=401)
-        return KeySet.import_key_set(client.jwks)
+        return KeySet.import_key_set(client.jwks)  # type: ignore[arg-type]  # a JWKS, checked at registration
 
     def validate_jti(self, claims_: dict[str, Any], jti: str) -> bool:
         client = service.find_client(claims_["sub"])
