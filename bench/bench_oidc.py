@@ -51,11 +51,16 @@ import time
 from dataclasses import dataclass
 from dataclasses import field
 from pathlib import Path
+from typing import TYPE_CHECKING
+from typing import Any
 from urllib.parse import urlencode
 
 from sqlalchemy import create_engine
 from sqlalchemy import make_url
 from sqlalchemy import text
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
@@ -240,7 +245,7 @@ class Seeded:
     agency: str
 
 
-def seed(app) -> Seeded:  # type: ignore[no-untyped-def]
+def seed(app: Flask) -> Seeded:
     """Clients and an active level-1 account, through the services (activation sets the password)."""
     from idsvc import db
     from idsvc.identity import service as identity
@@ -267,7 +272,7 @@ def seed(app) -> Seeded:  # type: ignore[no-untyped-def]
     return Seeded(("bench-machine", machine_secret), ("bench-api", rs_secret), agency.client_id)
 
 
-def user_access_token(app) -> str:  # type: ignore[no-untyped-def]
+def user_access_token(app: Flask) -> str:
     """An access token of the agency for the account, issued as the code flow issues it (10 min)."""
     from idsvc import db
     from idsvc.identity import service as identity
@@ -282,7 +287,7 @@ def user_access_token(app) -> str:  # type: ignore[no-untyped-def]
     return body["access_token"]
 
 
-def audit_count(app, action: str) -> int:  # type: ignore[no-untyped-def]
+def audit_count(app: Flask, action: str) -> int:
     from idsvc import db
 
     with app.app_context():
@@ -292,7 +297,7 @@ def audit_count(app, action: str) -> int:  # type: ignore[no-untyped-def]
 
 # --- argon2 -------------------------------------------------------------------------------------
 
-def _verify_many(args: tuple[str, str, int, dict[str, int]]) -> None:
+def _verify_many(args: tuple[str, str, int, dict[str, Any]]) -> None:
     from argon2 import PasswordHasher
     from argon2 import Type
 

@@ -101,14 +101,14 @@ def _store(jti: str, scope: str) -> None:
 
     connection = getattr(_local, "connection", None)
     if connection is None:
-        connection = _local.connection = psycopg.connect(DATABASE_URL)
+        connection = _local.connection = psycopg.connect(DATABASE_URL)  # type: ignore[arg-type]  # set when called
     with connection.cursor() as cur:
         cur.execute("SELECT id FROM oauth_client WHERE client_id = %s", (DB_CLIENT_ID,))
-        (client_pk,) = cur.fetchone()
+        (client_pk,) = cur.fetchone()  # type: ignore[misc]  # the client is there
         cur.execute("INSERT INTO oauth_token (jti, client_pk, grant_type, scope, issued_at, access_expires_at, "
                     "family) VALUES (%s, %s, 'client_credentials', %s, now(), now() + interval '600 seconds', %s) "
                     "RETURNING id", (jti, client_pk, scope, secrets.token_urlsafe(32)))
-        (token_id,) = cur.fetchone()
+        (token_id,) = cur.fetchone()  # type: ignore[misc]  # RETURNING gives a row
         cur.execute("INSERT INTO audit_event (at, action, actor, subject_type, subject_id, ip, data) "
                     "VALUES (now(), 'oidc:token:issue', %s, 'client', %s, '127.0.0.1', %s)",
                     (f"client:{DB_CLIENT_ID}", DB_CLIENT_ID,
@@ -119,7 +119,7 @@ def _store(jti: str, scope: str) -> None:
 def generate_token(grant_type: str, client: Client, user: Any = None, scope: str | None = None,
                    expires_in: int | None = None, include_refresh_token: bool = True) -> dict[str, Any]:
     now = int(time.time())
-    claims = {"iss": ISSUER, "aud": ISSUER, "iat": now, "exp": now + ACCESS_TOKEN_SECONDS,
+    claims: dict[str, Any] = {"iss": ISSUER, "aud": ISSUER, "iat": now, "exp": now + ACCESS_TOKEN_SECONDS,
               "jti": secrets.token_urlsafe(32), "client_id": client.client_id, "sub": client.client_id,
               "scope": scope or ""}
     if DATABASE_URL:

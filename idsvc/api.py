@@ -82,7 +82,7 @@ def require_scope(scope: str) -> Callable[[F], F]:
                 return _auth_problem(error, scope)
             return view(*args, **kwargs)
 
-        return wrapper  # type: ignore[return-value]
+        return wrapper  # type: ignore[return-value]  # wraps keeps the view's signature
 
     return decorator
 

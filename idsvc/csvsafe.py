@@ -12,8 +12,8 @@ from __future__ import annotations
 import csv
 import re
 from collections.abc import Iterable
+from typing import IO
 from typing import Any
-from typing import TextIO
 
 #: What a cell must not begin with.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -35,7 +35,7 @@ class Writer:
     """``csv.writer`` whose cells are :func:`escape` d (checked once per row, cells one by one only
     in a row that has a risky one)."""
 
-    def __init__(self, f: TextIO, **options: Any) -> None:
+    def __init__(self, f: IO[str], **options: Any) -> None:
         self._writer = csv.writer(f, **options)
 
     def writerow(self, row: Iterable[str]) -> None:

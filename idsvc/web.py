@@ -90,7 +90,8 @@ def per_source_limit(config_key: str, methods: tuple[str, ...] = ("POST",)) -> C
 def init_app(app: Flask) -> None:
     proxies = app.config["TRUSTED_PROXIES"]
     if proxies:  # behind that many reverse proxies: the client's address and scheme are theirs to tell
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]  # Flask's documented way to wrap the WSGI app
+            app.wsgi_app, x_for=proxies, x_proto=proxies)
     app.register_blueprint(bp)
     csrf.init_app(app)
     app.extensions["idsvc.limiter"] = FixedWindowRateLimiter(storage_from_string(app.config["RATELIMIT_STORAGE_URI"]))

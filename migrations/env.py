@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging.config
 
 from alembic import context
+from sqlalchemy import Connection
 
 from idsvc import models  # noqa: F401  (fills Base.metadata)
 from idsvc.db import Base
@@ -32,7 +33,7 @@ def _url() -> str:
     return load_config(PROJECT_ROOT / "instance")["DATABASE_URL"]
 
 
-def _configure(connection) -> None:  # type: ignore[no-untyped-def]
+def _configure(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,

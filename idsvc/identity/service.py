@@ -366,6 +366,7 @@ def authenticate(id_number: str, password: str) -> LoginResult:
                      subject_id=account.id if account else None, data=refused)
         db.persist_on_error()
         return LoginResult(None)
+    assert account is not None  # refused above otherwise
     if not passwords.verify(account.password_hash, password):
         _register_failure(account, now, reason="password")
         return LoginResult(None)
@@ -451,7 +452,7 @@ def _spend_step(account: Account, step: int) -> bool:
         update(Account).where(Account.id == account.id,
                               or_(Account.totp_last_step.is_(None), Account.totp_last_step < step))
         .values(totp_last_step=step).execution_options(synchronize_session="fetch"))
-    return spent.rowcount == 1
+    return spent.rowcount == 1  # type: ignore[attr-defined]  # an UPDATE's result is a CursorResult
 
 
 # --- sessions ---------------------------------------------------------------------------------
@@ -522,8 +523,10 @@ def revoke_sessions(account: Account, *, actor: str, reason: str, keep: int | No
     conditions = [LoginSession.account_id == account.id, LoginSession.revoked_at.is_(None)]
     if keep is not None:
         conditions.append(LoginSession.id != keep)
-    ended = db.session().execute(update(LoginSession).where(*conditions).values(revoked_at=utcnow())).rowcount
-    revoked = signals.sessions_revoked.send(current_app._get_current_object(), account=account)
+    ended = db.session().execute(update(LoginSession).where(*conditions).values(revoked_at=utcnow())
+                                 ).rowcount  # type: ignore[attr-defined]  # an UPDATE's result is a CursorResult
+    revoked = signals.sessions_revoked.send(current_app._get_current_object(),  # type: ignore[attr-defined]  # a proxy
+                                            account=account)
     tokens = sum(count for _, count in revoked)
     audit.record(AuditAction.IDENTITY_SESSIONS_REVOKE, actor=actor, subject_type="account",
                  subject_id=account.id, data={"reason": reason, "sessions": ended, "tokens": tokens})

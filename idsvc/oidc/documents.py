@@ -65,4 +65,4 @@ class PublicDocuments:
 
 
 def init_app(app: Flask) -> None:
-    app.wsgi_app = PublicDocuments(app, app.wsgi_app)  # type: ignore[method-assign]
+    app.wsgi_app = PublicDocuments(app, app.wsgi_app)  # type: ignore[method-assign]  # Flask's way to wrap WSGI

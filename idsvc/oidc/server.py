@@ -54,7 +54,7 @@ def _server() -> AuthorizationServer:
     return current_app.extensions["idsvc.oauth"]
 
 
-authorization: AuthorizationServer = LocalProxy(_server)  # type: ignore[assignment]
+authorization: AuthorizationServer = LocalProxy(_server)
 
 class BearerProtector(ResourceProtector):
     """Authlib's protector, plus the form-encoded ``access_token`` of RFC 6750 §2.2 and a bare

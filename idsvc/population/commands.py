@@ -6,6 +6,7 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -52,8 +53,9 @@ def generate(count: int, seed: int, out: str, fmt: str | None) -> None:
     click.echo(f"wrote {count:,} citizens to {target} in {seconds:.1f} s ({count / seconds:,.0f} rows/s)")
 
 
-def _counted(rows: Iterator[dict[str, str]], update: object, every: int = 1000) -> Iterator[dict[str, str]]:
+def _counted(rows: Iterator[dict[str, str]], update: Callable[[int], object],
+             every: int = 1000) -> Iterator[dict[str, str]]:
     for n, row in enumerate(rows, 1):
         yield row
         if n % every == 0:
-            update(every)  # type: ignore[operator]
+            update(every)

@@ -10,12 +10,15 @@ import itertools
 import json
 from collections.abc import Iterable
 from collections.abc import Iterator
+from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
 from datetime import date
 from datetime import timedelta
 from random import Random
 from typing import IO
+from typing import Generic
+from typing import TypeVar
 
 from idsvc import csvsafe
 from idsvc.population import tables
@@ -28,15 +31,18 @@ from idsvc.registry.units import communes_2025
 DEFAULT_TODAY = date(2026, 1, 1)
 
 
-class _Weighted:
+_V = TypeVar("_V")
+
+
+class _Weighted(Generic[_V]):
     """Draws from a weighted table with one ``Random``; the order of the table is kept."""
 
-    def __init__(self, weights: dict[str, float] | dict[int, float]) -> None:
+    def __init__(self, weights: Mapping[_V, float]) -> None:
         self.values = list(weights)
         self.cum = list(itertools.accumulate(weights.values()))
 
-    def __call__(self, rng: Random) -> str:
-        return rng.choices(self.values, cum_weights=self.cum)[0]  # type: ignore[return-value]
+    def __call__(self, rng: Random) -> _V:
+        return rng.choices(self.values, cum_weights=self.cum)[0]
 
 
 @dataclass
@@ -69,7 +75,7 @@ class Generator:
         self.surnames = _Weighted(tables.SURNAMES)
         self.given = {sex: _Weighted(names) for sex, names in tables.GIVEN.items()}
         self.sizes = _Weighted(tables.HOUSEHOLD_SIZES)
-        self.head_ages = _Weighted({band: w for band, w in tables.HEAD_AGE_BANDS.items()})  # type: ignore[arg-type]
+        self.head_ages = _Weighted(tables.HEAD_AGE_BANDS)
         self.religions = _Weighted(tables.RELIGIONS)
         self.blood = _Weighted(tables.BLOOD_TYPES)
         self.other_minorities = _Weighted(tables.OTHER_MINORITIES)
@@ -149,7 +155,7 @@ class Generator:
         self.households += 1
         number = f"{commune}{self.households:07d}"
         size = int(self.sizes(rng))
-        low, high = self.head_ages(rng)  # type: ignore[misc]
+        low, high = self.head_ages(rng)
         head_age = rng.randint(low, high)
         year = self.today.year - head_age
         head_sex = "M" if rng.random() < 0.68 else "F"

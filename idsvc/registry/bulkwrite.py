@@ -330,7 +330,8 @@ class BulkWriter:
                                  for cid, i in zip(ids, chosen, strict=True)]))
         with cur.copy("COPY citizen_relative (citizen_id, kind, id_number, full_name) FROM STDIN") as copy:
             for pieces in rows.relatives:
-                copy.write(b"".join([b"%d\t%b" % (cid, pieces[i]) for cid, i in zip(ids, chosen, strict=True)
+                copy.write(b"".join([b"%d\t%b" % (cid, pieces[i])  # type: ignore[str-format]  # None: filtered out
+                                     for cid, i in zip(ids, chosen, strict=True)
                                      if pieces[i] is not None]))
         self._set_heads([(cid, household_ids[hh]) for cid, hh, i in zip(ids, households, chosen, strict=True)
                          if hh is not None and rows.heads[i]])

@@ -36,6 +36,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 from typing import TextIO
+from typing import cast
 
 from sqlalchemy import Connection
 from sqlalchemy import select
@@ -291,15 +292,16 @@ def _write_new(writer: BulkWriter, chunk: _Chunk, keep: list[int] | None, batch_
         rows = chunk.copy
         chosen: Sequence[int] = range(len(rows)) if keep is None else keep
         if chosen:
-            households = writer.households({rows.households[i]: rows.communes[i] for i in chosen
-                                            if rows.households[i] is not None})
+            households = writer.households({rows.households[i]: rows.communes[i]  # type: ignore[misc]  # not None
+                                            for i in chosen if rows.households[i] is not None})
             writer.write_copy(rows, keep, writer.reserve_ids(len(chosen)), households, batch_id)
         return len(chosen)
     fresh = chunk.rows if keep is None else [chunk.rows[i] for i in keep]
     if fresh:
         households = writer.households({row[_HOUSEHOLD]: row[_PERMANENT] for row in fresh
                                         if row[_HOUSEHOLD] is not None})
-        writer.write(fresh, writer.reserve_ids(len(fresh)), households, batch_id)
+        ids = writer.reserve_ids(len(fresh))
+        writer.write(fresh, ids, households, batch_id)  # type: ignore[arg-type]  # SQLite reserves a range
     return len(fresh)
 
 
@@ -342,7 +344,7 @@ def _checked_chunks(path: Path, fmt: str, communes: frozenset[str], today: date,
             if header not in quick_checks:
                 quick_checks[header] = checker.plain(header)
             quick = quick_checks[header]
-            for line, values in block.items:  # type: ignore[misc]
+            for line, values in cast("list[tuple[int, list[str]]]", block.items):
                 checked = quick(values)
                 if checked is None or checked[0] in seen:
                     _check_row(checker, chunk, seen, line, dict(zip(header, values, strict=True)))
@@ -350,7 +352,7 @@ def _checked_chunks(path: Path, fmt: str, communes: frozenset[str], today: date,
                     seen[checked[0]] = line
                     chunk.rows.append((line, *checked))
         else:
-            for raw in block.items:  # type: ignore[assignment]
+            for raw in cast("list[reader.RawRow]", block.items):
                 if raw.error:
                     chunk.rejects.append((raw.line, raw.error, raw.values))
                 else:
@@ -383,7 +385,7 @@ def _check_row(checker: RowChecker, chunk: _Chunk, seen: dict[str, int], line: i
     except RowRejected as exc:
         chunk.rejects.append((line, str(exc), values))
         return
-    number = checked[0]
+    number = cast(str, checked[0])
     if number in seen:
         chunk.rejects.append((line, f"citizen_id: the same ID number as line {seen[number]} of this file", values))
         return

@@ -18,6 +18,7 @@ import hashlib
 import json
 import re
 import unicodedata
+from collections.abc import Generator
 from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import islice
@@ -92,9 +93,9 @@ class Block:
 
     def raw_rows(self) -> Iterator[RawRow]:
         if not self.plain:
-            yield from self.items  # type: ignore[misc]
+            yield from self.items  # type: ignore[misc]  # not plain: RawRows
             return
-        for line, values in self.items:  # type: ignore[misc]
+        for line, values in self.items:  # type: ignore[misc]  # plain: (line, values) pairs
             yield RawRow(line, dict(zip(self.header, values, strict=True)))
 
 
@@ -219,7 +220,7 @@ def read_rows(path: Path, fmt: str) -> Iterator[RawRow]:
         yield from block.raw_rows()
 
 
-def read_blocks(path: Path, fmt: str, size: int = 1000) -> Iterator[Block]:
+def read_blocks(path: Path, fmt: str, size: int = 1000) -> Generator[Block, None, None]:
     """The rows of ``path`` in blocks of (CSV) ``size`` lines or (JSONL) ``size`` rows.
 
     :raises UnreadableFile: a problem with the file as a whole (header, format).
@@ -353,7 +354,8 @@ def _object(pairs: list[tuple[str, object]]) -> dict[str, object]:
     obj = dict(pairs)
     if len(obj) != len(pairs):
         seen: set[str] = set()
-        raise _DuplicateKeys(sorted({k for k, _ in pairs if k in seen or seen.add(k)}))  # type: ignore[func-returns-value]
+        twice = {k for k, _ in pairs if k in seen or seen.add(k)}  # type: ignore[func-returns-value]  # add: None
+        raise _DuplicateKeys(sorted(twice))
     return obj
 
 

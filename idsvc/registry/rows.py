@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 from operator import itemgetter
+from typing import Any
 
 from idsvc.registry import idnumbers
 from idsvc.registry import names
@@ -357,13 +358,14 @@ _TWO_DIGITS = [f"{n:02d}" for n in range(100)]
 _PLAIN_SEX = frozenset({"M", "F"})
 #: Columns that hold personal names (:func:`names.name_problem`).
 _NAME_COLUMNS = ("full_name", "other_names", "father_name", "mother_name", "spouse_name")
-_UNSEEN = object()
+#: A ``dict.get`` default told apart from any value (typed Any, as it stands in for any of them).
+_UNSEEN: Any = object()
 
 
 def file_values(checked: tuple[object, ...]) -> dict[str, str]:
     """A checked tuple written back as file columns (for the rejects file)."""
     value = dict(zip(CHECKED_COLUMNS, checked, strict=True))
-    dob = PartialDate(value["birth_year"], value["birth_month"], value["birth_day"])  # type: ignore[arg-type]
+    dob = PartialDate(value["birth_year"], value["birth_month"], value["birth_day"])  # type: ignore[arg-type]  # ints
     out = {
         "citizen_id": value["id_number"], "date_of_birth": dob.isoformat(),
         "birth_registration_province": value["birth_registration_code"],

@@ -60,7 +60,8 @@ def sync_units(actor: str = "system:cli") -> dict[str, int]:
         (Commune, [dict(code=u.code, name=u.name, kind=u.kind, province_code=u.province_code)
                    for u in units.communes_2025()]),
     ):
-        existing = {obj.code: obj for obj in s.scalars(select(model))}
+        existing = {obj.code: obj  # type: ignore[attr-defined]  # each of the three models has a code
+                    for obj in s.scalars(select(model))}
         added = 0
         for row in rows:
             obj = existing.get(row["code"])
@@ -496,7 +497,8 @@ def record_death(citizen: Citizen, date_of_death: date | str, *, actor: str, rea
                              after=_snapshot(citizen, ["status", "date_of_death"]))
     audit.record(AuditAction.REGISTRY_DEATH_RECORD, actor=actor, subject_type="citizen", subject_id=citizen.id,
                  data={"status": status})
-    signals.death_recorded.send(current_app._get_current_object(), citizen=citizen, actor=actor)
+    signals.death_recorded.send(current_app._get_current_object(),  # type: ignore[attr-defined]  # a proxy
+                                citizen=citizen, actor=actor)
     return revision
 
 
