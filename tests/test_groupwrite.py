@@ -17,7 +17,7 @@ from idsvc.groupwrite import GroupWriter
 EVENTS = AuditEvent.__table__
 
 
-def _event(actor: str, action: str = "test:group:write") -> tuple:  # type: ignore[type-arg]
+def _event(actor: str, action: str = "test:group:write") -> tuple:
     return (EVENTS, {"at": utcnow(), "action": action, "actor": actor, "subject_type": None,
                      "subject_id": None, "ip": None, "data": {"n": 1}})
 
@@ -52,7 +52,7 @@ def test_a_refused_row_fails_its_own_request_and_no_other(app) -> None:
 
     def request(actor: str, action: str | None) -> None:
         try:
-            writer.write([_event(actor, action)])  # type: ignore[arg-type]
+            writer.write([_event(actor, action)])
         except GroupWriteFailed as exc:
             errors[actor] = exc
 

@@ -32,7 +32,8 @@ class ProviderAdapter(BaseAdapter):
         self.client = app.test_client()
         self.down = False
 
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+    def send(self, request: requests.PreparedRequest,  # type: ignore[override]  # called with keywords only
+             **kwargs: Any) -> requests.Response:
         if self.down:
             raise requests.ConnectionError("connection refused")
         url = urlsplit(request.url or "")

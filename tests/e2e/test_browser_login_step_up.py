@@ -22,6 +22,7 @@ import requests
 from playwright.sync_api import Browser
 from playwright.sync_api import ConsoleMessage
 from playwright.sync_api import Page
+from playwright.sync_api import ViewportSize
 
 from tests.e2e.harness import Agency
 from tests.e2e.harness import Provider
@@ -118,7 +119,7 @@ def test_login_step_up_and_back_to_the_agency_with_a_code(browser: Browser, prov
 
 
 #: What a phone shows: a 360-pixel-wide screen (the narrowest common Android width).
-PHONE = {"width": 360, "height": 740}
+PHONE: ViewportSize = {"width": 360, "height": 740}
 
 
 @pytest.mark.parametrize("path", ["/login", "/activate"])

@@ -36,7 +36,7 @@ def general_rows(path: Path, delimiter: str = ",") -> list[tuple[int, dict[str, 
     from the reader's blocks."""
     with path.open(encoding="utf-8-sig", newline="") as f:
         header = tuple(c.lower() for c in reader._clean(next(csv.reader([f.readline()], delimiter=delimiter))))
-        rows = []
+        rows: list[tuple[int, dict[str, str], bool]] = []
         for number, text in enumerate(f, 2):
             try:
                 row = next(csv.reader([text], strict=True, delimiter=delimiter), [])

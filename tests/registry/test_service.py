@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from datetime import date
 from datetime import datetime
+from typing import Any
 
 import pytest
 from sqlalchemy import func
@@ -24,7 +25,7 @@ CLERK = "staff:clerk-1"
 
 
 def _register(**overrides):
-    values = dict(actor=CLERK, reason="Birth certificate 123/2026", full_name="Lê Minh Khôi",
+    values: dict[str, Any] = dict(actor=CLERK, reason="Birth certificate 123/2026", full_name="Lê Minh Khôi",
                   date_of_birth="2026-03-04", sex="M", registration_commune_code="00070", ethnicity="Kinh")
     values.update(overrides)
     return service.register_birth(**values)
