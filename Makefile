@@ -36,6 +36,7 @@ run: setup
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports --no-cache
+	$(BIN)/mypy
 
 # Debian's chromium and Node.js with npm for tests/e2e, installed when missing (apt-get as root or
 # through sudo -n; otherwise it prints the command to run and fails).
@@ -72,4 +73,4 @@ bench-oidc: install bench/oidc-provider/node_modules
 	$(BIN)/python bench/bench_oidc.py
 
 clean:
-	rm -rf $(VENV) instance *.egg-info .pytest_cache .ruff_cache $(E2E_RP)/node_modules $(E2E_A11Y)/node_modules
+	rm -rf $(VENV) instance *.egg-info .pytest_cache .ruff_cache .mypy_cache $(E2E_RP)/node_modules $(E2E_A11Y)/node_modules
