@@ -525,7 +525,7 @@ def revoke_sessions(account: Account, *, actor: str, reason: str, keep: int | No
         conditions.append(LoginSession.id != keep)
     ended = db.session().execute(update(LoginSession).where(*conditions).values(revoked_at=utcnow())
                                  ).rowcount  # type: ignore[attr-defined]  # an UPDATE's result is a CursorResult
-    revoked = signals.sessions_revoked.send(current_app._get_current_object(),  # type: ignore[attr-defined]  # a proxy
+    revoked = signals.sessions_revoked.send(current_app._get_current_object(),  # type: ignore[attr-defined]  # current_app: a proxy
                                             account=account)
     tokens = sum(count for _, count in revoked)
     audit.record(AuditAction.IDENTITY_SESSIONS_REVOKE, actor=actor, subject_type="account",

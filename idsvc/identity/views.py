@@ -178,6 +178,6 @@ def logout_everywhere() -> ResponseReturnValue:
 
 def _asking(next_url: str) -> str | None:
     """The agency whose authorization request this login returns to (oidc answers the signal)."""
-    answers = signals.login_asked.send(current_app._get_current_object(),  # type: ignore[attr-defined]  # a proxy
+    answers = signals.login_asked.send(current_app._get_current_object(),  # type: ignore[attr-defined]  # current_app: a proxy
                                        next_url=next_url)
     return next((name for _, name in answers if name), None)

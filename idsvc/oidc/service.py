@@ -380,7 +380,7 @@ def access_token_row(token: str) -> OAuthToken | None:
 def _revoke_where(*conditions: Any) -> int:
     """Revoke the live tokens that match, in one statement; returns how many."""
     return db.session().execute(update(OAuthToken).where(*conditions, OAuthToken.revoked_at.is_(None))
-                                .values(revoked_at=utcnow())).rowcount  # type: ignore[attr-defined]  # a CursorResult
+                                .values(revoked_at=utcnow())).rowcount  # type: ignore[attr-defined]  # an UPDATE: CursorResult
 
 
 def revoke_family(family: str, *, reason: str, actor: str) -> int:

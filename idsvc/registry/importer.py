@@ -292,7 +292,7 @@ def _write_new(writer: BulkWriter, chunk: _Chunk, keep: list[int] | None, batch_
         rows = chunk.copy
         chosen: Sequence[int] = range(len(rows)) if keep is None else keep
         if chosen:
-            households = writer.households({rows.households[i]: rows.communes[i]  # type: ignore[misc]  # not None
+            households = writer.households({rows.households[i]: rows.communes[i]  # type: ignore[misc]  # Nones filtered out
                                             for i in chosen if rows.households[i] is not None})
             writer.write_copy(rows, keep, writer.reserve_ids(len(chosen)), households, batch_id)
         return len(chosen)

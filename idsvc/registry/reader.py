@@ -354,7 +354,7 @@ def _object(pairs: list[tuple[str, object]]) -> dict[str, object]:
     obj = dict(pairs)
     if len(obj) != len(pairs):
         seen: set[str] = set()
-        twice = {k for k, _ in pairs if k in seen or seen.add(k)}  # type: ignore[func-returns-value]  # add: None
+        twice = {k for k, _ in pairs if k in seen or seen.add(k)}  # type: ignore[func-returns-value]  # add marks it seen
         raise _DuplicateKeys(sorted(twice))
     return obj
 

@@ -365,7 +365,7 @@ _UNSEEN: Any = object()
 def file_values(checked: tuple[object, ...]) -> dict[str, str]:
     """A checked tuple written back as file columns (for the rejects file)."""
     value = dict(zip(CHECKED_COLUMNS, checked, strict=True))
-    dob = PartialDate(value["birth_year"], value["birth_month"], value["birth_day"])  # type: ignore[arg-type]  # ints
+    dob = PartialDate(value["birth_year"], value["birth_month"], value["birth_day"])  # type: ignore[arg-type]  # checked date parts
     out = {
         "citizen_id": value["id_number"], "date_of_birth": dob.isoformat(),
         "birth_registration_province": value["birth_registration_code"],

@@ -497,7 +497,7 @@ def record_death(citizen: Citizen, date_of_death: date | str, *, actor: str, rea
                              after=_snapshot(citizen, ["status", "date_of_death"]))
     audit.record(AuditAction.REGISTRY_DEATH_RECORD, actor=actor, subject_type="citizen", subject_id=citizen.id,
                  data={"status": status})
-    signals.death_recorded.send(current_app._get_current_object(),  # type: ignore[attr-defined]  # a proxy
+    signals.death_recorded.send(current_app._get_current_object(),  # type: ignore[attr-defined]  # current_app: a proxy
                                 citizen=citizen, actor=actor)
     return revision
 
