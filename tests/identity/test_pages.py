@@ -438,8 +438,7 @@ def test_password_change_while_locked_checks_nothing_and_does_not_lengthen_the_l
     setup_data(lambda: db.session().execute(update(Account).where(Account.id == _account_id(citizen_number)).values(
         locked_until=until, lockouts=1)))
     checked = []
-    monkeypatch.setattr(service.passwords, "verify",
-                        lambda *args: checked.append(args) or False)  # type: ignore[func-returns-value]  # records the call
+    monkeypatch.setattr(service.passwords, "verify", lambda *args: checked.append(args) or False)
     for current in ("not my password", "still not it", TEST_PASSWORD):
         response = _change(signed_in, current, NEW_PASSWORD)
         assert response.status_code == 400 and _error(response.text) == LOGIN_FAILED
