@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 from authlib.oauth2 import rfc6749
+from authlib.oauth2.rfc6749 import InvalidGrantError
 from authlib.oauth2.rfc6749 import InvalidRequestError
 from authlib.oauth2.rfc6749 import OAuth2Error
 from authlib.oauth2.rfc6749 import grants
@@ -174,24 +175,40 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         if row.client_pk != self.request.client.id:
             return None  # another client's token: refused, and left as it is
         row.presented_refresh = True  # its scope is the grant's (the narrower-scope check uses it)
-        now = utcnow()
         if row.rotated_at is None:
-            if row.refresh_expires_at is None or row.refresh_expires_at <= now:
+            if row.refresh_expires_at is None or row.refresh_expires_at <= utcnow():
                 return None
-            # Rotate it now, atomically: of two requests with the same token, exactly one wins (the
-            # other waits for its row lock, then finds it rotated). Undone if this request fails.
-            if db.session().execute(update(OAuthToken).where(
-                    OAuthToken.id == row.id, OAuthToken.rotated_at.is_(None), OAuthToken.revoked_at.is_(None))
-                    .values(rotated_at=now, revoked_at=now)).rowcount:
-                return row
-            if db.session().scalar(select(OAuthToken.rotated_at).where(OAuthToken.id == row.id)) is None:
-                return None  # revoked meanwhile (logout, withdrawn consent), not rotated: no reuse
-        # A rotated refresh token came back: someone holds a copy. Revoke the whole family.
+            return row  # rotated in issue_token, once nothing can refuse the request any more
+        self._reuse(row)
+        return None
+
+    def _reuse(self, row: OAuthToken) -> None:
+        """A rotated refresh token came back: someone holds a copy. Revoke the whole family (it
+        stands although the answer is 400)."""
         service.revoke_family(row.family, reason="refresh-token-reuse", actor=f"client:{row.client.client_id}")
         audit.record(AuditAction.OIDC_REFRESH_REUSE, actor=f"client:{row.client.client_id}",
                      subject_type="account", subject_id=row.account_id)
         db.persist_on_error()
-        return None
+
+    def _rotate(self, row: OAuthToken) -> None:
+        """Rotate the presented refresh token, atomically: of two requests with the same token,
+        exactly one wins (the other waits for its row lock, then finds it rotated: a reuse).
+
+        Last of the checks, after the scope and the person's account: a refusal after a rotation
+        would have to undo it, and the refusals of the token endpoint that must stand (a spent
+        code, a revoked family) would then be hard to tell from it.
+
+        :raises InvalidGrantError: the token was rotated or revoked meanwhile.
+        """
+        now = utcnow()
+        if db.session().execute(update(OAuthToken).where(
+                OAuthToken.id == row.id, OAuthToken.rotated_at.is_(None), OAuthToken.revoked_at.is_(None))
+                .values(rotated_at=now, revoked_at=now)).rowcount:
+            return
+        if db.session().scalar(select(OAuthToken.rotated_at).where(OAuthToken.id == row.id)) is not None:
+            self._reuse(row)
+        # else revoked meanwhile (logout, withdrawn consent), not rotated: no reuse
+        raise InvalidGrantError()
 
     def authenticate_user(self, refresh_token: OAuthToken) -> Any:
         account = refresh_token.account
@@ -201,6 +218,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         pass  # rotated when it was authenticated (authenticate_refresh_token)
 
     def issue_token(self, user: Any, refresh_token: OAuthToken) -> dict[str, Any]:
+        self._rotate(refresh_token)
         # A narrower scope is for this access token only: the new refresh token keeps the grant's.
         scope = self.request.payload.scope or refresh_token.grant_scope()
         return service.issue_tokens(
