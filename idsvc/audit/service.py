@@ -9,7 +9,7 @@ from flask import has_request_context
 from flask import request
 from sqlalchemy import Table
 
-from idsvc import db
+from idsvc import unit_of_work
 from idsvc.audit.models import AuditEvent
 from idsvc.audit.tags import AuditAction
 from idsvc.db import utcnow
@@ -22,9 +22,9 @@ def record(action: AuditAction, *, actor: str, subject_type: str | None = None,
            rows: Sequence[tuple[Table, dict[str, Any]]] = ()) -> None:
     """Write an audit event with the change it records: both commit, or neither.
 
-    In the caller's transaction when one is open; a request that has written nothing else
-    commits the event (and ``rows``, the change itself when it is new rows: an issued token)
-    through the group writer before it answers (``db.write_rows``). ``data`` must not hold a full
+    In the current unit of work (``unit_of_work.write_rows``): the request's transaction, or, in
+    the token view before it has begun one, the group writer, which commits the event (and
+    ``rows``, the change itself when it is new rows: an issued token) before the answer. ``data`` must not hold a full
     ID number, password, token or secret. Core inserts: events are never read back by the request.
     """
     event = {
@@ -32,4 +32,4 @@ def record(action: AuditAction, *, actor: str, subject_type: str | None = None,
         "subject_id": None if subject_id is None else str(subject_id),
         "ip": request.remote_addr if has_request_context() else None, "data": data,
     }
-    db.write_rows([*rows, (_EVENTS, event)])
+    unit_of_work.write_rows([*rows, (_EVENTS, event)])

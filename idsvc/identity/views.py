@@ -11,6 +11,7 @@ from flask import render_template
 from flask import request
 from flask import url_for
 
+from idsvc import unit_of_work
 from idsvc.errors import ValidationFailed
 from idsvc.errors import error_page
 from idsvc.identity import service
@@ -22,6 +23,7 @@ bp = Blueprint("identity", __name__)
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@unit_of_work.read_write(persist_on=(401,))  # a refused login counts
 @per_source_limit("LOGIN_RATE_LIMIT")
 def login():  # type: ignore[no-untyped-def]
     next_url = sessions.safe_next(request.values.get("next"))
@@ -53,6 +55,7 @@ def _notice(key: str) -> str | None:
 
 
 @bp.route("/login/otp", methods=["GET", "POST"])
+@unit_of_work.read_write(persist_on=(401,))  # a wrong code counts
 @sessions.login_required(level=1)
 @per_source_limit("LOGIN_RATE_LIMIT")
 def second_factor():  # type: ignore[no-untyped-def]
@@ -90,6 +93,7 @@ def _new_password(form: Any) -> str:
 
 
 @bp.route("/activate", methods=["GET", "POST"])
+@unit_of_work.read_write(persist_on=(400,))  # a wrong code counts
 @per_source_limit("LOGIN_RATE_LIMIT")
 def activate():  # type: ignore[no-untyped-def]
     min_length = current_app.config["PASSWORD_MIN_LENGTH"]
@@ -105,6 +109,7 @@ def activate():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/account")
+@unit_of_work.read_write
 @sessions.login_required(level=1)
 def account():  # type: ignore[no-untyped-def]
     login_session = sessions.current_login()
@@ -116,6 +121,7 @@ def account():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/account/password", methods=["GET", "POST"])
+@unit_of_work.read_write(persist_on=(400,))  # a wrong current password counts
 @sessions.login_required(level=1)
 @per_source_limit("LOGIN_RATE_LIMIT")
 def change_password():  # type: ignore[no-untyped-def]
@@ -134,6 +140,7 @@ def change_password():  # type: ignore[no-untyped-def]
 
 
 @bp.post("/account/sessions/<int:session_id>/end")
+@unit_of_work.read_write
 @sessions.login_required(level=1)
 def end_other_session(session_id: int):  # type: ignore[no-untyped-def]
     login_session = sessions.current_login()
@@ -143,6 +150,7 @@ def end_other_session(session_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/account/logout-everywhere")
+@unit_of_work.read_write
 @sessions.login_required(level=1)
 def logout_everywhere():  # type: ignore[no-untyped-def]
     login_session = sessions.current_login()

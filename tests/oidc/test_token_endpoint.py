@@ -202,8 +202,8 @@ def test_a_wider_scope_than_granted_is_refused_and_a_narrower_one_is_given(clien
 
 
 def test_a_refresh_refused_after_its_checks_does_not_spend_the_token(client, rp, setup_data) -> None:  # type: ignore[no-untyped-def]
-    """A refresh token is rotated only once nothing can refuse the request: a refusal leaves it
-    as it was."""
+    """The token view commits its 400 answers (a spent code, a revoked family), so a refresh
+    token is rotated only once nothing can refuse the request: a refusal leaves it as it was."""
     from idsvc.identity.models import Account
     from idsvc.oidc.models import OAuthToken
 
