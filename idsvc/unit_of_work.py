@@ -107,9 +107,10 @@ def read_write(view: Callable[..., Any] | None = None, *, persist_on: Collection
     statuses; with ``group_commit``, rows appended before that transaction begins are
     group-committed. Put it right under the route. Usable bare or with arguments.
     """
-    if any(not 400 <= status < 500 for status in persist_on):
+    statuses = frozenset(persist_on)
+    if any(not 400 <= status < 500 for status in statuses):
         raise ValueError("persist_on names refusals: statuses from 400 to 499")
-    policy = Policy(READ_WRITE, frozenset(persist_on), group_commit)
+    policy = Policy(READ_WRITE, statuses, group_commit)
     if view is not None:
         return _declare(policy, view)
     return functools.partial(_declare, policy)
@@ -161,7 +162,9 @@ def write_apart(rows: Rows) -> None:
 
 
 def _end(response: Any) -> Any:
-    """Commit or roll back the request's transaction as its view declared."""
+    """Commit or roll back the request's transaction as its view declared. An after-request hook:
+    it sees the answer an exception was turned into (a failure is 500: rolled back), and it runs
+    before the answer leaves, so what the answer reports is durable."""
     session = g.get("db_session")
     if session is not None and current().mode != READ_ONLY:
         if current().commits(response.status_code):
