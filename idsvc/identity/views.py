@@ -15,6 +15,7 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 
 from idsvc import i18n
+from idsvc import unit_of_work
 from idsvc.errors import ValidationFailed
 from idsvc.errors import error_page
 from idsvc.identity import service
@@ -32,12 +33,14 @@ WRONG_CURRENT_ONE = "The current password is wrong."
 
 
 @bp.get("/")
+@unit_of_work.read_write  # reads the login session, and touches its idle time
 def landing():  # type: ignore[no-untyped-def]
     return render_template("landing.html", login=sessions.current_login(),
                            discovery_url=current_app.config["ISSUER"] + "/.well-known/openid-configuration")
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@unit_of_work.read_write(persist_on=(401,))  # a refused login counts
 @per_source_limit("LOGIN_RATE_LIMIT")
 def login():  # type: ignore[no-untyped-def]
     next_url = sessions.safe_next(request.values.get("next"))
@@ -71,6 +74,7 @@ def _notice(key: str) -> str | None:
 
 
 @bp.route("/login/otp", methods=["GET", "POST"])
+@unit_of_work.read_write(persist_on=(401,))  # a wrong code counts
 @sessions.login_required(level=1)
 @per_source_limit("LOGIN_RATE_LIMIT")
 def second_factor():  # type: ignore[no-untyped-def]
@@ -108,6 +112,7 @@ def _new_password(form: Any) -> str:
 
 
 @bp.route("/activate", methods=["GET", "POST"])
+@unit_of_work.read_write(persist_on=(400,))  # a wrong code counts
 @per_source_limit("LOGIN_RATE_LIMIT")
 def activate():  # type: ignore[no-untyped-def]
     min_length = current_app.config["PASSWORD_MIN_LENGTH"]
@@ -124,6 +129,7 @@ def activate():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/account")
+@unit_of_work.read_write
 @sessions.login_required(level=sessions.ACCOUNT_LEVEL)
 def account():  # type: ignore[no-untyped-def]
     login_session = sessions.current_login()
@@ -135,6 +141,7 @@ def account():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/account/password", methods=["GET", "POST"])
+@unit_of_work.read_write(persist_on=(400,))  # a wrong current password counts
 @sessions.login_required(level=sessions.ACCOUNT_LEVEL)
 @per_source_limit("LOGIN_RATE_LIMIT")
 def change_password():  # type: ignore[no-untyped-def]
@@ -156,6 +163,7 @@ def change_password():  # type: ignore[no-untyped-def]
 
 
 @bp.post("/account/sessions/<int:session_id>/end")
+@unit_of_work.read_write
 @sessions.login_required(level=sessions.ACCOUNT_LEVEL)
 def end_other_session(session_id: int):  # type: ignore[no-untyped-def]
     login_session = sessions.current_login()
@@ -165,6 +173,7 @@ def end_other_session(session_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/account/logout-everywhere")
+@unit_of_work.read_write
 @sessions.login_required(level=sessions.ACCOUNT_LEVEL)
 def logout_everywhere():  # type: ignore[no-untyped-def]
     login_session = sessions.current_login()
