@@ -20,6 +20,7 @@ def create_app(config: dict[str, Any] | None = None, *, serving: bool = True) ->
     from idsvc import errors
     from idsvc import i18n
     from idsvc import logs
+    from idsvc import unit_of_work
     from idsvc import web
     from idsvc.config import check_production
     from idsvc.config import load_config
@@ -38,6 +39,7 @@ def create_app(config: dict[str, Any] | None = None, *, serving: bool = True) ->
     check_production(app.config, serving=serving)
     logs.init_app(app)
     db.init_app(app)
+    unit_of_work.init_app(app)
     keys.init_app(app)
     web.init_app(app)
     i18n.init_app(app)

@@ -1,13 +1,12 @@
-"""Database plumbing: the typed declarative ``Base``, the engine, and the unit of work.
+"""Database plumbing: the typed declarative ``Base``, the engine and the sessions.
 
-Services call ``flush()`` only. A web request commits once when it succeeds and rolls back
-when it fails (:func:`init_app`); a CLI command does the same through :func:`transaction`.
+Services call ``flush()`` only. A web request commits as its view declared
+(:mod:`idsvc.unit_of_work`, the transaction policy); a CLI command commits through
+:func:`transaction`.
 """
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC
@@ -19,7 +18,6 @@ from typing import ClassVar
 from flask import Flask
 from flask import current_app
 from flask import g
-from flask import has_request_context
 from sqlalchemy import BigInteger
 from sqlalchemy import DateTime
 from sqlalchemy import Engine
@@ -35,8 +33,6 @@ from sqlalchemy.orm import sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 from idsvc.groupwrite import GroupWriter
-from idsvc.groupwrite import Rows
-from idsvc.groupwrite import insert_statement
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_N_label)s",
@@ -104,7 +100,7 @@ def make_engine(url: str, echo: bool = False) -> Engine:
         def _sqlite_begin(conn: Any) -> None:
             # IMMEDIATE takes the write lock up front, so two writers queue on busy_timeout
             # instead of failing with "database is locked" on lock upgrade.
-            if conn.get_execution_options().get("isolation_level") != "AUTOCOMMIT":  # read_only()
+            if conn.get_execution_options().get("isolation_level") != "AUTOCOMMIT":  # read_only views
                 conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
@@ -120,30 +116,14 @@ class Database:
         self.engine = make_engine(url, echo=echo)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
         self.group_writer = GroupWriter(self.engine)
-        # Sessions of read_only() views: no transaction, so no BEGIN and COMMIT round trips.
+        # Sessions of read_only views (idsvc.unit_of_work): no transaction, so no BEGIN and COMMIT.
         self.read_sessionmaker = sessionmaker(self.engine.execution_options(isolation_level="AUTOCOMMIT"),
                                               expire_on_commit=False)
         event.listen(self.read_sessionmaker, "before_flush", _refuse_flush)
 
 
 def _refuse_flush(*_args: Any) -> None:
-    raise RuntimeError("a read_only() view changed a row: it must not (its writes would not be atomic)")
-
-
-def read_only(view: Callable[..., Any]) -> Callable[..., Any]:
-    """For a view that reads and changes nothing (introspection): each read is its own round trip,
-    without BEGIN and COMMIT; an audit event it records goes through the group writer. Changing
-    an ORM object in such a view fails loudly. (Userinfo is not one: with one request at a time per
-    worker, its event costs less in the request's own transaction than in a group of its own.)
-    """
-
-    @functools.wraps(view)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        g.db_session = get_db().read_sessionmaker()
-        g.db_read_only = True
-        return view(*args, **kwargs)
-
-    return wrapper
+    raise RuntimeError("a read_only view changed a row: it must not (its writes would not be atomic)")
 
 
 def get_db(app: Flask | None = None) -> Database:
@@ -163,11 +143,6 @@ def in_transaction() -> bool:
     return s is not None and s.in_transaction()
 
 
-def is_read_only() -> bool:
-    """Whether this request is a :func:`read_only` view (its writes go through :func:`write_rows`)."""
-    return has_request_context() and bool(g.get("db_read_only"))
-
-
 @contextmanager
 def transaction() -> Iterator[Session]:
     """Commit on success, roll back on any exception; for CLI commands and jobs."""
@@ -180,30 +155,6 @@ def transaction() -> Iterator[Session]:
         raise
 
 
-def write_rows(rows: Rows) -> None:
-    """Insert ``rows`` (table, values) durably before the request answers.
-
-    Joins the session's transaction when one is open (a change and its audit event commit
-    together; outside a request, the caller's unit of work decides). A request that has touched
-    nothing else, or a read_only() one, hands them to the group writer and waits for their commit
-    (``groupwrite``).
-    """
-    if is_read_only() or (has_request_context() and not in_transaction()):
-        get_db().group_writer.write(rows)
-        return
-    for table, values in rows:
-        session().execute(insert_statement(table), values)
-
-
-def persist_on_error() -> None:
-    """Keep this request's writes even though it answers 4xx: a security response that must
-    stick (lockout counters, revoking a token family on reuse, a spent code, and the audit of
-    it). Used only on paths that wrote nothing else. (A spent client assertion goes through the
-    group writer instead: it commits on its own, whatever the request answers.)
-    """
-    g.db_persist_on_error = True
-
-
 def _close_session(_exc: BaseException | None) -> None:
     s = g.pop("db_session", None)
     if s is not None:
@@ -212,15 +163,4 @@ def _close_session(_exc: BaseException | None) -> None:
 
 def init_app(app: Flask) -> None:
     app.extensions["idsvc.db"] = Database(app.config["DATABASE_URL"], echo=app.config["SQL_ECHO"])
-
-    @app.after_request
-    def _commit_on_success(response: Any) -> Any:
-        s = g.get("db_session")
-        if s is not None:
-            if response.status_code < 400 or (response.status_code < 500 and g.get("db_persist_on_error")):
-                s.commit()
-            else:
-                s.rollback()
-        return response
-
     app.teardown_appcontext(_close_session)

@@ -11,9 +11,11 @@ with a transaction of its own; under load the cost of a commit is shared by ever
 This is PostgreSQL's own group commit, one level up. With gunicorn's sync worker (one request
 at a time) a group is one request; the gain comes with threaded servers (gunicorn gthread).
 
-Rows of a request that already has a transaction open go into that transaction instead
-(:func:`idsvc.db.write_rows`): on SQLite the open transaction holds the write lock, and on both
-engines a change and its audit event must commit together.
+Only a view that declares ``group_commit`` hands its rows here, and only before it has begun a
+transaction (:func:`idsvc.unit_of_work.write_rows`); once it has, they go into that transaction: on
+SQLite the open transaction holds the write lock, and on both engines a change and its audit
+event must commit together. A spent client assertion comes here too, to commit apart from its
+request (:func:`idsvc.unit_of_work.write_apart`).
 """
 
 from __future__ import annotations

@@ -29,6 +29,7 @@ from flask_babel import gettext as _
 from werkzeug import Response
 from werkzeug.exceptions import HTTPException
 
+from idsvc import unit_of_work
 from idsvc import useragent
 from idsvc.web import local_path
 
@@ -106,6 +107,7 @@ def _here() -> str:
 
 
 @bp.get("/language/<lang>")
+@unit_of_work.read_only  # sets a cookie; the database is not asked
 def switch(lang: str) -> Response:
     """Remember the language chosen and go back to the page it was chosen on."""
     if lang not in LANGUAGES:

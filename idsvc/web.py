@@ -22,6 +22,7 @@ from werkzeug.exceptions import TooManyRequests
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from idsvc import db
+from idsvc import unit_of_work
 
 bp = Blueprint("web", __name__)
 csrf = CSRFProtect()
@@ -37,12 +38,14 @@ PAGE_HEADERS = {
 
 
 @bp.get("/healthz")
+@unit_of_work.read_only
 def healthz() -> dict[str, str]:
     """Liveness: the process answers."""
     return {"status": "ok"}
 
 
 @bp.get("/readyz")
+@unit_of_work.read_only
 def readyz() -> dict[str, str]:
     """Readiness: the database answers."""
     db.session().execute(text("SELECT 1"))

@@ -1,15 +1,15 @@
-"""``record()``: the single call through which every security-relevant action is audited."""
+"""The audit trail: :func:`record` is the single call through which every security-relevant
+action is audited; :func:`event` builds the same row for a caller that writes it with its own."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from flask import has_request_context
 from flask import request
 from sqlalchemy import Table
 
-from idsvc import db
+from idsvc import unit_of_work
 from idsvc.audit.models import AuditEvent
 from idsvc.audit.tags import AuditAction
 from idsvc.db import utcnow
@@ -17,19 +17,26 @@ from idsvc.db import utcnow
 _EVENTS: Table = AuditEvent.__table__
 
 
-def record(action: AuditAction, *, actor: str, subject_type: str | None = None,
-           subject_id: str | int | None = None, data: dict[str, Any] | None = None,
-           rows: Sequence[tuple[Table, dict[str, Any]]] = ()) -> None:
-    """Write an audit event with the change it records: both commit, or neither.
+def event(action: AuditAction, *, actor: str, subject_type: str | None = None,
+          subject_id: str | int | None = None, data: dict[str, Any] | None = None) -> tuple[Table, dict[str, Any]]:
+    """The audit event row (table, values) of an action, not yet written.
 
-    In the caller's transaction when one is open; a request that has written nothing else
-    commits the event (and ``rows``, the change itself when it is new rows: an issued token)
-    through the group writer before it answers (``db.write_rows``). ``data`` must not hold a full
-    ID number, password, token or secret. Core inserts: events are never read back by the request.
+    For a change that is itself new rows (an issued token): the caller appends them and this row
+    together (``unit_of_work.write_rows``), so both commit, or neither. ``data`` must not hold a full
+    ID number, password, token or secret.
     """
-    event = {
+    return _EVENTS, {
         "at": utcnow(), "action": str(action), "actor": actor, "subject_type": subject_type,
         "subject_id": None if subject_id is None else str(subject_id),
         "ip": request.remote_addr if has_request_context() else None, "data": data,
     }
-    db.write_rows([*rows, (_EVENTS, event)])
+
+
+def record(action: AuditAction, *, actor: str, subject_type: str | None = None,
+           subject_id: str | int | None = None, data: dict[str, Any] | None = None) -> None:
+    """Write an audit event in the current unit of work, with the change it records: both commit,
+    or neither (``unit_of_work.write_rows``). ``data`` must not hold a full ID number, password,
+    token or secret. Core inserts: events are never read back by the request.
+    """
+    unit_of_work.write_rows([event(action, actor=actor, subject_type=subject_type, subject_id=subject_id,
+                                 data=data)])

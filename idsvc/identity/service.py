@@ -3,6 +3,9 @@ second factor, login sessions and their revocation.
 
 Plain functions that flush and never commit. Every security-relevant step goes through
 ``audit.record``; a full ID number, password, code or token never reaches the audit or the log.
+A refused try still counts: the views that check passwords and codes commit their refusals
+(``persist_on`` in ``idsvc.unit_of_work``), and those refusals write nothing but the count, the
+lockout and their audit events.
 """
 
 from __future__ import annotations
@@ -249,7 +252,6 @@ def change_password(account: Account, current: str, new: str, *, session: LoginS
     if not _may_try(account, now):
         audit.record(AuditAction.IDENTITY_LOGIN_FAILURE, actor=f"account:{account.id}", subject_type="account",
                      subject_id=account.id, data={"reason": "password-change-locked"})
-        db.persist_on_error()
         raise ValidationFailed(LOGIN_FAILED)
     if not passwords.verify(account.password_hash, current):
         _register_failure(account, now, reason="password-change")
@@ -364,7 +366,6 @@ def authenticate(id_number: str, password: str) -> LoginResult:
         passwords.burn(password)
         audit.record(AuditAction.IDENTITY_LOGIN_FAILURE, actor="anonymous", subject_type="account",
                      subject_id=account.id if account else None, data=refused)
-        db.persist_on_error()
         return LoginResult(None)
     assert account is not None  # refused above otherwise
     if not passwords.verify(account.password_hash, password):
@@ -401,7 +402,6 @@ def _register_failure(account: Account, now: datetime, *, reason: str,
         account.failed_count, account.first_failure_at = 0, None
         data["locked_for_seconds"] = seconds
     audit.record(action, actor=actor, subject_type="account", subject_id=account.id, data=data)
-    db.persist_on_error()
 
 
 def _reset_failures(account: Account) -> None:
@@ -420,7 +420,6 @@ def verify_second_factor(login: LoginSession, code: str) -> bool:
     if not _may_try(account, now) or _lock(login).totp_failures >= TOTP_MAX_TRIES:
         audit.record(AuditAction.IDENTITY_OTP_FAILURE, actor=f"account:{account.id}",
                      subject_type="account", subject_id=account.id, data={"reason": "locked"})
-        db.persist_on_error()
         return False
     totp = pyotp.TOTP(crypto.decrypt("totp", account.totp_secret).decode())
     step = None

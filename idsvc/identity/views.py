@@ -16,6 +16,7 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 
 from idsvc import i18n
+from idsvc import unit_of_work
 from idsvc.errors import ValidationFailed
 from idsvc.errors import error_page
 from idsvc.identity import service
@@ -33,12 +34,14 @@ WRONG_CURRENT_ONE = "The current password is wrong."
 
 
 @bp.get("/")
+@unit_of_work.read_write  # reads the login session, and touches its idle time
 def landing() -> ResponseReturnValue:
     return render_template("landing.html", login=sessions.current_login(),
                            discovery_url=current_app.config["ISSUER"] + "/.well-known/openid-configuration")
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@unit_of_work.read_write(persist_on=(401,))  # a refused login counts
 @per_source_limit("LOGIN_RATE_LIMIT")
 def login() -> ResponseReturnValue:
     next_url = sessions.safe_next(request.values.get("next"))
@@ -72,6 +75,7 @@ def _notice(key: str) -> str | None:
 
 
 @bp.route("/login/otp", methods=["GET", "POST"])
+@unit_of_work.read_write(persist_on=(401,))  # a wrong code counts
 @sessions.login_required(level=1)
 @per_source_limit("LOGIN_RATE_LIMIT")
 def second_factor() -> ResponseReturnValue:
@@ -109,6 +113,7 @@ def _new_password(form: Any) -> str:
 
 
 @bp.route("/activate", methods=["GET", "POST"])
+@unit_of_work.read_write(persist_on=(400,))  # a wrong code counts
 @per_source_limit("LOGIN_RATE_LIMIT")
 def activate() -> ResponseReturnValue:
     min_length = current_app.config["PASSWORD_MIN_LENGTH"]
@@ -125,6 +130,7 @@ def activate() -> ResponseReturnValue:
 
 
 @bp.route("/account")
+@unit_of_work.read_write
 @sessions.login_required(level=sessions.ACCOUNT_LEVEL)
 def account() -> ResponseReturnValue:
     login_session = sessions.current_login()
@@ -136,6 +142,7 @@ def account() -> ResponseReturnValue:
 
 
 @bp.route("/account/password", methods=["GET", "POST"])
+@unit_of_work.read_write(persist_on=(400,))  # a wrong current password counts
 @sessions.login_required(level=sessions.ACCOUNT_LEVEL)
 @per_source_limit("LOGIN_RATE_LIMIT")
 def change_password() -> ResponseReturnValue:
@@ -157,6 +164,7 @@ def change_password() -> ResponseReturnValue:
 
 
 @bp.post("/account/sessions/<int:session_id>/end")
+@unit_of_work.read_write
 @sessions.login_required(level=sessions.ACCOUNT_LEVEL)
 def end_other_session(session_id: int) -> ResponseReturnValue:
     login_session = sessions.current_login()
@@ -166,6 +174,7 @@ def end_other_session(session_id: int) -> ResponseReturnValue:
 
 
 @bp.post("/account/logout-everywhere")
+@unit_of_work.read_write
 @sessions.login_required(level=sessions.ACCOUNT_LEVEL)
 def logout_everywhere() -> ResponseReturnValue:
     login_session = sessions.current_login()

@@ -17,6 +17,7 @@ from marshmallow import fields
 from marshmallow import validate
 
 from idsvc import api
+from idsvc import unit_of_work
 from idsvc.oidc import service
 from idsvc.oidc.claims import SCOPES
 from idsvc.oidc.models import AUTH_METHODS
@@ -67,12 +68,14 @@ def _secret_response(body: dict[str, Any], status: int = 200) -> Response:
 
 
 @bp.get("")
+@unit_of_work.read_write
 @api.require_scope(SCOPE)
 def list_clients() -> Response:
     return jsonify({"clients": [client_json(c) for c in service.list_clients()]})
 
 
 @bp.post("")
+@unit_of_work.read_write
 @api.require_scope(SCOPE)
 def create_client() -> Response:
     client, secret = service.register_client(**api.body(NewClient()), actor=api.actor())
@@ -82,12 +85,14 @@ def create_client() -> Response:
 
 
 @bp.get("/<client_id>")
+@unit_of_work.read_write
 @api.require_scope(SCOPE)
 def show_client(client_id: str) -> Response:
     return jsonify(client_json(service.get_client(client_id)))
 
 
 @bp.post("/<client_id>/secret")
+@unit_of_work.read_write
 @api.require_scope(SCOPE)
 def rotate_secret(client_id: str) -> Response:
     secret = service.rotate_secret(service.get_client(client_id), actor=api.actor())
@@ -95,6 +100,7 @@ def rotate_secret(client_id: str) -> Response:
 
 
 @bp.delete("/<client_id>")
+@unit_of_work.read_write
 @api.require_scope(SCOPE)
 def disable_client(client_id: str) -> Response:
     """Disable (the record stays, for the audit trail) and revoke every token of the client."""

@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 from authlib.oauth2 import rfc6749
+from authlib.oauth2.rfc6749 import InvalidGrantError
 from authlib.oauth2.rfc6749 import InvalidRequestError
 from authlib.oauth2.rfc6749 import OAuth2Error
 from authlib.oauth2.rfc6749 import grants
@@ -30,6 +31,7 @@ from sqlalchemy.exc import IntegrityError
 
 from idsvc import crypto
 from idsvc import db
+from idsvc import unit_of_work
 from idsvc.audit import service as audit
 from idsvc.audit.tags import AuditAction
 from idsvc.db import utcnow
@@ -135,15 +137,13 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         claimed = s.execute(update(AuthorizationCode).where(
             AuthorizationCode.id == row.id, AuthorizationCode.used_at.is_(None)).values(used_at=now)
         ).rowcount  # type: ignore[attr-defined]  # an UPDATE's result is a CursorResult
-        if not claimed:
+        if not claimed:  # the revocation stands although the answer is 400 (the token view's policy)
             revoked = service.revoke_tokens_of_code(row.id)
             audit.record(AuditAction.OIDC_CODE_REPLAY, actor=f"client:{client.client_id}",
                          subject_type="account", subject_id=row.account_id, data={"tokens_revoked": revoked})
-            db.persist_on_error()
             return None
         # Spent even if the redemption then fails (wrong code_verifier or redirect_uri, expired):
-        # one try per code (RFC 6749 §4.1.2, RFC 9700 §2.1.1).
-        db.persist_on_error()
+        # one try per code (RFC 6749 §4.1.2, RFC 9700 §2.1.1). The token view commits its 400s.
         if row.expires_at <= now:
             return None
         return row
@@ -175,25 +175,40 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         if row.client_pk != self.request.client.id:
             return None  # another client's token: refused, and left as it is
         row.presented_refresh = True  # its scope is the grant's (the narrower-scope check uses it)
-        now = utcnow()
         if row.rotated_at is None:
-            if row.refresh_expires_at is None or row.refresh_expires_at <= now:
+            if row.refresh_expires_at is None or row.refresh_expires_at <= utcnow():
                 return None
-            # Rotate it now, atomically: of two requests with the same token, exactly one wins (the
-            # other waits for its row lock, then finds it rotated). Undone if this request fails.
-            if db.session().execute(update(OAuthToken).where(
-                    OAuthToken.id == row.id, OAuthToken.rotated_at.is_(None), OAuthToken.revoked_at.is_(None))
-                    .values(rotated_at=now, revoked_at=now)
-            ).rowcount:  # type: ignore[attr-defined]  # an UPDATE's result is a CursorResult
-                return row
-            if db.session().scalar(select(OAuthToken.rotated_at).where(OAuthToken.id == row.id)) is None:
-                return None  # revoked meanwhile (logout, withdrawn consent), not rotated: no reuse
-        # A rotated refresh token came back: someone holds a copy. Revoke the whole family.
+            return row  # rotated in issue_token, once nothing can refuse the request any more
+        self._reuse(row)
+        return None
+
+    def _reuse(self, row: OAuthToken) -> None:
+        """A rotated refresh token came back: someone holds a copy. Revoke the whole family (it
+        stands although the answer is 400: the token view's policy)."""
         service.revoke_family(row.family, reason="refresh-token-reuse", actor=f"client:{row.client.client_id}")
         audit.record(AuditAction.OIDC_REFRESH_REUSE, actor=f"client:{row.client.client_id}",
                      subject_type="account", subject_id=row.account_id)
-        db.persist_on_error()
-        return None
+
+    def _rotate(self, row: OAuthToken) -> None:
+        """Rotate the presented refresh token, atomically: of two requests with the same token,
+        exactly one wins (the other waits for its row lock, then finds it rotated: a reuse).
+
+        Last of the checks, after the scope and the person's account: the token view commits its
+        400 answers (a spent code, a revoked family must stand), so no refusal may follow a
+        rotation, which a refused request must not keep.
+
+        :raises InvalidGrantError: the token was rotated or revoked meanwhile.
+        """
+        now = utcnow()
+        if db.session().execute(update(OAuthToken).where(
+                OAuthToken.id == row.id, OAuthToken.rotated_at.is_(None), OAuthToken.revoked_at.is_(None))
+                .values(rotated_at=now, revoked_at=now)
+        ).rowcount:  # type: ignore[attr-defined]  # an UPDATE's result is a CursorResult
+            return
+        if db.session().scalar(select(OAuthToken.rotated_at).where(OAuthToken.id == row.id)) is not None:
+            self._reuse(row)
+        # else revoked meanwhile (logout, withdrawn consent), not rotated: no reuse
+        raise InvalidGrantError()
 
     def authenticate_user(self, refresh_token: OAuthToken) -> Any:
         account = refresh_token.account
@@ -203,6 +218,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         pass  # rotated when it was authenticated (authenticate_refresh_token)
 
     def issue_token(self, user: Any, refresh_token: OAuthToken) -> dict[str, Any]:
+        self._rotate(refresh_token)
         # A narrower scope is for this access token only: the new refresh token keeps the grant's.
         scope = self.request.payload.scope or refresh_token.grant_scope()
         return service.issue_tokens(
@@ -290,11 +306,10 @@ class PrivateKeyJWT(JWTBearerClientAssertion):
                 description=f"the client assertion expires more than {ASSERTION_MAX_SECONDS} s from now")
         used = {"client_pk": client.id, "jti": str(jti)[:255],
                 "expires_at": utcnow() + timedelta(seconds=lifetime + 60)}
-        # Client authentication comes first at every endpoint, before the request opens a
-        # transaction: the row goes through the group writer, committed in a transaction of its own
-        # whatever the request answers (a refused request must not make the assertion usable again).
+        # Committed in a transaction of its own whatever the request answers (a refused request
+        # must not make the assertion usable again): the one write apart from the view's policy.
         try:
-            db.write_rows([(UsedAssertion.__table__, used)])
+            unit_of_work.write_apart([(UsedAssertion.__table__, used)])
         except GroupWriteFailed as exc:
             if isinstance(exc.__cause__, IntegrityError):
                 return False  # the jti is there already: a replay

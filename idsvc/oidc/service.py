@@ -29,6 +29,7 @@ from sqlalchemy.orm import joinedload
 
 from idsvc import crypto
 from idsvc import db
+from idsvc import unit_of_work
 from idsvc.audit import service as audit
 from idsvc.audit.tags import AuditAction
 from idsvc.db import utcnow
@@ -320,8 +321,8 @@ def issue_tokens(*, client: OAuthClient, account: Account | None, scope: str, gr
 
     ``refresh_scope``: the refresh token's scope, when wider than the access token's (a refresh
     that asked for less). Returns the RFC 6749 token response body. A client_credentials request
-    has written nothing before this, so its row and event go through the group writer
-    (``audit.record``).
+    has begun no transaction before this, so its row and event go through the group writer
+    (the token endpoint declares ``group_commit``; see ``idsvc.unit_of_work``).
     """
     cfg = current_app.config
     now = utcnow()
@@ -351,10 +352,13 @@ def issue_tokens(*, client: OAuthClient, account: Account | None, scope: str, gr
         row["refresh_scope"] = refresh_scope if refresh_scope and refresh_scope != scope else None
         body["refresh_token"] = refresh
     # The jti names the token in the audit trail; it is an identifier, not the token.
-    audit.record(AuditAction.OIDC_TOKEN_ISSUE, actor=f"client:{client.client_id}",
-                 subject_type="account" if account else "client",
-                 subject_id=account.id if account else client.client_id,
-                 data={"grant_type": grant_type, "scope": scope, "jti": jti}, rows=[(_TOKENS, row)])
+    issued = audit.event(AuditAction.OIDC_TOKEN_ISSUE, actor=f"client:{client.client_id}",
+                         subject_type="account" if account else "client",
+                         subject_id=account.id if account else client.client_id,
+                         data={"grant_type": grant_type, "scope": scope, "jti": jti})
+    # The token and its event in one write: one transaction, and for client_credentials one
+    # round trip to the group writer.
+    unit_of_work.write_rows([(_TOKENS, row), issued])
     return body
 
 

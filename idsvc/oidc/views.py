@@ -27,7 +27,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import validate_csrf
 from wtforms import ValidationError
 
-from idsvc import db
+from idsvc import unit_of_work
 from idsvc.audit import service as audit
 from idsvc.audit.tags import AuditAction
 from idsvc.errors import error_page
@@ -72,6 +72,7 @@ def _csrf_ok() -> bool:
 
 
 @bp.route("/authorize", methods=["GET", "POST"])
+@unit_of_work.read_write
 @csrf.exempt  # a client may POST the request itself; the consent decision is checked below
 def authorize() -> ResponseReturnValue:
     login = sessions.current_login()
@@ -130,6 +131,7 @@ def _client_endpoint(view: Callable[[], Response]) -> Callable[[], Response]:
 
 
 @bp.post("/token")
+@unit_of_work.read_write(persist_on=(400,), group_commit=True)  # a spent code, a revoked family stand
 @csrf.exempt
 @_client_endpoint
 def token() -> Response:
@@ -137,6 +139,7 @@ def token() -> Response:
 
 
 @bp.post("/revoke")
+@unit_of_work.read_write
 @csrf.exempt
 @_client_endpoint
 def revoke() -> Response:
@@ -144,14 +147,15 @@ def revoke() -> Response:
 
 
 @bp.post("/introspect")
+@unit_of_work.read_only
 @csrf.exempt
 @_client_endpoint
-@db.read_only
 def introspect() -> Response:
     return authorization.create_endpoint_response("introspection")
 
 
 @bp.route("/userinfo", methods=["GET", "POST"])
+@unit_of_work.read_write
 @csrf.exempt
 @require_oauth("openid")
 def userinfo() -> Response:
@@ -167,6 +171,7 @@ def userinfo() -> Response:
 
 
 @bp.route("/logout", methods=["GET", "POST"])
+@unit_of_work.read_write
 @csrf.exempt  # an RP may POST the logout request; our own confirmation carries a token
 def end_session() -> ResponseReturnValue:
     """RP-initiated logout 1.0: with a valid ``id_token_hint`` at once, otherwise after the person
@@ -189,6 +194,7 @@ def end_session() -> ResponseReturnValue:
 # --- the person's consents --------------------------------------------------------------------
 
 @bp.get("/account/apps")
+@unit_of_work.read_write
 @sessions.login_required(level=sessions.ACCOUNT_LEVEL)
 def consents() -> ResponseReturnValue:
     login = sessions.current_login()
@@ -198,6 +204,7 @@ def consents() -> ResponseReturnValue:
 
 
 @bp.post("/account/apps/<client_id>/withdraw")
+@unit_of_work.read_write
 @sessions.login_required(level=sessions.ACCOUNT_LEVEL)
 def withdraw_consent(client_id: str) -> ResponseReturnValue:
     login = sessions.current_login()

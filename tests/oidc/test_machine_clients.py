@@ -293,3 +293,15 @@ def test_an_issued_token_is_stored_and_audited_before_the_answer(client, parties
         select(AuditEvent).where(AuditEvent.action == "oidc:token:issue", AuditEvent.actor == f"client:{client_id}"))])
     assert stored == MACHINE_SCOPE
     assert events == [{"grant_type": "client_credentials", "scope": MACHINE_SCOPE, "jti": jti}]
+
+
+def test_a_token_and_its_audit_event_are_one_group_write(app, client, parties, monkeypatch) -> None:
+    """The token endpoint group-commits a client_credentials token: its row and its event reach
+    the group writer together, one transaction and one round trip for both."""
+    writer = db.get_db(app).group_writer
+    real_write = writer.write
+    writes: list[list[str]] = []
+    monkeypatch.setattr(writer, "write", lambda rows: (writes.append([t.name for t, _ in rows]), real_write(rows)))
+    client_id, secret = parties["machine"]
+    assert machine_token(client, client_id, secret).status_code == 200
+    assert writes == [["oauth_token", "audit_event"]]

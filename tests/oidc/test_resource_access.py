@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy import update
 
 from idsvc import db
+from idsvc import unit_of_work
 from idsvc.db import utcnow
 from idsvc.oidc import tokens
 from idsvc.oidc.models import OAuthToken
@@ -215,7 +216,7 @@ def test_a_read_only_view_cannot_change_a_row(app) -> None:
     """userinfo and introspection read without a transaction: a change there would not be atomic."""
     from idsvc.oidc.models import OAuthClient
 
-    @db.read_only
+    @unit_of_work.read_only
     def view() -> None:
         db.session().add(OAuthClient(client_id="x", name="x", token_endpoint_auth_method="none", sector="x"))
         db.session().flush()

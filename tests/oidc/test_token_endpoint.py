@@ -201,6 +201,26 @@ def test_a_wider_scope_than_granted_is_refused_and_a_narrower_one_is_given(clien
     assert "name" in userinfo(client, full.get_json()["access_token"]).get_json()
 
 
+def test_a_refresh_refused_after_its_checks_does_not_spend_the_token(client, rp, setup_data) -> None:
+    """The token view commits its 400 answers (a spent code, a revoked family), so a refresh
+    token is rotated only once nothing can refuse the request: a refusal leaves it as it was."""
+    from idsvc.identity.models import Account
+    from idsvc.oidc.models import OAuthToken
+
+    client_id, secret, _, _, number = rp
+    tokens = code_tokens(client, client_id, secret, number)
+
+    def set_status(status: str) -> None:  # behind the service's back: no revocation with it
+        setup_data(lambda: db.session().execute(update(Account).values(status=status)))
+
+    set_status("disabled")
+    assert_oauth_error(refresh(client, client_id, secret, tokens["refresh_token"]), "invalid_request")
+    assert setup_data(lambda: db.session().scalar(select(OAuthToken.rotated_at).where(
+        OAuthToken.refresh_hash.is_not(None)))) is None
+    set_status("active")
+    assert refresh(client, client_id, secret, tokens["refresh_token"]).status_code == 200  # not a reuse
+
+
 def test_a_refresh_token_is_bound_to_its_client(client, rp) -> None:
     client_id, secret, other_id, other_secret, number = rp
     tokens = code_tokens(client, client_id, secret, number)
