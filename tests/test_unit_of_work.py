@@ -30,7 +30,7 @@ KEEP_REFUSALS = {
     "identity.change_password": {400},
     "oidc.token": {400},
 }
-READ_ONLY = {"i18n.switch", "oidc.introspect", "web.healthz", "web.readyz"}
+READ_ONLY = {"oidc.introspect", "web.healthz", "web.readyz", "i18n.switch"}
 GROUP_COMMIT = {"oidc.token"}
 
 
