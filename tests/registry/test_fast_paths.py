@@ -19,11 +19,11 @@ import pytest
 
 from idsvc.population.generator import generate
 from idsvc.population.generator import write_csv
-from idsvc.registry import reader
-from idsvc.registry.fileformat import COLUMNS
-from idsvc.registry.rows import MAX_LENGTH
-from idsvc.registry.rows import RowChecker
-from idsvc.registry.rows import RowRejected
+from idsvc.registry.imports import reader
+from idsvc.registry.imports.fileformat import COLUMNS
+from idsvc.registry.imports.rows import MAX_LENGTH
+from idsvc.registry.imports.rows import RowChecker
+from idsvc.registry.imports.rows import RowRejected
 from tests.registry.test_importer import BAD_ROWS
 from tests.registry.test_importer import person
 
@@ -177,7 +177,7 @@ def test_plain_check_with_columns_in_another_order_and_optional_ones_missing() -
 
 
 def test_copy_text_reads_back_as_the_checked_rows() -> None:
-    from idsvc.registry.copytext import to_copy
+    from idsvc.registry.imports.copytext import to_copy
 
     checker = RowChecker(frozenset({"00070"}), TODAY)
     rows = [

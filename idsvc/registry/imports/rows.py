@@ -16,7 +16,7 @@ from idsvc.registry import names
 from idsvc.registry import reference
 from idsvc.registry.dates import InvalidDate
 from idsvc.registry.dates import PartialDate
-from idsvc.registry.fileformat import COLUMNS
+from idsvc.registry.imports.fileformat import COLUMNS
 from idsvc.registry.units import LEGACY_PROVINCES
 
 #: What the checker returns for each accepted row, in this order (``line`` is prepended).

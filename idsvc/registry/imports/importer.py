@@ -47,17 +47,17 @@ from idsvc.audit.tags import AuditAction
 from idsvc.errors import Conflict
 from idsvc.errors import ValidationFailed
 from idsvc.registry import dates
-from idsvc.registry import reader
-from idsvc.registry.bulkwrite import BulkWriter
-from idsvc.registry.copytext import CopyRows
-from idsvc.registry.copytext import to_copy
-from idsvc.registry.fileformat import COLUMNS
+from idsvc.registry.imports import reader
+from idsvc.registry.imports.bulkwrite import BulkWriter
+from idsvc.registry.imports.copytext import CopyRows
+from idsvc.registry.imports.copytext import to_copy
+from idsvc.registry.imports.fileformat import COLUMNS
+from idsvc.registry.imports.rows import ROW_AT
+from idsvc.registry.imports.rows import RowChecker
+from idsvc.registry.imports.rows import RowRejected
+from idsvc.registry.imports.rows import file_values
 from idsvc.registry.models import Commune
 from idsvc.registry.models import ImportBatch
-from idsvc.registry.rows import ROW_AT
-from idsvc.registry.rows import RowChecker
-from idsvc.registry.rows import RowRejected
-from idsvc.registry.rows import file_values
 
 #: Longest actor name the batch and the audit trail keep.
 ACTOR_MAX_LENGTH = 100
