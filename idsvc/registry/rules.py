@@ -238,7 +238,8 @@ def nationality(value: str | None) -> str:
     """An ISO 3166-1 alpha-2 code in either case, stored in upper case; empty is Viet Nam's."""
     if not value:
         return DEFAULT_NATIONALITY
-    code = value.upper()
+    # ASCII first: str.upper() turns "ß" into "SS" and "ﬀ" into "FF", which are no spellings of a code.
+    code = value.upper() if value.isascii() else value
     if not is_country_code(code):
         raise Invalid(f"'{code}' is not a 2-letter country code (VN)")
     return code
