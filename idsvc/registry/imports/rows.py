@@ -162,19 +162,12 @@ class RowChecker:
         rule itself called for any other value. A test holds both paths, and the clerk services,
         to the same verdicts.
         """
-        at = {column: i for i, column in enumerate(header)}
-        absent = len(header)  # the index of an empty value appended to every row
-        pick = itemgetter(*(at.get(column, absent) for column in COLUMNS))
-        padded = any(column not in at for column in COLUMNS)
+        pick, padded = _picker(header)
         communes, births, folded, ethnicities, today = (self.communes, self._births, self._folded,
                                                          self._ethnicities, self.today)
         codes, century_sex, two_digits = rules.REGISTRATION_CODES, rules.CENTURY_SEX, rules.TWO_DIGITS
         sexes, relationships, blood_types = rules.STORED_SEXES, rules.RELATIONSHIPS, rules.BLOOD_TYPES
-        household_limit, marital_limit, religion_limit, text_limit = (
-            MAX_LENGTH["household_id"], MAX_LENGTH["marital_status"], MAX_LENGTH["religion"], MAX_LENGTH["full_name"])
-        if {MAX_LENGTH[c] for c in ("other_names", "place_of_birth", "hometown", "father_name")} != {text_limit}:
-            raise AssertionError("the fast path takes every long text column to have the full name's limit")
-        folded_limit = rules.MAX_LENGTH["name_folded"]
+        household_limit, marital_limit, religion_limit, text_limit, folded_limit = _FAST_LIMITS
         birth, name, invalid = rules.birth, rules.name, rules.Invalid
 
         def check(values: list[str]) -> tuple[object, ...] | None:
@@ -185,6 +178,7 @@ class RowChecker:
              marital_status, phone, father_id, father_name, mother_id, mother_name, spouse_id,
              spouse_name) = pick(values)
             try:
+                # Identity: sex, date of birth, the ID number that encodes them, where the birth was registered.
                 if not full_name:
                     return None
                 if sex not in sexes:
@@ -201,12 +195,14 @@ class RowChecker:
                     return None
                 if registration and registration != prefix:
                     rules.registration(registration, number)
+                # Residence and household.
                 if permanent and permanent not in communes:
                     permanent = rules.commune(permanent, communes)
                 if current and current not in communes:
                     current = rules.commune(current, communes)
                 if relationship and (relationship not in relationships or not household):
                     return None
+                # Coded values, life status, phone.
                 if ethnicity:
                     ethnicity = ethnicities.get(ethnicity) or self._ethnicity(ethnicity)
                     if ethnicity is None:
@@ -220,6 +216,7 @@ class RowChecker:
                     status, died = rules.life_status(status, death, PartialDate(*dob), today)
                 if phone and not (phone.isascii() and phone.isdigit() and 9 <= len(phone) <= 15):
                     phone = rules.phone(phone)
+                # Relatives' numbers, text sizes, names.
                 for relative in (father_id, mother_id, spouse_id):
                     if relative and (relative == number or not (
                             len(relative) == 12 and relative.isascii() and relative.isdigit()
@@ -262,6 +259,27 @@ class RowChecker:
             )
 
         return check
+
+
+def _picker(header: tuple[str, ...]) -> tuple[Callable[[list[str]], tuple[str, ...]], bool]:
+    """A row's values (in ``header`` order) -> its values in :data:`COLUMNS` order; and whether a
+    row must first be padded with the empty value that stands for the columns the file lacks."""
+    at = {column: i for i, column in enumerate(header)}
+    absent = len(header)  # the index of the empty value appended to every row
+    pick = itemgetter(*(at.get(column, absent) for column in COLUMNS))
+    return pick, any(column not in at for column in COLUMNS)
+
+
+def _fast_limits() -> tuple[int, int, int, int, int]:
+    """The sizes the fast path compares with: household, marital status, religion, any long text, folded name."""
+    text = MAX_LENGTH["full_name"]
+    if {MAX_LENGTH[c] for c in ("other_names", "place_of_birth", "hometown", "father_name")} != {text}:
+        raise AssertionError("the fast path takes every long text column to have the full name's limit")
+    return (MAX_LENGTH["household_id"], MAX_LENGTH["marital_status"], MAX_LENGTH["religion"], text,
+            rules.MAX_LENGTH["name_folded"])
+
+
+_FAST_LIMITS = _fast_limits()
 
 
 def _hygiene(values: dict[str, str], problems: _Problems) -> None:
