@@ -260,3 +260,30 @@ def test_the_rulebook_imports_no_framework() -> None:
     imported |= {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
     assert not {m for m in imported if m.split(".")[0] in ("flask", "sqlalchemy")}
     assert not {m for m in imported if m.startswith("idsvc.") and m.split(".")[-1] in ("db", "models", "service")}
+
+
+ID_COLUMNS = ("citizen_id", "birth_registration_province", "father_id", "mother_id", "spouse_id")
+
+
+@pytest.mark.parametrize("column", ID_COLUMNS)
+def test_the_import_paths_agree_on_generated_id_numbers(column) -> None:  # type: ignore[no-untyped-def]
+    """ID numbers are the import's alone (the services issue them): its two paths must agree."""
+    checker = RowChecker(COMMUNES, date(2026, 1, 1))
+    quick = checker.plain(tuple(COLUMNS))
+    numbers = st.one_of(
+        st.from_regex(r"[0-9]{1,3}|[0-9]{10,13}", fullmatch=True),
+        st.builds(lambda code, digit, year, serial: f"{code}{digit}{year}{serial}",
+                  st.sampled_from(["001", "003", "096", "097", "101", "232", "295", "296", "999"]),
+                  st.sampled_from("0123456789"), st.sampled_from(["89", "90", "91", "20"]),
+                  st.from_regex(r"[0-9]{6}", fullmatch=True)),
+        st.text(alphabet=st.sampled_from("0123456789０٧ x"), max_size=13))
+
+    @settings(max_examples=300, deadline=None, database=None)
+    @given(numbers)
+    def agree(number: str) -> None:
+        row = person(**{column: names.canonical(number)})
+        if names.has_control_characters(row[column]):
+            return
+        assert quick([row[c] for c in COLUMNS]) == _general(checker, row), number
+
+    agree()

@@ -363,8 +363,8 @@ def _checked_chunks(path: Path, fmt: str, communes: frozenset[str], today: date,
     """The file as checked chunks of at most ``size`` rows; a number twice in one chunk is caught here
     (across chunks, by the database). ``copy``: accepted rows as ``COPY`` text (:mod:`copytext`).
 
-    Rows of a plain block (:class:`reader.Block`) go through :meth:`RowChecker.plain` first, and
-    through :meth:`RowChecker.check` only if it cannot accept them at once.
+    Rows of a plain block (:class:`reader.Block`) go through :meth:`RowChecker.plain`, and through
+    :meth:`RowChecker.check` only if it refuses them (for the reasons) or repeats a number.
     """
     checker = RowChecker(communes, today)
     quick_checks: dict[tuple[str, ...], Callable[[list[str]], tuple[Any, ...] | None]] = {}
