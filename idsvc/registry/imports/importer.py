@@ -1,9 +1,10 @@
 """Bulk import of population files into the registry: streaming, set-based, resumable.
 
 The file is read in chunks of ``IMPORT_CHUNK_SIZE`` rows and every row is checked in Python
-(:mod:`reader`, :mod:`rows`). Each chunk is then written in ONE transaction by a handful of
-set-based statements (:mod:`bulkwrite`): a person is written whole (citizen, number, relatives,
-household) or not at all, and a chunk reported imported is committed. For large files the
+(:mod:`reader`; :mod:`rows`, by the rulebook :mod:`idsvc.registry.rules`). Each chunk is then
+written in ONE transaction by a handful of set-based statements (:mod:`bulkwrite`): a person is
+written whole (citizen, number, relatives, household) or not at all, and a chunk reported
+imported is committed. For large files the
 reading and checking runs in a second process, so that it overlaps the database's work.
 
 Re-running is safe. A file is identified by its SHA-256 (:class:`ImportBatch`); every citizen
@@ -14,7 +15,7 @@ present; for anyone else, or a retired number, the row is rejected.
 
 Bulk-imported records get no per-row revision: their provenance is the batch (who, when, which
 file, its hash) and the line, which keeps a 100-million-row migration at bulk-load speed. Every
-later change goes through :mod:`service` and writes revisions.
+later change goes through :mod:`idsvc.registry.service` and writes revisions.
 """
 
 from __future__ import annotations
