@@ -108,7 +108,8 @@ class Browser:
             headers["Authorization"] = "Basic " + base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
         return self.client.post("/token", data=form, headers=headers)
 
-    def redeem(self, request: AuthorizationRequest, code: str, auth: tuple[str, str] | None, **extra: str) -> Any:
+    def redeem(self, request: AuthorizationRequest, code: str, auth: tuple[str, str] | None,
+               **extra: str | None) -> Any:
         form = {"grant_type": "authorization_code", "code": code, "redirect_uri": request.params["redirect_uri"],
                 "code_verifier": request.verifier, **extra}
         if auth is None:
