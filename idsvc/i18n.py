@@ -88,14 +88,6 @@ def current() -> str:
     return locale.language if locale is not None and locale.language in LANGUAGES else DEFAULT
 
 
-def one_language(text: str) -> str:
-    """The half of a service message written "Vietnamese / English" that this page speaks."""
-    vietnamese, separator, english = text.partition(" / ")
-    if not separator:
-        return text
-    return english if current() == "en" else vietnamese
-
-
 def _here() -> str:
     """This page, to come back to after switching: a POSTed form comes back as its page (its
     query, and the ``next`` it carried). ``next`` is kept only as the login would keep it."""

@@ -7,11 +7,15 @@ configure cheap ones. A hash made with older parameters is replaced at the next 
 A new password must not be guessed early (ASVS 5.0 V6.2.4, V6.2.11): its base must not be one of
 our common passwords (which hold the Vietnamese favourites), and Dropbox's zxcvbn estimator, which
 knows English words, names, keyboard rows, sequences, repetitions and dates, must rate it 3 of 4.
+
+A refused password raises :class:`PasswordRefused` with its :class:`PasswordRefusal`: a fact, not
+a sentence. The pages say it in their language (``idsvc.identity.views``).
 """
 
 from __future__ import annotations
 
 import re
+from enum import StrEnum
 from functools import cache
 from importlib import resources
 
@@ -38,10 +42,38 @@ _LOOK_ALIKE_CHARS = "013457@$"
 #: Digits, symbols and separators (anything but a letter).
 _NOT_LETTERS = r"[\W\d_]"
 
-TOO_GUESSABLE = ("Mật khẩu này dễ bị đoán: mật khẩu phổ biến, hàng phím, dãy ký tự liên tiếp hay lặp lại, dù có "
-                 "thêm số hoặc ký hiệu. Hãy dùng một câu của riêng bạn, từ bốn từ trở lên. / "
-                 "This password is easy to guess: a common password, a keyboard row, a sequence or a repetition, "
-                 "even with digits or symbols added. Use a sentence of your own, of four words or more.")
+
+class PasswordRefusal(StrEnum):
+    """Why a password is refused: a fact, which the page says to the person in its language."""
+
+    TOO_SHORT = "too-short"  #: fewer characters than ``PASSWORD_MIN_LENGTH`` (``min_length``)
+    TOO_LONG = "too-long"  #: more than :data:`MAX_LENGTH` characters (``max_length``)
+    PERSONAL_DATA = "personal-data"  #: holds the person's ID number, full name or date of birth
+    TOO_GUESSABLE = "too-guessable"  #: a common password, in disguise or not, or rated weak
+    REPEAT_DIFFERS = "repeat-differs"  #: the two copies typed in a form differ
+    SAME_AS_CURRENT = "same-as-current"  #: a new password equal to the current one
+    WRONG_CURRENT = "wrong-current"  #: the current password given to change it is wrong
+    LOCKED = "locked"  #: the account is locked: the current password was not even checked
+
+
+class PasswordRefused(ValidationFailed):
+    """A password refused, with its :class:`PasswordRefusal` and the limit it broke, if any.
+
+    ``detail`` names the fact in English for logs, the CLI and API clients; what a person reads
+    is chosen by the view from ``reason`` (``idsvc.identity.views``).
+    """
+
+    code = "password-refused"
+
+    def __init__(self, reason: PasswordRefusal, *, min_length: int | None = None,
+                 max_length: int | None = None) -> None:
+        limits = {name: value for name, value in (("min_length", min_length), ("max_length", max_length))
+                  if value is not None}
+        shown = "".join(f" ({name}={value})" for name, value in limits.items())
+        super().__init__(f"password refused: {reason}{shown}", reason=reason.value, **limits)
+        self.reason = reason
+        self.min_length = min_length
+        self.max_length = max_length
 
 
 def _params() -> tuple[int, int, int]:
@@ -141,20 +173,17 @@ def check_policy(password: str, *, personal: tuple[str, ...] = ()) -> None:
 
     :param personal: values the password must not contain (ID number, folded full name without
         spaces, birth date digits), compared with the password as typed and folded.
-    :raises ValidationFailed: with the reason, in Vietnamese and English.
+    :raises PasswordRefused: ``TOO_SHORT`` (with ``min_length``), ``TOO_LONG`` (with
+        ``max_length``), ``PERSONAL_DATA`` or ``TOO_GUESSABLE``, checked in that order.
     """
     minimum = current_app.config["PASSWORD_MIN_LENGTH"]
     if len(password) < minimum:
-        raise ValidationFailed(
-            f"Mật khẩu cần ít nhất {minimum} ký tự; một cụm từ dễ nhớ là lựa chọn tốt. / "
-            f"The password needs at least {minimum} characters; a memorable phrase works well.")
+        raise PasswordRefused(PasswordRefusal.TOO_SHORT, min_length=minimum)
     if len(password) > MAX_LENGTH:
-        raise ValidationFailed(f"Mật khẩu tối đa {MAX_LENGTH} ký tự. / "
-                               f"The password can have at most {MAX_LENGTH} characters.")
+        raise PasswordRefused(PasswordRefusal.TOO_LONG, max_length=MAX_LENGTH)
     lowered = password.lower()
     squeezed = re.sub(r"[\W_]", "", names.fold(password))  # "Nguyễn Văn-An" -> "nguyenvanan"
     if any(value and (value.lower() in lowered or value.lower() in squeezed) for value in personal):
-        raise ValidationFailed("Mật khẩu không được chứa số định danh, họ tên hay ngày sinh của bạn. / "
-                               "The password must not contain your ID number, full name or date of birth.")
+        raise PasswordRefused(PasswordRefusal.PERSONAL_DATA)
     if is_guessable(password):
-        raise ValidationFailed(TOO_GUESSABLE)
+        raise PasswordRefused(PasswordRefusal.TOO_GUESSABLE)

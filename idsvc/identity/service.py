@@ -45,6 +45,8 @@ from idsvc.identity.models import ActivationCode
 from idsvc.identity.models import LoginSession
 from idsvc.identity.models import OutboxMessage
 from idsvc.identity.models import StaffRole
+from idsvc.identity.passwords import PasswordRefusal
+from idsvc.identity.passwords import PasswordRefused
 from idsvc.logs import mask_id_number
 from idsvc.registry import service as registry
 from idsvc.registry.models import Citizen
@@ -54,14 +56,16 @@ _CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 _ID_NUMBER = re.compile(r"[0-9]{12}")  # ASCII only: \d accepts every script's digits
 TOTP_MAX_TRIES = 5
 ISSUER_LABEL = "idsvc"
-#: The answer to a refused login, whatever the reason; also to a password change while locked.
-LOGIN_FAILED = ("Số định danh hoặc mật khẩu không đúng, hoặc tài khoản đang tạm khóa. Hãy thử lại sau ít phút. / "
-                "The ID number or password is wrong, or the account is locked for a while. "
-                "Try again in a few minutes.")
 
 
 class ActivationFailed(ValidationFailed):
+    """An activation refused: unknown ID number, or a wrong, used or expired code. One fact for
+    all, so that a refusal does not tell which numbers have an account."""
+
     code = "activation-failed"
+
+    def __init__(self) -> None:
+        super().__init__("activation refused: the ID number or activation code is wrong, or the code has expired")
 
 
 # --- accounts ---------------------------------------------------------------------------------
@@ -195,22 +199,19 @@ def activate(id_number: str, code: str, new_password: str) -> Account:
     """Set the first password with an activation code; the code is spent.
 
     :raises ActivationFailed: unknown number, wrong, used or expired code (one message for all).
-    :raises ValidationFailed: the password breaks the policy (the code is not spent).
+    :raises PasswordRefused: the password breaks the policy (the code is not spent).
     """
     now = utcnow()
     account = _account_by_number(id_number.strip())
-    failed = ActivationFailed(
-        "Số định danh hoặc mã kích hoạt không đúng, hoặc mã đã hết hạn. / "
-        "The ID number or activation code is wrong, or the code has expired.")
     if account is None or account.status == "disabled" or not _may_try(account, now):
-        raise failed
+        raise ActivationFailed()
     activation = db.session().scalar(select(ActivationCode).where(
         ActivationCode.account_id == account.id,
         ActivationCode.code_hash == crypto.keyed_hash("activation", _normalise_code(code)),
         ActivationCode.used_at.is_(None), ActivationCode.expires_at > now))
     if activation is None:
         _register_failure(account, now, reason="activation-code")
-        raise failed
+        raise ActivationFailed()
     passwords.check_policy(new_password, personal=_personal_values(account.citizen))
     activation.used_at = now
     resetting = account.status == "active"  # a new code for a forgotten password
@@ -245,20 +246,19 @@ def change_password(account: Account, current: str, new: str, *, session: LoginS
     The current password is checked like a login's: a wrong one counts towards the lockout, and
     while the account is locked it is not checked at all (the login's answer).
 
-    :raises ValidationFailed: the account is locked, the current password is wrong, or the new one
-        breaks the policy.
+    :raises PasswordRefused: ``LOCKED``, ``WRONG_CURRENT``, ``SAME_AS_CURRENT``, or the policy's
+        refusal of the new one (:func:`passwords.check_policy`).
     """
     now = utcnow()
     if not _may_try(account, now):
         audit.record(AuditAction.IDENTITY_LOGIN_FAILURE, actor=f"account:{account.id}", subject_type="account",
                      subject_id=account.id, data={"reason": "password-change-locked"})
-        raise ValidationFailed(LOGIN_FAILED)
+        raise PasswordRefused(PasswordRefusal.LOCKED)
     if not passwords.verify(account.password_hash, current):
         _register_failure(account, now, reason="password-change")
-        raise ValidationFailed("Mật khẩu hiện tại không đúng. / The current password is wrong.")
+        raise PasswordRefused(PasswordRefusal.WRONG_CURRENT)
     if new == current:
-        raise ValidationFailed("Mật khẩu mới phải khác mật khẩu cũ. / "
-                               "The new password must differ from the current one.")
+        raise PasswordRefused(PasswordRefusal.SAME_AS_CURRENT)
     passwords.check_policy(new, personal=_personal_values(account.citizen))
     _set_password(account, new, now)
     revoke_sessions(account, actor=f"account:{account.id}", reason="password-change",

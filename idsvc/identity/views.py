@@ -15,13 +15,13 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 
-from idsvc import i18n
 from idsvc import unit_of_work
-from idsvc.errors import ValidationFailed
 from idsvc.errors import error_page
 from idsvc.identity import service
 from idsvc.identity import sessions
 from idsvc.identity import signals
+from idsvc.identity.passwords import PasswordRefusal
+from idsvc.identity.passwords import PasswordRefused
 from idsvc.logs import mask_id_number
 from idsvc.web import per_source_limit
 
@@ -29,8 +29,6 @@ bp = Blueprint("identity", __name__)
 
 LOGIN_FAILED = _l("The ID number or password is wrong, or the account is locked for a while. "
                   "Try again in a few minutes.")
-#: The one refusal of the password change that is about the current password, not the new one.
-WRONG_CURRENT_ONE = "The current password is wrong."
 
 
 @bp.get("/")
@@ -106,10 +104,37 @@ def second_factor() -> ResponseReturnValue:
 
 
 def _new_password(form: Any) -> str:
-    """The new password typed twice; :raises ValidationFailed: the two differ."""
+    """The new password typed twice; :raises PasswordRefused: the two differ."""
     if form.get("password", "") != form.get("password2", ""):
-        raise ValidationFailed(_("The two passwords differ."))
+        raise PasswordRefused(PasswordRefusal.REPEAT_DIFFERS)
     return form.get("password", "")
+
+
+def _refusal(refused: PasswordRefused | service.ActivationFailed) -> tuple[str, str]:
+    """What the person reads for a refusal, in the page's language, and the form field it is about."""
+    if isinstance(refused, service.ActivationFailed):
+        return _("The ID number or activation code is wrong, or the code has expired."), "code"
+    match refused.reason:
+        case PasswordRefusal.LOCKED:  # the login's answer: a lock is not told apart from a wrong password
+            return str(LOGIN_FAILED), "current"
+        case PasswordRefusal.WRONG_CURRENT:
+            return _("The current password is wrong."), "current"
+        case PasswordRefusal.SAME_AS_CURRENT:
+            return _("The new password must differ from the current one."), "password"
+        case PasswordRefusal.REPEAT_DIFFERS:
+            return _("The two passwords differ."), "password"
+        case PasswordRefusal.TOO_SHORT:
+            return _("The password needs at least %(min_length)d characters; a memorable phrase works well.",
+                     min_length=refused.min_length), "password"
+        case PasswordRefusal.TOO_LONG:
+            return _("The password can have at most %(max_length)d characters.",
+                     max_length=refused.max_length), "password"
+        case PasswordRefusal.PERSONAL_DATA:
+            return _("The password must not contain your ID number, full name or date of birth."), "password"
+        case PasswordRefusal.TOO_GUESSABLE:
+            return _("This password is easy to guess: a common password, a keyboard row, a sequence or a "
+                     "repetition, even with digits or symbols added. Use a sentence of your own, of four words "
+                     "or more."), "password"
 
 
 @bp.route("/activate", methods=["GET", "POST"])
@@ -122,9 +147,9 @@ def activate() -> ResponseReturnValue:
     form = request.form
     try:
         service.activate(form.get("id_number", ""), form.get("code", ""), _new_password(form))
-    except ValidationFailed as exc:
-        field = "code" if isinstance(exc, service.ActivationFailed) else "password"
-        return render_template("identity/activate.html", error=i18n.one_language(exc.detail), error_field=field,
+    except (PasswordRefused, service.ActivationFailed) as refused:
+        error, field = _refusal(refused)
+        return render_template("identity/activate.html", error=error, error_field=field,
                                min_length=min_length, id_number=form.get("id_number", "")[:12]), 400
     return redirect(url_for("identity.login", notice="activated"))
 
@@ -155,10 +180,9 @@ def change_password() -> ResponseReturnValue:
     try:
         service.change_password(login_session.account, form.get("current", ""), _new_password(form),
                                 session=login_session)
-    except ValidationFailed as exc:
-        about_current = exc.detail.endswith(WRONG_CURRENT_ONE) or exc.detail == service.LOGIN_FAILED
-        field = "current" if about_current else "password"
-        return render_template("identity/password.html", error=i18n.one_language(exc.detail), error_field=field,
+    except PasswordRefused as refused:
+        error, field = _refusal(refused)
+        return render_template("identity/password.html", error=error, error_field=field,
                                min_length=min_length), 400
     return redirect(url_for("identity.account"))
 

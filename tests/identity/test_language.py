@@ -8,7 +8,10 @@ from urllib.parse import urlencode
 
 import pytest
 
-from idsvc import i18n
+from idsvc.identity import service
+from idsvc.identity import views
+from idsvc.identity.passwords import PasswordRefusal
+from idsvc.identity.passwords import PasswordRefused
 from tests.browser import Browser
 from tests.factories import make_client
 
@@ -71,12 +74,49 @@ def test_an_unknown_language_is_not_found(client) -> None:
     assert client.get("/language/fr").status_code == 404
 
 
-def test_messages_of_the_services_show_one_language(app) -> None:
-    with app.test_request_context(headers={"Accept-Language": "en"}):
-        assert i18n.one_language("Hai mật khẩu không khớp. / The two passwords differ.") == "The two passwords differ."
+#: Every refusal of a password, as a person reads it in Vietnamese and in English, and its field.
+REFUSALS = {
+    PasswordRefusal.TOO_SHORT: ("Mật khẩu cần ít nhất 12 ký tự; một cụm từ dễ nhớ là lựa chọn tốt.",
+                                "The password needs at least 12 characters; a memorable phrase works well.",
+                                "password"),
+    PasswordRefusal.TOO_LONG: ("Mật khẩu tối đa 128 ký tự.", "The password can have at most 128 characters.",
+                               "password"),
+    PasswordRefusal.PERSONAL_DATA: ("Mật khẩu không được chứa số định danh, họ tên hay ngày sinh của bạn.",
+                                    "The password must not contain your ID number, full name or date of birth.",
+                                    "password"),
+    PasswordRefusal.TOO_GUESSABLE: (
+        "Mật khẩu này dễ bị đoán: mật khẩu phổ biến, hàng phím, dãy ký tự liên tiếp hay lặp lại, dù có thêm số hoặc "
+        "ký hiệu. Hãy dùng một câu của riêng bạn, từ bốn từ trở lên.",
+        "This password is easy to guess: a common password, a keyboard row, a sequence or a repetition, even with "
+        "digits or symbols added. Use a sentence of your own, of four words or more.", "password"),
+    PasswordRefusal.REPEAT_DIFFERS: ("Hai mật khẩu không khớp.", "The two passwords differ.", "password"),
+    PasswordRefusal.SAME_AS_CURRENT: ("Mật khẩu mới phải khác mật khẩu cũ.",
+                                      "The new password must differ from the current one.", "password"),
+    PasswordRefusal.WRONG_CURRENT: ("Mật khẩu hiện tại không đúng.", "The current password is wrong.", "current"),
+    PasswordRefusal.LOCKED: ("Số định danh hoặc mật khẩu không đúng, hoặc tài khoản đang tạm khóa. "
+                             "Hãy thử lại sau ít phút.",
+                             "The ID number or password is wrong, or the account is locked for a while. "
+                             "Try again in a few minutes.", "current"),
+}
+
+
+@pytest.mark.parametrize("reason", list(PasswordRefusal))
+def test_every_refusal_of_a_password_is_said_in_the_pages_language(app, reason) -> None:
+    vietnamese, english, field = REFUSALS[reason]
+    refused = PasswordRefused(reason, min_length=12, max_length=128)
     with app.test_request_context():
-        assert i18n.one_language("Hai mật khẩu không khớp. / The two passwords differ.") == "Hai mật khẩu không khớp."
-        assert i18n.one_language("no separator") == "no separator"
+        assert views._refusal(refused) == (vietnamese, field)
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        assert views._refusal(refused) == (english, field)
+
+
+def test_a_refused_activation_is_said_in_the_pages_language(app) -> None:
+    with app.test_request_context():
+        assert views._refusal(service.ActivationFailed()) == (
+            "Số định danh hoặc mã kích hoạt không đúng, hoặc mã đã hết hạn.", "code")
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        assert views._refusal(service.ActivationFailed()) == (
+            "The ID number or activation code is wrong, or the code has expired.", "code")
 
 
 def test_the_switch_on_a_posted_page_returns_to_that_page(client, agency_app) -> None:

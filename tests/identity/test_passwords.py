@@ -7,23 +7,14 @@ from sqlalchemy import select
 
 from idsvc import db
 from idsvc.config import load_config
-from idsvc.errors import ValidationFailed
 from idsvc.identity import passwords
 from idsvc.identity.models import Account
+from idsvc.identity.passwords import PasswordRefusal
+from idsvc.identity.passwords import PasswordRefused
 from idsvc.registry.models import Citizen
 from tests.browser import Browser
 from tests.factories import TEST_PASSWORD
 from tests.factories import make_account
-
-TOO_SHORT = "Mật khẩu cần ít nhất 12 ký tự; một cụm từ dễ nhớ là lựa chọn tốt. / " \
-            "The password needs at least 12 characters; a memorable phrase works well."
-TOO_GUESSABLE = ("Mật khẩu này dễ bị đoán: mật khẩu phổ biến, hàng phím, dãy ký tự liên tiếp hay lặp lại, dù có "
-                 "thêm số hoặc ký hiệu. Hãy dùng một câu của riêng bạn, từ bốn từ trở lên. / "
-                 "This password is easy to guess: a common password, a keyboard row, a sequence or a repetition, "
-                 "even with digits or symbols added. Use a sentence of your own, of four words or more.")
-TOO_LONG = "Mật khẩu tối đa 128 ký tự. / The password can have at most 128 characters."
-PERSONAL = "Mật khẩu không được chứa số định danh, họ tên hay ngày sinh của bạn. / " \
-           "The password must not contain your ID number, full name or date of birth."
 
 
 def _stored_hash(number: str) -> str:
@@ -86,34 +77,47 @@ def test_login_replaces_a_hash_made_with_older_parameters(app, setup_data, clien
 
 # --- policy -----------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("password", "message"), [
+@pytest.mark.parametrize(("password", "reason"), [
     ("short phrase", None),  # exactly 12 characters: the minimum is accepted
-    ("elevenchars", TOO_SHORT),
-    ("", TOO_SHORT),
-    ("a" * 128, TOO_GUESSABLE),  # long enough, but one character repeated
+    ("elevenchars", PasswordRefusal.TOO_SHORT),
+    ("", PasswordRefusal.TOO_SHORT),
+    ("a" * 128, PasswordRefusal.TOO_GUESSABLE),  # long enough, but one character repeated
     ("long passphrase " * 8, None),  # 128 characters: the maximum is accepted
-    ("long passphrase " * 8 + "!", TOO_LONG),
-    ("qwerty123456", TOO_GUESSABLE),  # in the shipped list
-    ("Unbelievable", TOO_GUESSABLE),  # compared lower-cased
-    ("abc123456789", TOO_GUESSABLE),
-    ("abababababababab", TOO_GUESSABLE),  # fewer than four different characters
+    ("long passphrase " * 8 + "!", PasswordRefusal.TOO_LONG),
+    ("qwerty123456", PasswordRefusal.TOO_GUESSABLE),  # in the shipped list
+    ("Unbelievable", PasswordRefusal.TOO_GUESSABLE),  # compared lower-cased
+    ("abc123456789", PasswordRefusal.TOO_GUESSABLE),
+    ("abababababababab", PasswordRefusal.TOO_GUESSABLE),  # fewer than four different characters
 ])
-def test_policy(config_ctx, password, message) -> None:
-    if message is None:
+def test_policy(config_ctx, password, reason) -> None:
+    if reason is None:
         passwords.check_policy(password)
     else:
-        with pytest.raises(ValidationFailed) as failed:
+        with pytest.raises(PasswordRefused) as failed:
             passwords.check_policy(password)
-        assert failed.value.detail == message
+        assert failed.value.reason is reason
+
+
+def test_a_refusal_carries_the_limit_it_broke(config_ctx) -> None:
+    with pytest.raises(PasswordRefused) as short:
+        passwords.check_policy("elevenchars")
+    assert (short.value.min_length, short.value.max_length) == (12, None)
+    with pytest.raises(PasswordRefused) as long:
+        passwords.check_policy("long passphrase " * 8 + "!")
+    assert (long.value.min_length, long.value.max_length) == (None, 128)
+    # A fact, not a sentence: English for logs, the CLI and API clients; no page text.
+    assert short.value.detail == "password refused: too-short (min_length=12)"
+    assert short.value.extra == {"reason": "too-short", "min_length": 12}
+    assert short.value.code == "password-refused" and short.value.status == 422
 
 
 def test_policy_refuses_the_persons_own_data(config_ctx) -> None:
     personal = ("001090000123", "17051990", "nguyenvanan")
     for password in ("001090000123", "my number 001090000123", "born on 17051990 in hanoi",
                      "Nguyễn Văn An!!", "i am nguyen-van-an"):
-        with pytest.raises(ValidationFailed) as failed:
+        with pytest.raises(PasswordRefused) as failed:
             passwords.check_policy(password, personal=personal)
-        assert failed.value.detail == PERSONAL
+        assert failed.value.reason is PasswordRefusal.PERSONAL_DATA
     passwords.check_policy("a long phrase of my own", personal=personal)
 
 
@@ -150,9 +154,9 @@ def test_the_base_of_a_password_is_what_a_guesser_starts_from(config_ctx) -> Non
 
 @pytest.mark.parametrize("password", GUESSABLE)
 def test_policy_refuses_what_a_guesser_tries_first(config_ctx, password) -> None:
-    with pytest.raises(ValidationFailed) as failed:
+    with pytest.raises(PasswordRefused) as failed:
         passwords.check_policy(password)
-    assert failed.value.detail == TOO_GUESSABLE
+    assert failed.value.reason is PasswordRefusal.TOO_GUESSABLE
 
 
 @pytest.mark.parametrize("password", ACCEPTED)
@@ -163,5 +167,5 @@ def test_policy_accepts_passphrases(config_ctx, password) -> None:
 def test_policy_judges_a_long_password_by_its_beginning(config_ctx) -> None:
     # The estimator's time grows fast with the length: past 48 characters, the rest only adds.
     passwords.check_policy("correct horse battery staple, " + "x" * 98)
-    with pytest.raises(ValidationFailed):
+    with pytest.raises(PasswordRefused):
         passwords.check_policy("a" * 60 + "correct horse battery staple")
