@@ -244,25 +244,26 @@ def seed(app) -> Seeded:  # type: ignore[no-untyped-def]
     """Clients and an active level-1 account, through the services (activation sets the password)."""
     from idsvc import db
     from idsvc.identity import service as identity
-    from idsvc.oidc import service as oidc
+    from idsvc.oidc import clients
+    from idsvc.oidc import consents
     from idsvc.registry import service as registry
 
     with app.app_context(), db.transaction():
-        _, machine_secret = oidc.register_client(
+        _, machine_secret = clients.register_client(
             client_id="bench-machine", name="Bench machine client", auth_method="client_secret_basic",
             redirect_uris=[], grant_types=["client_credentials"], scopes=[MACHINE_SCOPE], actor="system:bench")
-        _, rs_secret = oidc.register_client(
+        _, rs_secret = clients.register_client(
             client_id="bench-api", name="Bench resource server", auth_method="client_secret_basic",
             redirect_uris=[], grant_types=["client_credentials"], scopes=[MACHINE_SCOPE],
             is_resource_server=True, actor="system:bench")
-        agency, _ = oidc.register_client(
+        agency, _ = clients.register_client(
             client_id="bench-agency", name="Bench agency", auth_method="client_secret_basic",
             redirect_uris=["https://agency.bench.invalid/callback"], grant_types=["authorization_code"],
             scopes=USER_SCOPE.split(), actor="system:bench")
         account = identity.create_account(registry.get_citizen_by_number(ID_NUMBER), actor="system:bench")
         code = identity.issue_activation_code(account, actor="system:bench")
         identity.activate(ID_NUMBER, code, PASSWORD)
-        oidc.grant_consent(account, agency, USER_SCOPE.split())
+        consents.grant_consent(account, agency, USER_SCOPE.split())
     assert machine_secret and rs_secret
     return Seeded(("bench-machine", machine_secret), ("bench-api", rs_secret), agency.client_id)
 
@@ -271,12 +272,13 @@ def user_access_token(app) -> str:  # type: ignore[no-untyped-def]
     """An access token of the agency for the account, issued as the code flow issues it (10 min)."""
     from idsvc import db
     from idsvc.identity import service as identity
-    from idsvc.oidc import service as oidc
+    from idsvc.oidc import clients
+    from idsvc.oidc import issuance
     from idsvc.registry import service as registry
 
     with app.app_context(), db.transaction():
         account = identity.account_for_citizen(registry.get_citizen_by_number(ID_NUMBER))
-        body = oidc.issue_tokens(client=oidc.get_client("bench-agency"), account=account, scope=USER_SCOPE,
+        body = issuance.issue_tokens(client=clients.get_client("bench-agency"), account=account, scope=USER_SCOPE,
                                  grant_type="authorization_code", include_refresh=False, level=1, amr="pwd",
                                  auth_time=db.utcnow())
     return body["access_token"]

@@ -89,7 +89,7 @@ def make_account(level: int = 1, password: str = TEST_PASSWORD, role: tuple[str,
 
 def make_client(**settings: Any) -> Any:
     """Register a client (a confidential code-flow RP by default); returns (client, secret)."""
-    from idsvc.oidc import service
+    from idsvc.oidc import clients
 
     values: dict[str, Any] = {
         "name": "Test agency app", "auth_method": "client_secret_basic",
@@ -98,7 +98,7 @@ def make_client(**settings: Any) -> Any:
         "scopes": ["openid", "profile", "birthdate", "gender", "address"], "actor": "test",
     }
     values.update(settings)
-    client, secret = service.register_client(**values)
+    client, secret = clients.register_client(**values)
     db.session().flush()
     return client, secret
 

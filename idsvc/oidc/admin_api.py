@@ -18,7 +18,7 @@ from marshmallow import validate
 
 from idsvc import api
 from idsvc import unit_of_work
-from idsvc.oidc import service
+from idsvc.oidc import clients
 from idsvc.oidc.claims import SCOPES
 from idsvc.oidc.models import AUTH_METHODS
 from idsvc.oidc.models import GRANT_TYPES
@@ -71,14 +71,14 @@ def _secret_response(body: dict[str, Any], status: int = 200) -> Response:
 @unit_of_work.read_write
 @api.require_scope(SCOPE)
 def list_clients() -> Response:
-    return jsonify({"clients": [client_json(c) for c in service.list_clients()]})
+    return jsonify({"clients": [client_json(c) for c in clients.list_clients()]})
 
 
 @bp.post("")
 @unit_of_work.read_write
 @api.require_scope(SCOPE)
 def create_client() -> Response:
-    client, secret = service.register_client(**api.body(NewClient()), actor=api.actor())
+    client, secret = clients.register_client(**api.body(NewClient()), actor=api.actor())
     response = _secret_response({**client_json(client), "client_secret": secret}, 201)
     response.headers["Location"] = url_for(".show_client", client_id=client.client_id)
     return response
@@ -88,14 +88,14 @@ def create_client() -> Response:
 @unit_of_work.read_write
 @api.require_scope(SCOPE)
 def show_client(client_id: str) -> Response:
-    return jsonify(client_json(service.get_client(client_id)))
+    return jsonify(client_json(clients.get_client(client_id)))
 
 
 @bp.post("/<client_id>/secret")
 @unit_of_work.read_write
 @api.require_scope(SCOPE)
 def rotate_secret(client_id: str) -> Response:
-    secret = service.rotate_secret(service.get_client(client_id), actor=api.actor())
+    secret = clients.rotate_secret(clients.get_client(client_id), actor=api.actor())
     return _secret_response({"client_id": client_id, "client_secret": secret})
 
 
@@ -104,6 +104,6 @@ def rotate_secret(client_id: str) -> Response:
 @api.require_scope(SCOPE)
 def disable_client(client_id: str) -> Response:
     """Disable (the record stays, for the audit trail) and revoke every token of the client."""
-    client = service.get_client(client_id)
-    revoked = service.disable_client(client, actor=api.actor())
+    client = clients.get_client(client_id)
+    revoked = clients.disable_client(client, actor=api.actor())
     return jsonify({**client_json(client), "tokens_revoked": revoked})

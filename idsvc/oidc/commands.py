@@ -14,7 +14,7 @@ from idsvc.audit import service as audit
 from idsvc.audit.tags import AuditAction
 from idsvc.clitools import actor_option
 from idsvc.clitools import in_transaction
-from idsvc.oidc import service
+from idsvc.oidc import clients
 from idsvc.oidc.keys import get_keystore
 from idsvc.oidc.models import AUTH_METHODS
 from idsvc.oidc.models import GRANT_TYPES
@@ -121,7 +121,7 @@ def clients_create(name: str, auth_method: str, redirect_uris: tuple[str, ...], 
                    trusted: bool, resource_server: bool, jwks_file: Any, id_token_alg: str, actor: str) -> None:
     """Register a client; its secret is shown once and never stored in clear."""
     jwks = json.load(jwks_file) if jwks_file else None
-    client, secret = in_transaction(lambda: service.register_client(
+    client, secret = in_transaction(lambda: clients.register_client(
         name=name, auth_method=auth_method, redirect_uris=list(redirect_uris),
         grant_types=list(grant_types) or ["authorization_code", "refresh_token"], scopes=list(scopes) or ["openid"],
         min_level=min_level, sector=sector, trusted=trusted, is_resource_server=resource_server, jwks=jwks,
@@ -135,7 +135,7 @@ def clients_create(name: str, auth_method: str, redirect_uris: tuple[str, ...], 
 @with_appcontext
 def clients_list() -> None:
     """One line per client."""
-    for client in service.list_clients():
+    for client in clients.list_clients():
         state = "disabled" if client.disabled_at else "enabled"
         click.echo(f"{client.client_id}\t{client.token_endpoint_auth_method}\t{state}\t{client.name}")
 
@@ -145,7 +145,7 @@ def clients_list() -> None:
 @with_appcontext
 def clients_show(client_id: str) -> None:
     """Show a client's settings (never its secret)."""
-    click.echo("\n".join(_client_lines(in_transaction(lambda: service.get_client(client_id)))))
+    click.echo("\n".join(_client_lines(in_transaction(lambda: clients.get_client(client_id)))))
 
 
 @clients_cli.command("rotate-secret")
@@ -154,7 +154,7 @@ def clients_show(client_id: str) -> None:
 @with_appcontext
 def clients_rotate_secret(client_id: str, actor: str) -> None:
     """Issue a new secret; the old one stops working at once."""
-    secret = in_transaction(lambda: service.rotate_secret(service.get_client(client_id), actor=actor))
+    secret = in_transaction(lambda: clients.rotate_secret(clients.get_client(client_id), actor=actor))
     click.echo(f"client_secret  {secret}   (shown once: store it now)")
 
 
@@ -164,5 +164,5 @@ def clients_rotate_secret(client_id: str, actor: str) -> None:
 @with_appcontext
 def clients_disable(client_id: str, actor: str) -> None:
     """Disable a client and revoke every token it holds."""
-    revoked = in_transaction(lambda: service.disable_client(service.get_client(client_id), actor=actor))
+    revoked = in_transaction(lambda: clients.disable_client(clients.get_client(client_id), actor=actor))
     click.echo(f"disabled; {revoked} tokens revoked")

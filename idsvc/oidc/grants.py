@@ -1,5 +1,6 @@
 """Authlib subclasses: the grants, PKCE policy, client assertion, token endpoints and the bearer
-validator. Every hook Authlib asks for is here; what it stores goes through ``oidc.service``.
+validator. Every hook Authlib asks for is here; what it stores goes through the oidc services
+(``clients``, ``issuance``, ``subjects``).
 """
 
 from __future__ import annotations
@@ -37,7 +38,9 @@ from idsvc.audit.tags import AuditAction
 from idsvc.db import utcnow
 from idsvc.groupwrite import GroupWriteFailed
 from idsvc.oidc import claims
-from idsvc.oidc import service
+from idsvc.oidc import clients
+from idsvc.oidc import issuance
+from idsvc.oidc import subjects
 from idsvc.oidc import tokens
 from idsvc.oidc.models import AuthorizationCode
 from idsvc.oidc.models import OAuthClient
@@ -137,7 +140,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         claimed = s.execute(update(AuthorizationCode).where(
             AuthorizationCode.id == row.id, AuthorizationCode.used_at.is_(None)).values(used_at=now)).rowcount
         if not claimed:  # the revocation stands although the answer is 400 (the token view's policy)
-            revoked = service.revoke_tokens_of_code(row.id)
+            revoked = issuance.revoke_tokens_of_code(row.id)
             audit.record(AuditAction.OIDC_CODE_REPLAY, actor=f"client:{client.client_id}",
                          subject_type="account", subject_id=row.account_id, data={"tokens_revoked": revoked})
             return None
@@ -157,7 +160,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
     def generate_token(self, user: Any = None, scope: str | None = None, grant_type: str | None = None,
                        expires_in: int | None = None, include_refresh_token: bool = True) -> dict[str, Any]:
         code: AuthorizationCode = self.request.authorization_code
-        return service.issue_tokens(
+        return issuance.issue_tokens(
             client=self.request.client, account=user, scope=scope or "", grant_type=self.GRANT_TYPE,
             include_refresh=include_refresh_token, level=code.level, amr=code.amr, auth_time=code.auth_time,
             code_id=code.id)
@@ -168,7 +171,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
     INCLUDE_NEW_REFRESH_TOKEN = True
 
     def authenticate_refresh_token(self, refresh_token: str) -> OAuthToken | None:
-        row = service.token_by_refresh(refresh_token)
+        row = issuance.token_by_refresh(refresh_token)
         if row is None or (row.revoked_at is not None and row.rotated_at is None):
             return None
         if row.client_pk != self.request.client.id:
@@ -184,7 +187,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
     def _reuse(self, row: OAuthToken) -> None:
         """A rotated refresh token came back: someone holds a copy. Revoke the whole family (it
         stands although the answer is 400: the token view's policy)."""
-        service.revoke_family(row.family, reason="refresh-token-reuse", actor=f"client:{row.client.client_id}")
+        issuance.revoke_family(row.family, reason="refresh-token-reuse", actor=f"client:{row.client.client_id}")
         audit.record(AuditAction.OIDC_REFRESH_REUSE, actor=f"client:{row.client.client_id}",
                      subject_type="account", subject_id=row.account_id)
 
@@ -219,7 +222,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         self._rotate(refresh_token)
         # A narrower scope is for this access token only: the new refresh token keeps the grant's.
         scope = self.request.payload.scope or refresh_token.grant_scope()
-        return service.issue_tokens(
+        return issuance.issue_tokens(
             client=self.request.client, account=user, scope=scope, refresh_scope=refresh_token.grant_scope(),
             grant_type=self.GRANT_TYPE, include_refresh=True, level=refresh_token.level, amr=refresh_token.amr,
             auth_time=refresh_token.auth_time, family=refresh_token.family, code_id=refresh_token.code_id)
@@ -234,7 +237,7 @@ class ClientCredentialsGrant(grants.ClientCredentialsGrant):
 
     def generate_token(self, user: Any = None, scope: str | None = None, grant_type: str | None = None,
                        expires_in: int | None = None, include_refresh_token: bool = False) -> dict[str, Any]:
-        return service.issue_tokens(client=self.request.client, account=None,
+        return issuance.issue_tokens(client=self.request.client, account=None,
                                     scope=self.request.client.get_allowed_scope(scope), grant_type=self.GRANT_TYPE,
                                     include_refresh=False)
 
@@ -258,7 +261,7 @@ class IdToken(OpenIDCode):
         now = tokens.now()
         source = request.authorization_code or request.refresh_token
         id_claims: dict[str, Any] = {
-            "iss": cfg["ISSUER"], "sub": service.pairwise_sub(client, request.user), "aud": client.client_id,
+            "iss": cfg["ISSUER"], "sub": subjects.pairwise_sub(client, request.user), "aud": client.client_id,
             "azp": client.client_id, "iat": now, "exp": now + cfg["ID_TOKEN_SECONDS"],
             "auth_time": int(source.auth_time.timestamp()), "acr": acr_for_level(source.level),
             "amr": source.amr.split(),
@@ -295,7 +298,7 @@ class PrivateKeyJWT(JWTBearerClientAssertion):
         return KeySet.import_key_set(client.jwks)
 
     def validate_jti(self, claims_: dict[str, Any], jti: str) -> bool:
-        client = service.find_client(claims_["sub"])
+        client = clients.find_client(claims_["sub"])
         if client is None:
             return False
         lifetime = int(claims_["exp"]) - tokens.now()
@@ -340,11 +343,11 @@ class _TokenLookup:
 
     @staticmethod
     def _as_access(token_string: str) -> OAuthToken | None:
-        return service.access_token_row(token_string)
+        return issuance.access_token_row(token_string)
 
     @staticmethod
     def _as_refresh(token_string: str) -> OAuthToken | None:
-        row = service.token_by_refresh(token_string)
+        row = issuance.token_by_refresh(token_string)
         if row is not None:
             row.presented_refresh = True
         return row
@@ -355,7 +358,7 @@ class Revocation(_TokenLookup, RevocationEndpoint):
 
     def revoke_token(self, token: OAuthToken, request: Any) -> None:
         # Revoking either token ends the grant: every token of its family goes (RFC 7009 §2.1).
-        service.revoke_family(token.family, reason="client-revocation", actor=f"client:{request.client.client_id}")
+        issuance.revoke_family(token.family, reason="client-revocation", actor=f"client:{request.client.client_id}")
 
 
 class Introspection(_TokenLookup, IntrospectionEndpoint):
@@ -369,7 +372,7 @@ class Introspection(_TokenLookup, IntrospectionEndpoint):
             "active": True, "client_id": token.client.client_id, "scope": token.get_scope(),
             "iat": int(token.issued_at.timestamp()), "exp": int(token.expires_at().timestamp()),
             "iss": current_app.config["ISSUER"], "aud": current_app.config["ISSUER"], "jti": token.jti,
-            "sub": service.pairwise_sub(token.client, token.account) if token.account else token.client.client_id,
+            "sub": subjects.pairwise_sub(token.client, token.account) if token.account else token.client.client_id,
         }
         if token.level is not None:
             body["acr"] = acr_for_level(token.level)
@@ -389,7 +392,7 @@ class AccessTokenValidator(BearerTokenValidator):
     """Bearer tokens at our APIs: a JWT of ours whose row is neither revoked nor expired."""
 
     def authenticate_token(self, token_string: str) -> OAuthToken | None:
-        return service.access_token_row(token_string)
+        return issuance.access_token_row(token_string)
 
     def validate_token(self, token: OAuthToken | None, scopes: Any, request: Any, **kwargs: Any) -> None:
         if token is not None and token.account is not None and token.account.status != "active":

@@ -34,7 +34,9 @@ from idsvc.identity import service as identity
 from idsvc.identity import sessions
 from idsvc.oidc import authorize as authz
 from idsvc.oidc import claims
-from idsvc.oidc import service
+from idsvc.oidc import consents
+from idsvc.oidc import logout
+from idsvc.oidc import subjects
 from idsvc.oidc.claims import SCOPE_LABELS
 from idsvc.oidc.server import authorization
 from idsvc.oidc.server import require_oauth
@@ -102,7 +104,7 @@ def authorize() -> Any:
                                scopes=[(s, SCOPE_LABELS.get(s, s)) for s in decision.detail])
     assert login is not None
     if decided:
-        service.grant_consent(login.account, grant.request.client, decision.detail or
+        consents.grant_consent(login.account, grant.request.client, decision.detail or
                               (grant.request.scope or "").split())
     g.login_session = login
     audit.record(AuditAction.OIDC_AUTHORIZE, actor=f"account:{login.account_id}", subject_type="client",
@@ -159,8 +161,8 @@ def introspect() -> Response:
 def userinfo() -> Response:
     token = current_token
     account = token.account  # a person's token of an active account (AccessTokenValidator)
-    scopes = service.consented_scopes(account, token.client, token.scope.split())
-    body = {"sub": service.pairwise_sub(token.client, account), **claims.user_claims(account.citizen_id, scopes)}
+    scopes = consents.consented_scopes(account, token.client, token.scope.split())
+    body = {"sub": subjects.pairwise_sub(token.client, account), **claims.user_claims(account.citizen_id, scopes)}
     audit.record(AuditAction.OIDC_USERINFO_READ, actor=f"client:{token.client.client_id}", subject_type="account",
                  subject_id=account.id, data={"claims": sorted(k for k in body if k != "sub")})
     response = jsonify(body)
@@ -174,7 +176,7 @@ def userinfo() -> Response:
 def end_session() -> Any:
     """RP-initiated logout 1.0: with a valid ``id_token_hint`` at once, otherwise after the person
     confirms (a form with a CSRF token), so a third-party page cannot log people out."""
-    target = service.logout_target(request.values)
+    target = logout.logout_target(request.values)
     if target.hint_invalid:  # RP-Initiated Logout §4: a hint that fails validation is an error
         return _error(InvalidRequestError("id_token_hint is not an ID token this server issued"))
     login = sessions.current_login()
@@ -191,13 +193,13 @@ def end_session() -> Any:
 
 # --- the person's consents --------------------------------------------------------------------
 
-@bp.get("/account/apps")
+@bp.get("/account/apps", endpoint="consents")
 @unit_of_work.read_write
 @sessions.login_required(level=sessions.ACCOUNT_LEVEL)
-def consents() -> Any:
+def list_consents() -> Any:
     login = sessions.current_login()
     assert login is not None
-    return render_template("oidc/apps.html", consents=service.consents_of(login.account), labels=SCOPE_LABELS,
+    return render_template("oidc/apps.html", consents=consents.consents_of(login.account), labels=SCOPE_LABELS,
                            withdrawn=request.args.get("withdrawn"))
 
 
@@ -207,5 +209,5 @@ def consents() -> Any:
 def withdraw_consent(client_id: str) -> Any:
     login = sessions.current_login()
     assert login is not None
-    service.withdraw_consent(login.account, client_id)
+    consents.withdraw_consent(login.account, client_id)
     return redirect(url_for("oidc.consents", withdrawn=client_id))

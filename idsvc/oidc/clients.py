@@ -1,54 +1,36 @@
-"""OIDC business operations: clients, pairwise subjects, token issuance and revocation, consent.
-
-Authlib (``grants.py``) handles the protocol; it calls these functions for everything stored.
+"""OAuth clients: registration and its rules, look-up (with the per-process cache), secrets,
+disabling.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import secrets
 import time
-from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qs
 from urllib.parse import urlsplit
 
-from authlib.common.urls import add_params_to_uri
 from flask import current_app
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
-from sqlalchemy import Table
 from sqlalchemy import bindparam
 from sqlalchemy import event
-from sqlalchemy import or_
 from sqlalchemy import select
-from sqlalchemy import update
-from sqlalchemy.orm import joinedload
 
 from idsvc import crypto
 from idsvc import db
-from idsvc import unit_of_work
 from idsvc.audit import service as audit
 from idsvc.audit.tags import AuditAction
 from idsvc.db import utcnow
 from idsvc.errors import Conflict
 from idsvc.errors import NotFound
 from idsvc.errors import ValidationFailed
-from idsvc.identity.models import Account
-from idsvc.oidc import tokens
+from idsvc.oidc import issuance
 from idsvc.oidc.claims import SCOPES
 from idsvc.oidc.models import AUTH_METHODS
 from idsvc.oidc.models import GRANT_TYPES
-from idsvc.oidc.models import AuthorizationCode
-from idsvc.oidc.models import Consent
 from idsvc.oidc.models import OAuthClient
-from idsvc.oidc.models import OAuthToken
-from idsvc.oidc.models import acr_for_level
 from idsvc.registry import names
-
-# --- clients ----------------------------------------------------------------------------------
 
 #: Longest redirect URI: a code keeps the one it was sent to (``AuthorizationCode.redirect_uri``).
 URI_MAX_LENGTH = 500
@@ -220,14 +202,8 @@ def _plausible_client_id(client_id: str) -> bool:
     return len(client_id) <= 64 and client_id.isprintable()
 
 
-#: The statements of the hottest look-ups, built once (no cache-key work per request).
+#: The statement of the hottest look-up, built once (no cache-key work per request).
 _CLIENT_BY_ID = select(OAuthClient).where(OAuthClient.client_id == bindparam("client_id"))
-_TOKEN_BY_JTI = select(OAuthToken).where(OAuthToken.jti == bindparam("jti")).options(
-    joinedload(OAuthToken.client),
-    # What token checks need of the person, and not their password hash or TOTP seed.
-    joinedload(OAuthToken.account).load_only(Account.id, Account.citizen_id, Account.status, Account.level))
-_CONSENTED = select(Consent.scopes).where(Consent.account_id == bindparam("account_id"),
-                                          Consent.client_pk == bindparam("client_pk"), Consent.revoked_at.is_(None))
 
 
 def find_client(client_id: str | None) -> OAuthClient | None:
@@ -291,228 +267,9 @@ def disable_client(client: OAuthClient, *, actor: str) -> int:
     """Disable the client and revoke every token it holds; returns how many were revoked."""
     client.disabled_at = client.disabled_at or utcnow()
     _forget_client(client)
-    revoked = _revoke_where(OAuthToken.client_pk == client.id)
+    revoked = issuance.revoke_tokens_of_client(client)
     audit.record(AuditAction.OIDC_CLIENT_DISABLE, actor=actor, subject_type="client",
                  subject_id=client.client_id, data={"tokens_revoked": revoked})
     return revoked
 
 
-# --- subjects ---------------------------------------------------------------------------------
-
-def pairwise_sub(client: OAuthClient, account: Account) -> str:
-    """The person's ``sub`` for this client's sector: HMAC(sector, citizen), not reversible, and
-    different for every sector so two agencies cannot join their users on it.
-    """
-    key = str(current_app.config["PAIRWISE_KEY"]).encode()
-    mac = hmac.new(key, f"{client.sector}|{account.citizen_id}".encode(), hashlib.sha256).digest()
-    return crypto.b64url(mac)
-
-
-# --- tokens -----------------------------------------------------------------------------------
-
-_TOKENS: Table = OAuthToken.__table__  # type: ignore[assignment]
-
-
-def issue_tokens(*, client: OAuthClient, account: Account | None, scope: str, grant_type: str,
-                 include_refresh: bool, level: int | None = None, amr: str | None = None,
-                 auth_time: Any = None, family: str | None = None, code_id: int | None = None,
-                 refresh_scope: str | None = None) -> dict[str, Any]:
-    """Issue an access token (JWT) and maybe a refresh token; store the row with its audit event.
-
-    ``refresh_scope``: the refresh token's scope, when wider than the access token's (a refresh
-    that asked for less). Returns the RFC 6749 token response body. A client_credentials request
-    has begun no transaction before this, so its row and event go through the group writer
-    (the token endpoint declares ``group_commit``; see ``idsvc.unit_of_work``).
-    """
-    cfg = current_app.config
-    now = utcnow()
-    access_ttl = cfg["ACCESS_TOKEN_SECONDS"]
-    jti = crypto.new_secret()
-    claims: dict[str, Any] = {
-        "iss": cfg["ISSUER"], "aud": cfg["ISSUER"], "iat": int(now.timestamp()),
-        "exp": int(now.timestamp()) + access_ttl, "jti": jti, "client_id": client.client_id,
-        "sub": pairwise_sub(client, account) if account else client.client_id, "scope": scope,
-    }
-    if account is not None and level is not None:
-        claims["acr"] = acr_for_level(level)
-        claims["auth_time"] = int(auth_time.timestamp())
-    row: dict[str, Any] = {
-        "jti": jti, "client_pk": client.id, "account_id": account.id if account else None,
-        "grant_type": grant_type, "scope": scope, "level": level, "amr": amr, "auth_time": auth_time,
-        "issued_at": now, "access_expires_at": now + timedelta(seconds=access_ttl),
-        "family": family or crypto.new_secret(), "code_id": code_id, "refresh_hash": None,
-        "refresh_expires_at": None, "refresh_scope": None,
-    }
-    body: dict[str, Any] = {"access_token": tokens.encode_access_token(claims), "token_type": "Bearer",
-                            "expires_in": access_ttl, "scope": scope}
-    if include_refresh and account is not None:
-        refresh = crypto.new_secret()
-        row["refresh_hash"] = crypto.keyed_hash("refresh-token", refresh)
-        row["refresh_expires_at"] = now + timedelta(days=cfg["REFRESH_TOKEN_DAYS"])
-        row["refresh_scope"] = refresh_scope if refresh_scope and refresh_scope != scope else None
-        body["refresh_token"] = refresh
-    # The jti names the token in the audit trail; it is an identifier, not the token.
-    issued = audit.event(AuditAction.OIDC_TOKEN_ISSUE, actor=f"client:{client.client_id}",
-                         subject_type="account" if account else "client",
-                         subject_id=account.id if account else client.client_id,
-                         data={"grant_type": grant_type, "scope": scope, "jti": jti})
-    # The token and its event in one write: one transaction, and for client_credentials one
-    # round trip to the group writer.
-    unit_of_work.write_rows([(_TOKENS, row), issued])
-    return body
-
-
-def token_by_jti(jti: str) -> OAuthToken | None:
-    """The token row with its client and account, in one round trip (every API call needs them)."""
-    return db.session().scalar(_TOKEN_BY_JTI, {"jti": jti})
-
-
-def token_by_refresh(refresh_token: str) -> OAuthToken | None:
-    return db.session().scalar(select(OAuthToken).where(
-        OAuthToken.refresh_hash == crypto.keyed_hash("refresh-token", refresh_token)))
-
-
-def access_token_row(token: str) -> OAuthToken | None:
-    """The stored row of a valid-looking access token (signature, issuer, expiry checked)."""
-    try:
-        claims = tokens.decode_access_token(token)
-    except tokens.TokenInvalid:
-        return None
-    return token_by_jti(claims["jti"])
-
-
-def _revoke_where(*conditions: Any) -> int:
-    """Revoke the live tokens that match, in one statement; returns how many."""
-    return db.session().execute(update(OAuthToken).where(*conditions, OAuthToken.revoked_at.is_(None))
-                                .values(revoked_at=utcnow())).rowcount
-
-
-def revoke_family(family: str, *, reason: str, actor: str) -> int:
-    """Revoke every token of a refresh family (reuse detected, or the client revoked one)."""
-    count = _revoke_where(OAuthToken.family == family)
-    audit.record(AuditAction.OIDC_TOKEN_REVOKE, actor=actor, subject_type="token-family",
-                 subject_id=family[:12], data={"reason": reason, "tokens": count})
-    return count
-
-
-def revoke_tokens_of_code(code_id: int) -> int:
-    """A replayed code: revoke everything that was issued from it (RFC 6749 §4.1.2)."""
-    families = select(OAuthToken.family).where(OAuthToken.code_id == code_id).scalar_subquery()
-    return _revoke_where(or_(OAuthToken.code_id == code_id, OAuthToken.family.in_(families)))
-
-
-def revoke_tokens_of_account(account_id: int) -> int:
-    """Revoke every live token of a person (log out everywhere, password change, death)."""
-    return _revoke_where(OAuthToken.account_id == account_id)
-
-
-# --- consent ----------------------------------------------------------------------------------
-
-def consented_scopes(account: Account, client: OAuthClient, scopes: list[str]) -> list[str]:
-    """Of ``scopes``, those the person agreed (and still agrees) to release to the client.
-
-    A trusted (first-party) client needs no consent. Without consent only ``openid`` (the
-    pairwise ``sub``) remains, so a withdrawn consent stops the release of claims at once.
-    """
-    if client.trusted:
-        return list(scopes)
-    agreed = _agreed(account, client) or []
-    return [s for s in scopes if s in agreed or s == "openid"]
-
-
-def has_consent(account: Account, client: OAuthClient, scopes: list[str]) -> bool:
-    if client.trusted:
-        return True
-    agreed = _agreed(account, client)
-    return agreed is not None and set(scopes) <= set(agreed)
-
-
-def _agreed(account: Account, client: OAuthClient) -> list[str] | None:
-    """The scopes of the person's live consent to the client; None without one."""
-    return db.session().scalar(_CONSENTED, {"account_id": account.id, "client_pk": client.id})
-
-
-def grant_consent(account: Account, client: OAuthClient, scopes: list[str]) -> Consent:
-    s = db.session()
-    consent = s.scalar(select(Consent).where(Consent.account_id == account.id, Consent.client_pk == client.id))
-    if consent is None:
-        consent = Consent(account_id=account.id, client_pk=client.id, scopes=[])
-        s.add(consent)
-    consent.scopes = sorted(set(scopes) | (set(consent.scopes) if consent.revoked_at is None else set()))
-    consent.granted_at, consent.revoked_at = utcnow(), None
-    s.flush()
-    return consent
-
-
-def consents_of(account: Account) -> list[tuple[Consent, OAuthClient]]:
-    """The person's live consents with their clients, most recent first. (A trusted first-party
-    client needs none, so it is not listed: withdrawing would not change what it receives.)"""
-    return [(consent, client) for consent, client in db.session().execute(
-        select(Consent, OAuthClient).join(OAuthClient, OAuthClient.id == Consent.client_pk)
-        .where(Consent.account_id == account.id, Consent.revoked_at.is_(None), OAuthClient.trusted.is_(False))
-        .order_by(Consent.granted_at.desc()))]
-
-
-def withdraw_consent(account: Account, client_id: str) -> int:
-    """Withdraw the person's consent to a client: userinfo releases nothing more to it (it checks
-    consent at every read), the tokens it holds for the person are revoked, and the next login
-    asks again. Returns how many tokens were revoked.
-
-    :raises NotFound: the person has no live consent to that client.
-    """
-    found = next(((consent, client) for consent, client in consents_of(account) if client.client_id == client_id),
-                 None)
-    if found is None:
-        raise NotFound("Bạn không chia sẻ dữ liệu với ứng dụng này. / You do not share data with this app.")
-    consent, client = found
-    now = utcnow()
-    consent.revoked_at = now
-    revoked = _revoke_where(OAuthToken.account_id == account.id, OAuthToken.client_pk == client.id)
-    # A code the app has not redeemed yet would still give it tokens: spent too.
-    db.session().execute(update(AuthorizationCode).where(
-        AuthorizationCode.account_id == account.id, AuthorizationCode.client_pk == client.id,
-        AuthorizationCode.used_at.is_(None)).values(used_at=now))
-    audit.record(AuditAction.OIDC_CONSENT_WITHDRAW, actor=f"account:{account.id}", subject_type="client",
-                 subject_id=client.client_id, data={"scopes": consent.scopes, "tokens_revoked": revoked})
-    return revoked
-
-
-# --- logout -----------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class LogoutTarget:
-    """Where RP-initiated logout may send the browser, and whose ``id_token_hint`` came with it."""
-
-    redirect_uri: str | None
-    client: OAuthClient | None
-    hint_sub: str | None
-    #: An ``id_token_hint`` was sent but is not an ID token of ours (nothing in the request is used).
-    hint_invalid: bool = False
-
-    def hint_matches(self, account: Account) -> bool:
-        return (self.client is not None and self.hint_sub is not None
-                and self.hint_sub == pairwise_sub(self.client, account))
-
-
-def logout_target(values: Any) -> LogoutTarget:
-    """Read ``id_token_hint``, ``client_id``, ``post_logout_redirect_uri`` and ``state``; the URI
-    is used only when it is registered, exactly, for that client (else the person stays with us)."""
-    client, hint_sub = None, None
-    hint = values.get("id_token_hint")
-    if hint:
-        try:
-            claims = tokens.decode_id_token_hint(hint)
-        except tokens.TokenInvalid:
-            return LogoutTarget(None, None, None, hint_invalid=True)
-        audience = claims.get("aud")
-        client = find_client(audience[0] if isinstance(audience, list) else audience)
-        hint_sub = claims.get("sub") if client else None
-    if client is None:
-        client = find_client(values.get("client_id"))
-    uri = values.get("post_logout_redirect_uri")
-    if not uri or client is None or uri not in client.post_logout_redirect_uris:
-        return LogoutTarget(None, client, hint_sub)
-    state = values.get("state")
-    if state:
-        uri = add_params_to_uri(uri, [("state", state)])
-    return LogoutTarget(uri, client, hint_sub)
