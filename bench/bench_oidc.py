@@ -278,9 +278,9 @@ def user_access_token(app) -> str:  # type: ignore[no-untyped-def]
 
     with app.app_context(), db.transaction():
         account = identity.account_for_citizen(registry.get_citizen_by_number(ID_NUMBER))
-        body = issuance.issue_tokens(client=clients.get_client("bench-agency"), account=account, scope=USER_SCOPE,
-                                 grant_type="authorization_code", include_refresh=False, level=1, amr="pwd",
-                                 auth_time=db.utcnow())
+        body = issuance.issue_tokens(client=clients.get_client("bench-agency"), account=account,
+                                     scope=USER_SCOPE, grant_type="authorization_code", include_refresh=False,
+                                     level=1, amr="pwd", auth_time=db.utcnow())
     return body["access_token"]
 
 

@@ -56,7 +56,7 @@ def test_ended_sessions_revoke_the_tokens_and_the_audit_counts_them(app_ctx, cre
     client, _ = create_client()
     for _ in range(2):
         issuance.issue_tokens(client=client, account=account, scope="openid", grant_type="authorization_code",
-                          include_refresh=True, level=1, amr="pwd", auth_time=utcnow())
+                              include_refresh=True, level=1, amr="pwd", auth_time=utcnow())
     identity.revoke_sessions(account, actor="account:1", reason="logout-everywhere")
     revoked = db.session().scalars(select(OAuthToken.revoked_at).where(OAuthToken.account_id == account.id)).all()
     assert len(revoked) == 2 and None not in revoked

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qs
 from urllib.parse import urlsplit
@@ -16,20 +17,24 @@ from joserfc.jwk import KeySet
 from sqlalchemy import bindparam
 from sqlalchemy import event
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from idsvc import crypto
 from idsvc import db
+from idsvc import unit_of_work
 from idsvc.audit import service as audit
 from idsvc.audit.tags import AuditAction
 from idsvc.db import utcnow
 from idsvc.errors import Conflict
 from idsvc.errors import NotFound
 from idsvc.errors import ValidationFailed
+from idsvc.groupwrite import GroupWriteFailed
 from idsvc.oidc import issuance
 from idsvc.oidc.claims import SCOPES
 from idsvc.oidc.models import AUTH_METHODS
 from idsvc.oidc.models import GRANT_TYPES
 from idsvc.oidc.models import OAuthClient
+from idsvc.oidc.models import UsedAssertion
 from idsvc.registry import names
 
 #: Longest redirect URI: a code keeps the one it was sent to (``AuthorizationCode.redirect_uri``).
@@ -273,3 +278,20 @@ def disable_client(client: OAuthClient, *, actor: str) -> int:
     return revoked
 
 
+
+
+def spend_assertion(client: OAuthClient, jti: str, lifetime: int) -> bool:
+    """Record a client assertion's ``jti`` as used for its ``lifetime`` (seconds) and a minute more;
+    False when it was used already (a replay).
+
+    Committed in a transaction of its own whatever the request answers (a refused request must
+    not make the assertion usable again): the one write apart from the view's policy.
+    """
+    used = {"client_pk": client.id, "jti": jti[:255], "expires_at": utcnow() + timedelta(seconds=lifetime + 60)}
+    try:
+        unit_of_work.write_apart([(UsedAssertion.__table__, used)])
+    except GroupWriteFailed as exc:
+        if isinstance(exc.__cause__, IntegrityError):
+            return False  # the jti is there already: a replay
+        raise
+    return True

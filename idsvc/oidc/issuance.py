@@ -1,4 +1,5 @@
-"""Token rows: issuance, look-up by access or refresh token, and revocation.
+"""Codes and token rows: authorization codes (stored, redeemed once), token issuance, look-up by
+access or refresh token, refresh-token rotation, and revocation.
 
 The signed access token itself is made by ``tokens.py`` (the only PyJWT user); what is stored
 about it, and when it stops working, is here.
@@ -24,12 +25,58 @@ from idsvc.audit import service as audit
 from idsvc.audit.tags import AuditAction
 from idsvc.db import utcnow
 from idsvc.identity.models import Account
+from idsvc.identity.models import LoginSession
 from idsvc.oidc import tokens
 from idsvc.oidc.models import AuthorizationCode
 from idsvc.oidc.models import OAuthClient
 from idsvc.oidc.models import OAuthToken
 from idsvc.oidc.models import acr_for_level
 from idsvc.oidc.subjects import pairwise_sub
+
+# --- authorization codes ----------------------------------------------------------------------
+
+def store_code(code: str, *, client: OAuthClient, login: LoginSession, redirect_uri: str, scope: str,
+               nonce: str | None, code_challenge: str, code_challenge_method: str) -> AuthorizationCode:
+    """Keep a new authorization code (its keyed hash only) with how the person logged in."""
+    now = utcnow()
+    row = AuthorizationCode(
+        code_hash=crypto.keyed_hash("authorization-code", code), client_pk=client.id,
+        account_id=login.account_id, login_session_id=login.id, redirect_uri=redirect_uri, scope=scope,
+        nonce=nonce, code_challenge=code_challenge, code_challenge_method=code_challenge_method,
+        level=login.level, amr=login.amr, auth_time=login.auth_time, created_at=now,
+        expires_at=now + timedelta(seconds=current_app.config["AUTHORIZATION_CODE_SECONDS"]))
+    db.session().add(row)
+    db.session().flush()
+    return row
+
+
+def redeem_code(code: str, client: OAuthClient) -> AuthorizationCode | None:
+    """The client's unexpired code, now spent; None for anything else.
+
+    A code is claimed atomically: of two concurrent redemptions, exactly one wins. A code
+    presented again (a replay) revokes every token issued from it, with its audit event.
+    """
+    s = db.session()
+    row = s.scalar(select(AuthorizationCode).where(
+        AuthorizationCode.code_hash == crypto.keyed_hash("authorization-code", code)))
+    if row is None or row.client_pk != client.id:
+        return None
+    now = utcnow()
+    claimed = s.execute(update(AuthorizationCode).where(
+        AuthorizationCode.id == row.id, AuthorizationCode.used_at.is_(None)).values(used_at=now)).rowcount
+    if not claimed:  # the revocation stands although the answer is 400 (the token view's policy)
+        revoked = revoke_tokens_of_code(row.id)
+        audit.record(AuditAction.OIDC_CODE_REPLAY, actor=f"client:{client.client_id}",
+                     subject_type="account", subject_id=row.account_id, data={"tokens_revoked": revoked})
+        return None
+    # Spent even if the redemption then fails (wrong code_verifier or redirect_uri, expired):
+    # one try per code (RFC 6749 §4.1.2, RFC 9700 §2.1.1). The token view commits its 400s.
+    if row.expires_at <= now:
+        return None
+    return row
+
+
+# --- tokens -----------------------------------------------------------------------------------
 
 _TOKENS: Table = OAuthToken.__table__  # type: ignore[assignment]
 
@@ -97,6 +144,30 @@ def token_by_jti(jti: str) -> OAuthToken | None:
 def token_by_refresh(refresh_token: str) -> OAuthToken | None:
     return db.session().scalar(select(OAuthToken).where(
         OAuthToken.refresh_hash == crypto.keyed_hash("refresh-token", refresh_token)))
+
+
+def rotate_refresh(row: OAuthToken) -> bool:
+    """Rotate a presented refresh token, atomically: of two requests with the same token, exactly
+    one wins (the other waits for its row lock, then finds it rotated: a reuse, see
+    :func:`refresh_reused`). False when it was rotated or revoked meanwhile.
+    """
+    now = utcnow()
+    if db.session().execute(update(OAuthToken).where(
+            OAuthToken.id == row.id, OAuthToken.rotated_at.is_(None), OAuthToken.revoked_at.is_(None))
+            .values(rotated_at=now, revoked_at=now)).rowcount:
+        return True
+    if db.session().scalar(select(OAuthToken.rotated_at).where(OAuthToken.id == row.id)) is not None:
+        refresh_reused(row)
+    # else revoked meanwhile (logout, withdrawn consent), not rotated: no reuse
+    return False
+
+
+def refresh_reused(row: OAuthToken) -> None:
+    """A rotated refresh token came back: someone holds a copy. Revoke the whole family, with
+    the reuse's audit event (both stand although the answer is 400: the token view's policy)."""
+    actor = f"client:{row.client.client_id}"
+    revoke_family(row.family, reason="refresh-token-reuse", actor=actor)
+    audit.record(AuditAction.OIDC_REFRESH_REUSE, actor=actor, subject_type="account", subject_id=row.account_id)
 
 
 def access_token_row(token: str) -> OAuthToken | None:
