@@ -23,11 +23,11 @@ from authlib.oidc.core import OpenIDCode
 from authlib.oidc.core.errors import RequestNotSupportedError
 from authlib.oidc.core.errors import RequestURINotSupportedError
 from flask import current_app
-from flask import g
 from joserfc.jwk import KeySet
 
 from idsvc import crypto
 from idsvc.db import utcnow
+from idsvc.identity.models import LoginSession
 from idsvc.oidc import claims
 from idsvc.oidc import clients
 from idsvc.oidc import issuance
@@ -104,9 +104,12 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         _check_scopes(self.request, claims.USER_SCOPES)
 
     def save_authorization_code(self, code: str, request: Any) -> AuthorizationCode:
+        """Store the code. ``request.user`` is the login session that consented: the authorize view
+        grants with it (``grant_user``), so the code keeps how and when the person logged in."""
+        login: LoginSession = request.user
         data = request.payload.data
         return issuance.store_code(
-            code, client=request.client, login=g.login_session,  # set by the authorize view: the session that consented
+            code, client=request.client, login=login,
             redirect_uri=request.payload.redirect_uri or request.client.get_default_redirect_uri(),
             scope=request.scope, nonce=data.get("nonce"), code_challenge=data["code_challenge"],
             code_challenge_method=data["code_challenge_method"])

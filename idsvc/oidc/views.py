@@ -16,7 +16,6 @@ from authlib.oauth2.rfc6749 import InvalidRequestError
 from authlib.oauth2.rfc6749 import OAuth2Error
 from flask import Blueprint
 from flask import Response
-from flask import g
 from flask import jsonify
 from flask import redirect
 from flask import render_template
@@ -106,10 +105,10 @@ def authorize() -> Any:
     if decided:
         consents.grant_consent(login.account, grant.request.client, decision.detail or
                               (grant.request.scope or "").split())
-    g.login_session = login
     audit.record(AuditAction.OIDC_AUTHORIZE, actor=f"account:{login.account_id}", subject_type="client",
                  subject_id=grant.request.client.client_id, data={"scope": grant.request.scope, "level": login.level})
-    return authorization.create_authorization_response(grant_user=login.account, grant=grant)
+    # The login session itself is the grant's user: the code keeps how and when the person logged in.
+    return authorization.create_authorization_response(grant_user=login, grant=grant)
 
 
 def _client_endpoint(view: Callable[[], Response]) -> Callable[[], Response]:
