@@ -246,20 +246,22 @@ def seed(app) -> Seeded:  # type: ignore[no-untyped-def]
     from idsvc.identity import service as identity
     from idsvc.oidc import clients
     from idsvc.oidc import consents
+    from idsvc.oidc.schemas import client_settings
     from idsvc.registry import service as registry
 
     with app.app_context(), db.transaction():
+        machine = {"auth_method": "client_secret_basic", "grant_types": ["client_credentials"],
+                   "scopes": [MACHINE_SCOPE]}
         _, machine_secret = clients.register_client(
-            client_id="bench-machine", name="Bench machine client", auth_method="client_secret_basic",
-            redirect_uris=[], grant_types=["client_credentials"], scopes=[MACHINE_SCOPE], actor="system:bench")
+            client_settings({"name": "Bench machine client", **machine}), client_id="bench-machine",
+            actor="system:bench")
         _, rs_secret = clients.register_client(
-            client_id="bench-api", name="Bench resource server", auth_method="client_secret_basic",
-            redirect_uris=[], grant_types=["client_credentials"], scopes=[MACHINE_SCOPE],
-            is_resource_server=True, actor="system:bench")
-        agency, _ = clients.register_client(
-            client_id="bench-agency", name="Bench agency", auth_method="client_secret_basic",
-            redirect_uris=["https://agency.bench.invalid/callback"], grant_types=["authorization_code"],
-            scopes=USER_SCOPE.split(), actor="system:bench")
+            client_settings({"name": "Bench resource server", "is_resource_server": True, **machine}),
+            client_id="bench-api", actor="system:bench")
+        agency, _ = clients.register_client(client_settings({
+            "name": "Bench agency", "auth_method": "client_secret_basic",
+            "redirect_uris": ["https://agency.bench.invalid/callback"], "grant_types": ["authorization_code"],
+            "scopes": USER_SCOPE.split()}), client_id="bench-agency", actor="system:bench")
         account = identity.create_account(registry.get_citizen_by_number(ID_NUMBER), actor="system:bench")
         code = identity.issue_activation_code(account, actor="system:bench")
         identity.activate(ID_NUMBER, code, PASSWORD)

@@ -7,42 +7,23 @@ team, registered with the CLI). Secrets appear once, in the response that create
 from __future__ import annotations
 
 from typing import Any
+from typing import cast
 
 from flask import Blueprint
 from flask import Response
 from flask import jsonify
 from flask import url_for
-from marshmallow import Schema
-from marshmallow import fields
-from marshmallow import validate
 
 from idsvc import api
 from idsvc import unit_of_work
 from idsvc.oidc import clients
-from idsvc.oidc.claims import SCOPES
-from idsvc.oidc.models import AUTH_METHODS
-from idsvc.oidc.models import GRANT_TYPES
 from idsvc.oidc.models import OAuthClient
+from idsvc.oidc.schemas import ClientSettings
+from idsvc.oidc.schemas import ClientSettingsSchema
 
 bp = Blueprint("clients_api", __name__, url_prefix="/api/v1/clients")
 
 SCOPE = "clients.admin"
-
-
-class NewClient(Schema):
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    auth_method = fields.String(load_default="client_secret_basic", validate=validate.OneOf(AUTH_METHODS))
-    redirect_uris = fields.List(fields.String(), load_default=list)
-    post_logout_redirect_uris = fields.List(fields.String(), load_default=list)
-    grant_types = fields.List(fields.String(validate=validate.OneOf(GRANT_TYPES)),
-                              load_default=lambda: ["authorization_code", "refresh_token"])
-    scopes = fields.List(fields.String(validate=validate.OneOf(SCOPES)), load_default=lambda: ["openid"])
-    min_level = fields.Integer(load_default=1, validate=validate.OneOf([1, 2]))
-    sector = fields.String(load_default=None, validate=validate.Length(min=1, max=200))
-    trusted = fields.Boolean(load_default=False)
-    is_resource_server = fields.Boolean(load_default=False)
-    jwks = fields.Dict(load_default=None)
-    id_token_alg = fields.String(load_default="ES256", validate=validate.OneOf(["ES256", "RS256"]))
 
 
 def client_json(client: OAuthClient) -> dict[str, Any]:
@@ -78,7 +59,8 @@ def list_clients() -> Response:
 @unit_of_work.read_write
 @api.require_scope(SCOPE)
 def create_client() -> Response:
-    client, secret = clients.register_client(**api.body(NewClient()), actor=api.actor())
+    settings = cast(ClientSettings, api.body(ClientSettingsSchema()))  # what its post_load makes
+    client, secret = clients.register_client(settings, actor=api.actor())
     response = _secret_response({**client_json(client), "client_secret": secret}, 201)
     response.headers["Location"] = url_for(".show_client", client_id=client.client_id)
     return response

@@ -1,5 +1,5 @@
-"""OAuth clients: registration and its rules, look-up (with the per-process cache), secrets,
-disabling.
+"""OAuth clients: registration (of settings checked by ``schemas.py``), look-up with the
+per-process cache, secrets, disabling, spent client assertions.
 """
 
 from __future__ import annotations
@@ -7,13 +7,10 @@ from __future__ import annotations
 import secrets
 import time
 from datetime import timedelta
-from typing import Any
 from urllib.parse import parse_qs
 from urllib.parse import urlsplit
 
 from flask import current_app
-from joserfc.errors import JoseError
-from joserfc.jwk import KeySet
 from sqlalchemy import bindparam
 from sqlalchemy import event
 from sqlalchemy import select
@@ -30,151 +27,42 @@ from idsvc.errors import NotFound
 from idsvc.errors import ValidationFailed
 from idsvc.groupwrite import GroupWriteFailed
 from idsvc.oidc import issuance
-from idsvc.oidc.claims import SCOPES
-from idsvc.oidc.models import AUTH_METHODS
-from idsvc.oidc.models import GRANT_TYPES
 from idsvc.oidc.models import OAuthClient
 from idsvc.oidc.models import UsedAssertion
-from idsvc.registry import names
-
-#: Longest redirect URI: a code keeps the one it was sent to (``AuthorizationCode.redirect_uri``).
-URI_MAX_LENGTH = 500
-#: Longest pairwise sector (``OAuthClient.sector``).
-SECTOR_MAX_LENGTH = 200
-
-_URI_FIELDS = {"redirect_uris": "redirect URI", "post_logout_redirect_uris": "post-logout redirect URI"}
+from idsvc.oidc.schemas import ClientSettings
 
 
-def _invalid(field: str, message: str) -> ValidationFailed:
-    """A refused setting, named as the admin API names the field."""
-    return ValidationFailed(message, errors={field: [message]})
-
-
-def _check_uri(uri: str, field: str) -> str:
-    what = _URI_FIELDS[field]
-    shown = repr(uri if len(uri) <= 80 else uri[:80] + "...")
-    if len(uri) > URI_MAX_LENGTH:
-        raise _invalid(field, f"{what} {shown} is longer than {URI_MAX_LENGTH} characters")
-    if not (uri.isascii() and uri.isprintable()) or " " in uri:
-        raise _invalid(field, f"{what} {shown} must be ASCII without spaces or control characters "
-                              "(percent-encode the others)")
-    try:
-        parts = urlsplit(uri)
-        parts.port  # noqa: B018 (raises for a port that is not a number up to 65535)
-    except ValueError:
-        raise _invalid(field, f"{what} {shown} is not a valid URL") from None
-    loopback = parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost", "::1")
-    if parts.scheme != "https" and not loopback:
-        raise _invalid(field, f"{what} {shown} must use https (http only for 127.0.0.1/localhost).")
-    if parts.fragment or "*" in uri or not parts.hostname:
-        raise _invalid(field, f"{what} {shown} must be an absolute URI without fragment or wildcard.")
-    return uri
-
-
-def _check_sector(sector: str) -> str:
-    if not sector or len(sector) > SECTOR_MAX_LENGTH or not sector.isprintable() or sector != sector.strip():
-        raise _invalid("sector", f"the sector (by default the redirect URIs' host) is 1 to {SECTOR_MAX_LENGTH} "
-                                 "printable characters, without spaces around")
-    return sector
-
-
-def _client_settings(*, auth_method: str, redirect_uris: list[str], grant_types: list[str],
-                     scopes: list[str], min_level: int, jwks: dict[str, Any] | None,
-                     post_logout_redirect_uris: list[str], id_token_alg: str, trusted: bool) -> None:
-    if auth_method not in AUTH_METHODS:
-        raise ValidationFailed(f"auth method is one of {', '.join(AUTH_METHODS)}")
-    unknown = sorted(set(grant_types) - set(GRANT_TYPES))
-    if not grant_types or unknown:
-        raise ValidationFailed(f"grant types are among {', '.join(GRANT_TYPES)}; got {unknown or 'none'}")
-    unknown = sorted(set(scopes) - set(SCOPES))
-    if unknown:
-        raise ValidationFailed(f"unknown scopes {', '.join(unknown)}; known: {', '.join(SCOPES)}")
-    if "id_number" in scopes and not trusted:
-        raise ValidationFailed("only a trusted (first-party) client may be allowed the id_number scope")
-    if "authorization_code" in grant_types and not redirect_uris:
-        raise ValidationFailed("a client of the authorization code flow needs at least one redirect URI")
-    if auth_method == "none" and "client_credentials" in grant_types:
-        raise ValidationFailed("a public client (auth method 'none') cannot use client_credentials")
-    if auth_method == "private_key_jwt" and not (jwks and jwks.get("keys")):
-        raise ValidationFailed("private_key_jwt needs the client's public keys (a JWKS)")
-    if jwks is not None:
-        _check_jwks(jwks)
-    if min_level not in (1, 2):
-        raise ValidationFailed("min level is 1 or 2")
-    if id_token_alg not in ("ES256", "RS256"):
-        raise ValidationFailed("ID token algorithm is ES256 or RS256")
-    for uri in redirect_uris:
-        _check_uri(uri, "redirect_uris")
-    for uri in post_logout_redirect_uris:
-        _check_uri(uri, "post_logout_redirect_uris")
-
-
-#: Members of a private JWK (RFC 7518 §6): a client must send its public keys only.
-_PRIVATE_JWK_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
-
-
-def _check_jwks(jwks: Any) -> None:
-    keys = jwks.get("keys") if isinstance(jwks, dict) else None
-    if not isinstance(keys, list) or not all(isinstance(key, dict) for key in keys):
-        raise ValidationFailed('the JWKS is {"keys": [ ...public keys as JSON objects... ]}')
-    if any(_PRIVATE_JWK_MEMBERS & set(key) for key in keys):
-        raise ValidationFailed("the JWKS holds a private or secret key: send the public keys only "
-                               "(and make a new key pair: this one is no longer secret)")
-    try:
-        KeySet.import_key_set(jwks)
-    except (ValueError, TypeError, KeyError, JoseError) as exc:
-        raise ValidationFailed(f"the JWKS cannot be read as public keys: {exc}") from None
-
-
-def _client_name(name: str) -> str:
-    name = names.canonical(name)  # spaces collapsed; control characters kept, to be refused
-    if not name or len(name) > 200 or not name.isprintable():
-        raise ValidationFailed("the client name is 1 to 200 printable characters")
-    return name
-
-
-def register_client(*, name: str, auth_method: str, redirect_uris: list[str], grant_types: list[str],
-                    scopes: list[str], actor: str, min_level: int = 1, sector: str | None = None,
-                    trusted: bool = False, is_resource_server: bool = False,
-                    jwks: dict[str, Any] | None = None, post_logout_redirect_uris: list[str] | None = None,
-                    id_token_alg: str = "ES256",  # noqa: S107 (an algorithm name)
+def register_client(settings: ClientSettings, *, actor: str,
                     client_id: str | None = None) -> tuple[OAuthClient, str | None]:
-    """Register a client; returns it and its secret (shown once; we keep only its HMAC).
+    """Register a client with settings loaded by ``schemas.ClientSettingsSchema``; returns it and
+    its secret (shown once; we keep only its HMAC). ``client_id``: a chosen id (the seed's), else
+    a random one.
 
-    :raises ValidationFailed: a setting is not allowed, with the reason.
+    :raises ValidationFailed: the chosen client id is not allowed, or taken.
     """
-    post_logout = list(dict.fromkeys(post_logout_redirect_uris or []))
-    name = _client_name(name)
-    # The same value twice means nothing more: kept once.
-    redirect_uris, grant_types, scopes = (list(dict.fromkeys(v)) for v in (redirect_uris, grant_types, scopes))
-    _client_settings(auth_method=auth_method, redirect_uris=redirect_uris, grant_types=grant_types,
-                     scopes=scopes, min_level=min_level, jwks=jwks, post_logout_redirect_uris=post_logout,
-                     id_token_alg=id_token_alg, trusted=trusted)
     if client_id is not None and not (client_id and _plausible_client_id(client_id)):
-        raise _invalid("client_id", "the client id is 1 to 64 printable characters")
+        raise ValidationFailed("the client id is 1 to 64 printable characters",
+                               errors={"client_id": ["the client id is 1 to 64 printable characters"]})
     client_id = client_id or secrets.token_hex(16)  # hex: never starts with "-" (a CLI option)
-    sector = _check_sector(sector or _default_sector(redirect_uris, client_id))
     if db.session().scalar(select(OAuthClient.id).where(OAuthClient.client_id == client_id)):
         raise ValidationFailed(f"client id {client_id!r} is taken")
-    secret = crypto.new_secret() if auth_method.startswith("client_secret") else None
+    secret = crypto.new_secret() if settings.auth_method.startswith("client_secret") else None
     client = OAuthClient(
-        client_id=client_id, name=name, token_endpoint_auth_method=auth_method,
+        client_id=client_id, name=settings.name, token_endpoint_auth_method=settings.auth_method,
         secret_hash=crypto.keyed_hash("client-secret", secret) if secret else None,
-        secret_rotated_at=utcnow() if secret else None, redirect_uris=list(redirect_uris),
-        post_logout_redirect_uris=post_logout, grant_types=list(grant_types), scopes=list(scopes),
-        min_level=min_level, sector=sector, trusted=trusted,
-        is_resource_server=is_resource_server, jwks=jwks, id_token_signed_response_alg=id_token_alg)
+        secret_rotated_at=utcnow() if secret else None, redirect_uris=list(settings.redirect_uris),
+        post_logout_redirect_uris=list(settings.post_logout_redirect_uris), grant_types=list(settings.grant_types),
+        scopes=list(settings.scopes), min_level=settings.min_level, sector=settings.sector or client_id,
+        trusted=settings.trusted, is_resource_server=settings.is_resource_server, jwks=settings.jwks,
+        id_token_signed_response_alg=settings.id_token_alg)
     db.session().add(client)
     db.session().flush()
     audit.record(AuditAction.OIDC_CLIENT_CREATE, actor=actor, subject_type="client", subject_id=client.client_id,
-                 data={"name": name, "auth_method": auth_method, "grant_types": grant_types, "scopes": scopes,
-                       "redirect_uris": redirect_uris, "min_level": min_level, "trusted": trusted})
+                 data={"name": settings.name, "auth_method": settings.auth_method,
+                       "grant_types": settings.grant_types, "scopes": settings.scopes,
+                       "redirect_uris": settings.redirect_uris, "min_level": settings.min_level,
+                       "trusted": settings.trusted})
     return client, secret
-
-
-def _default_sector(redirect_uris: list[str], client_id: str) -> str:
-    hosts = {urlsplit(uri).hostname for uri in redirect_uris}
-    return hosts.pop() if len(hosts) == 1 else client_id  # type: ignore[return-value]
 
 
 def get_client(client_id: str) -> OAuthClient:

@@ -19,6 +19,7 @@ from idsvc.oidc.keys import get_keystore
 from idsvc.oidc.models import AUTH_METHODS
 from idsvc.oidc.models import GRANT_TYPES
 from idsvc.oidc.models import OAuthClient
+from idsvc.oidc.schemas import client_settings
 
 
 @click.group("keys", help="Signing keys (keys/).")
@@ -121,11 +122,13 @@ def clients_create(name: str, auth_method: str, redirect_uris: tuple[str, ...], 
                    trusted: bool, resource_server: bool, jwks_file: Any, id_token_alg: str, actor: str) -> None:
     """Register a client; its secret is shown once and never stored in clear."""
     jwks = json.load(jwks_file) if jwks_file else None
-    client, secret = in_transaction(lambda: clients.register_client(
-        name=name, auth_method=auth_method, redirect_uris=list(redirect_uris),
-        grant_types=list(grant_types) or ["authorization_code", "refresh_token"], scopes=list(scopes) or ["openid"],
-        min_level=min_level, sector=sector, trusted=trusted, is_resource_server=resource_server, jwks=jwks,
-        post_logout_redirect_uris=list(logout_uris), id_token_alg=id_token_alg, actor=actor))
+    values: dict[str, Any] = {
+        "name": name, "auth_method": auth_method, "redirect_uris": list(redirect_uris),
+        "post_logout_redirect_uris": list(logout_uris), "min_level": min_level, "sector": sector,
+        "trusted": trusted, "is_resource_server": resource_server, "jwks": jwks, "id_token_alg": id_token_alg}
+    # Left out when not given: the schema's defaults apply (a code-flow client with scope openid).
+    values.update({key: list(given) for key, given in (("grant_types", grant_types), ("scopes", scopes)) if given})
+    client, secret = in_transaction(lambda: clients.register_client(client_settings(values), actor=actor))
     click.echo("\n".join(_client_lines(client)))
     if secret:
         click.echo(f"client_secret  {secret}   (shown once: store it now)")
