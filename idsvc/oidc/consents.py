@@ -15,6 +15,12 @@ from idsvc.oidc import issuance
 from idsvc.oidc.models import Consent
 from idsvc.oidc.models import OAuthClient
 
+
+class NoConsent(NotFound):
+    """The person has no live consent to that client: never given, withdrawn already, or no such
+    client. (A fact for the view, which tells the person in their language.)"""
+
+
 #: The statement of a hot look-up (every authorization and userinfo request), built once.
 _CONSENTED = select(Consent.scopes).where(Consent.account_id == bindparam("account_id"),
                                           Consent.client_pk == bindparam("client_pk"), Consent.revoked_at.is_(None))
@@ -70,12 +76,12 @@ def withdraw_consent(account: Account, client_id: str) -> int:
     consent at every read), the tokens it holds for the person are revoked, and the next login
     asks again. Returns how many tokens were revoked.
 
-    :raises NotFound: the person has no live consent to that client.
+    :raises NoConsent: the person has no live consent to that client.
     """
     found = next(((consent, client) for consent, client in consents_of(account) if client.client_id == client_id),
                  None)
     if found is None:
-        raise NotFound("Bạn không chia sẻ dữ liệu với ứng dụng này. / You do not share data with this app.")
+        raise NoConsent(f"no live consent to the client {client_id!r}")
     consent, client = found
     consent.revoked_at = utcnow()
     revoked = issuance.end_grant(account, client)

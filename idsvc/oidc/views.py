@@ -21,6 +21,7 @@ from flask import redirect
 from flask import render_template
 from flask import request
 from flask import url_for
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import validate_csrf
 from wtforms import ValidationError
@@ -208,5 +209,8 @@ def list_consents() -> Any:
 def withdraw_consent(client_id: str) -> Any:
     login = sessions.current_login()
     assert login is not None
-    consents.withdraw_consent(login.account, client_id)
+    try:
+        consents.withdraw_consent(login.account, client_id)
+    except consents.NoConsent as exc:
+        return error_page(exc.status, _("No such consent"), _("You do not share data with this app."), code=exc.code)
     return redirect(url_for("oidc.consents", withdrawn=client_id))
