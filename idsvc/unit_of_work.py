@@ -39,7 +39,7 @@ Three writes stand apart from a view's unit of work, on purpose:
   refused request must not make the assertion usable again;
 - CLI commands and jobs, which commit through :func:`idsvc.db.transaction`;
 - the registry import, which loads a file through its own connection, in transactions it owns
-  (``idsvc.registry.importer``).
+  (``idsvc.registry.imports.importer``).
 
 A view that declares nothing (a test's) is ``read_write``; ``tests/test_unit_of_work.py`` checks
 that every view of the application declares its policy.

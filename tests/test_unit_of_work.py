@@ -64,7 +64,8 @@ def test_the_policy_is_declared_outermost_so_it_comes_before_any_read(app) -> No
 def test_services_never_commit_nor_decide_the_transaction() -> None:
     """Only the policy, the CLI's ``db.transaction`` (and the seed command, which ends its look
     before loading) and the registry import (its own connection) end transactions."""
-    allowed = {"db.py", "unit_of_work.py", "registry/seed.py", "registry/importer.py", "registry/bulkwrite.py"}
+    allowed = {"db.py", "unit_of_work.py", "registry/seed.py", "registry/imports/importer.py",
+               "registry/imports/bulkwrite.py"}
     root = Path(idsvc.__file__).parent
     offenders = []
     for path in root.rglob("*.py"):

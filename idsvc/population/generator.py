@@ -1,6 +1,6 @@
 """A deterministic synthetic population of Vietnamese citizens, household by household. Pure.
 
-Rows follow :mod:`idsvc.registry.fileformat`. The same ``(count, seed, today)`` always gives the
+Rows follow :mod:`idsvc.registry.imports.fileformat`. The same ``(count, seed, today)`` always gives the
 same rows: one ``random.Random(seed)``, data walked in sorted order, nothing hashed.
 """
 
@@ -20,7 +20,7 @@ from typing import IO
 from idsvc import csvsafe
 from idsvc.population import tables
 from idsvc.registry import idnumbers
-from idsvc.registry.fileformat import COLUMNS
+from idsvc.registry.imports.fileformat import COLUMNS
 from idsvc.registry.units import LEGACY_PROVINCES
 from idsvc.registry.units import communes_2025
 

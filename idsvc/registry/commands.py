@@ -13,9 +13,9 @@ from idsvc import db
 from idsvc.errors import DomainError
 from idsvc.errors import NotFound
 from idsvc.registry import idnumbers
-from idsvc.registry import importer
-from idsvc.registry import reader
 from idsvc.registry import service
+from idsvc.registry.imports import importer
+from idsvc.registry.imports import reader
 
 
 @click.group("units", help="Administrative units (2025 provinces and communes, legacy ID codes).")

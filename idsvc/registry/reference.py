@@ -1,9 +1,7 @@
-"""Closed code lists of the registry, with Vietnamese and English labels, and the shape of the
-few coded values (phone, country). Pure."""
+"""Closed code lists of the registry, with Vietnamese and English labels. Pure data: what a value
+must be is in :mod:`rules`."""
 
 from __future__ import annotations
-
-from idsvc.registry.names import fold
 
 SEXES = {"M": ("Nam", "Male"), "F": ("Nữ", "Female")}
 
@@ -33,29 +31,3 @@ ETHNIC_GROUPS = (
     "Pà Thẻn", "Chứt", "Lự", "Lô Lô", "Mảng", "Cờ Lao", "Bố Y", "Cống", "Ngái", "Si La", "Pu Péo",
     "Rơ Măm", "Brâu", "Ơ Đu",
 )
-
-_ETHNIC_BY_KEY = {fold(name).replace(" ", "").replace("-", ""): name for name in ETHNIC_GROUPS}
-_ETHNIC_BY_KEY.update({"hmong": "Mông", "hmông": "Mông", "stieng": "Xtiêng", "khomu": "Khơ Mú",
-                       "bruvankieu": "Bru - Vân Kiều", "gietrieng": "Giẻ - Triêng"})
-
-
-def canonical_ethnicity(text: str) -> str | None:
-    """The canonical name of an ethnic group written any common way, or ``None`` if unknown."""
-    key = fold(text).replace(" ", "").replace("-", "").replace("'", "")
-    return _ETHNIC_BY_KEY.get(key)
-
-
-def phone_as_stored(text: str) -> str:
-    """A telephone number without the spaces and dots people write in it (check it with :func:`is_phone`)."""
-    return text.replace(" ", "").replace(".", "")
-
-
-def is_phone(phone: str) -> bool:
-    """9 to 15 digits 0-9, after an optional ``+`` (ITU-T E.164)."""
-    digits = phone[1:] if phone.startswith("+") else phone
-    return digits.isascii() and digits.isdigit() and 9 <= len(digits) <= 15
-
-
-def is_country_code(code: str) -> bool:
-    """Two letters A-Z (ISO 3166-1 alpha-2), in upper case."""
-    return len(code) == 2 and code.isascii() and code.isalpha() and code.isupper()

@@ -10,8 +10,8 @@ from sqlalchemy import func
 from sqlalchemy import select
 
 from idsvc import db
-from idsvc.registry import importer
 from idsvc.registry import service
+from idsvc.registry.imports import importer
 from idsvc.registry.models import Citizen
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"

@@ -11,7 +11,6 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import String
 from sqlalchemy import bindparam
 from sqlalchemy import func
 from sqlalchemy import select
@@ -30,9 +29,9 @@ from idsvc.registry import dates
 from idsvc.registry import idnumbers
 from idsvc.registry import names
 from idsvc.registry import reference
+from idsvc.registry import rules
 from idsvc.registry import signals
 from idsvc.registry import units
-from idsvc.registry.dates import InvalidDate
 from idsvc.registry.dates import PartialDate
 from idsvc.registry.models import Citizen
 from idsvc.registry.models import CitizenNumber
@@ -243,75 +242,30 @@ def _add_revision(citizen: Citizen, *, actor: str, source: str, reason: str,
     return revision
 
 
-#: Longest text per column of ``citizen`` (its String sizes; nationality and phone have rules of their own).
-_TEXT_LIMITS = {c.name: c.type.length for c in Citizen.__table__.columns
-                if isinstance(c.type, String) and c.type.length and c.name not in ("nationality", "phone")}
+class _Communes:
+    """The registry's communes as :func:`rules.commune` asks for them: one look-up per code given."""
 
-
-#: Fields that hold personal names (:func:`names.name_problem`).
-_NAME_FIELDS = frozenset({"full_name", "other_names"})
+    def __contains__(self, code: object) -> bool:
+        return isinstance(code, str) and db.session().get(Commune, code) is not None
 
 
 def _validate_fields(values: dict[str, Any]) -> dict[str, Any]:
-    """Normalise and check the values a clerk gives; raise one error naming every bad field."""
+    """Normalise and check the values a clerk gives by the rulebook (:mod:`rules`); raise one error
+    naming every bad field."""
     out: dict[str, Any] = {}
     problems: dict[str, str] = {}
+    today = dates.today()
     for field, value in values.items():
         if isinstance(value, str):
             value = names.canonical(value) or None
-            if value is not None and names.has_control_characters(value):
-                problems[field] = "contains control characters"
-            elif value is not None and len(value) > _TEXT_LIMITS.get(field, len(value)):
-                problems[field] = f"longer than {_TEXT_LIMITS[field]} characters"
-            elif value is not None and field in _NAME_FIELDS:
-                problem = names.name_problem(value, several=field == "other_names")
-                if problem:
-                    problems[field] = problem
-        if field in problems:
-            out[field] = value
-            continue
-        if field == "full_name":
-            if not value:
-                problems[field] = "a full name is required"
-            elif len(names.fold(value)) > _TEXT_LIMITS["name_folded"]:
-                problems[field] = f"longer than {_TEXT_LIMITS['name_folded']} characters without diacritics"
-        elif field == "date_of_birth" and not isinstance(value, PartialDate):
-            try:
-                value = PartialDate.parse(str(value or ""))
-            except InvalidDate as exc:
-                problems[field] = str(exc) if value else "a date of birth is required"
-        elif field == "sex" and value not in reference.SEXES:
-            problems[field] = "sex is M or F"
-        elif field == "ethnicity" and value is not None:
-            canonical = reference.canonical_ethnicity(value)
-            if canonical is None:
-                problems[field] = f"'{value}' is not one of the 54 ethnic groups"
-            value = canonical
-        elif field == "relationship_to_head" and value is not None and value not in reference.RELATIONSHIPS:
-            problems[field] = f"unknown relationship '{value}'"
-        elif field == "blood_type" and value is not None and value not in reference.BLOOD_TYPES:
-            problems[field] = f"unknown blood type '{value}'"
-        elif field == "nationality" and value is not None:
-            value = value.upper()
-            if not reference.is_country_code(value):
-                problems[field] = f"'{value}' is not a 2-letter country code (VN)"
-        elif field == "phone" and value is not None:
-            value = reference.phone_as_stored(value)
-            if not reference.is_phone(value):
-                problems[field] = f"'{value}' is not a telephone number"
-        elif field in ("permanent_commune_code", "current_commune_code") and value is not None \
-                and db.session().get(Commune, value) is None:
-            problems[field] = f"commune {value} does not exist (2025 codes, 5 digits)"
-        elif field == "household_id" and value is not None and (
+        try:
+            value = rules.record_field(field, value, today=today, communes=_Communes())
+        except rules.Invalid as exc:
+            problems[field] = exc.reason
+        if field == "household_id" and value is not None and (
                 type(value) is not int or db.session().get(Household, value) is None):
             problems[field] = f"household {value} does not exist"
         out[field] = value
-    born = out.get("date_of_birth")
-    if isinstance(born, PartialDate) and "date_of_birth" not in problems:
-        if born.earliest() > dates.today():
-            problems["date_of_birth"] = "the date of birth is in the future"
-        elif born.year < 1900:
-            problems["date_of_birth"] = "ID numbers cover births from 1900 on"
     if problems:
         raise ValidationFailed("Some values are not valid: " + "; ".join(f"{k}: {v}" for k, v in problems.items()),
                                errors=problems)
@@ -479,17 +433,10 @@ def record_death(citizen: Citizen, date_of_death: date | str, *, actor: str, rea
         if date_of_death.tzinfo is None:
             raise ValidationFailed("a date of death given with a time needs its time zone")
         date_of_death = date_of_death.astimezone(dates.VIETNAM_TIME).date()
-    elif isinstance(date_of_death, str):
-        try:
-            date_of_death = date.fromisoformat(date_of_death.strip())
-        except ValueError:
-            raise ValidationFailed(f"'{date_of_death}' is not a date: write YYYY-MM-DD") from None
-    if not isinstance(date_of_death, date):
-        raise ValidationFailed("the date of death is a date, YYYY-MM-DD")
-    if date_of_death > dates.today():
-        raise ValidationFailed("the date of death is in the future")
-    if date_of_death < citizen.date_of_birth.earliest():
-        raise ValidationFailed("the date of death is before the date of birth")
+    try:
+        date_of_death = rules.date_of_death(date_of_death, citizen.date_of_birth, dates.today())
+    except rules.Invalid as exc:
+        raise ValidationFailed(f"date_of_death: {exc.reason}", errors={"date_of_death": exc.reason}) from None
     before = _snapshot(citizen, ["status", "date_of_death"])
     citizen.status, citizen.date_of_death = status, date_of_death
     revision = _add_revision(citizen, actor=actor, source="death_registration", reason=reason, before=before,

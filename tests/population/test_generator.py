@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from idsvc.population import generator
 from idsvc.population.commands import population_cli
 from idsvc.registry import idnumbers
-from idsvc.registry.fileformat import COLUMNS
+from idsvc.registry.imports.fileformat import COLUMNS
 from idsvc.registry.units import communes_2025
 
 FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "demo_population.csv"

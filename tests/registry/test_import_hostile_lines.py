@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from idsvc.registry import importer
 from idsvc.registry import service
+from idsvc.registry.imports import importer
 from tests.registry.test_importer import counts
 from tests.registry.test_importer import person
 from tests.registry.test_importer import read_rejects

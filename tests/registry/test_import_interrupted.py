@@ -17,7 +17,7 @@ from sqlalchemy import text
 
 from idsvc.config import normalise_database_url
 from idsvc.registry import idnumbers
-from idsvc.registry.fileformat import COLUMNS
+from idsvc.registry.imports.fileformat import COLUMNS
 
 pytestmark = pytest.mark.slow
 

@@ -19,16 +19,16 @@ from sqlalchemy import select
 from idsvc import db
 from idsvc.audit.models import AuditEvent
 from idsvc.errors import Conflict
-from idsvc.registry import importer
-from idsvc.registry import reader
 from idsvc.registry import service
-from idsvc.registry.fileformat import COLUMNS
+from idsvc.registry.imports import importer
+from idsvc.registry.imports import reader
+from idsvc.registry.imports.fileformat import COLUMNS
+from idsvc.registry.imports.rows import RowChecker
 from idsvc.registry.models import Citizen
 from idsvc.registry.models import CitizenNumber
 from idsvc.registry.models import Household
 from idsvc.registry.models import ImportBatch
 from idsvc.registry.models import Relative
-from idsvc.registry.rows import RowChecker
 
 DEMO = Path(__file__).resolve().parents[2] / "fixtures" / "demo_citizens.csv"
 
@@ -531,7 +531,7 @@ BROKEN_ROWS = {
 def test_initial_load_checks_constraints_in_bulk_and_leaves_them_enforced(app_ctx, tmp_path, broken) -> None:  # type: ignore[no-untyped-def]
     from sqlalchemy import text
 
-    from idsvc.registry.bulkwrite import BulkWriter
+    from idsvc.registry.imports.bulkwrite import BulkWriter
 
     engine = db.get_db().engine
     # SQLite checks both in bulk before the commit; PostgreSQL validates the rebuilt foreign keys,

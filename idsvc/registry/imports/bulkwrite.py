@@ -36,12 +36,12 @@ from sqlalchemy.schema import DropIndex
 
 from idsvc.db import Base
 from idsvc.db import UTCDateTime
-from idsvc.registry.copytext import CITIZEN_COLUMNS
-from idsvc.registry.copytext import CITIZEN_WRITE_COLUMNS
-from idsvc.registry.copytext import RELATIVE_KINDS
-from idsvc.registry.copytext import CopyRows
+from idsvc.registry.imports.copytext import CITIZEN_COLUMNS
+from idsvc.registry.imports.copytext import CITIZEN_WRITE_COLUMNS
+from idsvc.registry.imports.copytext import RELATIVE_KINDS
+from idsvc.registry.imports.copytext import CopyRows
+from idsvc.registry.imports.rows import ROW_AT
 from idsvc.registry.models import Citizen
-from idsvc.registry.rows import ROW_AT
 
 #: PostgreSQL advisory lock held while an import runs (one import at a time; any constant).
 IMPORT_LOCK = 0x1D5C_0001

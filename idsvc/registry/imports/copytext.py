@@ -16,8 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from idsvc.registry.rows import CHECKED_COLUMNS
-from idsvc.registry.rows import ROW_AT
+from idsvc.registry.imports.rows import CHECKED_COLUMNS
+from idsvc.registry.imports.rows import ROW_AT
 
 #: Checked values that are columns of ``citizen`` as they are.
 CITIZEN_COLUMNS = CHECKED_COLUMNS[:CHECKED_COLUMNS.index("household_number")]

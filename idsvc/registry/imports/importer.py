@@ -1,9 +1,10 @@
 """Bulk import of population files into the registry: streaming, set-based, resumable.
 
 The file is read in chunks of ``IMPORT_CHUNK_SIZE`` rows and every row is checked in Python
-(:mod:`reader`, :mod:`rows`). Each chunk is then written in ONE transaction by a handful of
-set-based statements (:mod:`bulkwrite`): a person is written whole (citizen, number, relatives,
-household) or not at all, and a chunk reported imported is committed. For large files the
+(:mod:`reader`; :mod:`rows`, by the rulebook :mod:`idsvc.registry.rules`). Each chunk is then
+written in ONE transaction by a handful of set-based statements (:mod:`bulkwrite`): a person is
+written whole (citizen, number, relatives, household) or not at all, and a chunk reported
+imported is committed. For large files the
 reading and checking runs in a second process, so that it overlaps the database's work.
 
 Re-running is safe. A file is identified by its SHA-256 (:class:`ImportBatch`); every citizen
@@ -14,7 +15,7 @@ present; for anyone else, or a retired number, the row is rejected.
 
 Bulk-imported records get no per-row revision: their provenance is the batch (who, when, which
 file, its hash) and the line, which keeps a 100-million-row migration at bulk-load speed. Every
-later change goes through :mod:`service` and writes revisions.
+later change goes through :mod:`idsvc.registry.service` and writes revisions.
 """
 
 from __future__ import annotations
@@ -47,17 +48,17 @@ from idsvc.audit.tags import AuditAction
 from idsvc.errors import Conflict
 from idsvc.errors import ValidationFailed
 from idsvc.registry import dates
-from idsvc.registry import reader
-from idsvc.registry.bulkwrite import BulkWriter
-from idsvc.registry.copytext import CopyRows
-from idsvc.registry.copytext import to_copy
-from idsvc.registry.fileformat import COLUMNS
+from idsvc.registry.imports import reader
+from idsvc.registry.imports.bulkwrite import BulkWriter
+from idsvc.registry.imports.copytext import CopyRows
+from idsvc.registry.imports.copytext import to_copy
+from idsvc.registry.imports.fileformat import COLUMNS
+from idsvc.registry.imports.rows import ROW_AT
+from idsvc.registry.imports.rows import RowChecker
+from idsvc.registry.imports.rows import RowRejected
+from idsvc.registry.imports.rows import file_values
 from idsvc.registry.models import Commune
 from idsvc.registry.models import ImportBatch
-from idsvc.registry.rows import ROW_AT
-from idsvc.registry.rows import RowChecker
-from idsvc.registry.rows import RowRejected
-from idsvc.registry.rows import file_values
 
 #: Longest actor name the batch and the audit trail keep.
 ACTOR_MAX_LENGTH = 100
@@ -156,16 +157,7 @@ def import_file(path: Path, *, actor: str, rejects_path: Path | None = None, fmt
     header_check = reader.read_blocks(path, fmt, 1)  # the header is checked before anything is written
     next(header_check, None)
     header_check.close()
-    today = dates.today()
-    rejects_path = rejects_path or path.with_name(path.name + ".rejects.csv")
-    if not rejects_path.parent.is_dir() or not os.access(rejects_path.parent, os.W_OK):
-        raise ValidationFailed(f"the rejects file cannot be written in {rejects_path.parent}: "
-                               "the folder does not exist or is not writable")
-    if rejects_path.exists() and rejects_path.samefile(path):
-        raise ValidationFailed(f"the rejects file {rejects_path.name} is the file being imported; "
-                               "name another one with --rejects")
-    rejects = _Rejects(rejects_path)
-    parallel = facts.lines >= PARALLEL_FROM_LINES
+    job = _Job(path, actor, facts, _Rejects(_rejects_path(path, rejects_path)), progress, should_stop, started)
 
     db.session().rollback()  # the caller's session must not hold SQLite's write lock meanwhile
     with db.get_db().engine.connect() as conn:
@@ -173,57 +165,101 @@ def import_file(path: Path, *, actor: str, rejects_path: Path | None = None, fmt
         if not writer.lock():
             raise Conflict("Another import is running on this database; wait for it to finish.")
         try:  # the lock first: a second import is refused at once, not after waiting for the first one's writes
-            communes = frozenset(conn.execute(select(Commune.code)).scalars())
-            conn.rollback()
-            if not communes:
-                raise reader.UnreadableFile("the registry has no administrative units yet; run `idsvc units sync` "
-                                            "first")
+            communes = _known_communes(conn)
             writer.tune(initial_load=initial_load)
-            chunks = (_chunks_from_process if parallel else _checked_chunks)(path, fmt, communes, today, chunk_size,
-                                                                             writer.pg)
-            if initial_load:
-                with conn.begin():
-                    if not writer.registry_is_empty():
-                        raise Conflict("An initial load is for an empty registry; this one has citizens. "
-                                       "Import without --initial-load.")
-                    batch_id, resumed = _open_batch(conn, facts, path, actor)
-                    result = ImportResult(batch_id=batch_id, rejects_path=rejects.path, resumed=resumed)
-                    writer.defer_constraints()
-                    _run(chunks, lambda chunk: _write_chunk(writer, chunk, batch_id, optimistic=True), result,
-                         rejects, progress, should_stop)
-                    if result.interrupted:
-                        raise ImportStopped("The initial load was stopped and rolled back: nothing was imported. "
-                                            "Run the same command again.")
-                    writer.restore_constraints()
-                    result.seconds = time.perf_counter() - started
-                    _close_batch(conn, result)
-            else:
-                with conn.begin():
-                    batch_id, resumed = _open_batch(conn, facts, path, actor)
-                result = ImportResult(batch_id=batch_id, rejects_path=rejects.path, resumed=resumed)
-
-                def write(chunk: _Chunk) -> tuple[int, int, list[tuple[int, str, dict[str, str]]]]:
-                    with conn.begin():
-                        return _write_chunk(writer, chunk, batch_id)
-
-                _run(chunks, write, result, rejects, progress, should_stop)
-                result.seconds = time.perf_counter() - started
-                with conn.begin():
-                    _close_batch(conn, result)
+            source = _chunks_from_process if job.facts.lines >= PARALLEL_FROM_LINES else _checked_chunks
+            chunks = source(path, fmt, communes, dates.today(), chunk_size, writer.pg)
+            result = (_load_empty_registry if initial_load else _write_chunk_by_chunk)(conn, writer, chunks, job)
         finally:
-            rejects.close()
+            job.rejects.close()
             writer.untune()
             writer.unlock()
 
-    if not rejects.count:
+    if not job.rejects.count:
         result.rejects_path = None
+    _audit_run(job, result, initial_load)
+    return result
+
+
+@dataclass
+class _Job:
+    """One run of :func:`import_file`: what it reads, for whom, and where its rejects go."""
+
+    path: Path
+    actor: str
+    facts: reader.FileFacts
+    rejects: _Rejects
+    progress: Callable[[int], None] | None
+    should_stop: Callable[[], bool]
+    started: float
+
+
+def _rejects_path(path: Path, rejects_path: Path | None) -> Path:
+    """Where the rejects file goes: given, or next to the file; refused if it cannot be written there."""
+    rejects_path = rejects_path or path.with_name(path.name + ".rejects.csv")
+    if not rejects_path.parent.is_dir() or not os.access(rejects_path.parent, os.W_OK):
+        raise ValidationFailed(f"the rejects file cannot be written in {rejects_path.parent}: "
+                               "the folder does not exist or is not writable")
+    if rejects_path.exists() and rejects_path.samefile(path):
+        raise ValidationFailed(f"the rejects file {rejects_path.name} is the file being imported; "
+                               "name another one with --rejects")
+    return rejects_path
+
+
+def _known_communes(conn: Connection) -> frozenset[str]:
+    """The registry's commune codes; a registry without them cannot take a single row."""
+    communes = frozenset(conn.execute(select(Commune.code)).scalars())
+    conn.rollback()
+    if not communes:
+        raise reader.UnreadableFile("the registry has no administrative units yet; run `idsvc units sync` first")
+    return communes
+
+
+def _load_empty_registry(conn: Connection, writer: BulkWriter, chunks: Iterator[_Chunk], job: _Job) -> ImportResult:
+    """An initial load: the whole file in one transaction, constraints and indexes built at the end."""
+    with conn.begin():
+        if not writer.registry_is_empty():
+            raise Conflict("An initial load is for an empty registry; this one has citizens. "
+                           "Import without --initial-load.")
+        batch_id, resumed = _open_batch(conn, job.facts, job.path, job.actor)
+        result = ImportResult(batch_id=batch_id, rejects_path=job.rejects.path, resumed=resumed)
+        writer.defer_constraints()
+        _run(chunks, lambda chunk: _write_chunk(writer, chunk, batch_id, optimistic=True), result,
+             job.rejects, job.progress, job.should_stop)
+        if result.interrupted:
+            raise ImportStopped("The initial load was stopped and rolled back: nothing was imported. "
+                                "Run the same command again.")
+        writer.restore_constraints()
+        result.seconds = time.perf_counter() - job.started
+        _close_batch(conn, result)
+    return result
+
+
+def _write_chunk_by_chunk(conn: Connection, writer: BulkWriter, chunks: Iterator[_Chunk], job: _Job) -> ImportResult:
+    """An import into a live registry: one transaction per chunk, so a stopped run keeps what it wrote."""
+    with conn.begin():
+        batch_id, resumed = _open_batch(conn, job.facts, job.path, job.actor)
+    result = ImportResult(batch_id=batch_id, rejects_path=job.rejects.path, resumed=resumed)
+
+    def write(chunk: _Chunk) -> tuple[int, int, list[tuple[int, str, dict[str, str]]]]:
+        with conn.begin():
+            return _write_chunk(writer, chunk, batch_id)
+
+    _run(chunks, write, result, job.rejects, job.progress, job.should_stop)
+    result.seconds = time.perf_counter() - job.started
+    with conn.begin():
+        _close_batch(conn, result)
+    return result
+
+
+def _audit_run(job: _Job, result: ImportResult, initial_load: bool) -> None:
+    """The run in the audit trail: counts, never numbers."""
     with db.transaction():
-        audit.record(AuditAction.REGISTRY_IMPORT_RUN, actor=actor, subject_type="import_batch",
-                     subject_id=batch_id, data={
-                         "file": path.name, "sha256": facts.sha256, "read": result.rows_read,
+        audit.record(AuditAction.REGISTRY_IMPORT_RUN, actor=job.actor, subject_type="import_batch",
+                     subject_id=result.batch_id, data={
+                         "file": job.path.name, "sha256": job.facts.sha256, "read": result.rows_read,
                          "imported": result.imported, "present": result.present, "rejected": result.rejected,
                          "finished": not result.interrupted, "initial_load": initial_load})
-    return result
 
 
 def _run(chunks: Iterator[_Chunk], write: Callable[[_Chunk], tuple[int, int, list[tuple[int, str, dict[str, str]]]]],
@@ -328,8 +364,8 @@ def _checked_chunks(path: Path, fmt: str, communes: frozenset[str], today: date,
     """The file as checked chunks of at most ``size`` rows; a number twice in one chunk is caught here
     (across chunks, by the database). ``copy``: accepted rows as ``COPY`` text (:mod:`copytext`).
 
-    Rows of a plain block (:class:`reader.Block`) go through :meth:`RowChecker.plain` first, and
-    through :meth:`RowChecker.check` only if it cannot accept them at once.
+    Rows of a plain block (:class:`reader.Block`) go through :meth:`RowChecker.plain`, and through
+    :meth:`RowChecker.check` only if it refuses them (for the reasons) or repeats a number.
     """
     checker = RowChecker(communes, today)
     quick_checks: dict[tuple[str, ...], Callable[[list[str]], tuple[Any, ...] | None]] = {}

@@ -26,8 +26,8 @@ from typing import BinaryIO
 from typing import NoReturn
 
 from idsvc.csvsafe import unescape
-from idsvc.registry.fileformat import COLUMNS
-from idsvc.registry.fileformat import REQUIRED_COLUMNS
+from idsvc.registry.imports.fileformat import COLUMNS
+from idsvc.registry.imports.fileformat import REQUIRED_COLUMNS
 from idsvc.registry.names import canonical
 
 FORMATS = ("csv", "jsonl")
