@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -104,7 +105,7 @@ class ClientSettingsSchema(Schema):
         sector = settings.sector or _single_host(settings.redirect_uris)
         if sector is not None:
             _check_sector(sector)
-        return ClientSettings(**{**settings.__dict__, "sector": sector})
+        return replace(settings, sector=sector)
 
 
 def client_settings(values: Mapping[str, Any]) -> ClientSettings:
