@@ -15,6 +15,7 @@ from idsvc.audit.tags import AuditAction
 from idsvc.clitools import actor_option
 from idsvc.clitools import in_transaction
 from idsvc.oidc import clients
+from idsvc.oidc.keys import ALGORITHMS
 from idsvc.oidc.keys import get_keystore
 from idsvc.oidc.models import AUTH_METHODS
 from idsvc.oidc.models import GRANT_TYPES
@@ -109,12 +110,12 @@ def _client_lines(client: OAuthClient) -> list[str]:
 @click.option("--post-logout-redirect-uri", "logout_uris", multiple=True)
 @click.option("--grant-type", "grant_types", multiple=True, type=click.Choice(list(GRANT_TYPES)))
 @click.option("--scope", "scopes", multiple=True, help="Allowed scope (repeatable).")
-@click.option("--min-level", type=click.IntRange(1, 2), default=1, show_default=True)
+@click.option("--min-level", type=int, default=1, show_default=True, help="1 or 2.")
 @click.option("--sector", help="Pairwise sector (default: the redirect URIs' host).")
 @click.option("--trusted", is_flag=True, help="First-party: no consent screen, may get the ID number.")
 @click.option("--resource-server", is_flag=True, help="May introspect other clients' tokens.")
 @click.option("--jwks", "jwks_file", type=click.File(), help="JWKS file of the client (private_key_jwt).")
-@click.option("--id-token-alg", type=click.Choice(["ES256", "RS256"]), default="ES256", show_default=True)
+@click.option("--id-token-alg", type=click.Choice(list(ALGORITHMS)), default="ES256", show_default=True)
 @actor_option
 @with_appcontext
 def clients_create(name: str, auth_method: str, redirect_uris: tuple[str, ...], logout_uris: tuple[str, ...],

@@ -20,6 +20,7 @@ from marshmallow import validate
 
 from idsvc.errors import ValidationFailed
 from idsvc.oidc.claims import SCOPES
+from idsvc.oidc.keys import ALGORITHMS
 from idsvc.oidc.models import AUTH_METHODS
 from idsvc.oidc.models import GRANT_TYPES
 from idsvc.registry import names
@@ -30,7 +31,6 @@ URI_MAX_LENGTH = 500
 SECTOR_MAX_LENGTH = 200
 #: Longest client name (``OAuthClient.name``).
 NAME_MAX_LENGTH = 200
-ID_TOKEN_ALGS = ("ES256", "RS256")
 
 _NAME_RULE = f"the client name is 1 to {NAME_MAX_LENGTH} printable characters"
 _SECTOR_RULE = (f"the sector (by default the redirect URIs' host) is 1 to {SECTOR_MAX_LENGTH} printable "
@@ -86,7 +86,7 @@ class ClientSettingsSchema(Schema):
     is_resource_server = fields.Boolean(load_default=False)
     jwks = fields.Dict(load_default=None)
     id_token_alg = fields.String(load_default="ES256", validate=validate.OneOf(
-        ID_TOKEN_ALGS, error="ID token algorithm is one of {choices}"))
+        ALGORITHMS, error="ID token algorithm is one of {choices}"))
 
     @post_load
     def _settings(self, data: dict[str, Any], **_: Any) -> ClientSettings:

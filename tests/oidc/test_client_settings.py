@@ -60,3 +60,9 @@ def _scopes() -> list[str]:
     from idsvc.oidc.claims import SCOPES
 
     return list(SCOPES)
+
+
+def test_the_cli_leaves_the_level_rule_to_the_schema(runner) -> None:  # type: ignore[no-untyped-def]
+    result = runner.invoke(args=["clients", "create", "--name", "Bad", "--redirect-uri", "https://a.vn/cb",
+                                 "--min-level", "3"])
+    assert result.exit_code != 0 and result.output.strip() == "Error: min level is 1 or 2"
