@@ -249,25 +249,28 @@ def seed(app: Flask) -> Seeded:
     """Clients and an active level-1 account, through the services (activation sets the password)."""
     from idsvc import db
     from idsvc.identity import service as identity
-    from idsvc.oidc import service as oidc
+    from idsvc.oidc import clients
+    from idsvc.oidc import consents
+    from idsvc.oidc.schemas import client_settings
     from idsvc.registry import service as registry
 
     with app.app_context(), db.transaction():
-        _, machine_secret = oidc.register_client(
-            client_id="bench-machine", name="Bench machine client", auth_method="client_secret_basic",
-            redirect_uris=[], grant_types=["client_credentials"], scopes=[MACHINE_SCOPE], actor="system:bench")
-        _, rs_secret = oidc.register_client(
-            client_id="bench-api", name="Bench resource server", auth_method="client_secret_basic",
-            redirect_uris=[], grant_types=["client_credentials"], scopes=[MACHINE_SCOPE],
-            is_resource_server=True, actor="system:bench")
-        agency, _ = oidc.register_client(
-            client_id="bench-agency", name="Bench agency", auth_method="client_secret_basic",
-            redirect_uris=["https://agency.bench.invalid/callback"], grant_types=["authorization_code"],
-            scopes=USER_SCOPE.split(), actor="system:bench")
+        machine = {"auth_method": "client_secret_basic", "grant_types": ["client_credentials"],
+                   "scopes": [MACHINE_SCOPE]}
+        _, machine_secret = clients.register_client(
+            client_settings({"name": "Bench machine client", **machine}), client_id="bench-machine",
+            actor="system:bench")
+        _, rs_secret = clients.register_client(
+            client_settings({"name": "Bench resource server", "is_resource_server": True, **machine}),
+            client_id="bench-api", actor="system:bench")
+        agency, _ = clients.register_client(client_settings({
+            "name": "Bench agency", "auth_method": "client_secret_basic",
+            "redirect_uris": ["https://agency.bench.invalid/callback"], "grant_types": ["authorization_code"],
+            "scopes": USER_SCOPE.split()}), client_id="bench-agency", actor="system:bench")
         account = identity.create_account(registry.get_citizen_by_number(ID_NUMBER), actor="system:bench")
         code = identity.issue_activation_code(account, actor="system:bench")
         identity.activate(ID_NUMBER, code, PASSWORD)
-        oidc.grant_consent(account, agency, USER_SCOPE.split())
+        consents.grant_consent(account, agency, USER_SCOPE.split())
     assert machine_secret and rs_secret
     return Seeded(("bench-machine", machine_secret), ("bench-api", rs_secret), agency.client_id)
 
@@ -276,14 +279,15 @@ def user_access_token(app: Flask) -> str:
     """An access token of the agency for the account, issued as the code flow issues it (10 min)."""
     from idsvc import db
     from idsvc.identity import service as identity
-    from idsvc.oidc import service as oidc
+    from idsvc.oidc import clients
+    from idsvc.oidc import issuance
     from idsvc.registry import service as registry
 
     with app.app_context(), db.transaction():
         account = identity.account_for_citizen(registry.get_citizen_by_number(ID_NUMBER))
-        body = oidc.issue_tokens(client=oidc.get_client("bench-agency"), account=account, scope=USER_SCOPE,
-                                 grant_type="authorization_code", include_refresh=False, level=1, amr="pwd",
-                                 auth_time=db.utcnow())
+        body = issuance.issue_tokens(client=clients.get_client("bench-agency"), account=account,
+                                     scope=USER_SCOPE, grant_type="authorization_code", include_refresh=False,
+                                     level=1, amr="pwd", auth_time=db.utcnow())
     return body["access_token"]
 
 

@@ -63,7 +63,7 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         "TRUSTED_PROXIES": int(env.get("IDSVC_TRUSTED_PROXIES", "0")),
         # How often a process looks whether the signing keys were rotated or pruned (oidc.keys.KeyStore).
         "KEYS_RECHECK_SECONDS": float(env.get("IDSVC_KEYS_RECHECK_SECONDS", "5")),
-        # How long a process keeps a client it has looked up (see oidc.service.find_client).
+        # How long a process keeps a client it has looked up (see oidc.clients.find_client).
         "CLIENT_CACHE_SECONDS": float(env.get("IDSVC_CLIENT_CACHE_SECONDS", "5")),
         "SESSION_IDLE_MINUTES": 30,
         "SESSION_MAX_HOURS": 12,

@@ -89,16 +89,18 @@ def make_account(level: int = 1, password: str = TEST_PASSWORD, role: tuple[str,
 
 def make_client(**settings: Any) -> Any:
     """Register a client (a confidential code-flow RP by default); returns (client, secret)."""
-    from idsvc.oidc import service
+    from idsvc.oidc import clients
+    from idsvc.oidc.schemas import client_settings
 
     values: dict[str, Any] = {
         "name": "Test agency app", "auth_method": "client_secret_basic",
         "redirect_uris": ["https://rp.example.vn/callback"],
         "grant_types": ["authorization_code", "refresh_token"],
-        "scopes": ["openid", "profile", "birthdate", "gender", "address"], "actor": "test",
+        "scopes": ["openid", "profile", "birthdate", "gender", "address"],
     }
     values.update(settings)
-    client, secret = service.register_client(**values)
+    client_id = values.pop("client_id", None)
+    client, secret = clients.register_client(client_settings(values), client_id=client_id, actor="test")
     db.session().flush()
     return client, secret
 

@@ -18,7 +18,7 @@ from idsvc.db import utcnow
 from idsvc.identity import service as identity
 from idsvc.identity import signals as identity_signals
 from idsvc.identity.models import Account
-from idsvc.oidc import service as oidc
+from idsvc.oidc import issuance
 from idsvc.oidc.models import OAuthToken
 from idsvc.registry import service as registry
 from idsvc.registry import signals as registry_signals
@@ -55,8 +55,8 @@ def test_ended_sessions_revoke_the_tokens_and_the_audit_counts_them(app_ctx, cre
     account = create_account()
     client, _ = create_client()
     for _ in range(2):
-        oidc.issue_tokens(client=client, account=account, scope="openid", grant_type="authorization_code",
-                          include_refresh=True, level=1, amr="pwd", auth_time=utcnow())
+        issuance.issue_tokens(client=client, account=account, scope="openid", grant_type="authorization_code",
+                              include_refresh=True, level=1, amr="pwd", auth_time=utcnow())
     identity.revoke_sessions(account, actor="account:1", reason="logout-everywhere")
     revoked = db.session().scalars(select(OAuthToken.revoked_at).where(OAuthToken.account_id == account.id)).all()
     assert len(revoked) == 2 and None not in revoked

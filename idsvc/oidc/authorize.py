@@ -25,7 +25,8 @@ from flask import current_app
 from idsvc import crypto
 from idsvc.db import utcnow
 from idsvc.identity.models import LoginSession
-from idsvc.oidc import service
+from idsvc.oidc import consents
+from idsvc.oidc import subjects
 from idsvc.oidc import tokens
 from idsvc.oidc.grants import UnmetAuthenticationRequirements
 from idsvc.oidc.models import level_for_acr
@@ -94,7 +95,7 @@ def decide(grant: Any, login: LoginSession | None, consent_given: bool, *, expla
     scopes = scope_to_list(grant.request.scope) or []
     if consent_given:
         return Decision("issue")
-    if ("consent" in prompts and not client.trusted) or not service.has_consent(account, client, scopes):
+    if ("consent" in prompts and not client.trusted) or not consents.has_consent(account, client, scopes):
         if silent:
             raise ConsentRequiredError(redirect_uri=redirect_uri, state=state)
         return Decision("consent", scopes)
@@ -130,7 +131,7 @@ def _needs_login(data: Any, login: LoginSession | None, client: Any) -> bool:
             claims = tokens.decode_id_token_hint(hint, client.client_id)
         except tokens.TokenInvalid:
             raise InvalidRequestError("id_token_hint is not an ID token this server issued to this client") from None
-        if claims.get("sub") != service.pairwise_sub(client, login.account):
+        if claims.get("sub") != subjects.pairwise_sub(client, login.account):
             return True
     return False
 

@@ -1,6 +1,6 @@
 """Scopes and the claims they release, read from the registry through its service.
 
-``sub`` is pairwise (``service.pairwise_sub``); the 12-digit ID number is never the ``sub`` and
+``sub`` is pairwise (``subjects.pairwise_sub``); the 12-digit ID number is never the ``sub`` and
 only leaves in the ``personal_id_number`` claim of the ``id_number`` scope, which only trusted
 (first-party) clients may be allowed.
 """

@@ -14,11 +14,13 @@ from idsvc.audit import service as audit
 from idsvc.audit.tags import AuditAction
 from idsvc.clitools import actor_option
 from idsvc.clitools import in_transaction
-from idsvc.oidc import service
+from idsvc.oidc import clients
+from idsvc.oidc.keys import ALGORITHMS
 from idsvc.oidc.keys import get_keystore
 from idsvc.oidc.models import AUTH_METHODS
 from idsvc.oidc.models import GRANT_TYPES
 from idsvc.oidc.models import OAuthClient
+from idsvc.oidc.schemas import client_settings
 
 
 @click.group("keys", help="Signing keys (keys/).")
@@ -108,12 +110,12 @@ def _client_lines(client: OAuthClient) -> list[str]:
 @click.option("--post-logout-redirect-uri", "logout_uris", multiple=True)
 @click.option("--grant-type", "grant_types", multiple=True, type=click.Choice(list(GRANT_TYPES)))
 @click.option("--scope", "scopes", multiple=True, help="Allowed scope (repeatable).")
-@click.option("--min-level", type=click.IntRange(1, 2), default=1, show_default=True)
+@click.option("--min-level", type=int, default=1, show_default=True, help="1 or 2.")
 @click.option("--sector", help="Pairwise sector (default: the redirect URIs' host).")
 @click.option("--trusted", is_flag=True, help="First-party: no consent screen, may get the ID number.")
 @click.option("--resource-server", is_flag=True, help="May introspect other clients' tokens.")
 @click.option("--jwks", "jwks_file", type=click.File(), help="JWKS file of the client (private_key_jwt).")
-@click.option("--id-token-alg", type=click.Choice(["ES256", "RS256"]), default="ES256", show_default=True)
+@click.option("--id-token-alg", type=click.Choice(list(ALGORITHMS)), default="ES256", show_default=True)
 @actor_option
 @with_appcontext
 def clients_create(name: str, auth_method: str, redirect_uris: tuple[str, ...], logout_uris: tuple[str, ...],
@@ -121,11 +123,13 @@ def clients_create(name: str, auth_method: str, redirect_uris: tuple[str, ...], 
                    trusted: bool, resource_server: bool, jwks_file: Any, id_token_alg: str, actor: str) -> None:
     """Register a client; its secret is shown once and never stored in clear."""
     jwks = json.load(jwks_file) if jwks_file else None
-    client, secret = in_transaction(lambda: service.register_client(
-        name=name, auth_method=auth_method, redirect_uris=list(redirect_uris),
-        grant_types=list(grant_types) or ["authorization_code", "refresh_token"], scopes=list(scopes) or ["openid"],
-        min_level=min_level, sector=sector, trusted=trusted, is_resource_server=resource_server, jwks=jwks,
-        post_logout_redirect_uris=list(logout_uris), id_token_alg=id_token_alg, actor=actor))
+    values: dict[str, Any] = {
+        "name": name, "auth_method": auth_method, "redirect_uris": list(redirect_uris),
+        "post_logout_redirect_uris": list(logout_uris), "min_level": min_level, "sector": sector,
+        "trusted": trusted, "is_resource_server": resource_server, "jwks": jwks, "id_token_alg": id_token_alg}
+    # Left out when not given: the schema's defaults apply (a code-flow client with scope openid).
+    values.update({key: list(given) for key, given in (("grant_types", grant_types), ("scopes", scopes)) if given})
+    client, secret = in_transaction(lambda: clients.register_client(client_settings(values), actor=actor))
     click.echo("\n".join(_client_lines(client)))
     if secret:
         click.echo(f"client_secret  {secret}   (shown once: store it now)")
@@ -135,7 +139,7 @@ def clients_create(name: str, auth_method: str, redirect_uris: tuple[str, ...], 
 @with_appcontext
 def clients_list() -> None:
     """One line per client."""
-    for client in service.list_clients():
+    for client in clients.list_clients():
         state = "disabled" if client.disabled_at else "enabled"
         click.echo(f"{client.client_id}\t{client.token_endpoint_auth_method}\t{state}\t{client.name}")
 
@@ -145,7 +149,7 @@ def clients_list() -> None:
 @with_appcontext
 def clients_show(client_id: str) -> None:
     """Show a client's settings (never its secret)."""
-    click.echo("\n".join(_client_lines(in_transaction(lambda: service.get_client(client_id)))))
+    click.echo("\n".join(_client_lines(in_transaction(lambda: clients.get_client(client_id)))))
 
 
 @clients_cli.command("rotate-secret")
@@ -154,7 +158,7 @@ def clients_show(client_id: str) -> None:
 @with_appcontext
 def clients_rotate_secret(client_id: str, actor: str) -> None:
     """Issue a new secret; the old one stops working at once."""
-    secret = in_transaction(lambda: service.rotate_secret(service.get_client(client_id), actor=actor))
+    secret = in_transaction(lambda: clients.rotate_secret(clients.get_client(client_id), actor=actor))
     click.echo(f"client_secret  {secret}   (shown once: store it now)")
 
 
@@ -164,5 +168,5 @@ def clients_rotate_secret(client_id: str, actor: str) -> None:
 @with_appcontext
 def clients_disable(client_id: str, actor: str) -> None:
     """Disable a client and revoke every token it holds."""
-    revoked = in_transaction(lambda: service.disable_client(service.get_client(client_id), actor=actor))
+    revoked = in_transaction(lambda: clients.disable_client(clients.get_client(client_id), actor=actor))
     click.echo(f"disabled; {revoked} tokens revoked")

@@ -1,10 +1,10 @@
 """Authlib subclasses: the grants, PKCE policy, client assertion, token endpoints and the bearer
-validator. Every hook Authlib asks for is here; what it stores goes through ``oidc.service``.
+validator. Every hook Authlib asks for is here; what it stores goes through the oidc services
+(``clients``, ``issuance``, ``subjects``).
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from authlib.oauth2 import rfc6749
@@ -23,26 +23,19 @@ from authlib.oidc.core import OpenIDCode
 from authlib.oidc.core.errors import RequestNotSupportedError
 from authlib.oidc.core.errors import RequestURINotSupportedError
 from flask import current_app
-from flask import g
 from joserfc.jwk import KeySet
-from sqlalchemy import select
-from sqlalchemy import update
-from sqlalchemy.exc import IntegrityError
 
 from idsvc import crypto
-from idsvc import db
-from idsvc import unit_of_work
-from idsvc.audit import service as audit
-from idsvc.audit.tags import AuditAction
 from idsvc.db import utcnow
-from idsvc.groupwrite import GroupWriteFailed
+from idsvc.identity.models import LoginSession
 from idsvc.oidc import claims
-from idsvc.oidc import service
+from idsvc.oidc import clients
+from idsvc.oidc import issuance
+from idsvc.oidc import subjects
 from idsvc.oidc import tokens
 from idsvc.oidc.models import AuthorizationCode
 from idsvc.oidc.models import OAuthClient
 from idsvc.oidc.models import OAuthToken
-from idsvc.oidc.models import UsedAssertion
 from idsvc.oidc.models import acr_for_level
 
 #: Every client authenticates with exactly the one method it was registered with.
@@ -111,42 +104,18 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         _check_scopes(self.request, claims.USER_SCOPES)
 
     def save_authorization_code(self, code: str, request: Any) -> AuthorizationCode:
-        login = g.login_session  # set by the authorize view: the session that consented
-        now = utcnow()
+        """Store the code. ``request.user`` is the login session that consented: the authorize view
+        grants with it (``grant_user``), so the code keeps how and when the person logged in."""
+        login: LoginSession = request.user
         data = request.payload.data
-        row = AuthorizationCode(
-            code_hash=crypto.keyed_hash("authorization-code", code), client_pk=request.client.id,
-            account_id=request.user.id, login_session_id=login.id,
+        return issuance.store_code(
+            code, client=request.client, login=login,
             redirect_uri=request.payload.redirect_uri or request.client.get_default_redirect_uri(),
             scope=request.scope, nonce=data.get("nonce"), code_challenge=data["code_challenge"],
-            code_challenge_method=data["code_challenge_method"], level=login.level, amr=login.amr,
-            auth_time=login.auth_time, created_at=now,
-            expires_at=now + timedelta(seconds=current_app.config["AUTHORIZATION_CODE_SECONDS"]))
-        db.session().add(row)
-        db.session().flush()
-        return row
+            code_challenge_method=data["code_challenge_method"])
 
     def query_authorization_code(self, code: str, client: OAuthClient) -> AuthorizationCode | None:
-        s = db.session()
-        row = s.scalar(select(AuthorizationCode).where(
-            AuthorizationCode.code_hash == crypto.keyed_hash("authorization-code", code)))
-        if row is None or row.client_pk != client.id:
-            return None
-        now = utcnow()
-        # Claim the code atomically: of two concurrent redemptions, exactly one wins.
-        claimed = s.execute(update(AuthorizationCode).where(
-            AuthorizationCode.id == row.id, AuthorizationCode.used_at.is_(None)).values(used_at=now)
-        ).rowcount  # type: ignore[attr-defined]  # an UPDATE's result is a CursorResult
-        if not claimed:  # the revocation stands although the answer is 400 (the token view's policy)
-            revoked = service.revoke_tokens_of_code(row.id)
-            audit.record(AuditAction.OIDC_CODE_REPLAY, actor=f"client:{client.client_id}",
-                         subject_type="account", subject_id=row.account_id, data={"tokens_revoked": revoked})
-            return None
-        # Spent even if the redemption then fails (wrong code_verifier or redirect_uri, expired):
-        # one try per code (RFC 6749 §4.1.2, RFC 9700 §2.1.1). The token view commits its 400s.
-        if row.expires_at <= now:
-            return None
-        return row
+        return issuance.redeem_code(code, client)
 
     def delete_authorization_code(self, authorization_code: AuthorizationCode) -> None:
         pass  # already marked used in query_authorization_code; the row stays for replay detection
@@ -158,7 +127,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
     def generate_token(self, user: Any = None, scope: str | None = None, grant_type: str | None = None,
                        expires_in: int | None = None, include_refresh_token: bool = True) -> dict[str, Any]:
         code: AuthorizationCode = self.request.authorization_code
-        return service.issue_tokens(
+        return issuance.issue_tokens(
             client=self.request.client, account=user, scope=scope or "", grant_type=self.GRANT_TYPE,
             include_refresh=include_refresh_token, level=code.level, amr=code.amr, auth_time=code.auth_time,
             code_id=code.id)
@@ -169,7 +138,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
     INCLUDE_NEW_REFRESH_TOKEN = True
 
     def authenticate_refresh_token(self, refresh_token: str) -> OAuthToken | None:
-        row = service.token_by_refresh(refresh_token)
+        row = issuance.token_by_refresh(refresh_token)
         if row is None or (row.revoked_at is not None and row.rotated_at is None):
             return None
         if row.client_pk != self.request.client.id:
@@ -179,36 +148,19 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
             if row.refresh_expires_at is None or row.refresh_expires_at <= utcnow():
                 return None
             return row  # rotated in issue_token, once nothing can refuse the request any more
-        self._reuse(row)
+        issuance.refresh_reused(row)
         return None
 
-    def _reuse(self, row: OAuthToken) -> None:
-        """A rotated refresh token came back: someone holds a copy. Revoke the whole family (it
-        stands although the answer is 400: the token view's policy)."""
-        service.revoke_family(row.family, reason="refresh-token-reuse", actor=f"client:{row.client.client_id}")
-        audit.record(AuditAction.OIDC_REFRESH_REUSE, actor=f"client:{row.client.client_id}",
-                     subject_type="account", subject_id=row.account_id)
-
     def _rotate(self, row: OAuthToken) -> None:
-        """Rotate the presented refresh token, atomically: of two requests with the same token,
-        exactly one wins (the other waits for its row lock, then finds it rotated: a reuse).
-
-        Last of the checks, after the scope and the person's account: the token view commits its
-        400 answers (a spent code, a revoked family must stand), so no refusal may follow a
-        rotation, which a refused request must not keep.
+        """Rotate the presented refresh token (``issuance.rotate_refresh``), last of the checks,
+        after the scope and the person's account: the token view commits its 400 answers (a spent
+        code, a revoked family must stand), so no refusal may follow a rotation, which a refused
+        request must not keep.
 
         :raises InvalidGrantError: the token was rotated or revoked meanwhile.
         """
-        now = utcnow()
-        if db.session().execute(update(OAuthToken).where(
-                OAuthToken.id == row.id, OAuthToken.rotated_at.is_(None), OAuthToken.revoked_at.is_(None))
-                .values(rotated_at=now, revoked_at=now)
-        ).rowcount:  # type: ignore[attr-defined]  # an UPDATE's result is a CursorResult
-            return
-        if db.session().scalar(select(OAuthToken.rotated_at).where(OAuthToken.id == row.id)) is not None:
-            self._reuse(row)
-        # else revoked meanwhile (logout, withdrawn consent), not rotated: no reuse
-        raise InvalidGrantError()
+        if not issuance.rotate_refresh(row):
+            raise InvalidGrantError()
 
     def authenticate_user(self, refresh_token: OAuthToken) -> Any:
         account = refresh_token.account
@@ -221,7 +173,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         self._rotate(refresh_token)
         # A narrower scope is for this access token only: the new refresh token keeps the grant's.
         scope = self.request.payload.scope or refresh_token.grant_scope()
-        return service.issue_tokens(
+        return issuance.issue_tokens(
             client=self.request.client, account=user, scope=scope, refresh_scope=refresh_token.grant_scope(),
             grant_type=self.GRANT_TYPE, include_refresh=True, level=refresh_token.level, amr=refresh_token.amr,
             auth_time=refresh_token.auth_time, family=refresh_token.family, code_id=refresh_token.code_id)
@@ -236,9 +188,9 @@ class ClientCredentialsGrant(grants.ClientCredentialsGrant):
 
     def generate_token(self, user: Any = None, scope: str | None = None, grant_type: str | None = None,
                        expires_in: int | None = None, include_refresh_token: bool = False) -> dict[str, Any]:
-        return service.issue_tokens(client=self.request.client, account=None,
-                                    scope=self.request.client.get_allowed_scope(scope), grant_type=self.GRANT_TYPE,
-                                    include_refresh=False)
+        return issuance.issue_tokens(client=self.request.client, account=None,
+                                     scope=self.request.client.get_allowed_scope(scope), grant_type=self.GRANT_TYPE,
+                                     include_refresh=False)
 
 
 class IdToken(OpenIDCode):
@@ -260,7 +212,7 @@ class IdToken(OpenIDCode):
         now = tokens.now()
         source = request.authorization_code or request.refresh_token
         id_claims: dict[str, Any] = {
-            "iss": cfg["ISSUER"], "sub": service.pairwise_sub(client, request.user), "aud": client.client_id,
+            "iss": cfg["ISSUER"], "sub": subjects.pairwise_sub(client, request.user), "aud": client.client_id,
             "azp": client.client_id, "iat": now, "exp": now + cfg["ID_TOKEN_SECONDS"],
             "auth_time": int(source.auth_time.timestamp()), "acr": acr_for_level(source.level),
             "amr": source.amr.split(),
@@ -297,24 +249,14 @@ class PrivateKeyJWT(JWTBearerClientAssertion):
         return KeySet.import_key_set(client.jwks)  # type: ignore[arg-type]  # a JWKS, checked at registration
 
     def validate_jti(self, claims_: dict[str, Any], jti: str) -> bool:
-        client = service.find_client(claims_["sub"])
+        client = clients.find_client(claims_["sub"])
         if client is None:
             return False
         lifetime = int(claims_["exp"]) - tokens.now()
         if lifetime > ASSERTION_MAX_SECONDS:  # its jti would have to be kept that long
             raise rfc6749.InvalidClientError(
                 description=f"the client assertion expires more than {ASSERTION_MAX_SECONDS} s from now")
-        used = {"client_pk": client.id, "jti": str(jti)[:255],
-                "expires_at": utcnow() + timedelta(seconds=lifetime + 60)}
-        # Committed in a transaction of its own whatever the request answers (a refused request
-        # must not make the assertion usable again): the one write apart from the view's policy.
-        try:
-            unit_of_work.write_apart([(UsedAssertion.__table__, used)])
-        except GroupWriteFailed as exc:
-            if isinstance(exc.__cause__, IntegrityError):
-                return False  # the jti is there already: a replay
-            raise
-        return True
+        return clients.spend_assertion(client, str(jti), lifetime)
 
 
 class _TokenLookup:
@@ -342,11 +284,11 @@ class _TokenLookup:
 
     @staticmethod
     def _as_access(token_string: str) -> OAuthToken | None:
-        return service.access_token_row(token_string)
+        return issuance.access_token_row(token_string)
 
     @staticmethod
     def _as_refresh(token_string: str) -> OAuthToken | None:
-        row = service.token_by_refresh(token_string)
+        row = issuance.token_by_refresh(token_string)
         if row is not None:
             row.presented_refresh = True
         return row
@@ -357,7 +299,7 @@ class Revocation(_TokenLookup, RevocationEndpoint):
 
     def revoke_token(self, token: OAuthToken, request: Any) -> None:
         # Revoking either token ends the grant: every token of its family goes (RFC 7009 §2.1).
-        service.revoke_family(token.family, reason="client-revocation", actor=f"client:{request.client.client_id}")
+        issuance.revoke_family(token.family, reason="client-revocation", actor=f"client:{request.client.client_id}")
 
 
 class Introspection(_TokenLookup, IntrospectionEndpoint):
@@ -371,7 +313,7 @@ class Introspection(_TokenLookup, IntrospectionEndpoint):
             "active": True, "client_id": token.client.client_id, "scope": token.get_scope(),
             "iat": int(token.issued_at.timestamp()), "exp": int(token.expires_at().timestamp()),
             "iss": current_app.config["ISSUER"], "aud": current_app.config["ISSUER"], "jti": token.jti,
-            "sub": service.pairwise_sub(token.client, token.account) if token.account else token.client.client_id,
+            "sub": subjects.pairwise_sub(token.client, token.account) if token.account else token.client.client_id,
         }
         if token.level is not None:
             body["acr"] = acr_for_level(token.level)
@@ -391,7 +333,7 @@ class AccessTokenValidator(BearerTokenValidator):
     """Bearer tokens at our APIs: a JWT of ours whose row is neither revoked nor expired."""
 
     def authenticate_token(self, token_string: str) -> OAuthToken | None:
-        return service.access_token_row(token_string)
+        return issuance.access_token_row(token_string)
 
     def validate_token(self, token: OAuthToken | None, scopes: Any, request: Any, **kwargs: Any) -> None:
         if token is not None and token.account is not None and token.account.status != "active":

@@ -6,7 +6,8 @@ from flask import Flask
 
 from idsvc.identity import signals as identity_signals
 from idsvc.identity.models import Account
-from idsvc.oidc import service
+from idsvc.oidc import clients
+from idsvc.oidc import issuance
 
 
 def init_app(app: Flask) -> None:
@@ -17,9 +18,9 @@ def init_app(app: Flask) -> None:
 
 def _sessions_revoked(app: Flask, *, account: Account) -> int:
     """The account's sessions ended: revoke its grants and tokens; how many tokens."""
-    return service.revoke_tokens_of_account(account.id)
+    return issuance.revoke_tokens_of_account(account.id)
 
 
 def _login_asked(app: Flask, *, next_url: str) -> str | None:
     """The login page returns to ``next_url``: the name of the agency asking, if it is one of ours."""
-    return service.requesting_client_name(next_url)
+    return clients.requesting_client_name(next_url)

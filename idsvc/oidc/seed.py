@@ -15,7 +15,8 @@ from flask import current_app
 
 from idsvc import db
 from idsvc.oidc import claims
-from idsvc.oidc import service
+from idsvc.oidc import clients
+from idsvc.oidc.schemas import client_settings
 
 DEMO_REDIRECT = "http://127.0.0.1:8000/callback"
 #: Every scope a person can release except the ID number (only for trusted clients).
@@ -26,21 +27,21 @@ def run(*, echo: Callable[[str], None], extra: dict[str, str]) -> None:
     path = Path(current_app.instance_path) / "demo-credentials.json"
     saved = json.loads(path.read_text()) if path.exists() else {}
     with db.transaction():
-        if service.find_client("demo-agency") is None:
-            _, secret = service.register_client(
-                client_id="demo-agency", name="Cổng dịch vụ công (demo) / Public service portal (demo)",
-                auth_method="client_secret_basic", redirect_uris=[DEMO_REDIRECT],
-                post_logout_redirect_uris=["http://127.0.0.1:8000/"],
-                grant_types=["authorization_code", "refresh_token", "client_credentials"],
-                scopes=[*DEMO_SCOPES, "registry.verify"], actor="system:seed")
+        if clients.find_client("demo-agency") is None:
+            _, secret = clients.register_client(client_settings({
+                "name": "Cổng dịch vụ công (demo) / Public service portal (demo)",
+                "auth_method": "client_secret_basic", "redirect_uris": [DEMO_REDIRECT],
+                "post_logout_redirect_uris": ["http://127.0.0.1:8000/"],
+                "grant_types": ["authorization_code", "refresh_token", "client_credentials"],
+                "scopes": [*DEMO_SCOPES, "registry.verify"]}), client_id="demo-agency", actor="system:seed")
             saved["demo-agency"] = secret
             echo("demo client demo-agency registered")
-        if service.find_client("demo-public") is None:
-            service.register_client(
-                client_id="demo-public", name="Ứng dụng di động (demo) / Mobile app (demo)", auth_method="none",
-                redirect_uris=["http://127.0.0.1:8000/app-callback"], grant_types=["authorization_code",
-                                                                                   "refresh_token"],
-                scopes=DEMO_SCOPES, actor="system:seed")
+        if clients.find_client("demo-public") is None:
+            clients.register_client(client_settings({
+                "name": "Ứng dụng di động (demo) / Mobile app (demo)", "auth_method": "none",
+                "redirect_uris": ["http://127.0.0.1:8000/app-callback"],
+                "grant_types": ["authorization_code", "refresh_token"], "scopes": DEMO_SCOPES}),
+                client_id="demo-public", actor="system:seed")
             echo("demo client demo-public registered")
     saved.update({f"activation-code-{number}": code for number, code in extra.items()})
     if saved:

@@ -23,17 +23,17 @@ from flask import request
 from werkzeug.local import LocalProxy
 
 from idsvc.oidc import claims
+from idsvc.oidc import clients
 from idsvc.oidc import grants
-from idsvc.oidc import service
 from idsvc.oidc.models import OAuthToken
 
 
 def _query_client(client_id: str) -> Any:
-    return service.find_client(client_id)
+    return clients.find_client(client_id)
 
 
 def _save_token(token: dict[str, Any], request: Any) -> None:
-    """Tokens are stored when they are issued (``service.issue_tokens``); nothing left to do."""
+    """Tokens are stored when they are issued (``issuance.issue_tokens``); nothing left to do."""
 
 
 def init_oauth(app: Flask) -> None:

@@ -16,13 +16,12 @@ from authlib.oauth2.rfc6749 import InvalidRequestError
 from authlib.oauth2.rfc6749 import OAuth2Error
 from flask import Blueprint
 from flask import Response
-from flask import g
 from flask import jsonify
 from flask import redirect
 from flask import render_template
 from flask import request
 from flask import url_for
-from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import validate_csrf
 from wtforms import ValidationError
@@ -35,7 +34,9 @@ from idsvc.identity import service as identity
 from idsvc.identity import sessions
 from idsvc.oidc import authorize as authz
 from idsvc.oidc import claims
-from idsvc.oidc import service
+from idsvc.oidc import consents
+from idsvc.oidc import logout
+from idsvc.oidc import subjects
 from idsvc.oidc.claims import SCOPE_LABELS
 from idsvc.oidc.server import authorization
 from idsvc.oidc.server import require_oauth
@@ -74,7 +75,7 @@ def _csrf_ok() -> bool:
 @bp.route("/authorize", methods=["GET", "POST"])
 @unit_of_work.read_write
 @csrf.exempt  # a client may POST the request itself; the consent decision is checked below
-def authorize() -> ResponseReturnValue:
+def authorize() -> Any:
     login = sessions.current_login()
     try:
         grant = authorization.get_consent_grant(end_user=login.account if login else None)
@@ -83,8 +84,7 @@ def authorize() -> ResponseReturnValue:
         explained = (request.method == "POST" and request.form.get("decision") == "back" and login is not None
                      and _csrf_ok())
         if decided and request.form["decision"] == "deny":
-            audit.record(AuditAction.OIDC_AUTHORIZE_DENY,
-                         actor=f"account:{login.account_id}",  # type: ignore[union-attr]  # decided: logged in
+            audit.record(AuditAction.OIDC_AUTHORIZE_DENY, actor=f"account:{login.account_id}",  # type: ignore[union-attr]
                          subject_type="client", subject_id=grant.request.client.client_id)
             return authorization.create_authorization_response(grant_user=None, grant=grant)
         decision = authz.decide(grant, login, consent_given=decided, explained=explained)
@@ -104,12 +104,12 @@ def authorize() -> ResponseReturnValue:
                                scopes=[(s, SCOPE_LABELS.get(s, s)) for s in decision.detail])
     assert login is not None
     if decided:
-        service.grant_consent(login.account, grant.request.client, decision.detail or
+        consents.grant_consent(login.account, grant.request.client, decision.detail or
                               (grant.request.scope or "").split())
-    g.login_session = login
     audit.record(AuditAction.OIDC_AUTHORIZE, actor=f"account:{login.account_id}", subject_type="client",
                  subject_id=grant.request.client.client_id, data={"scope": grant.request.scope, "level": login.level})
-    return authorization.create_authorization_response(grant_user=login.account, grant=grant)
+    # The login session itself is the grant's user: the code keeps how and when the person logged in.
+    return authorization.create_authorization_response(grant_user=login, grant=grant)
 
 
 def _client_endpoint(view: Callable[[], Response]) -> Callable[[], Response]:
@@ -161,8 +161,8 @@ def introspect() -> Response:
 def userinfo() -> Response:
     token = current_token
     account = token.account  # a person's token of an active account (AccessTokenValidator)
-    scopes = service.consented_scopes(account, token.client, token.scope.split())
-    body = {"sub": service.pairwise_sub(token.client, account), **claims.user_claims(account.citizen_id, scopes)}
+    scopes = consents.consented_scopes(account, token.client, token.scope.split())
+    body = {"sub": subjects.pairwise_sub(token.client, account), **claims.user_claims(account.citizen_id, scopes)}
     audit.record(AuditAction.OIDC_USERINFO_READ, actor=f"client:{token.client.client_id}", subject_type="account",
                  subject_id=account.id, data={"claims": sorted(k for k in body if k != "sub")})
     response = jsonify(body)
@@ -173,10 +173,10 @@ def userinfo() -> Response:
 @bp.route("/logout", methods=["GET", "POST"])
 @unit_of_work.read_write
 @csrf.exempt  # an RP may POST the logout request; our own confirmation carries a token
-def end_session() -> ResponseReturnValue:
+def end_session() -> Any:
     """RP-initiated logout 1.0: with a valid ``id_token_hint`` at once, otherwise after the person
     confirms (a form with a CSRF token), so a third-party page cannot log people out."""
-    target = service.logout_target(request.values)
+    target = logout.logout_target(request.values)
     if target.hint_invalid:  # RP-Initiated Logout §4: a hint that fails validation is an error
         return _error(InvalidRequestError("id_token_hint is not an ID token this server issued"))
     login = sessions.current_login()
@@ -193,21 +193,24 @@ def end_session() -> ResponseReturnValue:
 
 # --- the person's consents --------------------------------------------------------------------
 
-@bp.get("/account/apps")
+@bp.get("/account/apps", endpoint="consents")
 @unit_of_work.read_write
 @sessions.login_required(level=sessions.ACCOUNT_LEVEL)
-def consents() -> ResponseReturnValue:
+def list_consents() -> Any:
     login = sessions.current_login()
     assert login is not None
-    return render_template("oidc/apps.html", consents=service.consents_of(login.account), labels=SCOPE_LABELS,
+    return render_template("oidc/apps.html", consents=consents.consents_of(login.account), labels=SCOPE_LABELS,
                            withdrawn=request.args.get("withdrawn"))
 
 
 @bp.post("/account/apps/<client_id>/withdraw")
 @unit_of_work.read_write
 @sessions.login_required(level=sessions.ACCOUNT_LEVEL)
-def withdraw_consent(client_id: str) -> ResponseReturnValue:
+def withdraw_consent(client_id: str) -> Any:
     login = sessions.current_login()
     assert login is not None
-    service.withdraw_consent(login.account, client_id)
+    try:
+        consents.withdraw_consent(login.account, client_id)
+    except consents.NoConsent as exc:
+        return error_page(exc.status, _("No such consent"), _("You do not share data with this app."), code=exc.code)
     return redirect(url_for("oidc.consents", withdrawn=client_id))

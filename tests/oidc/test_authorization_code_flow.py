@@ -83,3 +83,24 @@ def test_userinfo_stops_releasing_claims_when_consent_is_withdrawn(client, rp, a
         db.session().execute(update(Consent).values(revoked_at=utcnow()))
         db.session().commit()
     assert client.get("/userinfo", headers=bearer).get_json() == {"sub": before["sub"]}
+
+
+def test_the_code_keeps_the_login_session_that_consented(client, rp, app) -> None:
+    """The authorize view hands its login session to the grant (``grant_user``); the code and the
+    ID token's ``sid`` name that session, and its level and time of login."""
+    from sqlalchemy import select
+
+    from idsvc import crypto
+    from idsvc import db
+    from idsvc.identity.models import LoginSession
+    from idsvc.oidc.models import AuthorizationCode
+
+    client_id, secret, number = rp
+    body = code_tokens(client, client_id, secret, number)
+    _, claims = verify_jwt(client, body["id_token"], audience=client_id)
+    with app.app_context():
+        code = db.session().scalars(select(AuthorizationCode)).one()
+        login = db.session().scalars(select(LoginSession).where(LoginSession.revoked_at.is_(None))).one()
+        assert (code.login_session_id, code.account_id) == (login.id, login.account_id)
+        assert (code.level, code.amr, code.auth_time) == (login.level, login.amr, login.auth_time)
+        assert claims["sid"] == crypto.keyed_hash("sid", str(login.id))[:32]

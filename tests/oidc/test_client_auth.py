@@ -11,7 +11,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from idsvc.errors import ValidationFailed
-from idsvc.oidc import service
+from idsvc.oidc import clients
 from tests.browser import Browser
 from tests.factories import make_account
 from tests.factories import make_client
@@ -145,7 +145,7 @@ def test_a_disabled_client_is_refused_and_its_tokens_are_revoked(client, setup_d
     client_id, secret = _client(setup_data)
     browser, request, code = authorize(client, client_id, people)
     tokens = browser.redeem(request, code, (client_id, secret)).get_json()
-    setup_data(lambda: service.disable_client(service.get_client(client_id), actor="test"))
+    setup_data(lambda: clients.disable_client(clients.get_client(client_id), actor="test"))
 
     assert_invalid_client_401(client.post("/token", data={"grant_type": "refresh_token",
                                                           "refresh_token": tokens["refresh_token"]},

@@ -67,6 +67,32 @@ def test_withdrawing_needs_the_form_token_and_a_consent(client, agency) -> None:
     assert unknown.status_code == 404
 
 
+def test_withdrawing_what_was_not_given_is_told_in_the_page_language(client, agency) -> None:
+    """The service says the fact (``NoConsent``, plain English); the page says it to the person."""
+    client_id, secret, number = agency
+    code_tokens(client, client_id, secret, number)
+    token = Browser.csrf(client.get("/account/apps").text)
+    vietnamese = client.post("/account/apps/no-such-app/withdraw", data={"csrf_token": token})
+    assert vietnamese.status_code == 404 and vietnamese.mimetype == "text/html"
+    assert "Bạn không chia sẻ dữ liệu với ứng dụng này." in vietnamese.text
+    assert "You do not share" not in vietnamese.text
+    client.get("/language/en")
+    english = client.post("/account/apps/no-such-app/withdraw", data={"csrf_token": token})
+    assert english.status_code == 404 and "You do not share data with this app." in english.text
+    assert "Bạn không" not in english.text
+
+
+def test_the_service_states_the_missing_consent_as_a_fact(app_ctx) -> None:
+    from idsvc.errors import NotFound
+    from idsvc.oidc import consents
+
+    account = make_account()
+    with pytest.raises(consents.NoConsent) as missing:
+        consents.withdraw_consent(account, "no-such-app")
+    assert isinstance(missing.value, NotFound)
+    assert missing.value.detail == "no live consent to the client 'no-such-app'"
+
+
 def test_the_apps_page_needs_a_login(client) -> None:
     response = client.get("/account/apps")
     assert response.status_code == 302 and response.headers["Location"].startswith("/login")

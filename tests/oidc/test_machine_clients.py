@@ -232,29 +232,29 @@ def test_revocation_needs_client_authentication(client, parties) -> None:
     assert userinfo(client, tokens["access_token"]).status_code == 200
 
 
-# --- the client cache (oidc.service.find_client) ------------------------------------------------
+# --- the client cache (oidc.clients.find_client) ------------------------------------------------
 
 def test_a_client_disabled_through_the_service_is_refused_at_once(client, parties, setup_data) -> None:
-    from idsvc.oidc import service
+    from idsvc.oidc import clients
 
     client_id, secret = parties["machine"]
     assert machine_token(client, client_id, secret).status_code == 200  # now cached by this process
-    setup_data(lambda: service.disable_client(service.get_client(client_id), actor="test"))
+    setup_data(lambda: clients.disable_client(clients.get_client(client_id), actor="test"))
     assert_invalid_client_401(machine_token(client, client_id, secret))
 
 
 def test_a_request_during_the_change_does_not_keep_the_old_client(app, client, parties, setup_data) -> None:
-    from idsvc.oidc import service
+    from idsvc.oidc import clients
 
     client_id, secret = parties["machine"]
     seen: list[object] = []
 
     def disable_while_another_request_reads() -> None:
-        service.disable_client(service.get_client(client_id), actor="test")
+        clients.disable_client(clients.get_client(client_id), actor="test")
 
         def other_request() -> None:  # sees the row as committed: still enabled, and caches it
             with app.app_context():
-                seen.append(service.find_client(client_id))
+                seen.append(clients.find_client(client_id))
 
         reader = threading.Thread(target=other_request)
         reader.start()
