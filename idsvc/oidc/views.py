@@ -21,6 +21,7 @@ from flask import redirect
 from flask import render_template
 from flask import request
 from flask import url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import validate_csrf
@@ -75,7 +76,7 @@ def _csrf_ok() -> bool:
 @bp.route("/authorize", methods=["GET", "POST"])
 @unit_of_work.read_write
 @csrf.exempt  # a client may POST the request itself; the consent decision is checked below
-def authorize() -> Any:
+def authorize() -> ResponseReturnValue:
     login = sessions.current_login()
     try:
         grant = authorization.get_consent_grant(end_user=login.account if login else None)
@@ -84,7 +85,8 @@ def authorize() -> Any:
         explained = (request.method == "POST" and request.form.get("decision") == "back" and login is not None
                      and _csrf_ok())
         if decided and request.form["decision"] == "deny":
-            audit.record(AuditAction.OIDC_AUTHORIZE_DENY, actor=f"account:{login.account_id}",  # type: ignore[union-attr]
+            audit.record(AuditAction.OIDC_AUTHORIZE_DENY,
+                         actor=f"account:{login.account_id}",  # type: ignore[union-attr]  # decided: logged in
                          subject_type="client", subject_id=grant.request.client.client_id)
             return authorization.create_authorization_response(grant_user=None, grant=grant)
         decision = authz.decide(grant, login, consent_given=decided, explained=explained)
@@ -173,7 +175,7 @@ def userinfo() -> Response:
 @bp.route("/logout", methods=["GET", "POST"])
 @unit_of_work.read_write
 @csrf.exempt  # an RP may POST the logout request; our own confirmation carries a token
-def end_session() -> Any:
+def end_session() -> ResponseReturnValue:
     """RP-initiated logout 1.0: with a valid ``id_token_hint`` at once, otherwise after the person
     confirms (a form with a CSRF token), so a third-party page cannot log people out."""
     target = logout.logout_target(request.values)
@@ -196,7 +198,7 @@ def end_session() -> Any:
 @bp.get("/account/apps", endpoint="consents")
 @unit_of_work.read_write
 @sessions.login_required(level=sessions.ACCOUNT_LEVEL)
-def list_consents() -> Any:
+def list_consents() -> ResponseReturnValue:
     login = sessions.current_login()
     assert login is not None
     return render_template("oidc/apps.html", consents=consents.consents_of(login.account), labels=SCOPE_LABELS,
@@ -206,7 +208,7 @@ def list_consents() -> Any:
 @bp.post("/account/apps/<client_id>/withdraw")
 @unit_of_work.read_write
 @sessions.login_required(level=sessions.ACCOUNT_LEVEL)
-def withdraw_consent(client_id: str) -> Any:
+def withdraw_consent(client_id: str) -> ResponseReturnValue:
     login = sessions.current_login()
     assert login is not None
     try:
