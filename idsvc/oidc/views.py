@@ -85,7 +85,8 @@ def authorize() -> ResponseReturnValue:
         explained = (request.method == "POST" and request.form.get("decision") == "back" and login is not None
                      and _csrf_ok())
         if decided and request.form["decision"] == "deny":
-            audit.record(AuditAction.OIDC_AUTHORIZE_DENY, actor=f"account:{login.account_id}",  # type: ignore[union-attr]
+            audit.record(AuditAction.OIDC_AUTHORIZE_DENY,
+                         actor=f"account:{login.account_id}",  # type: ignore[union-attr]  # decided: logged in
                          subject_type="client", subject_id=grant.request.client.client_id)
             return authorization.create_authorization_response(grant_user=None, grant=grant)
         decision = authz.decide(grant, login, consent_given=decided, explained=explained)
