@@ -16,6 +16,7 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 
 from idsvc import unit_of_work
+from idsvc.errors import NotFound
 from idsvc.errors import error_page
 from idsvc.identity import service
 from idsvc.identity import sessions
@@ -69,6 +70,7 @@ def _notice(key: str) -> str | None:
         "activated": _("Your account is active; please log in."),
         "logged-out": _("You are logged out."),
         "otp-limit": _("Too many wrong codes; please log in again."),
+        "session-gone": _("That session had already ended."),
     }.get(key)
 
 
@@ -193,7 +195,10 @@ def change_password() -> ResponseReturnValue:
 def end_other_session(session_id: int) -> ResponseReturnValue:
     login_session = sessions.current_login()
     assert login_session is not None
-    service.end_session_of(login_session.account, session_id)
+    try:
+        service.end_session_of(login_session.account, session_id)
+    except NotFound:  # ended meanwhile (a second tab, a double click), or not this person's: nothing to do
+        return redirect(url_for("identity.account", notice="session-gone"))
     return redirect(url_for("identity.account"))
 
 
