@@ -106,13 +106,16 @@ def age_on(birth: date, on: date) -> int:
 
 @dataclass(frozen=True)
 class AgeRule(Rule):
-    """Age in completed years on the reference date, ``min <= age <= max`` (either may be absent)."""
+    """Age in completed years on the reference date, ``min <= age <= max`` (either may be absent).
+
+    Someone not yet born on the reference date has no age and fits no age rule.
+    """
 
     min: int | None = None
     max: int | None = None
 
     def _fits(self, age: int) -> bool:
-        return (self.min is None or age >= self.min) and (self.max is None or age <= self.max)
+        return age >= 0 and (self.min is None or age >= self.min) and (self.max is None or age <= self.max)
 
     def check(self, facts: PersonFacts, on: date) -> Answer:
         # The oldest and the youngest the person can be: a partial date spans both.

@@ -60,6 +60,12 @@ def test_maximum_age_is_completed_years(birth: str, expected: Verdict) -> None:
     assert verdict(rule("age", "AGE_16_OR_OVER", max=15), facts=person(birth))[0] is expected
 
 
+def test_no_age_before_birth() -> None:
+    under_16 = rule("age", "AGE_16_OR_OVER", max=15)
+    assert verdict(under_16, facts=person("2027-01-01"))[0] is Verdict.NOT_ELIGIBLE
+    assert verdict(under_16, facts=person("2026"))[0] is Verdict.REVIEW  # born by 5 December 2026, or not yet
+
+
 def test_age_on_a_leap_day_birth() -> None:
     assert rules.age_on(date(2008, 2, 29), date(2026, 2, 28)) == 17
     assert rules.age_on(date(2008, 2, 29), date(2026, 3, 1)) == 18
