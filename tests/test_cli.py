@@ -55,5 +55,7 @@ def test_seed_loads_the_demo_citizens_once(runner) -> None:
         assert service.get_citizen_by_number("001080012345").full_name == "Nguyễn Văn An"
     again = runner.invoke(args=["seed", "--if-empty"])
     assert "demo data not loaded again" in again.output
+    assert "social-pension-2025: rule set version 1 (added)" in first.output
+    assert "social-pension-2025: rule set version 1 (unchanged)" in again.output
     forced = runner.invoke(args=["seed"])
     assert "demo_citizens.csv: 0 imported, 9 already present, 0 rejected" in forced.output

@@ -12,6 +12,7 @@ class AuditAction(StrEnum):
     REGISTRY_DEATH_RECORD = "registry:citizen:record-death"
     REGISTRY_NUMBER_REISSUE = "registry:citizen:reissue-number"
     REGISTRY_UNITS_SYNC = "registry:units:sync"
+    ELIGIBILITY_PROGRAMME_LOAD = "eligibility:programme:load"
     KEYS_GENERATE = "oidc:keys:generate"
     KEYS_PRUNE = "oidc:keys:prune"
     IDENTITY_ACCOUNT_CREATE = "identity:account:create"

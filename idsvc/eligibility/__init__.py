@@ -1,0 +1,1 @@
+"""Social-assistance eligibility: programmes whose rules are data, evaluated against registry facts."""

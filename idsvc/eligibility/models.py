@@ -1,0 +1,76 @@
+"""Eligibility tables: programmes and the versions of their rule sets (append-only)."""
+
+from __future__ import annotations
+
+from datetime import date
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import JSON
+from sqlalchemy import Boolean
+from sqlalchemy import Date
+from sqlalchemy import ForeignKey
+from sqlalchemy import Integer
+from sqlalchemy import Numeric
+from sqlalchemy import String
+from sqlalchemy import Text
+from sqlalchemy import UniqueConstraint
+from sqlalchemy.orm import Mapped
+from sqlalchemy.orm import mapped_column
+
+from idsvc.db import Base
+from idsvc.db import BigId
+from idsvc.db import UTCDateTime
+from idsvc.db import utcnow
+
+
+class Programme(Base):
+    """A social-assistance programme (a Decree 20/2021 group, the social pension ...), loaded from
+    its file in ``fixtures/programmes``."""
+
+    __tablename__ = "programme"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    #: Stable code, the file's ``code`` ("sa-orphan-child").
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name_vi: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str] = mapped_column(String(200))
+    #: Instrument and article ("Nghị định 20/2021/NĐ-CP, Điều 5 khoản 1").
+    legal_basis: Mapped[str] = mapped_column(String(300))
+    #: "monthly_allowance" (Decree 20) or "social_pension" (Law on Social Insurance 2024, Art. 21).
+    benefit_category: Mapped[str] = mapped_column(String(40))
+    #: Multiplier of the base rate (hệ số, Decree 20 Art. 6).
+    coefficient: Mapped[Decimal] = mapped_column(Numeric(4, 2))
+    #: Base rate (mức chuẩn trợ giúp xã hội), VND per month, and the date it applies from.
+    base_rate: Mapped[int] = mapped_column(Integer)
+    base_rate_effective: Mapped[date] = mapped_column(Date)
+    #: Whether the programme's agency may receive the ID numbers of the people it looks up.
+    may_receive_id_numbers: Mapped[bool] = mapped_column(Boolean, default=False)
+    description: Mapped[str] = mapped_column(Text, default="")
+    #: The rule-set version in force (``programme_rule_set.version``).
+    rule_set_version: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    @property
+    def monthly_amount(self) -> int:
+        """VND per month: base rate × coefficient, rounded to the dong."""
+        return int((self.base_rate * self.coefficient).to_integral_value())
+
+
+class ProgrammeRuleSet(Base):
+    """One version of a programme's rules; rows are only ever added."""
+
+    __tablename__ = "programme_rule_set"
+    __table_args__ = (UniqueConstraint("programme_id", "version"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    programme_id: Mapped[int] = mapped_column(ForeignKey("programme.id"))
+    #: 1, 2, ... per programme.
+    version: Mapped[int] = mapped_column(Integer)
+    #: The rules in their stored form (:func:`idsvc.eligibility.rules.rule_from_dict`).
+    rules: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    loaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: SHA-256 of the programme file this version came from: an unchanged file adds no version.
+    source_sha256: Mapped[str] = mapped_column(String(64))
+    source_name: Mapped[str] = mapped_column(String(200))
