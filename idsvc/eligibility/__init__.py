@@ -1,0 +1,1 @@
+"""Social-assistance eligibility and deduplication: programmes, rules, identity resolution."""
