@@ -156,8 +156,7 @@ def main() -> None:
         assert chosen is None or isinstance(chosen, int)
         decision = best.decision if best is not None else "no match"
         ours.add(row, decision, chosen)
-        if shown < args.show_errors and ((decision == "match" and chosen != row.truth) or (
-                row.truth is not None and decision != "match")):
+        if shown < args.show_errors and decision == "match" and chosen != row.truth:
             shown += 1
             true_person = registry[row.truth] if row.truth is not None else None
             print("ROW", row.person, row.labels, "\n  TRUE", true_person, "\n  GOT", decision, chosen,
