@@ -369,8 +369,12 @@ class Match:
         return next(f.level for f in self.fields if f.field == name)
 
 
+def _vetoed(fields: Sequence[FieldResult]) -> bool:
+    return any(f.field in ("name", "dob") and f.level == "disagree" for f in fields)
+
+
 def _decide(score: float, fields: Sequence[FieldResult], t: Thresholds) -> Decision:
-    if score >= t.match and not any(f.field in ("name", "dob") and f.level == "disagree" for f in fields):
+    if score >= t.match and not _vetoed(fields):
         return "match"
     return "review" if score >= t.review else "no match"
 
@@ -398,8 +402,9 @@ def resolve(
     """The best of the candidates (``(key, person)`` pairs from the blocking query), or None.
 
     A candidate whose name disagrees comes after every other, then one whose birth date does,
-    whatever their scores (the row carries a relative's ID number); a match whose runner-up scores
-    within ``thresholds.margin`` is downgraded to review."""
+    whatever their scores (the row carries a relative's ID number); a match whose runner-up (among
+    the others whose name and birth date do not disagree) scores within ``thresholds.margin`` is
+    downgraded to review."""
     scored = sorted(
         (compare(applicant, person, freq, thresholds, candidate=key) for key, person in candidates),
         key=lambda m: (m.level("name") == "disagree", m.level("dob") == "disagree", -m.score),
@@ -407,9 +412,10 @@ def resolve(
     if not scored:
         return None
     best = scored[0]
-    if best.decision == "match" and len(scored) > 1 and scored[1].score > best.score - thresholds.margin:
+    rivals = [m for m in scored[1:] if not _vetoed(m.fields)]
+    if best.decision == "match" and rivals and rivals[0].score > best.score - thresholds.margin:
         return Match(best.score, "review", best.fields, best.candidate,
-                     f"ambiguous: another candidate scores {scored[1].score:.1f}")
+                     f"ambiguous: another candidate scores {rivals[0].score:.1f}")
     return best
 
 

@@ -216,3 +216,15 @@ def test_comparison_is_symmetric(n1, n2, d1, d2, p1, p2, i1, i2):
     assert ab.fields == ba.fields
     assert ab.decision == ba.decision
     assert (blocking_keys(a) & blocking_keys(b)) == (blocking_keys(b) & blocking_keys(a))
+
+
+def test_a_relatives_id_number_does_not_outrank_the_person():
+    applicant = Person("Nguyễn Văn An", PartialDate(1980, 3, 15), "00004", "01", "001185004321")
+    person = Person("Nguyễn Văn An", PartialDate(1980, 3, 15), "00004", "01", "001080012345")
+    wife = Person("Trần Thị Bình", PartialDate(1985, 7, 2), "00004", "01", "001185004321")
+    sister = Person("Nguyễn Văn Anh", PartialDate(1983, 1, 9), "00004", "01", "001185004321")
+    assert compare(applicant, wife, FREQ).score >= DEFAULT_THRESHOLDS.match    # on the number alone
+    assert compare(applicant, wife, FREQ).decision == "review"
+    assert compare(applicant, sister, FREQ).decision == "review"      # the birth date disagrees
+    best = resolve(applicant, [("wife", wife), ("sister", sister), ("person", person)], FREQ)
+    assert best is not None and best.candidate == "person" and best.decision == "match"
