@@ -139,6 +139,7 @@ def main() -> None:
 
     ours, baseline = Results(), Results()
     labels: Counter[str] = Counter()
+    by_label: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
     candidates_seen = 0
     blocked_out = 0
     shown = 0
@@ -156,6 +157,11 @@ def main() -> None:
         assert chosen is None or isinstance(chosen, int)
         decision = best.decision if best is not None else "no match"
         ours.add(row, decision, chosen)
+        if row.truth is not None:
+            for label in row.labels:
+                by_label[label][0] += 1
+                by_label[label][1] += decision == "match" and chosen == row.truth
+                by_label[label][2] += decision == "review" and chosen == row.truth
         if shown < args.show_errors and decision == "match" and chosen != row.truth:
             shown += 1
             true_person = registry[row.truth] if row.truth is not None else None
@@ -173,6 +179,9 @@ def main() -> None:
     print(f"blocking: {candidates_seen / len(noisy_rows):.1f} candidates per row; "
           f"true person not among them for {blocked_out} rows; {elapsed / len(noisy_rows) * 1000:.2f} ms per row")
     print("noise applied:", ", ".join(f"{k} {v}" for k, v in sorted(labels.items())))
+    print("recall by noise (registered people; a row may carry several): label rows matched / to a clerk")
+    for label, (n, hit, clerk) in sorted(by_label.items()):
+        print(f"  {label:<24} {n:>5}  {hit / n:.3f} / {clerk / n:.3f}")
     print(ours.overall.line("matching, all rows"))
     print(ours.no_id.line("matching, rows without a usable ID"))
     print(baseline.overall.line("exact name + full date, all rows"))
