@@ -151,7 +151,9 @@ DobLevel = Literal["exact", "year-month agrees", "year-only agrees", "close", "d
 CommuneLevel = Literal["same", "weak", "same province", "differ", "missing"]
 IdLevel = Literal["same", "one digit off", "differ", "missing"]
 
-#: m: share of true matches showing each level (measured on labelled noise, see bench/).
+#: m: share of true matches showing each level. Set by hand, near the noise rates of
+#: bench/matching_noise.py (which are themselves guesses); estimating them from clerks' decisions
+#: (or by EM on real lists) is left for later. ``weak`` is reserved and not yet produced.
 NAME_M: dict[NameLevel, float] = {"exact": 0.80, "exact-folded": 0.08, "order-swapped": 0.03,
                                   "middle-name-differs": 0.04, "typo": 0.04, "disagree": 0.01}
 DOB_M: dict[DobLevel, float] = {"exact": 0.85, "year-month agrees": 0.02, "year-only agrees": 0.08,
