@@ -8,8 +8,9 @@ For a name agreement ``u`` is the frequency of the name itself, so a shared "Ngu
 weak evidence and a rare "Kiều Diệp" strong. The weights add up to a score; two thresholds turn it
 into a decision (match, review by a clerk, no match), and :class:`Match` says why, field by field.
 
-Candidates come from :func:`blocking_keys`: the keys a set-based query joins on, so that
-resolution never scans the registry row by row (see the function for the intended query).
+Candidates come from blocking keys: :func:`blocking_keys` of each registry record, met by
+:func:`search_keys` of an applicant's row, joined in one set-based query so that resolution never
+scans the registry row by row (see :func:`blocking_keys` for the intended query).
 """
 
 from __future__ import annotations
