@@ -1,1 +1,2 @@
-"""Social-assistance eligibility: programmes whose rules are data, evaluated against registry facts."""
+"""Social-assistance eligibility and deduplication: programmes whose rules are data, evaluated against
+registry facts, and identity resolution."""
