@@ -33,6 +33,7 @@ def create_app(config: dict[str, Any] | None = None, *, serving: bool = True) ->
     from idsvc.oidc import views as oidc_views
     from idsvc.oidc.server import init_oauth
     from idsvc.oidc.server import verify_access_token
+    from idsvc.registry import api as registry_api
 
     app = Flask(__name__, instance_relative_config=True)
     app.config.update(load_config(Path(app.instance_path), config))
@@ -50,7 +51,9 @@ def create_app(config: dict[str, Any] | None = None, *, serving: bool = True) ->
     app.register_blueprint(identity_views.bp)
     app.register_blueprint(oidc_views.bp)
     app.register_blueprint(admin_api.bp)
+    app.register_blueprint(registry_api.bp)
     web.csrf.exempt(admin_api.bp)  # bearer tokens, no cookies: nothing to forge
+    web.csrf.exempt(registry_api.bp)
     errors.register_error_handlers(app)
     documents.init_app(app)
     cli.register_commands(app)

@@ -11,6 +11,7 @@ class AuditAction(StrEnum):
     REGISTRY_CITIZEN_UPDATE = "registry:citizen:update"
     REGISTRY_DEATH_RECORD = "registry:citizen:record-death"
     REGISTRY_NUMBER_REISSUE = "registry:citizen:reissue-number"
+    REGISTRY_VERIFY = "registry:citizen:verify"
     REGISTRY_UNITS_SYNC = "registry:units:sync"
     ELIGIBILITY_PROGRAMME_LOAD = "eligibility:programme:load"
     KEYS_GENERATE = "oidc:keys:generate"

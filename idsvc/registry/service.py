@@ -32,6 +32,7 @@ from idsvc.registry import reference
 from idsvc.registry import rules
 from idsvc.registry import signals
 from idsvc.registry import units
+from idsvc.registry import verify
 from idsvc.registry.dates import PartialDate
 from idsvc.registry.models import Citizen
 from idsvc.registry.models import CitizenNumber
@@ -108,6 +109,36 @@ def get_citizen_by_number(number: str) -> Citizen:
         raise NotFound(f"ID number {mask_id_number(number)} was replaced by a newer number; "
                        "look the person up by their current number.", replaced=True)
     raise NotFound(f"No citizen holds ID number {mask_id_number(number)}.")
+
+
+class UnknownIdNumber(NotFound):
+    """A well-formed ID number that no citizen holds or ever held."""
+
+    code = "unknown-id-number"
+    title = "Unknown ID number / Số định danh không tồn tại"
+
+
+def verify_claim(number: str, claim: dict[str, Any], *, actor: str) -> dict[str, Any]:
+    """Verify (e-KYC without disclosure): each claimed field's outcome (``verify.compare``), the
+    person's life status and whether ``number`` is their current number or a replaced one. Never
+    a value of the record. Audited: the fields asked and their outcomes, never the values.
+
+    :raises NotFound: no citizen ever held ``number`` (``code``: ``unknown-id-number``).
+    """
+    s = db.session()
+    citizen = s.scalar(select(Citizen).where(Citizen.id_number == number))
+    number_status = "current"
+    if citizen is None:
+        held = s.get(CitizenNumber, number)
+        if held is None:
+            raise UnknownIdNumber(f"No citizen holds or held ID number {mask_id_number(number)}.")
+        citizen, number_status = held.citizen, "replaced"
+    record = {"full_name": citizen.full_name, "date_of_birth": citizen.date_of_birth, "sex": citizen.sex,
+              "permanent_commune": citizen.permanent_commune_code}
+    outcomes = verify.compare(claim, record)
+    audit.record(AuditAction.REGISTRY_VERIFY, actor=actor, subject_type="citizen", subject_id=citizen.id,
+                 data={"fields": outcomes, "number_status": number_status})
+    return {"fields": outcomes, "life_status": citizen.status, "number_status": number_status}
 
 
 def find_by_name(name: str, birth_year: int | None = None, limit: int = 50) -> list[Citizen]:
