@@ -123,8 +123,13 @@ def verify_claim(number: str, claim: dict[str, Any], *, actor: str) -> dict[str,
     person's life status and whether ``number`` is their current number or a replaced one. Never
     a value of the record. Audited: the fields asked and their outcomes, never the values.
 
-    :raises NotFound: no citizen ever held ``number`` (``code``: ``unknown-id-number``).
+    :raises ValidationFailed: ``permanent_commune`` is no commune's code.
+    :raises UnknownIdNumber: no citizen holds or ever held ``number``.
     """
+    commune = claim.get("permanent_commune")
+    if commune is not None and not unit_exists(commune):
+        reason = "no commune has this code (the 2025 codes)"
+        raise ValidationFailed(f"permanent_commune: {reason}", errors={"permanent_commune": [reason]})
     s = db.session()
     citizen = s.scalar(select(Citizen).where(Citizen.id_number == number))
     number_status = "current"

@@ -100,7 +100,7 @@ def test_every_field_matches_and_nothing_of_the_record_is_in_the_answer(client, 
         assert commune is not None
         commune_name = commune.name
     wrong = _verify(client, headers, citizen_id=number, full_name="Trần Thị Bình", date_of_birth="1985-01-01",
-                    sex="F", permanent_commune="00001")
+                    sex="F", permanent_commune="00004")
     assert wrong.status_code == 200
     assert wrong.get_json()["fields"] == {"full_name": "no-match", "date_of_birth": "no-match", "sex": "no-match",
                                           "permanent_commune": "no-match"}
@@ -193,6 +193,7 @@ def test_an_unknown_number_is_404(client, agency) -> None:
     ({"citizen_id": "001090000001", "date_of_birth": "1990-02-30"}, "date_of_birth"),
     ({"citizen_id": "001090000001", "sex": "male"}, "sex"),
     ({"citizen_id": "001090000001", "permanent_commune": "70"}, "permanent_commune"),
+    ({"citizen_id": "001090000001", "permanent_commune": "99999"}, "permanent_commune"),  # no such commune
     ({"citizen_id": "001090000001", "full_name": "   "}, "full_name"),
     ({"citizen_id": "001090000001", "full_name": "An\u200b"}, "full_name"),
     ({"citizen_id": "001090000001", "full_name": None}, "full_name"),
