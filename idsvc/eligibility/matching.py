@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import math
 import re
-import unicodedata
 from collections import Counter
 from collections.abc import Iterable
 from collections.abc import Sequence
@@ -29,7 +28,7 @@ from rapidfuzz.distance import OSA
 from rapidfuzz.distance import Levenshtein
 
 from idsvc.registry.dates import PartialDate
-from idsvc.registry.names import canonical
+from idsvc.registry.names import comparison_form
 from idsvc.registry.names import fold
 
 # --------------------------------------------------------------------------------------------
@@ -51,24 +50,10 @@ class Person:
     id_number: str | None = None
 
 
-#: The five tone marks, as combining characters (grave, acute, hook above, tilde, dot below).
-_TONES = "\u0300\u0301\u0309\u0303\u0323"
-#: Old-style tone placement at the end of a syllable: hoà, hoè, thuỷ -> hòa, hòe, thủy (not after
-#: "q": in "quý" the u belongs to the consonant and both styles write the tone on the y).
-_OLD_TONE = re.compile(rf"(?<![qQ])([oO])([aAeE])([{_TONES}])(?![\w])|(?<![qQ])([uU])([yY])([{_TONES}])(?![\w])")
-
-
-def _new_style(match: re.Match[str]) -> str:
-    if match.group(1):
-        return match.group(1) + match.group(3) + match.group(2)
-    return match.group(4) + match.group(6) + match.group(5)
-
-
 def normalise(text: str) -> str:
-    """Comparison form: canonical (NFC, Đ for its look-alike Ð, single spaces), new-style tone
-    placement, lower case. ``"Nguyễn Văn Hoà"`` and ``"nguyễn văn hòa"`` give the same string."""
-    decomposed = unicodedata.normalize("NFD", canonical(text))
-    return unicodedata.normalize("NFC", _OLD_TONE.sub(_new_style, decomposed)).lower()
+    """Comparison form (:func:`idsvc.registry.names.comparison_form`): ``"Nguyễn Văn Hoà"`` and
+    ``"nguyễn văn hòa"`` give the same string."""
+    return comparison_form(text)
 
 
 #: Middle names so common that a clerk (or the applicant) drops or adds them freely.

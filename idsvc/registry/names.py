@@ -50,6 +50,27 @@ def fold(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()
 
 
+#: The five tone marks, as combining characters (grave, acute, hook above, tilde, dot below).
+_TONES = "\u0300\u0301\u0309\u0303\u0323"
+#: Old-style tone placement at the end of a syllable: hoà, hoè, thuỷ -> hòa, hòe, thủy (not after
+#: "q": in "quý" the u belongs to the consonant and both styles write the tone on the y).
+_OLD_TONE = re.compile(rf"(?<![qQ])([oO])([aAeE])([{_TONES}])(?![\w])|(?<![qQ])([uU])([yY])([{_TONES}])(?![\w])")
+
+
+def _new_style(match: re.Match[str]) -> str:
+    if match.group(1):
+        return match.group(1) + match.group(3) + match.group(2)
+    return match.group(4) + match.group(6) + match.group(5)
+
+
+def comparison_form(text: str) -> str:
+    """The form in which two spellings of one name are equal: canonical (NFC, Đ for its look-alike
+    Ð, single spaces), new-style tone placement, lower case. ``"Nguyễn Văn Hoà"`` and
+    ``"nguyễn văn hòa"`` give the same string; diacritics still count (unlike :func:`fold`)."""
+    decomposed = unicodedata.normalize("NFD", canonical(text))
+    return unicodedata.normalize("NFC", _OLD_TONE.sub(_new_style, decomposed)).lower()
+
+
 def _control_class() -> re.Pattern[str]:
     """A character class of every Cc and Cf code point and the line and paragraph separators (the
     few outside the BMP listed by range)."""

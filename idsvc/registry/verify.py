@@ -11,9 +11,10 @@ Pure functions. Each claimed field gets one outcome, never the registry's value:
     known only to the year (or month) while the claim is more precise and agrees as far as the
     record goes.
 
-Names compare in the registry's canonical form (NFC, the look-alike Ð taken for Đ, single
-spaces), ignoring case. Missing or different diacritics are a ``no-match``: "Nguyen Van An" is
-another name than "Nguyễn Văn An" (the folded form only finds candidates, never decides identity).
+Names compare in :func:`idsvc.registry.names.comparison_form`: the canonical form (NFC, the
+look-alike Ð taken for Đ, single spaces), old or new tone placement (Hoà = Hòa), case ignored.
+Missing or different diacritics are a ``no-match``: "Nguyen Van An" is another name than
+"Nguyễn Văn An" (the folded form only finds candidates, never decides identity).
 """
 
 from __future__ import annotations
@@ -32,8 +33,8 @@ FIELDS = ("full_name", "date_of_birth", "sex", "permanent_commune")
 
 
 def compare_name(claimed: str, recorded: str) -> str:
-    """Same name once both are canonical and case is ignored."""
-    same = names.canonical(claimed).casefold() == names.canonical(recorded).casefold()
+    """Same name in comparison form (canonical, tone placement and case ignored)."""
+    same = names.comparison_form(claimed) == names.comparison_form(recorded)
     return MATCH if same else NO_MATCH
 
 

@@ -83,6 +83,12 @@ def test_names_compare_in_canonical_form(claimed: str, outcome: str) -> None:
     assert verify.compare_name(claimed, NAME) == outcome
 
 
+def test_old_and_new_tone_placement_are_one_name() -> None:
+    assert verify.compare_name("Lê Thị Hoà", "Lê Thị Hòa") == "match"
+    assert verify.compare_name("Phạm Thuỷ", "Phạm Thủy") == "match"
+    assert verify.compare_name("Lê Thị Hoa", "Lê Thị Hòa") == "no-match"
+
+
 # -- the endpoint ---------------------------------------------------------------------------------
 
 def test_every_field_matches_and_nothing_of_the_record_is_in_the_answer(client, app, agency, person) -> None:
