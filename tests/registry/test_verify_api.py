@@ -145,17 +145,18 @@ def test_what_the_registry_does_not_know_is_unknown(client, agency, setup_data) 
         "date_of_birth": "no-match"}
 
 
-def test_the_life_status_of_a_deceased_person(client, agency, setup_data) -> None:
+@pytest.mark.parametrize("status", ["deceased", "missing"])
+def test_the_life_status_of_a_deceased_or_missing_person(client, agency, setup_data, status: str) -> None:
     headers, _ = agency
 
     def create() -> str:
         citizen = make_citizen()
-        service.record_death(citizen, date(2024, 3, 1), actor="test", reason="death certificate")
+        service.record_death(citizen, date(2024, 3, 1), actor="test", reason="civil status", status=status)
         return citizen.id_number
 
     number = setup_data(create)
     response = _verify(client, headers, citizen_id=number, sex="M")
-    assert response.get_json() == {"fields": {"sex": "match"}, "life_status": "deceased", "number_status": "current"}
+    assert response.get_json() == {"fields": {"sex": "match"}, "life_status": status, "number_status": "current"}
     assert "2024" not in response.get_data(as_text=True)
 
 
