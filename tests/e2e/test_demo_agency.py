@@ -22,7 +22,6 @@ import requests
 from playwright.sync_api import Browser
 from playwright.sync_api import BrowserContext
 from playwright.sync_api import Page
-from playwright.sync_api import sync_playwright
 
 from tests.e2e.conftest import ROOT
 from tests.e2e.conftest import _bin
@@ -36,23 +35,12 @@ from tests.e2e.harness import WebUser
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
-
 
 @dataclass
 class DemoAgency:
     base: str
     client_id: str
     log: Path
-
-
-@pytest.fixture(scope="module")
-def browser(chromium: str) -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
-        yield instance
-        instance.close()
 
 
 @pytest.fixture
