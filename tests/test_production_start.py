@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,8 @@ from sqlalchemy import make_url
 from sqlalchemy import text
 
 from idsvc.config import normalise_database_url
+from tests.processes import free_port
+from tests.processes import stop
 
 pytestmark = pytest.mark.slow
 
@@ -54,26 +55,11 @@ def idsvc(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
                           timeout=300)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def gunicorn(env: dict[str, str], port: int, log: Path, *extra: str) -> subprocess.Popen[bytes]:
     """gunicorn as the README serves it (two sync workers), started in the project directory."""
     with log.open("wb") as out:
         return subprocess.Popen([str(BIN / "gunicorn"), "-w", "2", "-b", f"127.0.0.1:{port}", *extra, "wsgi:app"],
                                 env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=5)
 
 
 @pytest.fixture()

@@ -17,7 +17,6 @@ import os
 import re
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -36,6 +35,8 @@ from tests.e2e.harness import Agency
 from tests.e2e.harness import Client
 from tests.e2e.harness import Provider
 from tests.e2e.harness import WebUser
+from tests.processes import free_port
+from tests.processes import stop
 
 ROOT = Path(__file__).resolve().parents[2]
 RP_DIR = Path(__file__).resolve().parent / "rp"
@@ -44,12 +45,6 @@ CHROMIUM = os.environ.get("IDSVC_E2E_CHROMIUM", "/usr/bin/chromium")
 #: the one the counter hands out, read back from ``verify-in-person``.
 LEVEL1_ID, LEVEL1_PASSWORD = "001080012345", "an-demo-password-2026"
 LEVEL2_ID, LEVEL2_PASSWORD = "001185004321", "binh-demo-password-2026"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _bin(name: str) -> str:
@@ -196,9 +191,4 @@ def provider(tmp_path_factory: pytest.TempPathFactory, agency: Agency) -> Iterat
             clients={"interop": Client(interop_id, interop_secret, f"{rp_base}/callback"),
                      "browser": Client(browser_id, browser_secret, f"{rp_base}/browser-callback")})
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
+        stop(process)

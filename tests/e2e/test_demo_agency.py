@@ -27,11 +27,12 @@ from tests.e2e.conftest import ROOT
 from tests.e2e.conftest import _bin
 from tests.e2e.conftest import _create_client
 from tests.e2e.conftest import _open_account
-from tests.e2e.conftest import free_port
 from tests.e2e.conftest import idsvc
 from tests.e2e.harness import Account
 from tests.e2e.harness import Provider
 from tests.e2e.harness import WebUser
+from tests.processes import free_port
+from tests.processes import stop
 
 pytestmark = pytest.mark.slow
 
@@ -73,8 +74,7 @@ def demo_agency(provider: Provider, tmp_path: Path) -> Iterator[DemoAgency]:
             time.sleep(0.2)
         yield DemoAgency(base, client_id, log)
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        stop(process)
 
 
 @pytest.fixture(scope="module")
