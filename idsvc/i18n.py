@@ -13,9 +13,7 @@ from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
 from datetime import timezone
-from urllib.parse import parse_qs
 from urllib.parse import urlencode
-from urllib.parse import urlsplit
 
 from flask import Blueprint
 from flask import Flask
@@ -31,6 +29,7 @@ from werkzeug.exceptions import HTTPException
 
 from idsvc import unit_of_work
 from idsvc import useragent
+from idsvc.web import authorization_request_in
 from idsvc.web import local_path
 
 LANGUAGES = ("vi", "en")
@@ -63,12 +62,7 @@ def _value(name: str) -> str | None:
 def _ui_locales() -> str | None:
     asked = _value("ui_locales")
     if asked is None:
-        try:
-            parts = urlsplit(_value("next") or "")
-        except ValueError:  # not a URL at all ("//["): no language asked
-            return None
-        if parts.path == "/authorize":
-            asked = " ".join(parse_qs(parts.query).get("ui_locales", []))
+        asked = " ".join(authorization_request_in(_value("next")).get("ui_locales", []))
     return _first_known(asked)
 
 

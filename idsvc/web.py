@@ -6,6 +6,7 @@ import functools
 import time
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import parse_qs
 from urllib.parse import urlsplit
 
 from flask import Blueprint
@@ -114,3 +115,13 @@ def local_path(target: str | None, *, default: str = "/", prefixes: tuple[str, .
     if parts.scheme or parts.netloc or not parts.path.startswith(prefixes):
         return default
     return target
+
+
+def authorization_request_in(target: str | None) -> dict[str, list[str]]:
+    """The parameters of the authorization request a page returns to (``next`` =
+    ``/authorize?...``); empty for any other target, or one that is no URL at all."""
+    try:
+        parts = urlsplit(target or "")
+    except ValueError:
+        return {}
+    return parse_qs(parts.query) if parts.path == "/authorize" else {}

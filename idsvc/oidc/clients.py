@@ -7,8 +7,6 @@ from __future__ import annotations
 import secrets
 import time
 from datetime import timedelta
-from urllib.parse import parse_qs
-from urllib.parse import urlsplit
 
 from flask import current_app
 from sqlalchemy import bindparam
@@ -30,6 +28,7 @@ from idsvc.oidc import issuance
 from idsvc.oidc.models import OAuthClient
 from idsvc.oidc.models import UsedAssertion
 from idsvc.oidc.schemas import ClientSettings
+from idsvc.web import authorization_request_in
 
 
 def register_client(settings: ClientSettings, *, actor: str,
@@ -80,10 +79,7 @@ def get_client(client_id: str) -> OAuthClient:
 def requesting_client_name(next_url: str | None) -> str | None:
     """The name of the enabled client whose authorization request a login will return to
     (``next`` = ``/authorize?...client_id=...``); None for anything else or an unknown client."""
-    parts = urlsplit(next_url or "")
-    if parts.path != "/authorize":
-        return None
-    client_ids = parse_qs(parts.query).get("client_id", [])
+    client_ids = authorization_request_in(next_url).get("client_id", [])
     if len(client_ids) != 1 or not _plausible_client_id(client_ids[0]):
         return None
     client = db.session().scalar(select(OAuthClient).where(OAuthClient.client_id == client_ids[0]))
