@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON
+from sqlalchemy import Boolean
 from sqlalchemy import CheckConstraint
 from sqlalchemy import Date
 from sqlalchemy import ForeignKey
@@ -232,3 +233,43 @@ class CitizenRevision(Base):
     version: Mapped[int] = mapped_column(Integer)
     #: {field: [old, new]} for every field that changed (old is null on creation).
     changes: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class CitizenOldNumber(Base):
+    """An old identity-card (CMND) number a person held: 9 digits, information group 13.
+
+    Not unique: CMND numbers were issued per province, and a few were issued twice; resolution
+    treats a number held by two people as pointing to neither.
+    """
+
+    __tablename__ = "citizen_old_number"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    number: Mapped[str] = mapped_column(String(9), index=True)
+    citizen_id: Mapped[int] = mapped_column(ForeignKey("citizen.id"), index=True)
+
+
+class LegacyCommune(Base):
+    """A commune of before 1 July 2025 (10,000-odd, with districts), whose 5-digit code people
+    keep writing on forms for years."""
+
+    __tablename__ = "legacy_commune"
+
+    #: 5-digit code of the pre-reform list (Decision 124/2004/QĐ-TTg and its amendments).
+    code: Mapped[str] = mapped_column(String(5), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    district: Mapped[str] = mapped_column(String(100))
+    #: 2-digit pre-reform province code (the ID-number prefix without its leading 0).
+    legacy_province_code: Mapped[str] = mapped_column(String(2))
+
+
+class LegacyCommuneSuccessor(Base):
+    """Which 2025 commune(s) a pre-reform commune became. One row: merged whole into it; several:
+    split between them (a *weak* agreement when matching), ``is_default`` marking the part that
+    kept the commune's centre."""
+
+    __tablename__ = "legacy_commune_successor"
+
+    legacy_code: Mapped[str] = mapped_column(ForeignKey("legacy_commune.code"), primary_key=True)
+    commune_code: Mapped[str] = mapped_column(ForeignKey("commune.code"), primary_key=True, index=True)
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False)
