@@ -32,7 +32,6 @@ from idsvc.registry.imports.fileformat import REQUIRED_COLUMNS
 from idsvc.registry.names import canonical
 
 FORMATS = ("csv", "jsonl")
-_KNOWN = frozenset(COLUMNS)
 #: Columns a rejects file adds in front (:mod:`importer`): ignored, so a corrected rejects file imports as it is.
 REJECTS_COLUMNS = ("line", "reason")
 _NFC = unicodedata.is_normalized
@@ -55,6 +54,26 @@ _NOT_PLAIN = {d: (b'"', b"\xc3\x90", b"\xc3\xb0", b"\xe1\x9a\x80", b"\xe1\xa0\x8
                   d.encode() + b" ", b"\n ", b" \n", d.encode() + b"'", b"\n'") for d in (",", ";")}
 #: The delimiters a CSV file may use, by name.
 DELIMITERS = {",": "comma", ";": "semicolon"}
+
+
+@dataclass(frozen=True, slots=True)
+class Layout:
+    """The columns of one kind of file: those it must have, and all it may have (in order).
+
+    The population file (:data:`POPULATION`) is the default; attribute-source lists and
+    eligibility applicant lists are read with their own layouts by the same reader.
+    """
+
+    required: tuple[str, ...]
+    columns: tuple[str, ...]
+
+    @property
+    def known(self) -> frozenset[str]:
+        return frozenset(self.columns)
+
+
+#: The population file of :mod:`fileformat`.
+POPULATION = Layout(REQUIRED_COLUMNS, COLUMNS)
 
 
 class UnreadableFile(Exception):
@@ -211,49 +230,50 @@ def _clean(values: list[str]) -> list[str]:
     return values
 
 
-def read_rows(path: Path, fmt: str) -> Iterator[RawRow]:
+def read_rows(path: Path, fmt: str, layout: Layout = POPULATION) -> Iterator[RawRow]:
     """Yield the rows of ``path`` one by one; memory does not grow with the file.
 
     :raises UnreadableFile: a problem with the file as a whole (header, format).
     """
-    for block in read_blocks(path, fmt):
+    for block in read_blocks(path, fmt, layout=layout):
         yield from block.raw_rows()
 
 
-def read_blocks(path: Path, fmt: str, size: int = 1000) -> Generator[Block, None, None]:
+def read_blocks(path: Path, fmt: str, size: int = 1000, *,
+                layout: Layout = POPULATION) -> Generator[Block, None, None]:
     """The rows of ``path`` in blocks of (CSV) ``size`` lines or (JSONL) ``size`` rows.
 
     :raises UnreadableFile: a problem with the file as a whole (header, format).
     """
     if fmt == "csv":
-        yield from _read_csv(path, size)
+        yield from _read_csv(path, size, layout)
     elif fmt == "jsonl":
-        yield from _read_jsonl(path, size)
+        yield from _read_jsonl(path, size, layout)
     else:
         raise UnreadableFile(f"unknown format '{fmt}'; one of {', '.join(FORMATS)}")
 
 
-def _check_header(header: list[str], path: Path) -> None:
+def _check_header(header: list[str], path: Path, layout: Layout) -> None:
     if not any(header) or (header[0].isascii() and header[0].isdigit()):
         raise UnreadableFile(f"{path.name} has no header line; the first line must name the columns: "
-                             + ",".join(REQUIRED_COLUMNS))
+                             + ",".join(layout.required))
     if "" in header:
         raise UnreadableFile(f"{path.name}: column {header.index('') + 1} of the header has no name "
                              "(a comma too many at the end of the line?)")
     duplicated = sorted({c for c in header if header.count(c) > 1})
     if duplicated:
         raise UnreadableFile(f"{path.name}: the header names these columns twice: {', '.join(duplicated)}")
-    missing = [c for c in REQUIRED_COLUMNS if c not in header]
+    missing = [c for c in layout.required if c not in header]
     if missing:
         raise UnreadableFile(f"{path.name}: the header lacks the columns {', '.join(missing)} "
                              "(see the file format in the README)")
-    unknown = [c for c in header if c not in _KNOWN and c not in REJECTS_COLUMNS]
+    unknown = [c for c in header if c not in layout.known and c not in REJECTS_COLUMNS]
     if unknown:
         raise UnreadableFile(f"{path.name}: unknown columns {', '.join(unknown)}; the known ones are "
-                             + ", ".join(COLUMNS))
+                             + ", ".join(layout.columns))
 
 
-def _read_csv(path: Path, size: int) -> Iterator[Block]:
+def _read_csv(path: Path, size: int, layout: Layout) -> Iterator[Block]:
     """CSV in blocks of ``size`` lines: a block with nothing unusual in it is split on commas at C
     speed (see :func:`_plain`); any other block goes through ``csv.reader`` and :func:`_clean`,
     line by line (:func:`_parse_csv`)."""
@@ -266,7 +286,7 @@ def _read_csv(path: Path, size: int) -> Iterator[Block]:
             header = [c.lower() for c in _clean(next(csv.reader([first], delimiter=delimiter, strict=True), []))]
         except csv.Error as exc:
             raise UnreadableFile(f"{path.name}: the header line is not valid CSV ({exc})") from None
-        _check_header(header, path)
+        _check_header(header, path, layout)
         names = tuple(header)
         line = 1  # lines read so far
         while lines := list(islice(f, size)):
@@ -320,9 +340,9 @@ def _parse_csv(lines: list[str], header: tuple[str, ...], before: int, delimiter
     return rows
 
 
-def _read_jsonl(path: Path, size: int) -> Iterator[Block]:
-    rows = _jsonl_rows(path)
-    names = tuple(COLUMNS)
+def _read_jsonl(path: Path, size: int, layout: Layout) -> Iterator[Block]:
+    rows = _jsonl_rows(path, layout.known)
+    names = layout.columns
     while block := list(islice(rows, size)):
         yield Block(names, False, block)
 
@@ -359,7 +379,7 @@ def _object(pairs: list[tuple[str, object]]) -> dict[str, object]:
     return obj
 
 
-def _jsonl_rows(path: Path) -> Iterator[RawRow]:
+def _jsonl_rows(path: Path, known: frozenset[str]) -> Iterator[RawRow]:
     with path.open(encoding=encoding_of(path)) as f:
         for line, text in enumerate(f, 1):
             if not text.strip():
@@ -388,15 +408,15 @@ def _jsonl_rows(path: Path) -> Iterator[RawRow]:
                 if halves:
                     obj = {_SURROGATE.sub("\ufffd", k): _SURROGATE.sub("\ufffd", v) if isinstance(v, str) else v
                            for k, v in obj.items()}
-                    values = {k: v for k, v in obj.items() if k in _KNOWN and isinstance(v, str)}
+                    values = {k: v for k, v in obj.items() if k in known and isinstance(v, str)}
                     yield RawRow(line, dict(zip(values, _clean(list(values.values())), strict=True)), "; ".join(
                         f"{where}holds \\u{ord(half):04x}, half of a UTF-16 surrogate pair, which is no "
                         "character: write the character itself, or both halves of its \\u pair"
                         for where, half in halves))
                     continue
-            unknown = [k for k in obj if k not in _KNOWN]
+            unknown = [k for k in obj if k not in known]
             not_text = [k for k, v in obj.items() if v is not None and not isinstance(v, str)]
-            keys = [k for k in obj if k in _KNOWN]
+            keys = [k for k in obj if k in known]
             values = dict(zip(keys, _clean([v if isinstance(v, str) else "" for v in map(obj.get, keys)]),
                               strict=True))
             if unknown:
