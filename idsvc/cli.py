@@ -16,6 +16,7 @@ from idsvc.clitools import actor_option
 def register_commands(app: Flask) -> None:
     from idsvc.demo_agency.commands import demo_agency_cli
     from idsvc.eligibility.commands import eligibility_cli
+    from idsvc.eligibility.sources.commands import sources_cli
     from idsvc.identity.commands import identity_cli
     from idsvc.oidc.commands import clients_cli
     from idsvc.oidc.commands import keys_cli
@@ -34,6 +35,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(seed)
     app.cli.add_command(demo_agency_cli)
     app.cli.add_command(eligibility_cli)
+    app.cli.add_command(sources_cli)
 
 
 @click.group("db", help="Database schema (Alembic migrations).")
@@ -103,11 +105,12 @@ def purge(batch_size: int, grace_seconds: int, dry_run: bool, actor: str) -> Non
 @click.option("--if-empty", is_flag=True, help="Do nothing when the registry already has citizens.")
 @with_appcontext
 def seed(if_empty: bool) -> None:
-    """Load the units, the demo population, demo accounts and clients, and the demo social-assistance
-    programmes (safe to re-run)."""
+    """Load the units, the demo population, demo accounts and clients, the demo social-assistance
+    programmes and the demo attribute-source lists (safe to re-run)."""
     from flask import current_app
 
     from idsvc.eligibility import commands as eligibility_commands
+    from idsvc.eligibility.sources import commands as sources_commands
     from idsvc.identity import seed as identity_seed
     from idsvc.oidc import seed as oidc_seed
     from idsvc.registry import seed as registry_seed
@@ -118,4 +121,6 @@ def seed(if_empty: bool) -> None:
     codes = identity_seed.run(echo=click.echo)
     oidc_seed.run(echo=click.echo, extra=codes)
     for line in eligibility_commands.load(eligibility_commands.PROGRAMMES, "system:seed"):
+        click.echo(line)
+    for line in sources_commands.load_demo("system:seed"):
         click.echo(line)

@@ -14,6 +14,7 @@ class AuditAction(StrEnum):
     REGISTRY_VERIFY = "registry:citizen:verify"
     REGISTRY_UNITS_SYNC = "registry:units:sync"
     ELIGIBILITY_PROGRAMME_LOAD = "eligibility:programme:load"
+    ELIGIBILITY_SOURCE_IMPORT = "eligibility:source-list:import"
     KEYS_GENERATE = "oidc:keys:generate"
     KEYS_PRUNE = "oidc:keys:prune"
     IDENTITY_ACCOUNT_CREATE = "identity:account:create"

@@ -28,6 +28,7 @@ from idsvc.eligibility.models import Programme
 from idsvc.eligibility.models import ProgrammeRuleSet
 from idsvc.eligibility.schemas import ProgrammeSchema
 from idsvc.eligibility.schemas import flatten
+from idsvc.eligibility.sources.service import source_facts
 from idsvc.errors import NotFound
 from idsvc.errors import ValidationFailed
 from idsvc.registry.dates import PartialDate
@@ -139,15 +140,18 @@ def _alive_on(on: date) -> Any:
 
 def facts_for(citizen_ids: Iterable[int], *, on: date,
               sources: Mapping[int, Mapping[str, Any]] | None = None) -> dict[int, rules.PersonFacts]:
-    """The facts of many people at once: three queries per chunk of ids, whatever their number.
+    """The facts of many people at once: a constant number of queries per chunk of ids (three, plus
+    those of :func:`~idsvc.eligibility.sources.service.source_facts`).
 
-    ``sources``: facts from attribute sources outside the registry (poverty lists, disability
-    grades, pensions), by citizen id; none are stored yet, so a fact rule without them gives REVIEW.
+    Facts from attribute sources outside the registry (poverty lists, disability grades, pensions)
+    are those of the lists in force on ``on`` (:func:`idsvc.eligibility.sources.service.source_facts`);
+    ``sources``, by citizen id, replaces them all (tests, or facts a caller already holds).
     People who are not in the registry are left out of the answer.
     """
     ids = sorted(set(citizen_ids))
     found: dict[int, rules.PersonFacts] = {}
     s = db.session()
+    extra: Mapping[int, Mapping[str, Any]] = sources if sources is not None else source_facts(ids, on)
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start:start + CHUNK]
         people = s.execute(
@@ -184,16 +188,16 @@ def facts_for(citizen_ids: Iterable[int], *, on: date,
                 province_code=row.province_code, household_id=row.household_id,
                 household_size=sizes.get(row.household_id) if row.household_id is not None else None,
                 father=parents.get((row.id, "father"), "unknown"), mother=parents.get((row.id, "mother"), "unknown"),
-                facts=dict((sources or {}).get(row.id, {})))
+                facts=dict(extra.get(row.id, {})))
     return found
 
 
 def facts_of(citizen_id: int, *, on: date, sources: Mapping[str, Any] | None = None) -> rules.PersonFacts:
-    """One person's facts (:func:`facts_for`).
+    """One person's facts (:func:`facts_for`); ``sources`` replaces the attribute-source facts.
 
     :raises NotFound: no citizen has this internal id.
     """
-    facts = facts_for([citizen_id], on=on, sources={citizen_id: sources or {}}).get(citizen_id)
+    facts = facts_for([citizen_id], on=on, sources=None if sources is None else {citizen_id: sources}).get(citizen_id)
     if facts is None:
         raise NotFound(f"No citizen with internal id {citizen_id}.")
     return facts

@@ -60,7 +60,7 @@ def registry_import(file: Path, rejects: Path | None, fmt: str | None, actor: st
         facts = reader.inspect(file)
     except reader.UnreadableFile as exc:
         raise FileRefused(str(exc)) from None
-    stop = _StopOnInterrupt()
+    stop = StopOnInterrupt()
     with stop, click.progressbar(length=max(facts.lines - 1, 1), label="importing", file=sys.stderr) as bar:
         try:
             result = importer.import_file(file, actor=actor, rejects_path=rejects, fmt=fmt,
@@ -90,12 +90,13 @@ ROWS_REJECTED = 1
 
 
 class FileRefused(click.ClickException):
-    """``registry import`` imported nothing: the file, or the run, was refused (exit status 2)."""
+    """An import (``registry import``, ``sources import``) imported nothing: the file, or the run,
+    was refused (exit status 2)."""
 
     exit_code = 2
 
 
-class _StopOnInterrupt:
+class StopOnInterrupt:
     """First Ctrl-C: finish the chunk in hand and stop. Second Ctrl-C: stop at once (rolled back)."""
 
     def __init__(self) -> None:
@@ -110,7 +111,7 @@ class _StopOnInterrupt:
         self.requested = True
         click.echo("\nstopping after the current chunk (Ctrl-C again to stop at once)", err=True)
 
-    def __enter__(self) -> _StopOnInterrupt:
+    def __enter__(self) -> StopOnInterrupt:
         self._previous = signal.signal(signal.SIGINT, self._handle)
         return self
 

@@ -95,14 +95,16 @@ class _Chunk:
     copy: CopyRows | None = None
 
 
-class _Rejects:
+class Rejects:
     """The rejects CSV: line, reason and the row, so a clerk can fix it and import it again.
 
     Cells a spreadsheet would run as formulas are escaped (:mod:`csvsafe`); the reader takes the
-    escape off, so a corrected rejects file still imports as it is."""
+    escape off, so a corrected rejects file still imports as it is. ``columns``: the file's layout
+    (the population file's by default; attribute-source lists have their own)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, columns: tuple[str, ...] = COLUMNS) -> None:
         self.path = path
+        self.columns = columns
         self.count = 0
         self._file: TextIO | None = None
         self._writer: Any = None
@@ -118,8 +120,8 @@ class _Rejects:
             # With a byte-order mark: spreadsheets then read it as UTF-8 rather than a legacy code page.
             self._file = open(fd, "w", encoding="utf-8-sig", newline="")
             self._writer = csvsafe.Writer(self._file, lineterminator="\n")
-            self._writer.writerow([*reader.REJECTS_COLUMNS, *COLUMNS])
-        self._writer.writerow([str(line), reason, *(values.get(c, "") for c in COLUMNS)])
+            self._writer.writerow([*reader.REJECTS_COLUMNS, *self.columns])
+        self._writer.writerow([str(line), reason, *(values.get(c, "") for c in self.columns)])
         self.count += 1
 
     def close(self) -> None:
@@ -158,7 +160,7 @@ def import_file(path: Path, *, actor: str, rejects_path: Path | None = None, fmt
     header_check = reader.read_blocks(path, fmt, 1)  # the header is checked before anything is written
     next(header_check, None)
     header_check.close()
-    job = _Job(path, actor, facts, _Rejects(_rejects_path(path, rejects_path)), progress, should_stop, started)
+    job = _Job(path, actor, facts, Rejects(rejects_path_for(path, rejects_path)), progress, should_stop, started)
 
     db.session().rollback()  # the caller's session must not hold SQLite's write lock meanwhile
     with db.get_db().engine.connect() as conn:
@@ -189,13 +191,13 @@ class _Job:
     path: Path
     actor: str
     facts: reader.FileFacts
-    rejects: _Rejects
+    rejects: Rejects
     progress: Callable[[int], None] | None
     should_stop: Callable[[], bool]
     started: float
 
 
-def _rejects_path(path: Path, rejects_path: Path | None) -> Path:
+def rejects_path_for(path: Path, rejects_path: Path | None) -> Path:
     """Where the rejects file goes: given, or next to the file; refused if it cannot be written there."""
     rejects_path = rejects_path or path.with_name(path.name + ".rejects.csv")
     if not rejects_path.parent.is_dir() or not os.access(rejects_path.parent, os.W_OK):
@@ -264,7 +266,7 @@ def _audit_run(job: _Job, result: ImportResult, initial_load: bool) -> None:
 
 
 def _run(chunks: Iterator[_Chunk], write: Callable[[_Chunk], tuple[int, int, list[tuple[int, str, dict[str, str]]]]],
-         result: ImportResult, rejects: _Rejects, progress: Callable[[int], None] | None,
+         result: ImportResult, rejects: Rejects, progress: Callable[[int], None] | None,
          should_stop: Callable[[], bool]) -> None:
     """Write chunk after chunk, counting and writing rejects, until the end or a stop request."""
     rejects.begin()

@@ -1,0 +1,206 @@
+"""Importing an attribute-source list: streaming, set-based, all or nothing, idempotent.
+
+The file is read by the registry import's reader (:mod:`idsvc.registry.imports.reader`) in blocks,
+with the kind's columns (:mod:`kinds`). Each block costs a constant number of queries: its ID
+numbers are resolved to citizens in one look-up of ``citizen_number`` (retired numbers included:
+a list drawn up before a number was re-issued still names the person), and its facts are written
+in one multi-row insert. Rows that cannot become a fact go to a rejects file beside the input
+(``line, reason`` and the row, as ``idsvc registry import`` writes it), and the others are loaded.
+
+A list is loaded in the caller's transaction, whole or not at all: a half-loaded list in force
+would tell the rules that everyone it has not reached yet is *not* on it. The file's SHA-256
+identifies the list (:class:`SourceList`): the same file again adds nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import insert
+from sqlalchemy import select
+
+from idsvc import db
+from idsvc.audit import service as audit
+from idsvc.audit.tags import AuditAction
+from idsvc.eligibility.sources.kinds import KINDS
+from idsvc.eligibility.sources.kinds import FactRow
+from idsvc.eligibility.sources.kinds import Kind
+from idsvc.eligibility.sources.kinds import RowRefused
+from idsvc.eligibility.sources.models import SourceFact
+from idsvc.eligibility.sources.models import SourceList
+from idsvc.errors import NotFound
+from idsvc.errors import ValidationFailed
+from idsvc.registry import dates
+from idsvc.registry.imports import reader
+from idsvc.registry.imports.importer import ACTOR_MAX_LENGTH
+from idsvc.registry.imports.importer import Rejects
+from idsvc.registry.imports.importer import rejects_path_for
+from idsvc.registry.models import CitizenNumber
+from idsvc.registry.models import Commune
+
+#: Rows per block: one look-up of their numbers each (SQLite's limit on bound parameters).
+BLOCK_SIZE = 500
+#: Longest issuer (provenance) text kept.
+ISSUER_MAX_LENGTH = 300
+
+NO_CITIZEN = "citizen_id: no citizen has this number"
+
+
+@dataclass
+class SourceResult:
+    """What importing a list did (for a list loaded before: what its first load did)."""
+
+    list_id: int
+    kind: str
+    rows_read: int = 0
+    imported: int = 0
+    rejected: int = 0
+    valid_on: date | None = None
+    #: The same file was loaded before (at ``loaded_at``): nothing was added.
+    already_loaded: bool = False
+    loaded_at: datetime | None = None
+    rejects_path: Path | None = None
+
+
+class ImportStopped(Exception):
+    """The import was stopped (Ctrl-C) before the end of the file; nothing of the list is kept."""
+
+
+def kind_of(name: str) -> Kind:
+    """:raises NotFound: no such kind of list."""
+    kind = KINDS.get(name)
+    if kind is None:
+        raise NotFound(f"No kind of list '{name}'; one of {', '.join(KINDS)}.")
+    return kind
+
+
+def import_list(kind_name: str, path: Path, *, actor: str, issuer: str = "", valid_on: date | None = None,
+                fmt: str | None = None, rejects_path: Path | None = None, block_size: int = BLOCK_SIZE,
+                progress: Callable[[int], None] | None = None, should_stop: Callable[[], bool] = lambda: False,
+                facts: reader.FileFacts | None = None) -> SourceResult:
+    """Load the list ``path`` of kind ``kind_name`` in the current transaction; flushes, never commits.
+
+    :param valid_on: the date the list is as of, from which it is in force (disability and pension
+        lists; default: today). A poverty list is dated by its ``year`` column: one year per list.
+    :param progress: called with the number of rows read, block after block.
+    :param should_stop: polled between blocks; True stops with :class:`ImportStopped`.
+    :raises reader.UnreadableFile: the file cannot be read (nothing was loaded).
+    :raises NotFound: an unknown kind. :raises ValidationFailed: a bad option.
+    :raises ImportStopped: stopped; the caller rolls back.
+    """
+    kind = kind_of(kind_name)
+    if not actor or len(actor) > ACTOR_MAX_LENGTH:
+        raise ValidationFailed(f"the actor (who loads the list) is 1 to {ACTOR_MAX_LENGTH} characters")
+    if len(issuer) > ISSUER_MAX_LENGTH:
+        raise ValidationFailed(f"the issuer is at most {ISSUER_MAX_LENGTH} characters")
+    if valid_on is not None and not kind.dated_by_caller:
+        raise ValidationFailed(f"a {kind.name} list is dated by its year column, not by --valid-on")
+    fmt = reader.detect_format(path, fmt)
+    facts = facts or reader.inspect(path)
+    s = db.session()
+    earlier = s.scalar(select(SourceList).where(SourceList.file_sha256 == facts.sha256))
+    if earlier is not None:
+        return SourceResult(earlier.id, earlier.kind, earlier.rows_read, earlier.rows_imported,
+                            earlier.rows_rejected, earlier.valid_on, already_loaded=True, loaded_at=earlier.loaded_at)
+    header_check = reader.read_blocks(path, fmt, 1, layout=kind.layout)  # a bad header loads nothing
+    next(header_check, None)
+    header_check.close()
+    rejects = Rejects(rejects_path_for(path, rejects_path), kind.layout.columns)
+
+    source = SourceList(kind=kind.name, file_sha256=facts.sha256, file_name=path.name[:300], issuer=issuer,
+                        valid_on=valid_on or dates.today(), loaded_by=actor)
+    s.add(source)
+    s.flush()
+    result = SourceResult(source.id, kind.name, rejects_path=rejects.path)
+    communes = frozenset(s.scalars(select(Commune.code))) if kind.name == "poverty" else frozenset()
+    seen: dict[int, int] = {}  # citizen id -> its first line in the list
+    year: list[int] = []  # a poverty list's year, from its first accepted row
+    rejects.begin()
+    try:
+        for block in reader.read_blocks(path, fmt, block_size, layout=kind.layout):
+            rows = list(block.raw_rows())
+            _load_block(kind, source.id, rows, rejects, result, communes, seen, year)
+            if progress:
+                progress(len(rows))
+            if should_stop():
+                rejects.close()
+                rejects.path.unlink(missing_ok=True)
+                raise ImportStopped("Stopped before the end of the file: nothing of the list was loaded. "
+                                    "Run the same command again.")
+    finally:
+        rejects.close()
+    result.rejected = rejects.count
+    if kind.name == "poverty" and year:
+        source.year, source.valid_on = year[0], date(year[0], 1, 1)
+    source.rows_read, source.rows_imported, source.rows_rejected = result.rows_read, result.imported, result.rejected
+    result.valid_on = source.valid_on
+    result.loaded_at = source.loaded_at
+    if not rejects.count:
+        result.rejects_path = None
+    s.flush()
+    audit.record(AuditAction.ELIGIBILITY_SOURCE_IMPORT, actor=actor, subject_type="source_list",
+                 subject_id=source.id, data={
+                     "kind": kind.name, "file": path.name, "sha256": facts.sha256, "issuer": issuer,
+                     "valid_on": source.valid_on.isoformat(), "read": result.rows_read,
+                     "imported": result.imported, "rejected": result.rejected})
+    return result
+
+
+def _load_block(kind: Kind, list_id: int, rows: list[reader.RawRow], rejects: Rejects, result: SourceResult,
+                communes: frozenset[str], seen: dict[int, int], year: list[int]) -> None:
+    """Check, resolve and insert one block's rows; refused rows go to ``rejects`` in line order."""
+    result.rows_read += len(rows)
+    refused: list[tuple[int, str, dict[str, str]]] = []
+    checked: list[tuple[reader.RawRow, FactRow]] = []
+    for raw in rows:
+        if raw.error:
+            refused.append((raw.line, raw.error, raw.values))
+            continue
+        try:
+            checked.append((raw, kind.check(raw.values)))
+        except RowRefused as exc:
+            refused.append((raw.line, str(exc), raw.values))
+    holders = _citizens_of(row.number for _, row in checked)
+    fresh: list[dict[str, Any]] = []
+    for raw, row in checked:
+        citizen = holders.get(row.number)
+        reason = None
+        if citizen is None:
+            reason = NO_CITIZEN
+        elif row.commune_code is not None and row.commune_code not in communes:
+            reason = f"commune_code: {row.commune_code} is not a 2025 commune code"
+        elif kind.name == "poverty" and year and row.valid_from.year != year[0]:
+            reason = f"year: {row.valid_from.year}, but this list is for {year[0]} (one year per list)"
+        elif kind.name != "pension" and citizen in seen:  # two benefits of one person are two facts
+            reason = f"citizen_id: the same person as line {seen[citizen]} of this list"
+        if reason is not None:
+            refused.append((raw.line, reason, raw.values))
+            continue
+        seen.setdefault(citizen, raw.line)  # type: ignore[arg-type]  # not None here
+        if kind.name == "poverty" and not year:
+            year.append(row.valid_from.year)
+        fresh.append({"list_id": list_id, "citizen_id": citizen, "value": row.value, "valid_from": row.valid_from,
+                      "valid_to": row.valid_to, "commune_code": row.commune_code})
+    if fresh:
+        db.session().execute(insert(SourceFact), fresh)
+    result.imported += len(fresh)
+    for line, reason, values in sorted(refused, key=lambda r: r[0]):
+        rejects.add(line, reason, values)
+
+
+def _citizens_of(numbers: Iterable[str]) -> dict[str, int]:
+    """Number -> citizen id, for every number ever issued (current or retired); one query per 500."""
+    wanted = sorted(set(numbers))
+    found: dict[str, int] = {}
+    for start in range(0, len(wanted), BLOCK_SIZE):
+        found.update((number, citizen) for number, citizen in db.session().execute(
+            select(CitizenNumber.number, CitizenNumber.citizen_id)
+            .where(CitizenNumber.number.in_(wanted[start:start + BLOCK_SIZE]))))
+    return found
+
