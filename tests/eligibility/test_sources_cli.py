@@ -88,3 +88,53 @@ def test_ctrl_c_exits_130_and_loads_nothing(app, runner, tmp_path: Path, monkeyp
         assert db.session().scalar(select(func.count()).select_from(SourceList)) == 0
     monkeypatch.undo()
     assert runner.invoke(args=["sources", "import", "disability", str(path)]).exit_code == 0
+
+
+#: The demo population's people the demo lists name, and people they leave out (fixtures/).
+DEMO_ON = date(2026, 12, 5)
+DEMO_VERDICTS = {
+    "sa-elderly-poor-alone": {
+        "093062202940": ("ELIGIBLE", ()),  # 64, alone, poor household
+        "026156003122": ("ELIGIBLE", ()),  # 70, alone, poor household
+        "091161543832": ("NOT_ELIGIBLE", ("NOT_POOR_HOUSEHOLD",)),  # near-poor
+        "091060857361": ("REVIEW", ("FACT_UNKNOWN:poor_household",)),  # no list for the commune
+    },
+    "sa-severe-disability": {
+        "046154759661": ("ELIGIBLE", ()),  # severe
+        "084153639230": ("ELIGIBLE", ()),  # extremely severe
+        "087056332255": ("NOT_ELIGIBLE", ("DISABILITY_NOT_SEVERE",)),  # mild
+        "015136386761": ("NOT_ELIGIBLE", ("DISABILITY_NOT_SEVERE",)),  # on no list
+    },
+    "sa-elderly-80-no-pension": {
+        "015136386761": ("ELIGIBLE", ()),  # 90, on no pension list
+        "093044289878": ("ELIGIBLE", ()),  # 82, the survivor benefit ended in March 2025
+        "044038488612": ("NOT_ELIGIBLE", ("HAS_PENSION",)),
+    },
+    "social-pension-2025": {
+        "015136386761": ("ELIGIBLE", ()),
+        "037156106599": ("ELIGIBLE", ()),  # 70, her husband heads a near-poor household
+        "026156003122": ("ELIGIBLE", ()),  # 70, poor household
+        "001041524091": ("NOT_ELIGIBLE", ("HAS_PENSION",)),
+    },
+}
+
+
+def test_the_seed_loads_the_demo_lists_so_the_demo_programmes_have_eligible_people(app, runner) -> None:
+    from idsvc.eligibility import service as eligibility
+    from idsvc.registry import service as registry
+
+    first = runner.invoke(args=["seed"])
+    assert first.exit_code == 0, first.output
+    assert "poverty-2025.csv: poverty list 1, in force from 2025-01-01: read 4 rows, 4 loaded, 0 rejected" \
+        in first.output
+    assert "disability.csv: disability list 2, in force from 2025-07-01: read 5 rows, 5 loaded" in first.output
+    assert "pension.csv: pension list 3, in force from 2025-07-01: read 4 rows, 4 loaded" in first.output
+    again = runner.invoke(args=["seed", "--if-empty"])
+    assert again.output.count("was loaded before") == 3
+    with app.app_context():
+        for code, expected in DEMO_VERDICTS.items():
+            programme = eligibility.get_programme(code)
+            ids = {number: registry.get_citizen_by_number(number).id for number in expected}
+            facts = eligibility.facts_for(ids.values(), on=DEMO_ON)
+            got = {number: eligibility.evaluate(programme, facts[ids[number]], on=DEMO_ON) for number in expected}
+            assert {n: (r.verdict.value, r.reasons) for n, r in got.items()} == expected, code
