@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 from flask.cli import with_appcontext
+from sqlalchemy.exc import IntegrityError
 
 from idsvc import db
 from idsvc.clitools import actor_option
@@ -71,6 +72,8 @@ def sources_import(kind: str, file: Path, issuer: str, valid_on: datetime | None
                                               facts=facts)
         except (reader.UnreadableFile, DomainError) as exc:
             raise FileRefused(str(exc)) from None
+        except IntegrityError:  # the unique file hash: a run at the same time loaded this file first
+            raise FileRefused("another run loaded this file at the same time; nothing added") from None
         except importer.ImportStopped as exc:
             click.echo(str(exc), err=True)
             sys.exit(130)

@@ -117,15 +117,13 @@ def import_list(kind_name: str, path: Path, *, actor: str, issuer: str = "", val
                         valid_on=valid_on or dates.today(), loaded_by=actor)
     s.add(source)
     s.flush()
-    result = SourceResult(source.id, kind.name, rejects_path=rejects.path)
-    communes = frozenset(s.scalars(select(Commune.code))) if kind.name == "poverty" else frozenset()
-    seen: dict[int, int] = {}  # citizen id -> its first line in the list
-    year: list[int] = []  # a poverty list's year, from its first accepted row
+    communes = frozenset(s.scalars(select(Commune.code))) if "commune_code" in kind.layout.known else frozenset()
+    load = _Load(kind, source.id, rejects, communes)
     rejects.begin()
     try:
         for block in reader.read_blocks(path, fmt, block_size, layout=kind.layout):
             rows = list(block.raw_rows())
-            _load_block(kind, source.id, rows, rejects, result, communes, seen, year)
+            load.block(rows)
             if progress:
                 progress(len(rows))
             if should_stop():
@@ -135,63 +133,76 @@ def import_list(kind_name: str, path: Path, *, actor: str, issuer: str = "", val
                                     "Run the same command again.")
     finally:
         rejects.close()
-    result.rejected = rejects.count
-    if kind.name == "poverty" and year:
-        source.year, source.valid_on = year[0], date(year[0], 1, 1)
-    source.rows_read, source.rows_imported, source.rows_rejected = result.rows_read, result.imported, result.rejected
-    result.valid_on = source.valid_on
-    result.loaded_at = source.loaded_at
-    if not rejects.count:
-        result.rejects_path = None
+    if load.year is not None:
+        source.year, source.valid_on = load.year, date(load.year, 1, 1)
+    source.rows_read, source.rows_imported, source.rows_rejected = load.read, load.imported, rejects.count
     s.flush()
     audit.record(AuditAction.ELIGIBILITY_SOURCE_IMPORT, actor=actor, subject_type="source_list",
                  subject_id=source.id, data={
                      "kind": kind.name, "file": path.name, "sha256": facts.sha256, "issuer": issuer,
-                     "valid_on": source.valid_on.isoformat(), "read": result.rows_read,
-                     "imported": result.imported, "rejected": result.rejected})
-    return result
+                     "valid_on": source.valid_on.isoformat(), "read": load.read,
+                     "imported": load.imported, "rejected": rejects.count})
+    return SourceResult(source.id, kind.name, load.read, load.imported, rejects.count, source.valid_on,
+                        loaded_at=source.loaded_at, rejects_path=rejects.path if rejects.count else None)
 
 
-def _load_block(kind: Kind, list_id: int, rows: list[reader.RawRow], rejects: Rejects, result: SourceResult,
-                communes: frozenset[str], seen: dict[int, int], year: list[int]) -> None:
-    """Check, resolve and insert one block's rows; refused rows go to ``rejects`` in line order."""
-    result.rows_read += len(rows)
-    refused: list[tuple[int, str, dict[str, str]]] = []
-    checked: list[tuple[reader.RawRow, FactRow]] = []
-    for raw in rows:
-        if raw.error:
-            refused.append((raw.line, raw.error, raw.values))
-            continue
-        try:
-            checked.append((raw, kind.check(raw.values)))
-        except RowRefused as exc:
-            refused.append((raw.line, str(exc), raw.values))
-    holders = _citizens_of(row.number for _, row in checked)
-    fresh: list[dict[str, Any]] = []
-    for raw, row in checked:
-        citizen = holders.get(row.number)
-        reason = None
-        if citizen is None:
-            reason = NO_CITIZEN
-        elif row.commune_code is not None and row.commune_code not in communes:
-            reason = f"commune_code: {row.commune_code} is not a 2025 commune code"
-        elif kind.name == "poverty" and year and row.valid_from.year != year[0]:
-            reason = f"year: {row.valid_from.year}, but this list is for {year[0]} (one year per list)"
-        elif kind.name != "pension" and citizen in seen:  # two benefits of one person are two facts
-            reason = f"citizen_id: the same person as line {seen[citizen]} of this list"
-        if reason is not None:
-            refused.append((raw.line, reason, raw.values))
-            continue
-        seen.setdefault(citizen, raw.line)  # type: ignore[arg-type]  # not None here
-        if kind.name == "poverty" and not year:
-            year.append(row.valid_from.year)
-        fresh.append({"list_id": list_id, "citizen_id": citizen, "value": row.value, "valid_from": row.valid_from,
-                      "valid_to": row.valid_to, "commune_code": row.commune_code})
-    if fresh:
-        db.session().execute(insert(SourceFact), fresh)
-    result.imported += len(fresh)
-    for line, reason, values in sorted(refused, key=lambda r: r[0]):
-        rejects.add(line, reason, values)
+class _Load:
+    """The loading of one list, block after block: what it has seen so far, and its counts."""
+
+    def __init__(self, kind: Kind, list_id: int, rejects: Rejects, communes: frozenset[str]) -> None:
+        self.kind, self.list_id, self.rejects = kind, list_id, rejects
+        #: The 2025 communes (poverty lists name theirs).
+        self.communes = communes
+        #: Citizen id -> its first line in the list (kinds that hold a person once).
+        self.seen: dict[int, int] = {}
+        #: A list dated by its rows: the year of its first accepted row, which every row must share.
+        self.year: int | None = None
+        self.read = self.imported = 0
+
+    def block(self, rows: list[reader.RawRow]) -> None:
+        """Check, resolve and insert one block's rows: one look-up, one insert; refused rows go to
+        the rejects file in line order."""
+        self.read += len(rows)
+        refused: list[tuple[int, str, dict[str, str]]] = []
+        checked: list[tuple[reader.RawRow, FactRow]] = []
+        for raw in rows:
+            if raw.error:
+                refused.append((raw.line, raw.error, raw.values))
+                continue
+            try:
+                checked.append((raw, self.kind.check(raw.values)))
+            except RowRefused as exc:
+                refused.append((raw.line, str(exc), raw.values))
+        holders = _citizens_of(row.number for _, row in checked)
+        fresh: list[dict[str, Any]] = []
+        for raw, row in checked:
+            citizen = holders.get(row.number)
+            reason = NO_CITIZEN if citizen is None else self._refusal(row, citizen)
+            if reason is not None:
+                refused.append((raw.line, reason, raw.values))
+                continue
+            assert citizen is not None  # refused otherwise
+            if self.kind.once_per_person:
+                self.seen[citizen] = raw.line
+            if not self.kind.dated_by_caller and self.year is None:
+                self.year = row.valid_from.year
+            fresh.append({"list_id": self.list_id, "citizen_id": citizen, "value": row.value,
+                          "valid_from": row.valid_from, "valid_to": row.valid_to, "commune_code": row.commune_code})
+        if fresh:
+            db.session().execute(insert(SourceFact), fresh)
+        self.imported += len(fresh)
+        for line, reason, values in sorted(refused, key=lambda r: r[0]):
+            self.rejects.add(line, reason, values)
+
+    def _refusal(self, row: FactRow, citizen: int) -> str | None:
+        """Why a checked row of a known person cannot be loaded with the rows before it, or None."""
+        if row.commune_code is not None and row.commune_code not in self.communes:
+            return f"commune_code: {row.commune_code} is not a 2025 commune code"
+        if self.year is not None and row.valid_from.year != self.year:
+            return f"year: {row.valid_from.year}, but this list is for {self.year} (one year per list)"
+        if citizen in self.seen:
+            return f"citizen_id: the same person as line {self.seen[citizen]} of this list"
+        return None
 
 
 def _citizens_of(numbers: Iterable[str]) -> dict[str, int]:

@@ -55,8 +55,10 @@ class Kind:
     fact: str
     none_value: Any
     check: Callable[[Mapping[str, str]], FactRow]
-    #: Whether ``--valid-on`` dates the list (poverty lists are dated by their ``year`` column).
+    #: Whether ``--valid-on`` dates the list; if not, its rows do (a poverty list: one ``year`` per list).
     dated_by_caller: bool = True
+    #: Whether a person may be on one list only once (a pension list may hold two benefits of one person).
+    once_per_person: bool = True
 
 
 def _number(values: Mapping[str, str]) -> str:
@@ -151,5 +153,5 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
          "disability_level", 0, _disability),
     Kind("pension", Layout(("citizen_id", "benefit", "start_date"),
                            ("citizen_id", "benefit", "start_date", "end_date")),
-         "pension", False, _pension),
+         "pension", False, _pension, once_per_person=False),
 )}
