@@ -1,4 +1,5 @@
-"""Eligibility: attribute-source lists (poverty, disability, pension) and their facts.
+"""Eligibility: attribute-source lists (poverty, disability, pension), their facts, and the communes
+poverty lists cover.
 
 Revision ID: e5a1f3c8b217
 Revises: c4d2a7e91f05
@@ -48,11 +49,16 @@ def upgrade() -> None:
     )
     op.create_index(op.f('ix_source_fact_list_id'), 'source_fact', ['list_id'])
     op.create_index(op.f('ix_source_fact_citizen_id'), 'source_fact', ['citizen_id'])
-    op.create_index('ix_source_fact_commune_code_valid_from', 'source_fact', ['commune_code', 'valid_from'])
+    op.create_table('source_list_commune',
+    sa.Column('list_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('commune_code', sa.String(length=5), nullable=False),
+    sa.ForeignKeyConstraint(['list_id'], ['source_list.id'], name=op.f('fk_source_list_commune_list_id_source_list')),
+    sa.PrimaryKeyConstraint('list_id', 'commune_code', name=op.f('pk_source_list_commune'))
+    )
 
 
 def downgrade() -> None:
-    op.drop_index('ix_source_fact_commune_code_valid_from', table_name='source_fact')
+    op.drop_table('source_list_commune')
     op.drop_index(op.f('ix_source_fact_citizen_id'), table_name='source_fact')
     op.drop_index(op.f('ix_source_fact_list_id'), table_name='source_fact')
     op.drop_table('source_fact')

@@ -34,6 +34,7 @@ from idsvc.eligibility.sources.kinds import Kind
 from idsvc.eligibility.sources.kinds import RowRefused
 from idsvc.eligibility.sources.models import SourceFact
 from idsvc.eligibility.sources.models import SourceList
+from idsvc.eligibility.sources.models import SourceListCommune
 from idsvc.errors import NotFound
 from idsvc.errors import ValidationFailed
 from idsvc.registry import dates
@@ -135,6 +136,10 @@ def import_list(kind_name: str, path: Path, *, actor: str, issuer: str = "", val
         rejects.close()
     if load.year is not None:
         source.year, source.valid_on = load.year, date(load.year, 1, 1)
+    if "commune_code" in kind.layout.known:  # the communes the list covers: those it names
+        s.execute(insert(SourceListCommune).from_select(
+            ["list_id", "commune_code"],
+            select(SourceFact.list_id, SourceFact.commune_code).where(SourceFact.list_id == source.id).distinct()))
     source.rows_read, source.rows_imported, source.rows_rejected = load.read, load.imported, rejects.count
     s.flush()
     audit.record(AuditAction.ELIGIBILITY_SOURCE_IMPORT, actor=actor, subject_type="source_list",

@@ -7,7 +7,6 @@ from datetime import datetime
 
 from sqlalchemy import Date
 from sqlalchemy import ForeignKey
-from sqlalchemy import Index
 from sqlalchemy import Integer
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped
@@ -45,16 +44,20 @@ class SourceList(Base):
     rows_rejected: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class SourceListCommune(Base):
+    """A commune a poverty list covers (one it names): its households not on the list are not poor."""
+
+    __tablename__ = "source_list_commune"
+
+    list_id: Mapped[int] = mapped_column(ForeignKey("source_list.id"), primary_key=True)
+    commune_code: Mapped[str] = mapped_column(String(5), primary_key=True)
+
+
 class SourceFact(Base):
     """One fact of one person from one list: a household's poverty level for a year, a disability
     grade from its certification date, a pension between its start and end dates."""
 
     __tablename__ = "source_fact"
-    __table_args__ = (
-        # Poverty: which communes' lists exist for which years.
-        Index("ix_source_fact_commune_code_valid_from", "commune_code", "valid_from"),
-    )
-
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     list_id: Mapped[int] = mapped_column(ForeignKey("source_list.id"), index=True)
     citizen_id: Mapped[int] = mapped_column(ForeignKey("citizen.id"), index=True)

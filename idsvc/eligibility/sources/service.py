@@ -27,13 +27,13 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import func
-from sqlalchemy import or_
 from sqlalchemy import select
 
 from idsvc import db
 from idsvc.eligibility.sources.kinds import KINDS
 from idsvc.eligibility.sources.models import SourceFact
 from idsvc.eligibility.sources.models import SourceList
+from idsvc.eligibility.sources.models import SourceListCommune
 from idsvc.registry.models import Citizen
 from idsvc.registry.models import Household
 
@@ -52,93 +52,91 @@ def source_facts(citizen_ids: Iterable[int], on: date) -> dict[int, dict[str, An
     """The attribute-source facts of many people on ``on``, by citizen id (see the module's text).
 
     A person with no fact at all (no list of any kind in force) is left out of the answer.
+    Queries: two, then per chunk of 500 people one for disability and pension, and up to three
+    for poverty.
     """
     ids = sorted(set(citizen_ids))
-    kinds = kinds_in_force(on)
+    kinds = kinds_in_force(on) if ids else set()
     found: dict[int, dict[str, Any]] = {}
-    if not kinds or not ids:
+    if not kinds:
         return found
+    dated = sorted(kinds & {"disability", "pension"})
+    covered = _covered_communes(on) if "poverty" in kinds else {}
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start:start + CHUNK]
-        if "disability" in kinds:
-            levels = _disability(chunk, on)
-            for i in chunk:
-                found.setdefault(i, {})[KINDS["disability"].fact] = levels.get(i, KINDS["disability"].none_value)
-        if "pension" in kinds:
-            paid = _pensioners(chunk, on)
-            for i in chunk:
-                found.setdefault(i, {})[KINDS["pension"].fact] = i in paid
-        if "poverty" in kinds:
-            for i, level in _poverty(chunk, on).items():
-                found.setdefault(i, {})[KINDS["poverty"].fact] = level
+        for i in chunk:
+            found[i] = {KINDS[kind].fact: KINDS[kind].none_value for kind in dated}
+        if dated:
+            for i, facts in _dated_facts(chunk, dated, on).items():
+                found[i].update(facts)
+        if covered:
+            for i, level in _poverty(chunk, covered, on).items():
+                found[i][KINDS["poverty"].fact] = level
+    return {i: facts for i, facts in found.items() if facts}
+
+
+def _dated_facts(chunk: list[int], kinds: list[str], on: date) -> dict[int, dict[str, Any]]:
+    """``disability_level`` and ``pension`` of the people of ``chunk`` on a list in force, in one query."""
+    latest: dict[int, tuple[date, int, int]] = {}  # citizen -> (certified, list, level)
+    paid: set[int] = set()
+    for kind, citizen_id, value, starts, ends, list_id in db.session().execute(
+            select(SourceList.kind, SourceFact.citizen_id, SourceFact.value, SourceFact.valid_from,
+                   SourceFact.valid_to, SourceFact.list_id)
+            .join(SourceList, SourceList.id == SourceFact.list_id)
+            .where(SourceFact.citizen_id.in_(chunk), SourceList.kind.in_(kinds), SourceList.valid_on <= on,
+                   SourceFact.valid_from <= on)):
+        if kind == "pension":
+            if ends is None or ends >= on:
+                paid.add(citizen_id)
+        else:
+            candidate = (starts, list_id, int(value))
+            if citizen_id not in latest or candidate > latest[citizen_id]:
+                latest[citizen_id] = candidate
+    found: dict[int, dict[str, Any]] = {i: {KINDS["pension"].fact: True} for i in paid}
+    for i, (_, _, level) in latest.items():
+        found.setdefault(i, {})[KINDS["disability"].fact] = level
     return found
 
 
-def _in_force(kind: str, on: date) -> Any:
-    """The facts of lists of ``kind`` in force on ``on`` (a join condition and filters)."""
-    return (SourceList.id == SourceFact.list_id) & (SourceList.kind == kind) & (SourceList.valid_on <= on)
+def _covered_communes(on: date) -> dict[str, date]:
+    """Commune -> 1 January of the latest year up to ``on``'s that a poverty list covers it for."""
+    return {commune: starts for commune, starts in db.session().execute(
+        select(SourceListCommune.commune_code, func.max(SourceList.valid_on))
+        .join(SourceList, SourceList.id == SourceListCommune.list_id)
+        .where(SourceList.kind == "poverty", SourceList.valid_on <= on)
+        .group_by(SourceListCommune.commune_code))}
 
 
-def _disability(chunk: list[int], on: date) -> dict[int, int]:
-    best: dict[int, tuple[date, int, int]] = {}  # citizen -> (certified, list, level)
-    for citizen_id, value, certified, list_id in db.session().execute(
-            select(SourceFact.citizen_id, SourceFact.value, SourceFact.valid_from, SourceFact.list_id)
-            .join(SourceList, _in_force("disability", on))
-            .where(SourceFact.citizen_id.in_(chunk), SourceFact.valid_from <= on)):
-        candidate = (certified, list_id, int(value))
-        if citizen_id not in best or candidate > best[citizen_id]:
-            best[citizen_id] = candidate
-    return {citizen_id: level for citizen_id, (_, _, level) in best.items()}
-
-
-def _pensioners(chunk: list[int], on: date) -> set[int]:
-    return set(db.session().scalars(
-        select(SourceFact.citizen_id).join(SourceList, _in_force("pension", on))
-        .where(SourceFact.citizen_id.in_(chunk), SourceFact.valid_from <= on,
-               or_(SourceFact.valid_to.is_(None), SourceFact.valid_to >= on)).distinct()))
-
-
-def _poverty(chunk: list[int], on: date) -> dict[int, str]:
-    """``poor_household`` of the people of ``chunk`` whose commune a poverty list covers."""
+def _poverty(chunk: list[int], covered: dict[str, date], on: date) -> dict[int, str]:
+    """``poor_household`` of the people of ``chunk`` whose household's commune a poverty list covers."""
     s = db.session()
-    people = s.execute(
+    people = [(person, household, commune) for person, household, commune in s.execute(
         select(Citizen.id, Citizen.household_id,
                func.coalesce(Household.commune_code, Citizen.permanent_commune_code))
         .outerjoin(Household, Household.id == Citizen.household_id)
-        .where(Citizen.id.in_(chunk))).all()
-    communes = {commune for _, _, commune in people if commune is not None}
-    if not communes:
-        return {}
-    # The latest year up to the date's year that each commune has a list for.
-    covered: dict[str | None, date] = dict(s.execute(
-        select(SourceFact.commune_code, func.max(SourceFact.valid_from))
-        .join(SourceList, _in_force("poverty", on))
-        .where(SourceFact.commune_code.in_(communes))
-        .group_by(SourceFact.commune_code)).all())
-    if not covered:
+        .where(Citizen.id.in_(chunk))) if commune in covered]
+    if not people:
         return {}
     households = {household for _, household, _ in people if household is not None}
-    alone = [i for i, household, _ in people if household is None]
-    # (household or -person, commune, year start) -> levels the lists give it.
+    alone = [person for person, household, _ in people if household is None]
+    # (household, or minus the person without one; commune; year) -> the levels the lists give.
     listed: dict[tuple[int, str | None, date], set[str]] = {}
     listing = (select(Citizen.household_id, SourceFact.citizen_id, SourceFact.commune_code, SourceFact.valid_from,
                       SourceFact.value)
-               .join(SourceList, _in_force("poverty", on))
-               .join(Citizen, Citizen.id == SourceFact.citizen_id))
-    rows: list[tuple[int | None, int, str | None, date, str]] = []
+               .join(SourceList, SourceList.id == SourceFact.list_id)
+               .join(Citizen, Citizen.id == SourceFact.citizen_id)
+               .where(SourceList.kind == "poverty", SourceList.valid_on <= on))
+    rows: list[Any] = []
     if households:
         rows += s.execute(listing.where(Citizen.household_id.in_(households))).all()
     if alone:
         rows += s.execute(listing.where(SourceFact.citizen_id.in_(alone))).all()
     for household, named, commune, starts, value in rows:
-        key = household if household is not None else -named
-        listed.setdefault((key, commune, starts), set()).add(value)
+        listed.setdefault((household if household is not None else -named, commune, starts), set()).add(value)
     found: dict[int, str] = {}
     for person, household, commune in people:
-        latest = covered.get(commune) if commune is not None else None
-        if latest is None:
-            continue  # no list covers the commune: unknown, not "none"
-        levels = listed.get((household if household is not None else -person, commune, latest), set())
+        key = (household if household is not None else -person, commune, covered[commune])
+        levels = listed.get(key, set())
         found[person] = next((level for level in _POVERTY_ORDER if level in levels), KINDS["poverty"].none_value)
     return found
 
