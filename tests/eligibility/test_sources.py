@@ -60,17 +60,19 @@ def test_a_disability_list_is_loaded_with_its_provenance(create_citizen, tmp_pat
 
 
 def test_a_pension_list_in_jsonl(create_citizen, tmp_path: Path) -> None:
-    retired, ended = create_citizen(birth_year=1940), create_citizen(birth_year=1941)
+    retired, ended, starting = (create_citizen(birth_year=year) for year in (1940, 1941, 1965))
     path = write(tmp_path / "bhxh.jsonl", "".join(json.dumps(row) + "\n" for row in (
         {"citizen_id": retired.id_number, "benefit": "retirement pension", "start_date": "2001-11-01"},
         {"citizen_id": ended.id_number, "benefit": "survivor benefit", "start_date": "2016-01-01",
-         "end_date": "2025-03-31"})))
-    assert load("pension", path, valid_on=date(2025, 1, 1)).imported == 2
-    # The benefit that ended on 31 March is paid that day, not the next.
-    assert source_facts([retired.id, ended.id], date(2025, 3, 31)) == {
-        retired.id: {"pension": True}, ended.id: {"pension": True}}
-    assert source_facts([retired.id, ended.id], date(2025, 4, 1)) == {
-        retired.id: {"pension": True}, ended.id: {"pension": False}}
+         "end_date": "2025-03-31"},
+        {"citizen_id": starting.id_number, "benefit": "retirement pension", "start_date": "01/06/2025"})))
+    assert load("pension", path, valid_on=date(2025, 1, 1)).imported == 3
+    # The benefit that ended on 31 March is paid that day, not the next; one not yet started is not paid.
+    ids = [retired.id, ended.id, starting.id]
+    assert source_facts(ids, date(2025, 3, 31)) == {
+        retired.id: {"pension": True}, ended.id: {"pension": True}, starting.id: {"pension": False}}
+    assert source_facts(ids, date(2025, 6, 1)) == {
+        retired.id: {"pension": True}, ended.id: {"pension": False}, starting.id: {"pension": True}}
 
 
 def test_rows_are_rejected_with_reasons_and_the_rest_loaded(create_citizen, tmp_path: Path) -> None:
@@ -179,13 +181,15 @@ def test_poverty_covers_the_household_and_only_the_communes_listed(create_citize
     neighbour = create_citizen(household_id=unlisted_home.id)
     far = create_citizen(household_id=elsewhere.id)
     far.permanent_commune_code = OTHER_COMMUNE
+    moved = create_citizen(household_id=elsewhere.id)  # the 2025 list of 00070 names him; his household is elsewhere
     loner = create_citizen()  # no household: the person's permanent commune, 00070
     write(tmp_path / "2024.csv", f"citizen_id,commune_code,year,level\n{head.id_number},00070,2024,poor\n")
     write(tmp_path / "2025.csv", "citizen_id,commune_code,year,level\n"
-                                 f"{head.id_number},00070,2025,near_poor\n{loner.id_number},00070,2025,poor\n")
+                                 f"{head.id_number},00070,2025,near_poor\n{loner.id_number},00070,2025,poor\n"
+                                 f"{moved.id_number},00070,2025,poor\n")
     load("poverty", tmp_path / "2024.csv")
     load("poverty", tmp_path / "2025.csv")
-    ids = [head.id, wife.id, neighbour.id, far.id, loner.id]
+    ids = [head.id, wife.id, neighbour.id, far.id, loner.id, moved.id]
 
     def levels(on: date) -> dict[int, str | None]:
         found = source_facts(ids, on)
@@ -194,9 +198,11 @@ def test_poverty_covers_the_household_and_only_the_communes_listed(create_citize
     assert levels(date(2023, 12, 31)) == dict.fromkeys(ids)
     # 2024: the household is poor, the neighbour and the loner not; the other commune has no list.
     assert levels(date(2024, 6, 1)) == {head.id: "poor", wife.id: "poor", neighbour.id: "none", far.id: None,
-                                        loner.id: "none"}
-    # The 2025 list replaces the 2024 one for its commune, and stays in force in 2026.
-    expected = {head.id: "near_poor", wife.id: "near_poor", neighbour.id: "none", far.id: None, loner.id: "poor"}
+                                        loner.id: "none", moved.id: None}
+    # The 2025 list replaces the 2024 one for its commune, and stays in force in 2026. The list of
+    # one commune says nothing of a household registered in another.
+    expected = {head.id: "near_poor", wife.id: "near_poor", neighbour.id: "none", far.id: None, loner.id: "poor",
+                moved.id: None}
     assert levels(date(2025, 2, 1)) == expected
     assert levels(date(2026, 12, 5)) == expected
 

@@ -68,6 +68,14 @@ def test_a_refused_file_exits_2_and_loads_nothing(app, runner, tmp_path: Path) -
         result = runner.invoke(args=["sources", "import", *args])
         assert result.exit_code == 2, (args, result.output)
         assert message in result.output
+    # A list no row of which names a known person is not kept: in force, it would say nobody is on it.
+    nobody = tmp_path / "kt.csv"
+    nobody.write_text("citizen_id,level,certified_on\n001090999999,2,2024-01-01\n", encoding="utf-8")
+    result = runner.invoke(args=["sources", "import", "disability", str(nobody)])
+    assert result.exit_code == 2
+    assert f"kt.csv: no row could be loaded, 1 rejected (see {nobody}.rejects.csv); the list is not kept" \
+        in result.output
+    assert "no citizen has this number" in (tmp_path / "kt.csv.rejects.csv").read_text(encoding="utf-8-sig")
     unknown = runner.invoke(args=["sources", "import", "income", str(bad_header)])
     assert unknown.exit_code == 2 and "'income' is not one of 'poverty', 'disability', 'pension'" in unknown.output
     with app.app_context():

@@ -94,6 +94,10 @@ def import_list(kind_name: str, path: Path, *, actor: str, issuer: str = "", val
     :raises reader.UnreadableFile: the file cannot be read (nothing was loaded).
     :raises NotFound: an unknown kind. :raises ValidationFailed: a bad option.
     :raises ImportStopped: stopped; the caller rolls back.
+
+    A file of which no row can be loaded is refused (:class:`ValidationFailed`, the rejects file
+    written): a list in force says that whoever is not on it has no disability, no pension, or a
+    household that is not poor, so an empty one is never kept.
     """
     kind = kind_of(kind_name)
     if not actor or len(actor) > ACTOR_MAX_LENGTH:
@@ -134,6 +138,11 @@ def import_list(kind_name: str, path: Path, *, actor: str, issuer: str = "", val
                                     "Run the same command again.")
     finally:
         rejects.close()
+    if not load.imported:
+        # Kept, a list without a row would be in force and say that nobody is on it.
+        where = f" (see {rejects.path})" if rejects.count else ""
+        raise ValidationFailed(f"{path.name}: no row could be loaded, {rejects.count} rejected{where}; "
+                               "the list is not kept")
     if load.year is not None:
         source.year, source.valid_on = load.year, date(load.year, 1, 1)
     if "commune_code" in kind.layout.known:  # the communes the list covers: those it names
