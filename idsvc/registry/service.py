@@ -36,6 +36,7 @@ from idsvc.registry import verify
 from idsvc.registry.dates import PartialDate
 from idsvc.registry.models import Citizen
 from idsvc.registry.models import CitizenNumber
+from idsvc.registry.models import CitizenOldNumber
 from idsvc.registry.models import CitizenRevision
 from idsvc.registry.models import Commune
 from idsvc.registry.models import Household
@@ -239,7 +240,14 @@ def describe(citizen: Citizen) -> list[tuple[str, str]]:
              for r in citizen.relatives]
     rows += [("Số cũ / Earlier number", f"{n.number} retired {n.retired_at:%Y-%m-%d}: {n.retired_reason}")
              for n in citizen.numbers if n.retired_at is not None]
+    rows += [("Số CMND cũ / Old ID-card number", number) for number in old_id_numbers(citizen.id)]
     return rows
+
+
+def old_id_numbers(citizen_id: int) -> list[str]:
+    """The old identity-card (CMND) numbers recorded for a person, in numeric order."""
+    return list(db.session().scalars(select(CitizenOldNumber.number).where(
+        CitizenOldNumber.citizen_id == citizen_id).order_by(CitizenOldNumber.number).distinct()))
 
 
 def _provenance(citizen: Citizen) -> str:

@@ -31,6 +31,7 @@ REQUIRED_COLUMNS = (
 OPTIONAL_COLUMNS = (
     "other_names", "place_of_birth", "hometown", "blood_type", "marital_status", "phone",
     "father_id", "father_name", "mother_id", "mother_name", "spouse_id", "spouse_name",
+    "old_id_numbers",               # old 9-digit identity-card (CMND) numbers, separated by spaces
 )
 
 COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
