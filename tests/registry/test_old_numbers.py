@@ -131,3 +131,16 @@ def test_old_id_numbers_lists_a_persons_numbers(app_ctx, tmp_path) -> None:
     an = service.get_citizen_by_number("001080012345")
     assert service.old_id_numbers(an.id) == ["012345678", "162345678"]
     assert service.old_id_numbers(service.get_citizen_by_number("232301000777").id) == []
+
+
+def test_a_row_refused_against_the_registry_keeps_its_old_numbers_in_the_rejects_file(app_ctx, tmp_path) -> None:
+    run(write_csv(tmp_path / "first.csv", [person()]), tmp_path)
+    other = person(full_name="Đỗ Văn Khác", old_id_numbers="012345678 023456789")
+    result = run(write_csv(tmp_path / "other.csv", [other, person(citizen_id="001090000002")]), tmp_path)
+    assert (result.imported, result.rejected) == (1, 1)
+    assert result.rejects_path is not None
+    with result.rejects_path.open(encoding="utf-8-sig") as f:
+        (refused,) = csv.DictReader(f)
+    assert "another name" in refused["reason"]
+    assert (refused["full_name"], refused["old_id_numbers"]) == ("Đỗ Văn Khác", "012345678 023456789")
+    assert old_rows() == 0  # nothing recorded for the person who holds the number
