@@ -7,10 +7,14 @@ import re
 from datetime import date
 
 import pytest
+from hypothesis import given
+from hypothesis import settings
+from hypothesis import strategies as st
 from sqlalchemy import func
 from sqlalchemy import select
 
 from idsvc import db
+from idsvc.registry import names
 from idsvc.registry import rules
 from idsvc.registry import service
 from idsvc.registry.imports import importer
@@ -69,6 +73,21 @@ def test_the_fast_check_and_the_general_check_agree(value) -> None:
         assert str(exc).startswith("old_id_numbers: ")
         return
     assert quick == checked and checked[-1] == rules.old_id_numbers(value)
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(st.one_of(st.text(alphabet=st.sampled_from("0123456789 ,;x\u0667\uff10"), max_size=40),
+                 st.lists(st.from_regex(r"[0-9]{9}", fullmatch=True), max_size=7).map(" ".join),
+                 st.lists(st.sampled_from(["012345678", "023456789"]), max_size=4).map(" ".join)))
+def test_the_fast_check_and_the_general_check_agree_on_generated_values(value) -> None:
+    checker = RowChecker(frozenset({"00070"}), TODAY)
+    row = person(old_id_numbers=names.canonical(value))
+    header = tuple(row)
+    try:
+        general: object = checker.check(row)
+    except RowRejected:
+        general = None
+    assert checker.plain(header)([row[c] for c in header]) == general, value
 
 
 @pytest.mark.parametrize("initial_load", [False, True], ids=["chunk-by-chunk", "initial-load"])
