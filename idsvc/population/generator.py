@@ -62,6 +62,8 @@ class _Person:
     mother: _Person | None = None
     spouse: _Person | None = None
     parents_by_name: tuple[str, str] | None = None
+    #: Old identity-card (CMND) numbers, space-separated.
+    old_numbers: str = ""
     extra: dict[str, str] = field(default_factory=dict)
 
 
@@ -88,6 +90,7 @@ class Generator:
         self.anywhere = _Weighted({code: tables.BIG_CITY_WEIGHT.get(code, 1) for code in sorted(LEGACY_PROVINCES)})
         self.abroad = sorted(idnumbers.ABROAD_CODES)
         self.issued: set[int] = set()
+        self.issued_old: set[int] = set()
         self.households = 0
 
     # -- people ------------------------------------------------------------------------------
@@ -144,6 +147,29 @@ class Generator:
             if candidate not in self.issued:
                 self.issued.add(candidate)
                 return f"{candidate:012d}"
+
+    def _old_numbers(self, person: _Person, province: str) -> str:
+        """One old identity-card number for a person born before 2000 (a few have two): the prefix
+        of the province of birth registration (abroad: of the province lived in), then 7 random
+        digits; the second was issued where the person lives."""
+        if person.born.year >= tables.OLD_ID_BEFORE_YEAR:
+            return ""
+        rng = self.rng
+        local = self.legacy_by_successor.get(province) or sorted(tables.OLD_ID_PREFIXES)
+        first = person.registration if person.registration in tables.OLD_ID_PREFIXES else rng.choice(local)
+        areas = [first]
+        if rng.random() < tables.TWO_OLD_IDS_SHARE:
+            areas.append(rng.choice(local))
+        numbers = []
+        for area in areas:
+            base = int(rng.choice(tables.OLD_ID_PREFIXES[area])) * 10_000_000
+            while True:
+                candidate = base + rng.randrange(10_000_000)
+                if candidate not in self.issued_old:
+                    self.issued_old.add(candidate)
+                    numbers.append(f"{candidate:09d}")
+                    break
+        return " ".join(numbers)
 
     # -- households --------------------------------------------------------------------------
 
@@ -212,6 +238,7 @@ class Generator:
                                           f"{self._surname(south)} {self._given_name('F', person.born.year - 25)}")
             self._life(person, age)
             person.number = self._number(person)
+            person.old_numbers = self._old_numbers(person, province)
         return number, commune, province, members
 
     def _life(self, person: _Person, age: int) -> None:
@@ -263,6 +290,7 @@ def _row(gen: Generator, p: _Person, household: str, commune: str, religion: str
         "mother_name": f"{p.mother.surname} {p.mother.name}" if p.mother else mother_name,
         "spouse_id": p.spouse.number if p.spouse else "",
         "spouse_name": f"{p.spouse.surname} {p.spouse.name}" if p.spouse else "",
+        "old_id_numbers": p.old_numbers,
     }
 
 

@@ -86,3 +86,26 @@ MISSING_RATE = 0.0005
 OLD_RECORD_YEAR_ONLY = 0.15
 OLD_RECORD_YEAR_MONTH = 0.05
 YEAR_ONLY_AFTER_1975 = 0.004
+
+#: Old identity cards (CMND, 9 digits) were issued to people 14 and older until 2016-2021: the
+#: generator gives one to everyone born before this year, and a second one (re-issued after a move
+#: or a loss) to this share of them.
+OLD_ID_BEFORE_YEAR = 2000
+TWO_OLD_IDS_SHARE = 0.05
+
+#: The 2-digit issuing-area prefix of CMND numbers, by the 3-digit province code of ID numbers, as
+#: commonly published (several provinces shared a prefix; Hà Tây's 11 went with it into Hà Nội).
+#: Synthetic data only: nothing checks a real number against it.
+OLD_ID_PREFIXES: dict[str, tuple[str, ...]] = {
+    "001": ("01", "11"), "031": ("03",), "079": ("02",), "011": ("04",), "012": ("04",), "014": ("05",),
+    "010": ("06",), "015": ("06",), "002": ("07",), "008": ("07",), "004": ("08",), "020": ("08",),
+    "006": ("09",), "019": ("09",), "022": ("10",), "017": ("11",), "024": ("12",), "027": ("12",),
+    "025": ("13",), "026": ("13",), "030": ("14",), "033": ("14",), "034": ("15",), "035": ("16",),
+    "036": ("16",), "037": ("16",), "038": ("17",), "040": ("18",), "042": ("18",), "044": ("19",),
+    "045": ("19",), "046": ("19",), "048": ("20",), "049": ("20",), "051": ("21",), "052": ("21",),
+    "054": ("22",), "056": ("22",), "062": ("23",), "064": ("23",), "066": ("24",), "067": ("24",),
+    "068": ("25",), "058": ("26",), "060": ("26",), "075": ("27",), "077": ("27",), "070": ("28",),
+    "074": ("28",), "072": ("29",), "080": ("30",), "082": ("31",), "083": ("32",), "084": ("33",),
+    "086": ("33",), "087": ("34",), "089": ("35",), "092": ("36",), "093": ("36",), "094": ("36",),
+    "091": ("37",), "095": ("38",), "096": ("38",),
+}

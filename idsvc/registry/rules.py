@@ -165,6 +165,33 @@ def relative_id(value: str | None, own: str) -> str | None:
     return value
 
 
+#: Most old identity-card numbers one person is recorded with (a few held two or three).
+MAX_OLD_ID_NUMBERS = 5
+
+
+def is_old_id_number(text: str) -> bool:
+    """An old identity-card (CMND) number: exactly 9 digits 0-9."""
+    return len(text) == 9 and text.isascii() and text.isdigit()
+
+
+def old_id_numbers(value: str | None) -> str | None:
+    """The old identity-card (CMND) numbers a person held (information group 13): 9-digit numbers
+    separated by spaces, stored in that form, each once."""
+    if not value:
+        return None
+    numbers = list(dict.fromkeys(value.split()))
+    for number in numbers:
+        if not is_old_id_number(number):
+            if any(mark in number for mark in ",;/"):
+                raise Invalid(f"'{number}': separate several old ID-card numbers by spaces")
+            hint = (" (a spreadsheet may have dropped a leading 0: format the column as text)"
+                    if number.isascii() and number.isdigit() and len(number) in (7, 8) else "")
+            raise Invalid(f"'{number}' is not an old ID-card (CMND) number: exactly 9 digits 0-9{hint}")
+    if len(numbers) > MAX_OLD_ID_NUMBERS:
+        raise Invalid(f"more than {MAX_OLD_ID_NUMBERS} old ID-card numbers")
+    return " ".join(numbers)
+
+
 def registration(code: str | None, number: str) -> str:
     """The place of birth registration (3 digits) of a person with ID ``number``: its first 3 digits."""
     if code and code != number[:3] and code.zfill(3) != number[:3]:

@@ -36,13 +36,19 @@ from idsvc.registry import verify
 from idsvc.registry.dates import PartialDate
 from idsvc.registry.models import Citizen
 from idsvc.registry.models import CitizenNumber
+from idsvc.registry.models import CitizenOldNumber
 from idsvc.registry.models import CitizenRevision
 from idsvc.registry.models import Commune
 from idsvc.registry.models import Household
 from idsvc.registry.models import ImportBatch
+from idsvc.registry.models import LegacyCommune
+from idsvc.registry.models import LegacyCommuneSuccessor
 from idsvc.registry.models import LegacyProvince
 from idsvc.registry.models import Province
 from idsvc.registry.models import Relative
+
+#: Longest IN-list of one statement (SQLite's limit on bound parameters, with room to spare).
+CHUNK = 500
 
 
 def sync_units(actor: str = "system:cli") -> dict[str, int]:
@@ -53,12 +59,13 @@ def sync_units(actor: str = "system:cli") -> dict[str, int]:
     """
     s = db.session()
     counts = {}
+    communes = list(units.communes_2025())
     for model, rows in (
         (Province, [dict(code=u.code, name=u.name, kind=u.kind) for u in units.provinces_2025()]),
         (LegacyProvince, [dict(code=c, name=n, successor_code=succ)
                           for c, (n, succ) in units.LEGACY_PROVINCES.items()]),
         (Commune, [dict(code=u.code, name=u.name, kind=u.kind, province_code=u.province_code)
-                   for u in units.communes_2025()]),
+                   for u in communes]),
     ):
         existing = {obj.code: obj  # type: ignore[attr-defined]  # each of the three models has a code
                     for obj in s.scalars(select(model))}
@@ -73,8 +80,52 @@ def sync_units(actor: str = "system:cli") -> dict[str, int]:
                     setattr(obj, key, value)
         s.flush()
         counts[model.__tablename__] = added
+    counts.update(_sync_legacy_communes(communes))
     audit.record(AuditAction.REGISTRY_UNITS_SYNC, actor=actor, data=counts)
     return counts
+
+
+def _sync_legacy_communes(communes: list[units.UnitRow]) -> dict[str, int]:
+    """Add the pre-2025 communes and their successors the registry lacks (never deletes or changes
+    one). Skipped, without reading the source, when the registry holds as many as the source has."""
+    s = db.session()
+    counts = {LegacyCommune.__tablename__: 0, LegacyCommuneSuccessor.__tablename__: 0}
+    held = s.scalar(select(func.count()).select_from(LegacyCommune)) or 0
+    if held and held == units.legacy_commune_count():
+        return counts
+    rows = list(units.legacy_communes(communes))
+    known = set(s.scalars(select(LegacyCommune.code)))
+    fresh = [dict(code=r.code, name=r.name, district=r.district, legacy_province_code=r.province_code)
+             for r in rows if r.code not in known]
+    if fresh:
+        s.execute(LegacyCommune.__table__.insert(), fresh)
+    pairs = {(legacy, commune) for legacy, commune in s.execute(
+        select(LegacyCommuneSuccessor.legacy_code, LegacyCommuneSuccessor.commune_code))}
+    links = [dict(legacy_code=r.code, commune_code=code, is_default=default)
+             for r in rows for code, default in r.successors if (r.code, code) not in pairs]
+    if links:
+        s.execute(LegacyCommuneSuccessor.__table__.insert(), links)
+    s.flush()
+    counts.update({LegacyCommune.__tablename__: len(fresh), LegacyCommuneSuccessor.__tablename__: len(links)})
+    return counts
+
+
+def successors_of(codes: Iterable[str]) -> dict[str, list[tuple[str, bool]]]:
+    """Pre-2025 commune code -> the 2025 commune(s) it became, as (code, is_default), the default
+    first: one pair when merged whole, several when split. Codes that are no pre-2025 commune's are
+    left out."""
+    wanted = sorted(set(codes))
+    found: dict[str, list[tuple[str, bool]]] = {}
+    s = db.session()
+    for start in range(0, len(wanted), CHUNK):
+        query = (select(LegacyCommuneSuccessor.legacy_code, LegacyCommuneSuccessor.commune_code,
+                        LegacyCommuneSuccessor.is_default)
+                 .where(LegacyCommuneSuccessor.legacy_code.in_(wanted[start:start + CHUNK]))
+                 .order_by(LegacyCommuneSuccessor.legacy_code, LegacyCommuneSuccessor.is_default.desc(),
+                           LegacyCommuneSuccessor.commune_code))
+        for legacy, commune, default in s.execute(query):
+            found.setdefault(legacy, []).append((commune, bool(default)))
+    return found
 
 
 def commune_codes() -> frozenset[str]:
@@ -189,7 +240,14 @@ def describe(citizen: Citizen) -> list[tuple[str, str]]:
              for r in citizen.relatives]
     rows += [("Số cũ / Earlier number", f"{n.number} retired {n.retired_at:%Y-%m-%d}: {n.retired_reason}")
              for n in citizen.numbers if n.retired_at is not None]
+    rows += [("Số CMND cũ / Old ID-card number", number) for number in old_id_numbers(citizen.id)]
     return rows
+
+
+def old_id_numbers(citizen_id: int) -> list[str]:
+    """The old identity-card (CMND) numbers recorded for a person, in numeric order."""
+    return list(db.session().scalars(select(CitizenOldNumber.number).where(
+        CitizenOldNumber.citizen_id == citizen_id).order_by(CitizenOldNumber.number).distinct()))
 
 
 def _provenance(citizen: Citizen) -> str:

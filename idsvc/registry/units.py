@@ -4,14 +4,25 @@ The 34 provinces and 3,321 communes of 1 July 2025 (Decision 19/2025/QĐ-TTg) co
 ``vietnam-provinces`` package. The 63 pre-reform codes stay because every ID number issued
 before the reform carries one as its birth-registration prefix, for life (Circular 07/2016
 Appendix I; the successor mapping follows Resolution 202/2025/QH15).
+
+The 10,035 pre-reform communes and the 2025 commune(s) each became come from the data files of
+the ``vietnamadminunits`` package (:func:`legacy_communes`), read directly: importing the package
+would pull in its geometry libraries.
 """
 
 from __future__ import annotations
 
+import importlib.util
+import json
+import sqlite3
+from collections.abc import Iterable
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass
+from pathlib import Path
 
 from idsvc.registry.names import canonical
+from idsvc.registry.names import fold
 
 #: ID-number prefix -> (pre-2025 province name, 2-digit code of its 2025 successor).
 LEGACY_PROVINCES: dict[str, tuple[str, str]] = {
@@ -61,3 +72,90 @@ def communes_2025() -> Iterator[UnitRow]:
 
     for w in Ward.iter_all():
         yield UnitRow(f"{int(w.code):05d}", canonical(w.name), w.division_type.value, f"{int(w.province_code):02d}")
+
+
+@dataclass(frozen=True, slots=True)
+class LegacyCommuneRow:
+    """A commune of before 1 July 2025 and the 2025 commune(s) it became."""
+
+    #: 5-digit pre-reform code.
+    code: str
+    name: str
+    district: str
+    #: 2-digit pre-reform province code.
+    province_code: str
+    #: (2025 commune code, is_default), the default first: one pair when merged whole, several
+    #: when split (``is_default``: the part that kept the commune's centre).
+    successors: tuple[tuple[str, bool], ...]
+
+
+def _data_dir() -> Path:
+    """The data folder of ``vietnamadminunits``, found without importing the package."""
+    spec = importlib.util.find_spec("vietnamadminunits")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("the vietnamadminunits package (pre-2025 communes) is not installed")
+    return Path(next(iter(spec.submodule_search_locations))) / "data"
+
+
+def _source() -> sqlite3.Connection:
+    """The package's SQLite database of units, read-only."""
+    return sqlite3.connect(f"{(_data_dir() / 'dataset.db').as_uri()}?mode=ro", uri=True)
+
+
+def _unit_key(name: str) -> str:
+    """A unit's name compared across sources: folded, letters and digits only ("Xã Ea H'Leo",
+    "Xã Ea H’leo"; "Chân Mây - Lăng Cô", "Chân Mây – Lăng Cô")."""
+    return "".join(ch for ch in fold(name) if ch.isalnum())
+
+
+def legacy_commune_count() -> int:
+    """How many pre-reform communes :func:`legacy_communes` yields (one cheap query of the source)."""
+    with closing(_source()) as source:
+        return int(source.execute("SELECT count(DISTINCT wardCode) FROM admin_units_legacy "
+                                  "WHERE wardCode != ''").fetchone()[0])
+
+
+def legacy_communes(communes: Iterable[UnitRow] | None = None) -> Iterator[LegacyCommuneRow]:
+    """The pre-reform communes with their 2025 successors among ``communes`` (default: :func:`communes_2025`).
+
+    The source names the 2025 communes by key and code; its codes disagree with the official list
+    for about a hundred of them, so a successor is our commune of the same code *and* name, else
+    the only one of that name in its province. A successor not found so is left out (a handful).
+    """
+    ours = list(communes if communes is not None else communes_2025())
+    by_code = {u.code: _unit_key(u.name) for u in ours}
+    by_name: dict[tuple[str, str], list[str]] = {}
+    for u in ours:
+        by_name.setdefault((u.province_code or "", _unit_key(u.name)), []).append(u.code)
+    folder = _data_dir()
+    with closing(_source()) as source:
+        new: dict[tuple[str, str], str] = {}
+        for province_key, ward_key, code, name, province in source.execute(
+                "SELECT provinceKey, wardKey, wardCode, ward, provinceCode FROM admin_units"):
+            key = _unit_key(name)
+            same = [code] if by_code.get(code) == key else by_name.get((province, key), [])
+            if len(same) == 1:
+                new[province_key, ward_key] = same[0]
+        legacy = source.execute(
+            "SELECT provinceKey || '_' || districtKey || '_' || wardKey, wardCode, ward, district, provinceCode "
+            "FROM admin_units_legacy WHERE wardCode != '' ORDER BY wardCode").fetchall()
+    converter = json.loads((folder / "converter_2025.json").read_text(encoding="utf-8"))
+    successors: dict[str, dict[str, bool]] = {}
+    for province_key, wards in sorted(converter["DICT_PROVINCE_WARD_NO_DIVIDED"].items()):
+        for ward_key, legacy_keys in sorted(wards.items()):
+            commune = new.get((province_key, ward_key))
+            if commune is not None:
+                for legacy_key in legacy_keys:
+                    successors.setdefault(legacy_key, {})[commune] = True
+    for province_key, parts_by_legacy in sorted(converter["DICT_PROVINCE_WARD_DIVIDED"].items()):
+        for legacy_key, parts in sorted(parts_by_legacy.items()):
+            for part in parts:
+                commune = new.get((province_key, part["newWardKey"]))
+                if commune is not None:
+                    successors.setdefault(legacy_key, {})[commune] = bool(part["isDefaultNewWard"])
+    for legacy_key, code, name, district, province in legacy:
+        found = successors.get(legacy_key, {})
+        if len(found) == 1:  # merged whole, or the one part of a split found in the 2025 list
+            found = dict.fromkeys(found, True)
+        yield LegacyCommuneRow(f"{int(code):05d}", canonical(name), canonical(district), f"{int(province):02d}",
+                               tuple(sorted(found.items(), key=lambda pair: (not pair[1], pair[0]))))

@@ -128,3 +128,21 @@ def test_the_committed_demo_population_is_what_the_generator_makes() -> None:
     assert FIXTURE.read_text(encoding="utf-8") == as_csv(3000, 2026), (
         "fixtures/demo_population.csv is stale: idsvc population generate --count 3000 --seed 2026 "
         "--out fixtures/demo_population.csv")
+
+
+def test_people_born_before_2000_hold_one_or_two_plausible_old_id_card_numbers(people) -> None:
+    from idsvc.population import tables
+
+    held = [p for p in people if int(p["date_of_birth"][:4]) < tables.OLD_ID_BEFORE_YEAR]
+    assert all(p["old_id_numbers"] == "" for p in people if p not in held)
+    numbers = [p["old_id_numbers"].split(" ") for p in held]
+    assert all(len(n) in (1, 2) for n in numbers)
+    two = sum(len(n) == 2 for n in numbers) / len(held)
+    assert 0.035 < two < 0.065
+    flat = [number for n in numbers for number in n]
+    assert len(set(flat)) == len(flat)  # unique within a run
+    assert all(len(number) == 9 and number.isascii() and number.isdigit() for number in flat)
+    # The first number carries the issuing-area prefix of the province where the birth was registered.
+    for p, n in zip(held, numbers, strict=True):
+        if p["birth_registration_province"] in tables.OLD_ID_PREFIXES:
+            assert n[0][:2] in tables.OLD_ID_PREFIXES[p["birth_registration_province"]]

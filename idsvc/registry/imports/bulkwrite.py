@@ -2,8 +2,8 @@
 
 One chunk = one transaction, a handful of statements whatever its size: look up which numbers
 the registry already knows, add missing households, reserve citizen ids, then write citizens,
-numbers and relatives with ``COPY`` (PostgreSQL) or one ``executemany`` each (SQLite), and set
-household heads. No statement per person is sent from Python on PostgreSQL; on SQLite the driver
+numbers, old identity-card numbers and relatives with ``COPY`` (PostgreSQL) or one ``executemany``
+each (SQLite), and set household heads. No statement per person is sent from Python on PostgreSQL; on SQLite the driver
 steps per row in C, with no round trip.
 """
 
@@ -49,14 +49,18 @@ IMPORT_LOCK = 0x1D5C_0001
 #: Where each relative's id (and after it, the name) sits in an importer row.
 _RELATIVE_AT = [(kind, ROW_AT[f"{kind}_id"]) for kind in RELATIVE_KINDS]
 
-#: (number, retired_at, import_batch_id, import_line, name_folded, birth_year, birth_month, birth_day, sex)
-Known = tuple[str, Any, int | None, int | None, str, int, int | None, int | None, str]
+#: Where a row's old identity-card numbers (space-separated, or None) sit in an importer row.
+_OLD_NUMBERS = ROW_AT["old_id_numbers"]
+
+#: (number, retired_at, import_batch_id, import_line, name_folded, birth_year, birth_month, birth_day, sex,
+#: citizen id)
+Known = tuple[str, Any, int | None, int | None, str, int, int | None, int | None, str, int]
 _KNOWN_SELECT = ("SELECT n.number, n.retired_at, c.import_batch_id, c.import_line, c.name_folded, c.birth_year, "
-                 "c.birth_month, c.birth_day, c.sex FROM citizen_number n JOIN citizen c ON c.id = n.citizen_id ")
+                 "c.birth_month, c.birth_day, c.sex, c.id FROM citizen_number n JOIN citizen c ON c.id = n.citizen_id ")
 
 
 #: The tables an initial load fills; their secondary indexes and foreign keys are deferred.
-BULK_TABLES = ("citizen", "citizen_number", "citizen_relative", "household")
+BULK_TABLES = ("citizen", "citizen_number", "citizen_relative", "citizen_old_number", "household")
 
 
 def _deferred() -> tuple[list[Index], list[ForeignKeyConstraint]]:
@@ -305,6 +309,9 @@ class BulkWriter:
             (cid, kind, row[at], row[at + 1])
             for cid, row in zip(ids, rows, strict=True) for kind, at in _RELATIVE_AT
             if row[at] is not None or row[at + 1] is not None))
+        self._insert_many("citizen_old_number", ("number", "citizen_id"), (
+            (number, cid) for cid, row in zip(ids, rows, strict=True) if row[_OLD_NUMBERS]
+            for number in row[_OLD_NUMBERS].split(" ")))
         self._set_heads([(cid, household_ids[row[hh]]) for cid, row in zip(ids, rows, strict=True)
                          if row[rel] == "head" and row[hh] is not None])
 
@@ -333,8 +340,31 @@ class BulkWriter:
                 copy.write(b"".join([b"%d\t%b" % (cid, pieces[i])  # type: ignore[str-format]  # None: filtered out
                                      for cid, i in zip(ids, chosen, strict=True)
                                      if pieces[i] is not None]))
+        with cur.copy("COPY citizen_old_number (number, citizen_id) FROM STDIN") as copy:
+            copy.write(b"".join([b"%b\t%d\n" % (number.encode(), cid)
+                                 for cid, i in zip(ids, chosen, strict=True) if rows.old_numbers[i]
+                                 for number in rows.old_numbers[i].split(" ")]))  # type: ignore[union-attr]  # None: filtered out
         self._set_heads([(cid, household_ids[hh]) for cid, hh, i in zip(ids, households, chosen, strict=True)
                          if hh is not None and rows.heads[i]])
+
+    def add_old_numbers(self, held: Iterable[tuple[str, int]]) -> int:
+        """Record old identity-card numbers (number, citizen id) of people already in the registry,
+        each pair once: the ones the registry holds already are left as they are. Returns how many
+        were added."""
+        pairs = sorted(set(held))
+        if not pairs:
+            return 0
+        cur = self.driver.cursor()
+        if self.pg:
+            cur.execute("INSERT INTO citizen_old_number (number, citizen_id) "
+                        "SELECT u.n, u.c FROM unnest(%s::text[], %s::bigint[]) AS u(n, c) WHERE NOT EXISTS "
+                        "(SELECT 1 FROM citizen_old_number o WHERE o.number = u.n AND o.citizen_id = u.c)",
+                        ([n for n, _ in pairs], [c for _, c in pairs]))
+            return int(cur.rowcount)
+        before = self.driver.total_changes
+        cur.executemany("INSERT INTO citizen_old_number (number, citizen_id) SELECT ?1, ?2 WHERE NOT EXISTS "
+                        "(SELECT 1 FROM citizen_old_number WHERE number = ?1 AND citizen_id = ?2)", pairs)
+        return int(self.driver.total_changes - before)
 
     def _set_heads(self, heads: list[tuple[int, int]]) -> None:
         """The chunk's household heads, where the household has none yet."""

@@ -44,6 +44,8 @@ class CopyRows:
     citizens: list[bytes]
     #: Per relative kind, per row: ``kind\tid_number\tfull_name\n``, or None.
     relatives: tuple[list[bytes | None], ...]
+    #: Per row: the old identity-card numbers, space-separated (digits only: no escaping), or None.
+    old_numbers: list[str | None]
 
     def __len__(self) -> int:
         return len(self.lines)
@@ -59,6 +61,7 @@ class CopyRows:
         for kind in self.relatives:
             piece = kind[i]
             row += [None, None] if piece is None else [_value(f) for f in piece.decode()[:-1].split("\t")[1:]]
+        row.append(self.old_numbers[i])
         return tuple(row)
 
 
@@ -77,11 +80,12 @@ def to_copy(rows: list[tuple[Any, ...]]) -> CopyRows:
     return CopyRows(
         lines=[row[0] for row in rows], numbers=[row[1] for row in rows],
         households=[row[_HOUSEHOLD] for row in rows], communes=[row[_PERMANENT] for row in rows],
-        heads=[row[_RELATIONSHIP] == "head" for row in rows], citizens=citizens, relatives=tuple(relatives))
+        heads=[row[_RELATIONSHIP] == "head" for row in rows], citizens=citizens, relatives=tuple(relatives),
+        old_numbers=[row[_OLD_NUMBERS] for row in rows])
 
 
 _HOUSEHOLD, _PERMANENT = ROW_AT["household_number"], ROW_AT["permanent_commune_code"]
-_RELATIONSHIP = ROW_AT["relationship_to_head"]
+_RELATIONSHIP, _OLD_NUMBERS = ROW_AT["relationship_to_head"], ROW_AT["old_id_numbers"]
 
 
 def _escaped(texts: list[str]) -> list[bytes]:

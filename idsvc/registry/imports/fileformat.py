@@ -4,7 +4,8 @@ CSV (UTF-8, or UTF-16 with its byte-order mark; header row; comma-separated, or 
 when the header line holds semicolons and no comma) or JSONL (one JSON object per line) with these
 keys. Empty string or missing key = unknown. Codes are strings with their leading zeros. Names
 (``full_name``, ``other_names``, the relatives' names) are letters of any script, spaces and the
-marks ``' ’ - .`` (:func:`names.name_problem`).
+marks ``' ’ - .`` (:func:`names.name_problem`). ``old_id_numbers`` holds every old 9-digit
+identity-card (CMND) number the person held, separated by spaces (``,`` and ``;`` delimit columns).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ REQUIRED_COLUMNS = (
 OPTIONAL_COLUMNS = (
     "other_names", "place_of_birth", "hometown", "blood_type", "marital_status", "phone",
     "father_id", "father_name", "mother_id", "mother_name", "spouse_id", "spouse_name",
+    "old_id_numbers",               # old 9-digit identity-card (CMND) numbers, separated by spaces
 )
 
 COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS

@@ -11,7 +11,9 @@ Re-running is safe. A file is identified by its SHA-256 (:class:`ImportBatch`); 
 keeps the batch and the line it came from, so on a re-run a row that meets its own earlier import
 counts as "already present" and the run carries on where the last one stopped. Against other
 data the number decides: the same number for the same person (name, birth date, sex) is already
-present; for anyone else, or a retired number, the row is rejected.
+present; for anyone else, or a retired number, the row is rejected. A row already present still
+adds the old identity-card (CMND) numbers of its ``old_id_numbers`` that the registry does not
+hold for that person, so a file of them can follow the first load (each pair is held once).
 
 Bulk-imported records get no per-row revision: their provenance is the batch (who, when, which
 file, its hash) and the line, which keeps a 100-million-row migration at bulk-load speed. Every
@@ -306,6 +308,7 @@ def _write_chunk(writer: BulkWriter, chunk: _Chunk, batch_id: int,
     present = 0
     refused: list[tuple[int, str, dict[str, str]]] = []
     keep: list[int] | None = None
+    old_numbers: list[tuple[str, int]] = []  # of people already present: (number, citizen id)
     numbers = chunk.copy.numbers if chunk.copy is not None else [row[1] for row in chunk.rows]
     known = {k[0]: k for k in writer.known(numbers)}
     if known:
@@ -319,8 +322,11 @@ def _write_chunk(writer: BulkWriter, chunk: _Chunk, batch_id: int,
             reason = _why_not_new(row, hit, batch_id)
             if reason is None:
                 present += 1
+                if row[_OLD_NUMBERS]:
+                    old_numbers += [(number, hit[-1]) for number in row[_OLD_NUMBERS].split(" ")]
             else:
                 refused.append((row[0], reason, file_values(row[1:])))
+    writer.add_old_numbers(old_numbers)
     return _write_new(writer, chunk, keep, batch_id), present, refused
 
 
@@ -346,7 +352,7 @@ def _write_new(writer: BulkWriter, chunk: _Chunk, keep: list[int] | None, batch_
 def _why_not_new(row: tuple[Any, ...], hit: tuple[Any, ...], batch_id: int) -> str | None:
     """None if the row is already in the registry (this file's earlier run, or the same person)."""
     line = row[0]
-    _, retired_at, c_batch, c_line, *holder = hit
+    _, retired_at, c_batch, c_line, *holder, _ = hit
     if retired_at is not None:
         return "citizen_id: this number was retired and replaced by a newer one; use the person's current number"
     if c_batch == batch_id:
@@ -359,6 +365,7 @@ def _why_not_new(row: tuple[Any, ...], hit: tuple[Any, ...], batch_id: int) -> s
 _HOUSEHOLD, _PERMANENT = ROW_AT["household_number"], ROW_AT["permanent_commune_code"]
 _RELATIONSHIP = ROW_AT["relationship_to_head"]
 _NAME_FOLDED, _BIRTH, _SEX = ROW_AT["name_folded"], ROW_AT["birth_year"], ROW_AT["sex"]
+_OLD_NUMBERS = ROW_AT["old_id_numbers"]
 
 
 # -- reading and checking --------------------------------------------------------------------

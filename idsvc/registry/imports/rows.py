@@ -26,6 +26,7 @@ CHECKED_COLUMNS = (
     "relationship_to_head", "status", "date_of_death", "phone",
     # not columns of ``citizen``:
     "household_number", "father_id", "father_name", "mother_id", "mother_name", "spouse_id", "spouse_name",
+    "old_id_numbers",  # space-separated, or None
 )
 
 #: Where each checked value sits in an importer row, ``(line, *checked values)``.
@@ -106,6 +107,7 @@ class RowChecker:
         phone = problems.judge("phone", rules.phone, values["phone"])
         relative_ids = [problems.judge(f"{kind}_id", rules.relative_id, values[f"{kind}_id"], number)
                         for kind in _RELATIVES]
+        old_numbers = problems.judge("old_id_numbers", rules.old_id_numbers, values["old_id_numbers"])
         if problems:
             raise RowRejected("; ".join(f"{column}: {reason}" for column, reason in problems.items()))
         assert born is not None and sex is not None
@@ -114,7 +116,7 @@ class RowChecker:
             number[:3], values["hometown"] or None, ethnicity, values["religion"] or None, nationality, blood_type,
             values["marital_status"] or None, permanent, current, relationship, status,
             died.isoformat() if died else None, phone, household,
-            *(value for pair in zip(relative_ids, relative_names, strict=True) for value in pair),
+            *(value for pair in zip(relative_ids, relative_names, strict=True) for value in pair), old_numbers,
         )
 
     def _identity(self, values: dict[str, str], problems: _Problems) -> tuple[str, str | None, Birth | None]:
@@ -169,19 +171,21 @@ class RowChecker:
         sexes, relationships, blood_types = rules.STORED_SEXES, rules.RELATIONSHIPS, rules.BLOOD_TYPES
         household_limit, marital_limit, religion_limit, text_limit, folded_limit = _FAST_LIMITS
         birth, name, invalid = rules.birth, rules.name, rules.Invalid
+        old_limit = rules.MAX_OLD_ID_NUMBERS
 
         def check(values: list[str]) -> tuple[object, ...] | None:
             if padded:
                 values = [*values, ""]
-            permanent: str | None  # these five may become None as a rule reads them
+            permanent: str | None  # these six may become None as a rule reads them
             current: str | None
             ethnicity: str | None
             blood_type: str | None
             phone: str | None
+            old_numbers: str | None
             (number, full_name, born, sex, registration, permanent, current, household, relationship,
              ethnicity, religion, nationality, status, death, other_names, place_of_birth, hometown, blood_type,
              marital_status, phone, father_id, father_name, mother_id, mother_name, spouse_id,
-             spouse_name) = pick(values)
+             spouse_name, old_numbers) = pick(values)
             try:
                 # Identity: sex, date of birth, the ID number that encodes them, where the birth was registered.
                 if not full_name:
@@ -252,6 +256,12 @@ class RowChecker:
                     name_folded = folded[full_name] = names.fold(full_name)
                 if len(name_folded) > folded_limit:
                     return None
+                # Old identity-card numbers: 9 digits each, once each.
+                if old_numbers:
+                    parts = old_numbers.split(" ")
+                    if not (len(parts) <= old_limit and len(set(parts)) == len(parts) and all(
+                            len(part) == 9 and part.isascii() and part.isdigit() for part in parts)):
+                        old_numbers = rules.old_id_numbers(old_numbers)
             except invalid:
                 return None
             return (
@@ -260,7 +270,7 @@ class RowChecker:
                 marital_status or None, permanent or None, current or permanent or None, relationship or None,
                 status or "alive", died.isoformat() if died else None, phone or None, household or None,
                 father_id or None, father_name or None, mother_id or None, mother_name or None, spouse_id or None,
-                spouse_name or None,
+                spouse_name or None, old_numbers or None,
             )
 
         return check
