@@ -72,6 +72,8 @@ class Generator:
 
     def __init__(self, seed: int, today: date) -> None:
         self.rng = Random(seed)
+        #: Old identity-card numbers draw from their own stream, so adding them left everyone else as they were.
+        self.old_rng = Random(f"old-id-numbers:{seed}")
         self.today = today
         self.communes = sorted((u.code, u.province_code or "") for u in communes_2025())
         self.surnames = _Weighted(tables.SURNAMES)
@@ -154,7 +156,7 @@ class Generator:
         digits; the second was issued where the person lives."""
         if person.born.year >= tables.OLD_ID_BEFORE_YEAR:
             return ""
-        rng = self.rng
+        rng = self.old_rng
         local = self.legacy_by_successor.get(province) or sorted(tables.OLD_ID_PREFIXES)
         first = person.registration if person.registration in tables.OLD_ID_PREFIXES else rng.choice(local)
         areas = [first]
