@@ -175,13 +175,8 @@ def assess(programme: Programme, rule_set: rules.RuleSet, facts: rules.PersonFac
 
 
 def frequencies(applicants: Sequence[Applicant]) -> matching.NameFrequencies:
-    """Name frequencies to compare rows of one list with each other."""
-    frequencies_of = getattr(resolution, "name_frequencies", None)
-    if callable(frequencies_of):
-        found = frequencies_of()
-        if isinstance(found, matching.NameFrequencies):
-            return found
-    return matching.NameFrequencies.from_names(a.full_name for a in applicants if not a.invalid)
+    """Name frequencies to compare the unresolved rows of one list with each other."""
+    return dedup.list_frequencies([a.full_name for a in applicants if not a.invalid])
 
 
 def life_status(facts: rules.PersonFacts, on: date) -> str:
