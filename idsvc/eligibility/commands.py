@@ -144,6 +144,8 @@ def _resolve(rows: Sequence[Applicant], on: date) -> list[resolution.Resolution]
             chunk = rows[start:start + STEP]
             found.extend(resolution.resolve_all(chunk, on=on))
             bar.update(len(chunk))
+    if not sys.stderr.isatty():
+        click.echo("", err=True)  # the bar only printed its label: end its line
     return found
 
 

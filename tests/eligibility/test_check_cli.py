@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import json
-from datetime import date
 from pathlib import Path
 
 from sqlalchemy import select
@@ -12,7 +11,6 @@ from sqlalchemy import select
 from idsvc import db
 from idsvc.eligibility import check
 from idsvc.eligibility.models import Enrolment
-from idsvc.registry import service as registry
 from tests.eligibility.checking import make_programme
 from tests.factories import make_citizen
 
@@ -82,11 +80,11 @@ def test_check_a_jsonl_file_into_jsonl_and_enrol(runner, setup_data, tmp_path: P
     assert rows[2]["reasons"][0].startswith("INVALID_ROW:line 3: not a JSON object")
     assert rows[0]["score"] is None and rows[0]["match"] == "id"
 
-    # A death recorded later is what the recheck reports.
-    def die() -> None:
-        citizen = registry.get_citizen_by_number(p["other"][1])
-        registry.record_death(citizen, date(2026, 12, 1), actor="t", reason="death certificate")
-    setup_data(die)
+    # A death recorded later (as civil status reports it) is what the recheck reports.
+    died = runner.invoke(args=["registry", "record-death", p["other"][1], "2026-12-01", "--reason", "GCT 12/2026"])
+    assert died.exit_code == 0, died.output
+    assert runner.invoke(args=["registry", "record-death", p["other"][1], "2026-12-01", "--reason", "again"]
+                         ).exit_code == 1
     changes = tmp_path / "changes.csv"
     result = runner.invoke(args=["eligibility", "recheck", "--programme", "test-elderly", "--out", str(changes)])
     assert result.exit_code == 0, result.output
