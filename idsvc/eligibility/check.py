@@ -157,13 +157,13 @@ class Assessment:
 
 def assess(programme: Programme, rule_set: rules.RuleSet, facts: rules.PersonFacts, others: Sequence[Programme],
            *, on: date) -> Assessment:
-    """The programme's rules on one person, then death and the allowances of other programmes."""
+    """The programme's rules on one person, then death (``DECEASED``, nothing else added) and the
+    allowances of the other programmes the person is enrolled in."""
     result = rules.evaluate(rule_set, facts, on)
     verdict, reasons = str(result.verdict), list(result.reasons)
     if not facts.alive_on(on):
-        verdict = NOT_ELIGIBLE
-        if DECEASED not in reasons:
-            reasons.insert(0, DECEASED)
+        # Death settles it: other programmes' enrolments are no business of this one's then.
+        return Assessment(NOT_ELIGIBLE, tuple(reasons) if DECEASED in reasons else (DECEASED, *reasons))
     higher = False
     for other in others:
         reasons.append(f"{ENROLLED_ELSEWHERE}:{other.code}")

@@ -67,12 +67,14 @@ def test_a_row_a_clerk_must_decide_and_one_nobody_fits(create_citizen) -> None:
 def test_the_dead_are_not_eligible_even_without_an_alive_rule(create_citizen) -> None:
     programme = make_programme(rules=[age_rule(60)])
     dead = create_citizen(birth_year=1940)
+    check.check(make_programme("test-other"), [row_of(dead, 1)], on=ON, actor="t", enrol=True)
     registry.record_death(dead, date(2026, 3, 1), actor="t", reason="death certificate")
     [row] = check.check(programme, [row_of(dead, 1)], on=ON, actor="t")
+    # Enrolled elsewhere too, but death settles it.
     assert (row.verdict, row.reasons) == ("NOT_ELIGIBLE", ("DECEASED",))
-    # Before the death the person was alive and eligible.
+    # Before the death the person was alive, and paid as much elsewhere.
     [before] = check.check(programme, [row_of(dead, 1)], on=date(2026, 2, 1), actor="t")
-    assert before.verdict == "ELIGIBLE"
+    assert before.reasons == ("ENROLLED_ELSEWHERE:test-other", "HIGHER_ALLOWANCE_ELSEWHERE")
 
 
 def test_a_partial_date_of_birth_on_the_edge_is_reviewed(create_citizen) -> None:
