@@ -41,6 +41,7 @@ from idsvc import db
 from idsvc.audit import service as audit
 from idsvc.audit.tags import AuditAction
 from idsvc.db import utcnow
+from idsvc.eligibility import blockindex
 from idsvc.eligibility import dedup
 from idsvc.eligibility import matching
 from idsvc.eligibility import resolution
@@ -176,7 +177,7 @@ def assess(programme: Programme, rule_set: rules.RuleSet, facts: rules.PersonFac
 
 def frequencies(applicants: Sequence[Applicant]) -> matching.NameFrequencies:
     """Name frequencies to compare the unresolved rows of one list with each other."""
-    return dedup.list_frequencies([a.full_name for a in applicants if not a.invalid])
+    return dedup.list_frequencies([a.full_name for a in applicants if not a.invalid], blockindex.frequencies())
 
 
 def life_status(facts: rules.PersonFacts, on: date) -> str:

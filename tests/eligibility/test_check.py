@@ -200,3 +200,18 @@ def test_the_check_is_audited_once_per_list_and_once_per_person(create_citizen) 
     people = db.session().scalars(select(AuditEvent).where(AuditEvent.action == "eligibility:person:check")).all()
     assert sorted(e.subject_id for e in people) == sorted([str(a.id), str(b.id)])
     assert all(e.data["programme"] == programme.code and "id_number" not in e.data for e in people)
+
+
+def test_rows_without_a_usable_number_are_resolved_on_their_details(create_citizen) -> None:
+    programme = make_programme()
+    lan = create_citizen(full_name="Kiều Thị Diệp Lan", birth_year=1950, birth_month=2, birth_day=9, sex="F")
+    rows = [row_of(lan, 1, citizen_id=""), row_of(lan, 2, citizen_id="123456789", full_name="Kieu Thi Diep Lan"),
+            row_of(lan, 3, date_of_birth="10/02/1951")]
+    checked = check.check(programme, rows, on=ON, actor="t")
+    assert [(r.verdict, r.match, r.duplicate_group) for r in checked] == [
+        ("ELIGIBLE", "details", "D1"), ("NOT_ELIGIBLE", "details", "D1"), ("NOT_ELIGIBLE", "id", "D1")]
+    assert checked[0].score is not None and checked[0].score > 22
+    assert checked[0].citizen_id == checked[1].citizen_id == checked[2].citizen_id
+    # Alone, the row with the wrong date of birth is a mismatch a clerk must look at.
+    [alone] = check.check(programme, [rows[2]], on=ON, actor="t")
+    assert (alone.verdict, alone.reasons) == ("REVIEW", ("DATA_MISMATCH:dob",))
