@@ -25,6 +25,7 @@ import base64
 import hashlib
 import hmac
 from collections import Counter
+from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Mapping
 from collections.abc import Sequence
@@ -104,13 +105,23 @@ class CheckedRow:
         }
 
 
-def pseudonym(programme_code: str, citizen_id: int) -> str:
-    """The person's pseudonym for one programme: ``P`` + 20 base32 characters (100 bits) of
+def pseudonyms(programme_code: str) -> Callable[[int], str]:
+    """The pseudonym of a person for one programme: ``P`` + 20 base32 characters (100 bits) of
     HMAC-SHA-256(key of the programme, internal id). Stable within the programme (a re-issued
-    number does not change it), different in every other, not reversible without the key."""
+    number does not change it), different in every other, not reversible without the key (derived
+    from ``HASH_KEY`` by :func:`idsvc.crypto.derived_key`, once per list)."""
     key = crypto.derived_key(f"eligibility-pseudonym:{programme_code}")
-    mac = hmac.new(key, str(citizen_id).encode(), hashlib.sha256).digest()
-    return "P" + base64.b32encode(mac).decode()[:20]
+
+    def of(citizen_id: int) -> str:
+        mac = hmac.new(key, str(citizen_id).encode(), hashlib.sha256).digest()
+        return "P" + base64.b32encode(mac[:15]).decode()[:20]
+
+    return of
+
+
+def pseudonym(programme_code: str, citizen_id: int) -> str:
+    """:func:`pseudonyms` of one person."""
+    return pseudonyms(programme_code)(citizen_id)
 
 
 def _chunks(ids: Iterable[int]) -> Iterable[list[int]]:
@@ -123,7 +134,8 @@ def public_ids(programme: Programme, citizen_ids: Iterable[int]) -> dict[int, st
     """What the programme sees of each person: the current number, or the pseudonym."""
     ids = set(citizen_ids)
     if not programme.may_receive_id_numbers:
-        return {i: pseudonym(programme.code, i) for i in ids}
+        of = pseudonyms(programme.code)
+        return {i: of(i) for i in ids}
     found: dict[int, str] = {}
     for chunk in _chunks(ids):
         for citizen_id, number in db.session().execute(
@@ -175,9 +187,11 @@ def assess(programme: Programme, rule_set: rules.RuleSet, facts: rules.PersonFac
     return Assessment(verdict, tuple(reasons))
 
 
-def frequencies(applicants: Sequence[Applicant]) -> matching.NameFrequencies:
-    """Name frequencies to compare the unresolved rows of one list with each other."""
-    return dedup.list_frequencies([a.full_name for a in applicants if not a.invalid], blockindex.frequencies())
+def frequencies(applicants: Sequence[Applicant], citizen_ids: Sequence[int | None]) -> matching.NameFrequencies:
+    """Name frequencies to compare the unresolved rows of one list with each other (only their
+    names are counted: the others are never compared on names)."""
+    names = [a.full_name for a, c in zip(applicants, citizen_ids, strict=True) if c is None and not a.invalid]
+    return dedup.list_frequencies(names, blockindex.frequencies())
 
 
 def life_status(facts: rules.PersonFacts, on: date) -> str:
@@ -197,7 +211,7 @@ def decide(programme: Programme, applicants: Sequence[Applicant], resolutions: S
     if len(applicants) != len(resolutions):
         raise ValueError("one resolution per applicant")
     citizen_ids = [None if a.invalid else r.citizen_id for a, r in zip(applicants, resolutions, strict=True)]
-    duplicates = dedup.find_duplicates(applicants, citizen_ids, frequencies(applicants))
+    duplicates = dedup.find_duplicates(applicants, citizen_ids, frequencies(applicants, citizen_ids))
     people = {c for c in citizen_ids if c is not None}
     facts = service.facts_for(people, on=on)
     others = enrolled_elsewhere(programme, facts)
