@@ -99,15 +99,22 @@ class NameFrequencies:
 
     Built from the registry (a ``GROUP BY`` on the folded name parts) or, for tests and benchmarks,
     from any list of full names. A name never seen counts as rare as ``floor``.
+
+    ``dates``: the shares of the full birth dates that are far commoner than one day in ~ 90 years
+    (1 January, where a registry puts people whose day of birth was not known): two people born
+    that day agree by chance much more often. Only dates at least :data:`DATE_SPIKE_MIN` people
+    share are kept (a small sample says nothing).
     """
 
     surname: dict[str, float]
     middle: dict[str, float]
     given: dict[str, float]
     floor: float = 1e-4
+    dates: dict[str, float] = field(default_factory=dict)
 
     @classmethod
-    def from_names(cls, names: Iterable[str], floor: float = 1e-4) -> NameFrequencies:
+    def from_names(cls, names: Iterable[str], floor: float = 1e-4,
+                   births: Iterable[PartialDate | None] = ()) -> NameFrequencies:
         counts: tuple[Counter[str], Counter[str], Counter[str]] = (Counter(), Counter(), Counter())
         total = 0
         for text in names:
@@ -119,7 +126,10 @@ class NameFrequencies:
             counts[1][" ".join(name.middle)] += 1
             counts[2][name.given] += 1
         share = [{k: v / total for k, v in c.items()} for c in counts] if total else [{}, {}, {}]
-        return cls(share[0], share[1], share[2], floor)
+        days = Counter(str(b) for b in births if b is not None and b.precision == "day")
+        least = date_spike_least(total)
+        dates = {k: v / total for k, v in days.items() if v >= least}
+        return cls(share[0], share[1], share[2], floor, dates)
 
     def of_surname(self, value: str) -> float:
         return max(self.surname.get(value, self.floor), self.floor)
@@ -129,6 +139,19 @@ class NameFrequencies:
 
     def of_given(self, value: str) -> float:
         return max(self.given.get(value, self.floor), self.floor)
+
+    def of_date(self, value: PartialDate) -> float:
+        """The share of people born on this (full) date, as likely as any other day unless a spike."""
+        return max(self.dates.get(str(value), 0.0), DOB_U["exact"])
+
+
+#: A birth date is a spike when at least this many people, and three times the uniform share, have it.
+DATE_SPIKE_MIN = 20
+
+
+def date_spike_least(population: int) -> int:
+    """How many people must share a birth date for :class:`NameFrequencies` to count it apart."""
+    return max(DATE_SPIKE_MIN, math.ceil(3 * DOB_U["exact"] * population))
 
 
 # --------------------------------------------------------------------------------------------
@@ -276,10 +299,12 @@ def dob_level(a: PartialDate | None, b: PartialDate | None) -> DobLevel:
     return "close" if near else "disagree"  # a day off by one, or one digit of it
 
 
-def compare_dob(a: PartialDate | None, b: PartialDate | None) -> FieldResult:
+def compare_dob(a: PartialDate | None, b: PartialDate | None, freq: NameFrequencies | None = None) -> FieldResult:
     level = dob_level(a, b)
-    weight = 0.0 if level == "missing" else _bits(DOB_M[level], DOB_U[level])
-    return FieldResult("dob", level, weight)
+    if level == "missing":
+        return FieldResult("dob", level, 0.0)
+    u = freq.of_date(a) if level == "exact" and freq is not None and a is not None else DOB_U[level]
+    return FieldResult("dob", level, _bits(DOB_M[level], u))
 
 
 def commune_level(a: Person, b: Person) -> CommuneLevel:
@@ -334,11 +359,12 @@ Decision = Literal["match", "review", "no match"]
 class Thresholds:
     """Score (bits) at or above which a pair is a match, or goes to a clerk.
 
-    The defaults were chosen with ``bench/bench_matching.py`` on 50,000 generated people, seeds 7,
-    11 and 13: below 22, false matches appear (people of the same name born the same day); above,
-    recall falls and nothing is gained (the one false match of seed 11 stays up to 24). A score is a likelihood
-    ratio: against a larger registry the prior odds of any one pair are lower, and the threshold
-    must rise by about log2 of the size ratio (a later session measures it on 1,000,000).
+    A score is a likelihood ratio: against a larger registry the prior odds of any one pair are
+    lower, and the thresholds must rise by log2 of the size ratio (:meth:`for_population`). Measured
+    with ``bench/bench_matching.py`` on 50,000 generated people, seeds 7, 11 and 13, with the
+    birth-date spikes counted (:class:`NameFrequencies`): at 18 bits no false match but the one of
+    seed 11 (a namesake born a day apart in the same province, 24 bits, which no threshold below
+    25 avoids); at 16 they appear. The defaults (22) are those of about 800,000 people.
 
     ``margin``: a best candidate that beats the runner-up by less than this goes to a clerk too,
     however high its score (two people fit the row)."""
@@ -346,6 +372,19 @@ class Thresholds:
     match: float = 22.0
     review: float = 12.0
     margin: float = 6.0
+
+    @classmethod
+    def for_population(cls, people: int) -> Thresholds:
+        """The thresholds for a registry of ``people``: those measured on :data:`MEASURED_ON` people,
+        raised by log2 of the size ratio (never lowered: a small registry is no surer)."""
+        shift = max(0.0, math.log2(max(people, 1) / MEASURED_ON))
+        return cls(MEASURED_MATCH + shift, MEASURED_REVIEW + shift)
+
+
+#: The registry size and thresholds ``bench/bench_matching.py`` measured (:class:`Thresholds`).
+MEASURED_ON = 50_000
+MEASURED_MATCH = 18.0
+MEASURED_REVIEW = 12.0
 
 
 DEFAULT_THRESHOLDS = Thresholds()
@@ -387,7 +426,7 @@ def compare(
     automatic match, whatever else agrees (an ID number copied from a relative's card)."""
     fields = (
         compare_name(Name.parse(a.full_name), Name.parse(b.full_name), freq),
-        compare_dob(a.born, b.born),
+        compare_dob(a.born, b.born, freq),
         compare_commune(a, b),
         compare_id(a.id_number, b.id_number),
     )

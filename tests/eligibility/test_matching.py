@@ -244,3 +244,20 @@ def test_a_relatives_id_number_does_not_outrank_the_person():
     assert compare(applicant, sister, FREQ).decision == "review"      # the birth date disagrees
     best = resolve(applicant, [("wife", wife), ("sister", sister), ("person", person)], FREQ)
     assert best is not None and best.candidate == "person" and best.decision == "match"
+
+
+def test_a_birth_date_many_share_is_weaker_evidence():
+    spike, other = PartialDate(2026, 1, 1), PartialDate(1980, 3, 15)
+    births = [spike] * 50 + [PartialDate(1950 + i % 70, 1 + i % 12, 1 + i % 28) for i in range(950)]
+    freq = NameFrequencies.from_names(["Nguyễn Văn An"] * 1000, births=births)
+    assert freq.dates == {"2026-01-01": 0.05}
+    a, b = Person("Nguyễn Văn An", spike), Person("Nguyễn Văn An", other)
+    assert compare(a, a, freq).fields[1].weight < 5 < compare(b, b, freq).fields[1].weight
+    # Fewer than DATE_SPIKE_MIN people on one day is no spike.
+    assert NameFrequencies.from_names(["Nguyễn Văn An"] * 10, births=[spike] * 10).dates == {}
+
+
+def test_thresholds_rise_with_the_registry():
+    small, measured, large = (Thresholds.for_population(n) for n in (10, 50_000, 800_000))
+    assert small == measured and (measured.match, measured.review) == (18.0, 12.0)
+    assert large.match == pytest.approx(22.0) and large.review == pytest.approx(16.0)
