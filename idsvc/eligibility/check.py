@@ -191,7 +191,8 @@ def frequencies(applicants: Sequence[Applicant], citizen_ids: Sequence[int | Non
     """Name frequencies to compare the unresolved rows of one list with each other (only their
     names are counted: the others are never compared on names)."""
     names = [a.full_name for a, c in zip(applicants, citizen_ids, strict=True) if c is None and not a.invalid]
-    return dedup.list_frequencies(names, blockindex.frequencies())
+    population, _ = blockindex.frequencies()
+    return dedup.list_frequencies(names, population)
 
 
 def life_status(facts: rules.PersonFacts, on: date) -> str:

@@ -40,7 +40,8 @@ def list_frequencies(names: Sequence[str],
                      population: matching.NameFrequencies | None = None) -> matching.NameFrequencies:
     """Conservative name frequencies for comparing the rows of one list with each other: each name
     part as common as the commonest of its share in ``population`` (the registry's), the national
-    shares above, and a given name at least :data:`GIVEN_SHARE`."""
+    shares above, and a given name at least :data:`GIVEN_SHARE`; the birth-date spikes of
+    ``population``."""
     own = matching.NameFrequencies.from_names(names)
     long_list = len(names) >= MIN_ROWS_FOR_SHARES
     known = population or matching.NameFrequencies({}, {}, {})
@@ -58,7 +59,7 @@ def list_frequencies(names: Sequence[str],
         surname=merge({n: v for n, v in own.surname.items() if long_list or n not in SURNAMES}, SURNAMES,
                       known.surname),
         middle=merge({n: v for n, v in own.middle.items() if long_list or n not in MIDDLES}, MIDDLES, known.middle),
-        given=merge(given, known.given), floor=1e-4)
+        given=merge(given, known.given), floor=1e-4, dates=dict(known.dates))
 
 
 @dataclass(frozen=True, slots=True)
