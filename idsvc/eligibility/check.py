@@ -65,6 +65,35 @@ ENROLLED_ELSEWHERE = "ENROLLED_ELSEWHERE"
 HIGHER_ALLOWANCE_ELSEWHERE = "HIGHER_ALLOWANCE_ELSEWHERE"
 DATA_MISMATCH = "DATA_MISMATCH"
 
+#: (vi, en) of the reason codes a check gives besides the programme's own rule codes (whose messages
+#: are in the rule set: :meth:`rules.RuleSet.messages`). A code with a part after ``:`` is listed
+#: under the part before it (:func:`message`).
+REASON_MESSAGES: dict[str, tuple[str, str]] = {
+    INVALID_ROW: ("Dòng không hợp lệ, không kiểm tra được", "The row cannot be read; it was not checked"),
+    MATCH_REVIEW: ("Có thể là một trong nhiều người: cán bộ cần xem xét",
+                   "May be one of several people: a clerk decides"),
+    DECEASED: ("Người này không còn sống vào ngày xét", "Not alive on the reference date"),
+    DUPLICATE_IN_BATCH: ("Trùng với một dòng trước trong danh sách", "The same person as an earlier row of the list"),
+    ENROLLED_ELSEWHERE: ("Đang hưởng trợ cấp của chương trình khác",
+                         "Enrolled in another programme of one allowance only"),
+    HIGHER_ALLOWANCE_ELSEWHERE: ("Đang hưởng mức trợ cấp bằng hoặc cao hơn ở chương trình khác",
+                                 "Already paid as much or more by another programme"),
+    DATA_MISMATCH: ("Thông tin không khớp với số định danh", "The details do not match the ID number's holder"),
+    "ID_OF_OTHER_PERSON": ("Số định danh của người khác; đã xác định theo thông tin cá nhân",
+                           "The ID number is another person's; the row was matched on its details"),
+    "ID_UNKNOWN": ("Số định danh không có trong CSDL", "No one holds this ID number"),
+    "ID_MALFORMED": ("Số định danh không đúng 12 hoặc 9 chữ số", "The ID number has neither 12 nor 9 digits"),
+    "OLD_ID_UNKNOWN": ("Số CMND không có trong CSDL", "No one held this old identity-card number"),
+    "OLD_ID_AMBIGUOUS": ("Số CMND của nhiều người", "Several people held this old identity-card number"),
+}
+
+
+def message(code: str, rule_messages: Mapping[str, tuple[str, str]] | None = None) -> tuple[str, str] | None:
+    """(vi, en) of a reason code (``DUPLICATE_IN_BATCH:D1`` under ``DUPLICATE_IN_BATCH``), or None."""
+    known = {**REASON_MESSAGES, **(rule_messages or {})}
+    return known.get(code) or known.get(code.split(":", 1)[0])
+
+
 #: Benefit categories of which a person receives one only, the highest: the monthly allowances of
 #: Decree 20/2021, and the social pension, which pays the higher amount to someone also entitled
 #: to a Decree 20 allowance (Decree 176/2025, see the programme's description).
