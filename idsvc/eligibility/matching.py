@@ -40,7 +40,9 @@ class Person:
     """The details compared: an applicant's row or a registry record. Any of them may be missing.
 
     ``commune`` is a 2025 commune code and ``province`` the 2025 province code it belongs to (the
-    caller looks it up: this module knows no tables).
+    caller looks it up: this module knows no tables). ``communes``: when the code written is a
+    pre-2025 commune's, the 2025 commune(s) it became (one: merged whole; several: split between
+    them); ``commune`` is then the code as written, or None when it is no 2025 code.
     """
 
     full_name: str
@@ -48,6 +50,7 @@ class Person:
     commune: str | None = None
     province: str | None = None
     id_number: str | None = None
+    communes: frozenset[str] = frozenset()
 
 
 def normalise(text: str) -> str:
@@ -96,15 +99,22 @@ class NameFrequencies:
 
     Built from the registry (a ``GROUP BY`` on the folded name parts) or, for tests and benchmarks,
     from any list of full names. A name never seen counts as rare as ``floor``.
+
+    ``dates``: the shares of the full birth dates that are far commoner than one day in ~ 90 years
+    (1 January, where a registry puts people whose day of birth was not known): two people born
+    that day agree by chance much more often. Only dates at least :data:`DATE_SPIKE_MIN` people
+    share are kept (a small sample says nothing).
     """
 
     surname: dict[str, float]
     middle: dict[str, float]
     given: dict[str, float]
     floor: float = 1e-4
+    dates: dict[str, float] = field(default_factory=dict)
 
     @classmethod
-    def from_names(cls, names: Iterable[str], floor: float = 1e-4) -> NameFrequencies:
+    def from_names(cls, names: Iterable[str], floor: float = 1e-4,
+                   births: Iterable[PartialDate | None] = ()) -> NameFrequencies:
         counts: tuple[Counter[str], Counter[str], Counter[str]] = (Counter(), Counter(), Counter())
         total = 0
         for text in names:
@@ -116,7 +126,10 @@ class NameFrequencies:
             counts[1][" ".join(name.middle)] += 1
             counts[2][name.given] += 1
         share = [{k: v / total for k, v in c.items()} for c in counts] if total else [{}, {}, {}]
-        return cls(share[0], share[1], share[2], floor)
+        days = Counter(str(b) for b in births if b is not None and b.precision == "day")
+        least = date_spike_least(total)
+        dates = {k: v / total for k, v in days.items() if v >= least}
+        return cls(share[0], share[1], share[2], floor, dates)
 
     def of_surname(self, value: str) -> float:
         return max(self.surname.get(value, self.floor), self.floor)
@@ -127,30 +140,49 @@ class NameFrequencies:
     def of_given(self, value: str) -> float:
         return max(self.given.get(value, self.floor), self.floor)
 
+    def of_date(self, value: PartialDate) -> float:
+        """The share of people born on this (full) date, as likely as any other day unless a spike."""
+        return max(self.dates.get(str(value), 0.0), DOB_U["exact"])
+
+
+#: A birth date is a spike when at least this many people, and three times the uniform share, have it.
+DATE_SPIKE_MIN = 20
+
+
+def date_spike_least(population: int) -> int:
+    """How many people must share a birth date for :class:`NameFrequencies` to count it apart."""
+    return max(DATE_SPIKE_MIN, math.ceil(3 * DOB_U["exact"] * population))
+
 
 # --------------------------------------------------------------------------------------------
 # Field comparisons
 
 NameLevel = Literal["exact", "exact-folded", "order-swapped", "middle-name-differs", "typo", "disagree", "missing"]
 DobLevel = Literal["exact", "year-month agrees", "year-only agrees", "close", "disagree", "missing"]
-#: ``weak``: reserved for a pre-2025 commune code whose successor is the other code (later).
-CommuneLevel = Literal["same", "weak", "same province", "differ", "missing"]
+#: ``pre-2025 code, merged``: the code written is a pre-2025 commune's, merged whole into the other
+#: side's 2025 commune; ``pre-2025 code, split``: one of the 2025 communes it was split between (weak).
+CommuneLevel = Literal["same", "pre-2025 code, merged", "pre-2025 code, split", "same province", "differ",
+                       "missing"]
 IdLevel = Literal["same", "one digit off", "differ", "missing"]
 
 #: m: share of true matches showing each level. Set by hand, near the noise rates of
 #: bench/matching_noise.py (which are themselves guesses); estimating them from clerks' decisions
-#: (or by EM on real lists) is left for later. ``weak`` is reserved and not yet produced.
+#: (or by EM on real lists) is left for later.
 NAME_M: dict[NameLevel, float] = {"exact": 0.80, "exact-folded": 0.08, "order-swapped": 0.03,
                                   "middle-name-differs": 0.04, "typo": 0.04, "disagree": 0.01}
 DOB_M: dict[DobLevel, float] = {"exact": 0.85, "year-month agrees": 0.02, "year-only agrees": 0.08,
                                 "close": 0.04, "disagree": 0.01}
-COMMUNE_M: dict[CommuneLevel, float] = {"same": 0.80, "weak": 0.10, "same province": 0.12, "differ": 0.08}
+COMMUNE_M: dict[CommuneLevel, float] = {"same": 0.80, "pre-2025 code, merged": 0.10, "pre-2025 code, split": 0.03,
+                                         "same province": 0.12, "differ": 0.08}
 ID_M: dict[IdLevel, float] = {"same": 0.90, "one digit off": 0.04, "differ": 0.06}
 
 #: u for the levels that do not depend on the value: births spread over ~ 90 years.
 DOB_U: dict[DobLevel, float] = {"exact": 1 / (90 * 365), "year-month agrees": 1 / (90 * 12), "year-only agrees": 1 / 90,
                                 "close": 6 / (90 * 365), "disagree": 1.0}
-COMMUNE_U: dict[CommuneLevel, float] = {"same": 1 / 3321, "weak": 1 / 3321, "same province": 1 / 34, "differ": 1.0}
+#: A split pre-2025 commune went to 2 to 4 new ones: its agreement is as likely by chance as any of
+#: them (about 1 / 3321 each), but a true match shows it less often than a plain "same".
+COMMUNE_U: dict[CommuneLevel, float] = {"same": 1 / 3321, "pre-2025 code, merged": 1 / 3321,
+                                         "pre-2025 code, split": 3 / 3321, "same province": 1 / 34, "differ": 1.0}
 #: An ID number is unique; "one digit off" among ~ 10^8 numbers in use: 12 positions x 9 digits.
 ID_U: dict[IdLevel, float] = {"same": 1e-8, "one digit off": 108e-8, "differ": 1.0}
 
@@ -267,17 +299,22 @@ def dob_level(a: PartialDate | None, b: PartialDate | None) -> DobLevel:
     return "close" if near else "disagree"  # a day off by one, or one digit of it
 
 
-def compare_dob(a: PartialDate | None, b: PartialDate | None) -> FieldResult:
+def compare_dob(a: PartialDate | None, b: PartialDate | None, freq: NameFrequencies | None = None) -> FieldResult:
     level = dob_level(a, b)
-    weight = 0.0 if level == "missing" else _bits(DOB_M[level], DOB_U[level])
-    return FieldResult("dob", level, weight)
+    if level == "missing":
+        return FieldResult("dob", level, 0.0)
+    u = freq.of_date(a) if level == "exact" and freq is not None and a is not None else DOB_U[level]
+    return FieldResult("dob", level, _bits(DOB_M[level], u))
 
 
 def commune_level(a: Person, b: Person) -> CommuneLevel:
-    if not a.commune or not b.commune:
+    if not (a.commune or a.communes) or not (b.commune or b.communes):
         return "missing"
-    if a.commune == b.commune:
+    if a.commune and a.commune == b.commune:
         return "same"
+    for x, y in ((a, b), (b, a)):
+        if x.communes and y.commune in x.communes:
+            return "pre-2025 code, merged" if len(x.communes) == 1 else "pre-2025 code, split"
     if a.province and a.province == b.province:
         return "same province"
     return "differ"
@@ -322,11 +359,12 @@ Decision = Literal["match", "review", "no match"]
 class Thresholds:
     """Score (bits) at or above which a pair is a match, or goes to a clerk.
 
-    The defaults were chosen with ``bench/bench_matching.py`` on 50,000 generated people, seeds 7,
-    11 and 13: below 22, false matches appear (people of the same name born the same day); above,
-    recall falls and nothing is gained (the one false match of seed 11 stays up to 24). A score is a likelihood
-    ratio: against a larger registry the prior odds of any one pair are lower, and the threshold
-    must rise by about log2 of the size ratio (a later session measures it on 1,000,000).
+    A score is a likelihood ratio: against a larger registry the prior odds of any one pair are
+    lower, and the thresholds must rise by log2 of the size ratio (:meth:`for_population`). Measured
+    with ``bench/bench_matching.py`` on 50,000 generated people, seeds 7, 11 and 13, with the
+    birth-date spikes counted (:class:`NameFrequencies`): at 18 bits no false match but the one of
+    seed 11 (a namesake born a day apart in the same province, 24 bits, which no threshold below
+    25 avoids); at 16 they appear. The defaults (22) are those of about 800,000 people.
 
     ``margin``: a best candidate that beats the runner-up by less than this goes to a clerk too,
     however high its score (two people fit the row)."""
@@ -334,6 +372,19 @@ class Thresholds:
     match: float = 22.0
     review: float = 12.0
     margin: float = 6.0
+
+    @classmethod
+    def for_population(cls, people: int) -> Thresholds:
+        """The thresholds for a registry of ``people``: those measured on :data:`MEASURED_ON` people,
+        raised by log2 of the size ratio (never lowered: a small registry is no surer)."""
+        shift = max(0.0, math.log2(max(people, 1) / MEASURED_ON))
+        return cls(MEASURED_MATCH + shift, MEASURED_REVIEW + shift)
+
+
+#: The registry size and thresholds ``bench/bench_matching.py`` measured (:class:`Thresholds`).
+MEASURED_ON = 50_000
+MEASURED_MATCH = 18.0
+MEASURED_REVIEW = 12.0
 
 
 DEFAULT_THRESHOLDS = Thresholds()
@@ -375,7 +426,7 @@ def compare(
     automatic match, whatever else agrees (an ID number copied from a relative's card)."""
     fields = (
         compare_name(Name.parse(a.full_name), Name.parse(b.full_name), freq),
-        compare_dob(a.born, b.born),
+        compare_dob(a.born, b.born, freq),
         compare_commune(a, b),
         compare_id(a.id_number, b.id_number),
     )
@@ -478,6 +529,6 @@ def _keys(person: Person, name: Name) -> set[str]:
         keys.add(f"py:{sound}|{year}")
         if person.born.precision == "day":
             keys |= {f"nd:{name.folded[0]}|{person.born}", f"nd:{name.folded[-1]}|{person.born}"}
-    if person.commune:
-        keys.add(f"nc:{pair}|{person.commune}")
+    for commune in person.communes | ({person.commune} if person.commune else set()):
+        keys.add(f"nc:{pair}|{commune}")
     return keys

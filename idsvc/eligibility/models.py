@@ -1,4 +1,5 @@
-"""Eligibility tables: programmes and the versions of their rule sets (append-only)."""
+"""Eligibility tables: programmes and the versions of their rule sets (append-only); the block-key
+index of the registry that identity resolution searches; enrolments."""
 
 from __future__ import annotations
 
@@ -11,11 +12,13 @@ from sqlalchemy import JSON
 from sqlalchemy import Boolean
 from sqlalchemy import Date
 from sqlalchemy import ForeignKey
+from sqlalchemy import Index
 from sqlalchemy import Integer
 from sqlalchemy import Numeric
 from sqlalchemy import String
 from sqlalchemy import Text
 from sqlalchemy import UniqueConstraint
+from sqlalchemy import text
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 
@@ -23,6 +26,7 @@ from idsvc.db import Base
 from idsvc.db import BigId
 from idsvc.db import UTCDateTime
 from idsvc.db import utcnow
+from idsvc.registry.models import Citizen
 
 
 class Programme(Base):
@@ -74,3 +78,76 @@ class ProgrammeRuleSet(Base):
     #: SHA-256 of the programme file this version came from: an unchanged file adds no version.
     source_sha256: Mapped[str] = mapped_column(String(64))
     source_name: Mapped[str] = mapped_column(String(200))
+
+
+class Enrolment(Base):
+    """A person a programme enrolled (pays), from ``enrolled_at`` until ``ended_at``.
+
+    One active enrolment (``ended_at`` NULL) per programme and person. The ``last_*`` columns are
+    what the last check or recheck saw, so that a recheck reports what changed since.
+    """
+
+    __tablename__ = "enrolment"
+    __table_args__ = (
+        Index("uq_enrolment_active", "programme_id", "citizen_id", unique=True,
+              sqlite_where=text("ended_at IS NULL"), postgresql_where=text("ended_at IS NULL")),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    programme_id: Mapped[int] = mapped_column(ForeignKey("programme.id"))
+    citizen_id: Mapped[int] = mapped_column(ForeignKey("citizen.id"), index=True)
+    #: The programme's own reference of the row that enrolled the person.
+    ref: Mapped[str] = mapped_column(String(64))
+    enrolled_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    enrolled_by: Mapped[str] = mapped_column(String(100))
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_checked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: "ELIGIBLE", "NOT_ELIGIBLE" or "REVIEW", and its reason codes.
+    last_verdict: Mapped[str] = mapped_column(String(20))
+    last_reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
+    #: Permanent commune and life status seen then (never shown to the programme: a recheck
+    #: reports only that they changed).
+    last_commune_code: Mapped[str | None] = mapped_column(String(5))
+    last_status: Mapped[str] = mapped_column(String(10))
+
+
+class CitizenBlockKey(Base):
+    """The blocking keys of each citizen (:func:`idsvc.eligibility.matching.blocking_keys`), and one
+    ``f:<surname>|<middle names>|<given name>`` key with the folded name parts the frequencies count.
+
+    Derived data, rebuilt by ``idsvc eligibility index`` and kept current by
+    :func:`idsvc.eligibility.blockindex.refresh_index`."""
+
+    __tablename__ = "citizen_block_key"
+
+    #: The primary key (key, citizen_id) is what a search reads: no table access needed.
+    key: Mapped[str] = mapped_column(String(250), primary_key=True)
+    #: No foreign key: the index is rebuilt in bulk and only ever joined to ``citizen``.
+    citizen_id: Mapped[int] = mapped_column(BigId, primary_key=True, index=True)
+
+
+class NameFrequency(Base):
+    """How many citizens have each folded surname (``part`` "s"), middle names ("m") and given name ("g")."""
+
+    __tablename__ = "name_frequency"
+
+    part: Mapped[str] = mapped_column(String(1), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200), primary_key=True)
+    citizens: Mapped[int] = mapped_column(Integer)
+
+
+class BlockIndexState(Base):
+    """One row: up to which change the index is current (the last ``citizen.updated_at`` and id
+    re-keyed), and how many citizens the name frequencies count."""
+
+    __tablename__ = "block_index_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    watermark_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    watermark_id: Mapped[int] = mapped_column(BigId)
+    citizens: Mapped[int] = mapped_column(Integer, default=0)
+    rebuilt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+#: The index is refreshed from the citizens changed since its watermark: found by this index.
+Index("ix_citizen_updated_at_id", Citizen.updated_at, Citizen.id)

@@ -97,13 +97,29 @@ def test_dob_levels(a, b, expected):
     assert dob_level(a, b) == expected
 
 
-def test_commune_levels_and_the_reserved_weak_level():
+def test_commune_levels():
     base = Person("Nguyễn Văn An", commune="00004", province="01")
     assert compare(base, base, FREQ).level("commune") == "same"
     assert compare(base, Person("Nguyễn Văn An", commune="00008", province="01"), FREQ).level("commune") == \
         "same province"
     assert compare(base, Person("Nguyễn Văn An", commune="26734", province="79"), FREQ).level("commune") == "differ"
     assert compare(base, Person("Nguyễn Văn An"), FREQ).level("commune") == "missing"
+
+
+def test_pre_2025_commune_codes_merged_and_split():
+    registered = Person("Nguyễn Văn An", commune="00004", province="01")
+    merged = Person("Nguyễn Văn An", communes=frozenset({"00004"}), province="01")
+    split = Person("Nguyễn Văn An", communes=frozenset({"00004", "00008"}), province="01")
+    elsewhere = Person("Nguyễn Văn An", communes=frozenset({"00008", "00011"}), province="01")
+    results = [compare(p, registered, FREQ) for p in (merged, split, elsewhere)]
+    assert [r.level("commune") for r in results] == ["pre-2025 code, merged", "pre-2025 code, split",
+                                                     "same province"]
+    same = compare(registered, registered, FREQ).fields[2].weight
+    weights = [r.fields[2].weight for r in results]
+    assert same > weights[0] > weights[1] > weights[2] > 0
+    assert compare(registered, merged, FREQ).level("commune") == "pre-2025 code, merged"  # symmetric
+    # The row is looked up under each 2025 commune the old code became.
+    assert {"nc:an+nguyen|00004", "nc:an+nguyen|00008"} <= search_keys(split)
 
 
 @pytest.mark.parametrize(("a", "b", "expected"), [
@@ -228,3 +244,20 @@ def test_a_relatives_id_number_does_not_outrank_the_person():
     assert compare(applicant, sister, FREQ).decision == "review"      # the birth date disagrees
     best = resolve(applicant, [("wife", wife), ("sister", sister), ("person", person)], FREQ)
     assert best is not None and best.candidate == "person" and best.decision == "match"
+
+
+def test_a_birth_date_many_share_is_weaker_evidence():
+    spike, other = PartialDate(2026, 1, 1), PartialDate(1980, 3, 15)
+    births = [spike] * 50 + [PartialDate(1950 + i % 70, 1 + i % 12, 1 + i % 28) for i in range(950)]
+    freq = NameFrequencies.from_names(["Nguyễn Văn An"] * 1000, births=births)
+    assert freq.dates == {"2026-01-01": 0.05}
+    a, b = Person("Nguyễn Văn An", spike), Person("Nguyễn Văn An", other)
+    assert compare(a, a, freq).fields[1].weight < 5 < compare(b, b, freq).fields[1].weight
+    # Fewer than DATE_SPIKE_MIN people on one day is no spike.
+    assert NameFrequencies.from_names(["Nguyễn Văn An"] * 10, births=[spike] * 10).dates == {}
+
+
+def test_thresholds_rise_with_the_registry():
+    small, measured, large = (Thresholds.for_population(n) for n in (10, 50_000, 800_000))
+    assert small == measured and (measured.match, measured.review) == (18.0, 12.0)
+    assert large.match == pytest.approx(22.0) and large.review == pytest.approx(16.0)
