@@ -207,9 +207,10 @@ def assess(programme: Programme, rule_set: rules.RuleSet, facts: rules.PersonFac
         # Death settles it: other programmes' enrolments are no business of this one's then.
         return Assessment(NOT_ELIGIBLE, tuple(reasons) if DECEASED in reasons else (DECEASED, *reasons))
     higher = False
+    own = programme.amounts().monthly_amount(facts, on) or 0
     for other in others:
         reasons.append(f"{ENROLLED_ELSEWHERE}:{other.code}")
-        higher = higher or other.monthly_amount >= programme.monthly_amount
+        higher = higher or (other.amounts().monthly_amount(facts, on) or 0) >= own
     if higher:
         verdict = NOT_ELIGIBLE
         reasons.append(HIGHER_ALLOWANCE_ELSEWHERE)
@@ -247,7 +248,7 @@ def decide(programme: Programme, applicants: Sequence[Applicant], resolutions: S
     others = enrolled_elsewhere(programme, facts)
     shown = public_ids(programme, people)
     rule_set = service.rule_set(programme)
-    amount = programme.monthly_amount
+    amounts = programme.amounts()
     rows: list[CheckedRow] = []
     assessed: dict[int, Assessment] = {}
     for i, (applicant, found) in enumerate(zip(applicants, resolutions, strict=True)):
@@ -275,7 +276,8 @@ def decide(programme: Programme, applicants: Sequence[Applicant], resolutions: S
             line=applicant.line, ref=applicant.ref, verdict=verdict,
             citizen_id=shown.get(person, "") if person is not None and not applicant.invalid else "",
             match=found.match, score=found.score, reasons=reasons, duplicate_group=group,
-            monthly_amount=amount if verdict == ELIGIBLE else None, person=person))
+            monthly_amount=amounts.monthly_amount(facts[person], on) if verdict == ELIGIBLE and person is not None
+            else None, person=person))
     if enrol:
         enrol_rows(programme, rows, facts, on=on, actor=actor)
     _audit(programme, rows, rule_set.version, on=on, actor=actor, enrolled=enrol)

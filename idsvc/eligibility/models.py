@@ -26,6 +26,7 @@ from idsvc.db import Base
 from idsvc.db import BigId
 from idsvc.db import UTCDateTime
 from idsvc.db import utcnow
+from idsvc.eligibility import rules
 from idsvc.registry.models import Citizen
 
 
@@ -49,6 +50,12 @@ class Programme(Base):
     #: Base rate (mức chuẩn trợ giúp xã hội), VND per month, and the date it applies from.
     base_rate: Mapped[int] = mapped_column(Integer)
     base_rate_effective: Mapped[date] = mapped_column(Date)
+    #: Earlier base rates, ``[{"from": "2021-07-01", "amount": 360000}, ...]``: a check as of an earlier
+    #: date uses the rate then in force.
+    base_rate_history: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list, server_default="[]")
+    #: Coefficients that depend on the person (Decree 20 Art. 6: by age, by degree of disability):
+    #: ``[{"coefficient": "2.5", "when": [rule, ...]}, ...]``; the highest that applies wins.
+    coefficient_variants: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list, server_default="[]")
     #: Whether the programme's agency may receive the ID numbers of the people it looks up.
     may_receive_id_numbers: Mapped[bool] = mapped_column(Boolean, default=False)
     description: Mapped[str] = mapped_column(Text, default="")
@@ -58,8 +65,14 @@ class Programme(Base):
 
     @property
     def monthly_amount(self) -> int:
-        """VND per month: base rate × coefficient, rounded to the dong."""
+        """VND per month at the current base rate and the base coefficient, rounded to the dong."""
         return int((self.base_rate * self.coefficient).to_integral_value())
+
+    def amounts(self) -> rules.Amounts:
+        """How this programme's amount is worked out for a person on a date (:class:`rules.Amounts`)."""
+        history = [(date.fromisoformat(r["from"]), int(r["amount"])) for r in self.base_rate_history or ()]
+        return rules.amounts_from([*history, (self.base_rate_effective, self.base_rate)], self.coefficient,
+                                  self.coefficient_variants or ())
 
 
 class ProgrammeRuleSet(Base):

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
 from datetime import date
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
@@ -303,3 +304,52 @@ def rule_from_dict(data: Mapping[str, Any]) -> Rule:
 
 def rule_set_from_dicts(version: int, rules: Iterable[Mapping[str, Any]]) -> RuleSet:
     return RuleSet(version, tuple(rule_from_dict(r) for r in rules))
+
+
+# -- the monthly amount --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Amounts:
+    """How a programme's monthly amount is worked out: base rate × coefficient.
+
+    ``base_rates``: (from, VND per month), any order; the rate in force on the reference date is the
+    latest that started on or before it. ``variants``: (coefficient, conditions) pairs: a person who
+    passes every condition of a variant gets its coefficient, the highest of those that apply (Decree
+    20/2021: only the highest level), else ``coefficient``. A condition the facts cannot settle (a
+    partial date of birth) does not apply: the amount stays the one that is sure.
+    """
+
+    base_rates: tuple[tuple[date, int], ...]
+    coefficient: Decimal
+    variants: tuple[tuple[Decimal, tuple[Rule, ...]], ...] = ()
+
+    def base_rate_on(self, on: date) -> int | None:
+        started = [(start, rate) for start, rate in self.base_rates if start <= on]
+        return max(started)[1] if started else None
+
+    def coefficient_for(self, facts: PersonFacts, on: date) -> Decimal:
+        applying = [c for c, conditions in self.variants
+                    if all(rule.check(facts, on).outcome is Outcome.PASS for rule in conditions)]
+        return max([self.coefficient, *applying])
+
+    def monthly_amount(self, facts: PersonFacts | None, on: date) -> int | None:
+        """VND per month for this person on ``on`` (rounded to the dong), or None before any base rate.
+        Without facts, the base coefficient."""
+        rate = self.base_rate_on(on)
+        if rate is None:
+            return None
+        coefficient = self.coefficient if facts is None else self.coefficient_for(facts, on)
+        return int((rate * coefficient).to_integral_value())
+
+
+def condition_from_dict(data: Mapping[str, Any]) -> Rule:
+    """A variant's condition: a rule whose code and messages may be left out."""
+    return rule_from_dict({"code": "CONDITION", "message_vi": "", "message_en": "", **data})
+
+
+def amounts_from(base_rates: Iterable[tuple[date, int]], coefficient: Decimal,
+                 variants: Iterable[Mapping[str, Any]]) -> Amounts:
+    """:class:`Amounts` from a programme's stored form (variants: ``{"coefficient": "2.5", "when": [...]}``)."""
+    return Amounts(tuple(base_rates), Decimal(coefficient), tuple(
+        (Decimal(str(v["coefficient"])), tuple(condition_from_dict(c) for c in v["when"])) for v in variants))

@@ -72,6 +72,28 @@ class RuleSchema(Schema):
             raise ValidationError("an any_of rule lists its alternatives", "alternatives")
 
 
+class ConditionSchema(RuleSchema):
+    """A coefficient variant's condition: a rule whose code and messages may be left out."""
+
+    code = fields.String(load_default="CONDITION", validate=_REASON)
+    message_vi = fields.String(load_default="", validate=validate.Length(max=300))
+    message_en = fields.String(load_default="", validate=validate.Length(max=300))
+    alternatives = fields.List(fields.List(fields.Nested(lambda: ConditionSchema()), validate=validate.Length(min=1)),
+                               validate=validate.Length(min=2))
+
+
+class CoefficientVariantSchema(Schema):
+    coefficient = fields.Decimal(required=True, places=2, as_string=True,
+                                 validate=validate.Range(min=0, max=99, min_inclusive=False))
+    when = fields.List(fields.Nested(ConditionSchema), required=True, validate=validate.Length(min=1))
+
+
+class BaseRateSchema(Schema):
+    #: TOML's ``from = 2021-07-01`` (a date; turned into text by :meth:`ProgrammeSchema._dates_as_text`).
+    start = fields.Date(required=True, data_key="from")
+    amount = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+
+
 class ProgrammeSchema(Schema):
     code = fields.String(required=True, validate=_CODE)
     name_vi = fields.String(required=True, validate=validate.Length(min=1, max=200))
@@ -85,14 +107,30 @@ class ProgrammeSchema(Schema):
     base_rate_effective = fields.Date(required=True)
     may_receive_id_numbers = fields.Boolean(load_default=False)
     description = fields.String(load_default="")
+    #: Earlier base rates (``[[base_rates]]`` with ``from`` and ``amount``), before ``base_rate_effective``.
+    base_rates = fields.List(fields.Nested(BaseRateSchema), load_default=list, data_key="base_rates")
+    #: ``[[coefficients]]``: a coefficient and the conditions (rules) under which it applies.
+    coefficients = fields.List(fields.Nested(CoefficientVariantSchema), load_default=list)
     rules = fields.List(fields.Nested(RuleSchema), required=True, validate=validate.Length(min=1))
 
     @pre_load
     def _dates_as_text(self, data: Any, **_: Any) -> Any:
         # TOML reads `2024-07-01` as a date already; marshmallow's Date field wants text.
-        if isinstance(data, dict) and isinstance(data.get("base_rate_effective"), date):
-            return {**data, "base_rate_effective": data["base_rate_effective"].isoformat()}
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        if isinstance(data.get("base_rate_effective"), date):
+            data["base_rate_effective"] = data["base_rate_effective"].isoformat()
+        if isinstance(data.get("base_rates"), list):
+            data["base_rates"] = [{**r, "from": r["from"].isoformat()} if isinstance(r, dict) and isinstance(
+                r.get("from"), date) else r for r in data["base_rates"]]
         return data
+
+    @validates_schema
+    def _rates_before_the_current(self, data: dict[str, Any], **_: Any) -> None:
+        current = data.get("base_rate_effective")
+        if current is not None and any(r["start"] >= current for r in data.get("base_rates", ())):
+            raise ValidationError("an earlier base rate starts on or after base_rate_effective", "base_rates")
 
 
 def flatten(messages: Any, prefix: str = "") -> list[str]:

@@ -81,6 +81,10 @@ def load_programmes(directory: Path, *, actor: str = "system:cli") -> list[Loade
     done = []
     for path, data, sha256 in documents:
         rule_dicts = data.pop("rules")
+        data["base_rate_history"] = [{"from": r["start"].isoformat(), "amount": r["amount"]}
+                                     for r in data.pop("base_rates")]
+        data["coefficient_variants"] = [{"coefficient": str(v["coefficient"]), "when": v["when"]}
+                                        for v in data.pop("coefficients")]
         programme = s.scalar(select(Programme).where(Programme.code == data["code"]))
         if programme is not None:
             latest = s.scalar(select(ProgrammeRuleSet).where(ProgrammeRuleSet.programme_id == programme.id)
