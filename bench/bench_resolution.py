@@ -67,7 +67,7 @@ def rows_for(count: int, n: int, outsider_share: float, seed: int) -> tuple[list
     return out, [r["citizen_id"] for r in registered]
 
 
-def measure(url: str, rows: list[NoisyRow], numbers: list[str]) -> None:
+def measure(url: str, rows: list[NoisyRow], numbers: list[str], show_errors: int = 0) -> None:
     from idsvc import create_app
     from idsvc import db
     from idsvc.eligibility import blockindex
@@ -118,6 +118,10 @@ def measure(url: str, rows: list[NoisyRow], numbers: list[str]) -> None:
                 "no match" if res.citizen_id is None else "match")
             chosen = res.candidates[0] if res.match == "review" and res.candidates else res.citizen_id
             results.add(NoisyRow(row.person, truth, row.labels), decision, chosen)
+            if show_errors and decision == "match" and chosen != truth:
+                show_errors -= 1
+                true_name = s.get(Citizen, truth).full_name if truth is not None else None
+                print("  FALSE MATCH", row.person, row.labels, "\n    TRUE", truth, true_name, "\n    GOT", res)
         print("  " + results.overall.line("resolve_all, all rows"))
         print("  " + results.no_id.line("resolve_all, no usable ID"))
 
@@ -130,6 +134,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--engine", choices=("sqlite", "postgresql", "both"), default="both")
     ap.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    ap.add_argument("--show-errors", type=int, default=0, help="print this many false matches")
     args = ap.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     population = OUT / f"population-{args.count}.csv"
@@ -148,7 +153,7 @@ def main() -> None:
     for name, url in engines:
         print(f"{name}:")
         _populated(url, args.count, population)
-        measure(url, rows, numbers)
+        measure(url, rows, numbers, args.show_errors)
 
 
 if __name__ == "__main__":

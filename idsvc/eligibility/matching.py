@@ -252,6 +252,10 @@ def _name_levels(a: Name, b: Name) -> tuple[NameLevel, Name, Name]:
         return "exact", a, b
     if a.folded == b.folded:
         return "exact-folded", a, b
+    fa, fb = a.folded, b.folded
+    if len(fa) >= 2 and len(fb) >= 2 and not (
+            _within(fa[-1], fb[-1], 1) or _within(fa[0], fb[-1], 1) or _within(fb[0], fa[-1], 1)):
+        return "disagree", a, b  # every level below needs a given name alike, in one reading or another
     if _swapped(a, b):
         return "order-swapped", a, b
     level = _near(a, b)
