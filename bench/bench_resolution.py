@@ -120,7 +120,7 @@ def measure(url: str, rows: list[NoisyRow], numbers: list[str], show_errors: int
             results.add(NoisyRow(row.person, truth, row.labels), decision, chosen)
             if show_errors and decision == "match" and chosen != truth:
                 show_errors -= 1
-                true_name = s.get(Citizen, truth).full_name if truth is not None else None
+                true_name = s.get_one(Citizen, truth).full_name if truth is not None else None
                 print("  FALSE MATCH", row.person, row.labels, "\n    TRUE", truth, true_name, "\n    GOT", res)
         print("  " + results.overall.line("resolve_all, all rows"))
         print("  " + results.no_id.line("resolve_all, no usable ID"))
