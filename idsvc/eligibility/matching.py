@@ -15,6 +15,7 @@ scans the registry row by row (see :func:`blocking_keys` for the intended query)
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections import Counter
@@ -73,8 +74,8 @@ class Name:
 
     @classmethod
     def parse(cls, text: str) -> Name:
-        exact = tuple(normalise(text).split())
-        return cls(exact, tuple(fold(t) for t in exact))
+        """Cached: a batch compares the same names (its rows', its candidates') many times."""
+        return _parse(text)
 
     @property
     def surname(self) -> str:
@@ -87,6 +88,12 @@ class Name:
     @property
     def middle(self) -> tuple[str, ...]:
         return self.folded[1:-1]
+
+
+@functools.lru_cache(maxsize=1 << 17)
+def _parse(text: str) -> Name:
+    exact = tuple(normalise(text).split())
+    return Name(exact, tuple(fold(t) for t in exact))
 
 
 # --------------------------------------------------------------------------------------------
@@ -157,7 +164,8 @@ def date_spike_least(population: int) -> int:
 # --------------------------------------------------------------------------------------------
 # Field comparisons
 
-NameLevel = Literal["exact", "exact-folded", "order-swapped", "middle-name-differs", "typo", "disagree", "missing"]
+NameLevel = Literal["exact", "exact-folded", "order-swapped", "middle-name-differs", "typo",
+                    "order-swapped, middle-name-differs", "order-swapped, typo", "disagree", "missing"]
 DobLevel = Literal["exact", "year-month agrees", "year-only agrees", "close", "disagree", "missing"]
 #: ``pre-2025 code, merged``: the code written is a pre-2025 commune's, merged whole into the other
 #: side's 2025 commune; ``pre-2025 code, split``: one of the 2025 communes it was split between (weak).
@@ -169,7 +177,9 @@ IdLevel = Literal["same", "one digit off", "differ", "missing"]
 #: bench/matching_noise.py (which are themselves guesses); estimating them from clerks' decisions
 #: (or by EM on real lists) is left for later.
 NAME_M: dict[NameLevel, float] = {"exact": 0.80, "exact-folded": 0.08, "order-swapped": 0.03,
-                                  "middle-name-differs": 0.04, "typo": 0.04, "disagree": 0.01}
+                                  "middle-name-differs": 0.04, "typo": 0.04,
+                                  "order-swapped, middle-name-differs": 0.003, "order-swapped, typo": 0.003,
+                                  "disagree": 0.01}
 DOB_M: dict[DobLevel, float] = {"exact": 0.85, "year-month agrees": 0.02, "year-only agrees": 0.08,
                                 "close": 0.04, "disagree": 0.01}
 COMMUNE_M: dict[CommuneLevel, float] = {"same": 0.80, "pre-2025 code, merged": 0.10, "pre-2025 code, split": 0.03,
@@ -230,14 +240,51 @@ def _middle_only(a: Name, b: Name) -> bool:
 
 
 def name_level(a: Name, b: Name) -> NameLevel:
+    return _name_levels(a, b)[0]
+
+
+def _name_levels(a: Name, b: Name) -> tuple[NameLevel, Name, Name]:
+    """The level, and the two names as compared (one of them read in the other order for the
+    ``order-swapped, ...`` levels: given name first and a typo or a middle name more or less)."""
     if not a.folded or not b.folded:
-        return "missing"
+        return "missing", a, b
     if a.exact == b.exact:
-        return "exact"
+        return "exact", a, b
     if a.folded == b.folded:
-        return "exact-folded"
+        return "exact-folded", a, b
+    fa, fb = a.folded, b.folded
+    if len(fa) >= 2 and len(fb) >= 2 and not (
+            _within(fa[-1], fb[-1], 1) or _within(fa[0], fb[-1], 1) or _within(fb[0], fa[-1], 1)):
+        return "disagree", a, b  # every level below needs a given name alike, in one reading or another
     if _swapped(a, b):
-        return "order-swapped"
+        return "order-swapped", a, b
+    level = _near(a, b)
+    if level != "disagree":
+        return level, a, b
+    for x, y in ((a, b), (b, a)):
+        for reading in _other_readings(x):
+            if not _within(reading.folded[0], y.folded[0], 1):
+                continue  # every level below needs the surnames alike
+            level = _near(reading, y)
+            if level == "middle-name-differs":
+                return "order-swapped, middle-name-differs", reading, y
+            if level == "typo":
+                return "order-swapped, typo", reading, y
+    return "disagree", a, b
+
+
+def _other_readings(n: Name) -> list[Name]:
+    """``n`` as written given name first, put back in order: "An Nguyễn Văn" and "An Văn Nguyễn"
+    read as "Nguyễn Văn An"; "An Nguyễn" as "Nguyễn An"."""
+    if len(n.folded) < 2:
+        return []
+    rotated = Name(n.exact[1:] + n.exact[:1], n.folded[1:] + n.folded[:1])
+    reversed_ = Name(n.exact[::-1], n.folded[::-1])
+    return [rotated] if rotated == reversed_ else [rotated, reversed_]
+
+
+def _near(a: Name, b: Name) -> NameLevel:
+    """``middle-name-differs``, ``typo`` or ``disagree``, reading both names in order."""
     if _middle_only(a, b):
         return "middle-name-differs"
     if len(a.folded) == len(b.folded) and len(a.folded) >= 2 and all(
@@ -263,18 +310,20 @@ def _name_u(level: NameLevel, a: Name, b: Name, freq: NameFrequencies) -> float:
     if level == "order-swapped":
         # one side is read in the wrong order: take the likelier reading (a conservative weight)
         return 2.0 * max(freq.of_surname(n.surname) * freq.of_middle(n.middle) * freq.of_given(n.given) for n in (a, b))
-    if level == "middle-name-differs":
+    if level in ("middle-name-differs", "order-swapped, middle-name-differs"):
         return s * g
-    if level == "typo":
-        # names within one edit of each part; the misspelt side looks rare, so take the likelier
+    if level in ("typo", "order-swapped, typo"):
+        # names within one edit of each part; the misspelt side looks rare, so take the likelier;
+        # when the middle names were compared too (as many parts on both sides), theirs counts
+        middle = max(freq.of_middle(a.middle), freq.of_middle(b.middle)) if len(a.folded) == len(b.folded) else 1.0
         return 20 * max(freq.of_surname(a.surname), freq.of_surname(b.surname)) * max(
-            freq.of_given(a.given), freq.of_given(b.given))
+            freq.of_given(a.given), freq.of_given(b.given)) * middle
     return 1.0
 
 
 def compare_name(a: Name, b: Name, freq: NameFrequencies) -> FieldResult:
-    level = name_level(a, b)
-    weight = 0.0 if level == "missing" else _bits(NAME_M[level], _name_u(level, a, b, freq))
+    level, x, y = _name_levels(a, b)
+    weight = 0.0 if level == "missing" else _bits(NAME_M[level], _name_u(level, x, y, freq))
     return FieldResult("name", level, weight)
 
 
@@ -487,7 +536,9 @@ def blocking_keys(person: Person) -> set[str]:
     - ``ny:<pair>|<birth year>`` — diacritics, middle names, name order, any date precision;
     - ``py:<sound of pair>|<birth year>`` — typos and spellings (:func:`phonetic`);
     - ``nd:<surname or given>|<full date>`` — a typo in the other name part;
-    - ``nc:<pair>|<commune>`` — a wrong birth year.
+    - ``nc:<pair>|<commune>`` — a wrong birth year;
+    - ``yc:<surname or given>|<birth year>|<commune>`` — a typo in the other name part with only a
+      year, or a year off by one (a commune holds a few people of one name part and year).
 
     The intended SQL (a later session): a ``citizen_block_key (key, citizen_id)`` table, indexed on
     key and kept with the citizen's row; a batch of applicants goes into a temporary table
@@ -531,4 +582,7 @@ def _keys(person: Person, name: Name) -> set[str]:
             keys |= {f"nd:{name.folded[0]}|{person.born}", f"nd:{name.folded[-1]}|{person.born}"}
     for commune in person.communes | ({person.commune} if person.commune else set()):
         keys.add(f"nc:{pair}|{commune}")
+        if person.born is not None:
+            keys |= {f"yc:{name.folded[0]}|{person.born.year}|{commune}",
+                     f"yc:{name.folded[-1]}|{person.born.year}|{commune}"}
     return keys

@@ -213,6 +213,7 @@ def test_the_index_follows_a_change_of_name(people) -> None:
     binh.full_name = names.canonical("Trần Thị Bình An")
     binh.name_folded = names.fold(binh.full_name)
     db.session().flush()
+    assert blockindex.refresh_index() == 1  # only the citizen who changed is re-keyed
     assert one(married).citizen_id == binh.id
     assert one(row(full_name="Trần Thị Bình", date_of_birth="03/02/1985")).citizen_id is None
     # Nothing changed since: the refresh re-keys nobody.
