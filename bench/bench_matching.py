@@ -46,6 +46,7 @@ from idsvc.eligibility.matching import blocking_keys
 from idsvc.eligibility.matching import compare
 from idsvc.eligibility.matching import resolve
 from idsvc.eligibility.matching import search_keys
+from idsvc.eligibility.matching import usable_keys
 from idsvc.population.generator import generate
 from idsvc.registry.names import fold
 from idsvc.registry.units import communes_2025
@@ -175,7 +176,8 @@ def main() -> None:
     for row in noisy_rows:
         labels.update(row.labels)
         found: set[int] = set()
-        for key in search_keys(row.person):
+        sizes = {key: len(index.get(key, ())) for key in search_keys(row.person)}
+        for key in usable_keys(sizes):
             found.update(index.get(key, ()))
         candidates_seen += len(found)
         if row.truth is not None and row.truth not in found:
