@@ -108,11 +108,14 @@ def main() -> None:
     ap.add_argument("--review", type=float, help="default: Thresholds.for_population(--count)")
     ap.add_argument("--margin", type=float, default=DEFAULT_THRESHOLDS.margin)
     ap.add_argument("--show-errors", type=int, default=0, help="print this many false matches and misses")
+    ap.add_argument("--id-states", default="", help="shares of what rows say of the number, e.g. the issue's "
+                    "list: id-correct=0.8,id-missing=0.1,id-one-digit=0.05,id-other-person=0.05")
     args = ap.parse_args()
     scaled = Thresholds.for_population(args.count)
     thresholds = Thresholds(scaled.match if args.match is None else args.match,
                             scaled.review if args.review is None else args.review, args.margin)
 
+    id_states = {k: float(v) for k, v in (p.split("=") for p in args.id_states.split(",") if p)} or None
     started = time.perf_counter()
     rows = list(generate(args.count + args.outsiders, args.seed))
     rng = random.Random(args.seed)
@@ -147,7 +150,7 @@ def main() -> None:
             src = registered[truth]
         others = [n for n in by_household[src["household_id"]] if n != src["citizen_id"]] or [
             rng.choice(registered)["citizen_id"]]
-        noisy_rows.append(noisy(src, truth, rng, province_of, communes_of, all_communes, others))
+        noisy_rows.append(noisy(src, truth, rng, province_of, communes_of, all_communes, others, id_states))
 
     by_number = {p.id_number: i for i, p in enumerate(registry) if p.id_number}
 
