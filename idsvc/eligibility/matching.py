@@ -540,12 +540,11 @@ def blocking_keys(person: Person) -> set[str]:
     - ``yc:<surname or given>|<birth year>|<commune>`` — a typo in the other name part with only a
       year, or a year off by one (a commune holds a few people of one name part and year).
 
-    The intended SQL (a later session): a ``citizen_block_key (key, citizen_id)`` table, indexed on
-    key and kept with the citizen's row; a batch of applicants goes into a temporary table
-    ``(row_no, key)``, and ``SELECT DISTINCT t.row_no, k.citizen_id FROM tmp t JOIN citizen_block_key
-    k ON k.key = t.key`` gives every candidate pair of the batch at once; the candidates' details are
-    then read with one ``WHERE citizen_id IN (...)`` per chunk and scored here. No key is a surname
-    alone, so no block is a sizeable part of the registry.
+    The SQL is :mod:`idsvc.eligibility.blockindex`: a ``citizen_block_key (key, citizen_id)`` table
+    kept current from the citizens' changes; a batch of applicants' keys goes into a temporary
+    table, and one join gives every candidate of the batch with its details (the blocks chosen by
+    :func:`usable_keys`), scored here. No key is a surname alone, so no block is a sizeable part of
+    the registry.
     """
     return _keys(person, Name.parse(person.full_name))
 
