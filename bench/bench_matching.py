@@ -46,6 +46,7 @@ from idsvc.eligibility.matching import blocking_keys
 from idsvc.eligibility.matching import compare
 from idsvc.eligibility.matching import resolve
 from idsvc.eligibility.matching import search_keys
+from idsvc.eligibility.matching import usable_keys
 from idsvc.population.generator import generate
 from idsvc.registry.names import fold
 from idsvc.registry.units import communes_2025
@@ -107,11 +108,14 @@ def main() -> None:
     ap.add_argument("--review", type=float, help="default: Thresholds.for_population(--count)")
     ap.add_argument("--margin", type=float, default=DEFAULT_THRESHOLDS.margin)
     ap.add_argument("--show-errors", type=int, default=0, help="print this many false matches and misses")
+    ap.add_argument("--id-states", default="", help="shares of what rows say of the number, e.g. the issue's "
+                    "list: id-correct=0.8,id-missing=0.1,id-one-digit=0.05,id-other-person=0.05")
     args = ap.parse_args()
     scaled = Thresholds.for_population(args.count)
     thresholds = Thresholds(scaled.match if args.match is None else args.match,
                             scaled.review if args.review is None else args.review, args.margin)
 
+    id_states = {k: float(v) for k, v in (p.split("=") for p in args.id_states.split(",") if p)} or None
     started = time.perf_counter()
     rows = list(generate(args.count + args.outsiders, args.seed))
     rng = random.Random(args.seed)
@@ -146,7 +150,7 @@ def main() -> None:
             src = registered[truth]
         others = [n for n in by_household[src["household_id"]] if n != src["citizen_id"]] or [
             rng.choice(registered)["citizen_id"]]
-        noisy_rows.append(noisy(src, truth, rng, province_of, communes_of, all_communes, others))
+        noisy_rows.append(noisy(src, truth, rng, province_of, communes_of, all_communes, others, id_states))
 
     by_number = {p.id_number: i for i, p in enumerate(registry) if p.id_number}
 
@@ -175,7 +179,8 @@ def main() -> None:
     for row in noisy_rows:
         labels.update(row.labels)
         found: set[int] = set()
-        for key in search_keys(row.person):
+        sizes = {key: len(index.get(key, ())) for key in search_keys(row.person)}
+        for key in usable_keys(sizes):
             found.update(index.get(key, ()))
         candidates_seen += len(found)
         if row.truth is not None and row.truth not in found:

@@ -147,8 +147,10 @@ def _noisy_dob(born: PartialDate | None, rng: Random, labels: list[str]) -> Part
 def noisy(
     row: dict[str, str], truth: int | None, rng: Random, province_of: dict[str, str],
     communes_of: dict[str, list[str]], all_communes: list[str], other_ids: list[str],
+    id_states: dict[str, float] | None = None,
 ) -> NoisyRow:
-    """A noisy copy of one generated row. ``other_ids``: numbers of other people (relatives)."""
+    """A noisy copy of one generated row. ``other_ids``: numbers of other people (relatives);
+    ``id_states``: the shares of :data:`ID_STATES` to draw from instead."""
     labels: list[str] = []
     base = person_of(row, province_of)
     name = _noisy_name(row["full_name"], row["sex"], rng, labels)
@@ -165,7 +167,8 @@ def noisy(
         commune = None
         labels.append("commune-missing")
     number = base.id_number
-    state = rng.choices(list(ID_STATES), weights=list(ID_STATES.values()))[0]
+    states = id_states or ID_STATES
+    state = rng.choices(list(states), weights=list(states.values()))[0]
     if state == "id-missing" or not number:
         number, state = None, "id-missing"
     elif state == "id-one-digit":

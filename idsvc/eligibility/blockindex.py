@@ -46,6 +46,7 @@ from sqlalchemy.schema import DropConstraint
 from sqlalchemy.schema import DropIndex
 
 from idsvc import db
+from idsvc.eligibility.matching import BLOCK_CAP
 from idsvc.eligibility.matching import Name
 from idsvc.eligibility.matching import NameFrequencies
 from idsvc.eligibility.matching import Person
@@ -315,12 +316,20 @@ def candidates(searches: Mapping[int, Collection[str]]) -> dict[int, list[tuple[
             copy.write(data.encode())
     else:
         s.execute(text("INSERT INTO eligibility_search_key (row_no, key) VALUES (:row_no, :key)"), pairs)
-    for row in s.execute(text(  # the columns of PERSON_COLUMNS
+    # matching.usable_keys in SQL: a row's blocks of at most BLOCK_CAP records when it meets one,
+    # else all of its blocks; then the candidates' details (the columns of PERSON_COLUMNS).
+    for row in s.execute(text(
+            "WITH sizes AS (SELECT k.key, count(*) AS n FROM citizen_block_key k "
+            "WHERE k.key IN (SELECT key FROM eligibility_search_key) GROUP BY k.key), "
+            "narrow AS (SELECT DISTINCT t.row_no FROM eligibility_search_key t JOIN sizes z ON z.key = t.key "
+            "WHERE z.n <= :cap), "
+            "used AS (SELECT t.row_no, t.key FROM eligibility_search_key t JOIN sizes z ON z.key = t.key "
+            "WHERE z.n <= :cap OR t.row_no NOT IN (SELECT row_no FROM narrow)) "
             "SELECT p.row_no, c.id, c.full_name, c.birth_year, c.birth_month, c.birth_day, "
             "c.permanent_commune_code, m.province_code, c.id_number, c.sex "
-            "FROM (SELECT DISTINCT t.row_no, k.citizen_id FROM eligibility_search_key t "
-            "JOIN citizen_block_key k ON k.key = t.key) p JOIN citizen c ON c.id = p.citizen_id "
-            "LEFT JOIN commune m ON m.code = c.permanent_commune_code")):
+            "FROM (SELECT DISTINCT u.row_no, k.citizen_id FROM used u "
+            "JOIN citizen_block_key k ON k.key = u.key) p JOIN citizen c ON c.id = p.citizen_id "
+            "LEFT JOIN commune m ON m.code = c.permanent_commune_code"), {"cap": BLOCK_CAP}):
         found.setdefault(row[0], []).append((row[1], person_of(row, 1)))
     return found
 

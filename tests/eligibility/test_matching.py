@@ -280,3 +280,14 @@ def test_a_typo_in_one_name_part_with_a_year_only_still_meets_its_owner():
     registered = blocking_keys(Person("Trần Thị My", PartialDate(1980, 3, 15), "00004", "01"))
     assert registered & search_keys(Person("Tầrn Thị My", PartialDate(1980), "00004", "01"))
     assert not registered & search_keys(Person("Tầrn Thị My", PartialDate(1980), "00008", "01"))  # another commune
+
+
+def test_broad_blocks_are_searched_only_when_no_narrow_one_meets_the_row():
+    from idsvc.eligibility.matching import BLOCK_CAP
+    from idsvc.eligibility.matching import usable_keys
+
+    assert usable_keys({"ny:an+nguyen|1980": 400, "nd:an|1980-03-15": 3, "nc:an+nguyen|00004": 0}) == {
+        "nd:an|1980-03-15"}
+    assert usable_keys({"ny:an+nguyen|1980": 400, "nc:an+nguyen|00004": 0}) == {"ny:an+nguyen|1980"}
+    assert usable_keys({"ny:x|1980": BLOCK_CAP, "py:x|1980": BLOCK_CAP + 1}) == {"ny:x|1980"}
+    assert usable_keys({"ny:x|1980": 0}) == set()

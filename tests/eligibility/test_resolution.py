@@ -14,11 +14,14 @@ from idsvc import db
 from idsvc.eligibility import blockindex
 from idsvc.eligibility.applicants import Applicant
 from idsvc.eligibility.applicants import applicant
+from idsvc.eligibility.matching import Person
+from idsvc.eligibility.matching import search_keys
 from idsvc.eligibility.models import CitizenBlockKey
 from idsvc.eligibility.models import NameFrequency
 from idsvc.eligibility.resolution import Resolution
 from idsvc.eligibility.resolution import resolve_all
 from idsvc.registry import names
+from idsvc.registry.dates import PartialDate
 from idsvc.registry.models import Citizen
 from idsvc.registry.models import CitizenNumber
 from idsvc.registry.models import CitizenOldNumber
@@ -235,3 +238,17 @@ def test_index_command_rebuilds_the_index(runner, app, people) -> None:
         assert len(keyed) == 8
         assert blockindex.refresh_index() == 0
         assert one(row(full_name="Nguyen Van An")).citizen_id == people["an"].id
+
+
+def test_a_broad_block_is_left_out_when_a_narrow_one_meets_the_row(people, create_citizen) -> None:
+    an = people["an"]
+    namesakes = {create_citizen(full_name="Nguyễn Văn An", birth_year=1990, birth_month=1 + i % 4,
+                                birth_day=1 + i).id for i in range(22)}
+    resolve_all([row()], on=ON)  # brings the index up to date
+    keys = {0: search_keys(Person("Nguyễn Văn An", PartialDate(1990, 5, 17), HOME)),
+            1: search_keys(Person("Nguyễn Văn An", PartialDate(1990)))}
+    found = blockindex.candidates(keys)
+    # Born 17/05/1990: the narrow blocks (the full date) hold An alone; the commune's are broad too.
+    assert {cid for cid, _ in found[0]} == {an.id}
+    # A birth year only: the broad block of 23 namesakes is all there is.
+    assert {cid for cid, _ in found[1]} == namesakes | {an.id}
