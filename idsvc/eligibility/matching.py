@@ -40,7 +40,9 @@ class Person:
     """The details compared: an applicant's row or a registry record. Any of them may be missing.
 
     ``commune`` is a 2025 commune code and ``province`` the 2025 province code it belongs to (the
-    caller looks it up: this module knows no tables).
+    caller looks it up: this module knows no tables). ``communes``: when the code written is a
+    pre-2025 commune's, the 2025 commune(s) it became (one: merged whole; several: split between
+    them); ``commune`` is then the code as written, or None when it is no 2025 code.
     """
 
     full_name: str
@@ -48,6 +50,7 @@ class Person:
     commune: str | None = None
     province: str | None = None
     id_number: str | None = None
+    communes: frozenset[str] = frozenset()
 
 
 def normalise(text: str) -> str:
@@ -133,24 +136,30 @@ class NameFrequencies:
 
 NameLevel = Literal["exact", "exact-folded", "order-swapped", "middle-name-differs", "typo", "disagree", "missing"]
 DobLevel = Literal["exact", "year-month agrees", "year-only agrees", "close", "disagree", "missing"]
-#: ``weak``: reserved for a pre-2025 commune code whose successor is the other code (later).
-CommuneLevel = Literal["same", "weak", "same province", "differ", "missing"]
+#: ``pre-2025 code, merged``: the code written is a pre-2025 commune's, merged whole into the other
+#: side's 2025 commune; ``pre-2025 code, split``: one of the 2025 communes it was split between (weak).
+CommuneLevel = Literal["same", "pre-2025 code, merged", "pre-2025 code, split", "same province", "differ",
+                       "missing"]
 IdLevel = Literal["same", "one digit off", "differ", "missing"]
 
 #: m: share of true matches showing each level. Set by hand, near the noise rates of
 #: bench/matching_noise.py (which are themselves guesses); estimating them from clerks' decisions
-#: (or by EM on real lists) is left for later. ``weak`` is reserved and not yet produced.
+#: (or by EM on real lists) is left for later.
 NAME_M: dict[NameLevel, float] = {"exact": 0.80, "exact-folded": 0.08, "order-swapped": 0.03,
                                   "middle-name-differs": 0.04, "typo": 0.04, "disagree": 0.01}
 DOB_M: dict[DobLevel, float] = {"exact": 0.85, "year-month agrees": 0.02, "year-only agrees": 0.08,
                                 "close": 0.04, "disagree": 0.01}
-COMMUNE_M: dict[CommuneLevel, float] = {"same": 0.80, "weak": 0.10, "same province": 0.12, "differ": 0.08}
+COMMUNE_M: dict[CommuneLevel, float] = {"same": 0.80, "pre-2025 code, merged": 0.10, "pre-2025 code, split": 0.03,
+                                         "same province": 0.12, "differ": 0.08}
 ID_M: dict[IdLevel, float] = {"same": 0.90, "one digit off": 0.04, "differ": 0.06}
 
 #: u for the levels that do not depend on the value: births spread over ~ 90 years.
 DOB_U: dict[DobLevel, float] = {"exact": 1 / (90 * 365), "year-month agrees": 1 / (90 * 12), "year-only agrees": 1 / 90,
                                 "close": 6 / (90 * 365), "disagree": 1.0}
-COMMUNE_U: dict[CommuneLevel, float] = {"same": 1 / 3321, "weak": 1 / 3321, "same province": 1 / 34, "differ": 1.0}
+#: A split pre-2025 commune went to 2 to 4 new ones: its agreement is as likely by chance as any of
+#: them (about 1 / 3321 each), but a true match shows it less often than a plain "same".
+COMMUNE_U: dict[CommuneLevel, float] = {"same": 1 / 3321, "pre-2025 code, merged": 1 / 3321,
+                                         "pre-2025 code, split": 3 / 3321, "same province": 1 / 34, "differ": 1.0}
 #: An ID number is unique; "one digit off" among ~ 10^8 numbers in use: 12 positions x 9 digits.
 ID_U: dict[IdLevel, float] = {"same": 1e-8, "one digit off": 108e-8, "differ": 1.0}
 
@@ -274,10 +283,13 @@ def compare_dob(a: PartialDate | None, b: PartialDate | None) -> FieldResult:
 
 
 def commune_level(a: Person, b: Person) -> CommuneLevel:
-    if not a.commune or not b.commune:
+    if not (a.commune or a.communes) or not (b.commune or b.communes):
         return "missing"
-    if a.commune == b.commune:
+    if a.commune and a.commune == b.commune:
         return "same"
+    for x, y in ((a, b), (b, a)):
+        if x.communes and y.commune in x.communes:
+            return "pre-2025 code, merged" if len(x.communes) == 1 else "pre-2025 code, split"
     if a.province and a.province == b.province:
         return "same province"
     return "differ"
@@ -478,6 +490,6 @@ def _keys(person: Person, name: Name) -> set[str]:
         keys.add(f"py:{sound}|{year}")
         if person.born.precision == "day":
             keys |= {f"nd:{name.folded[0]}|{person.born}", f"nd:{name.folded[-1]}|{person.born}"}
-    if person.commune:
-        keys.add(f"nc:{pair}|{person.commune}")
+    for commune in person.communes | ({person.commune} if person.commune else set()):
+        keys.add(f"nc:{pair}|{commune}")
     return keys

@@ -1,5 +1,6 @@
 """Eligibility tables: programmes and the versions of their rule sets (append-only), the clients
-registered for each programme, and the asynchronous list checks (batches) with their rows."""
+registered for each programme, the asynchronous list checks (batches) with their rows, and the
+block-key index of the registry that identity resolution searches."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from idsvc.db import Base
 from idsvc.db import BigId
 from idsvc.db import UTCDateTime
 from idsvc.db import utcnow
+from idsvc.registry.models import Citizen
 
 
 class Programme(Base):
@@ -183,3 +185,45 @@ class CheckBatchRow(Base):
     #: ``{"row": CheckedRow.as_output(), "reasons": [...]}``, once the batch is decided (the reasons
     #: as a list too: a reason of an invalid row may hold the ``;`` that joins them in ``row``).
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class CitizenBlockKey(Base):
+    """The blocking keys of each citizen (:func:`idsvc.eligibility.matching.blocking_keys`), and one
+    ``f:<surname>|<middle names>|<given name>`` key with the folded name parts the frequencies count.
+
+    Derived data, rebuilt by ``idsvc eligibility index`` and kept current by
+    :func:`idsvc.eligibility.blockindex.refresh_index`."""
+
+    __tablename__ = "citizen_block_key"
+
+    #: The primary key (key, citizen_id) is what a search reads: no table access needed.
+    key: Mapped[str] = mapped_column(String(250), primary_key=True)
+    #: No foreign key: the index is rebuilt in bulk and only ever joined to ``citizen``.
+    citizen_id: Mapped[int] = mapped_column(BigId, primary_key=True, index=True)
+
+
+class NameFrequency(Base):
+    """How many citizens have each folded surname (``part`` "s"), middle names ("m") and given name ("g")."""
+
+    __tablename__ = "name_frequency"
+
+    part: Mapped[str] = mapped_column(String(1), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200), primary_key=True)
+    citizens: Mapped[int] = mapped_column(Integer)
+
+
+class BlockIndexState(Base):
+    """One row: up to which change the index is current (the last ``citizen.updated_at`` and id
+    re-keyed), and how many citizens the name frequencies count."""
+
+    __tablename__ = "block_index_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    watermark_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    watermark_id: Mapped[int] = mapped_column(BigId)
+    citizens: Mapped[int] = mapped_column(Integer, default=0)
+    rebuilt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+#: The index is refreshed from the citizens changed since its watermark: found by this index.
+Index("ix_citizen_updated_at_id", Citizen.updated_at, Citizen.id)

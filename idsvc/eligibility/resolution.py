@@ -1,8 +1,17 @@
 """Who is each row of an applicant list? Identity resolution against the registry, set-based.
 
-A row's number is looked up first (12 digits: every number a person ever held; 9 digits: old
-identity-card numbers); rows without a usable number are resolved on their details. A constant
-number of queries per chunk of rows, never one per row.
+A row's number is looked up first: 12 digits among every number a person ever held (current:
+``id``, retired or re-issued: ``id-history``), 9 digits among old identity-card numbers
+(``old-id``; a number two people held points to neither). The holder's details are compared with
+the row's (:func:`matching.compare`): when the name or birth date disagrees, the row is searched
+on its details too, and a confident other person wins (``ID_OF_OTHER_PERSON``); otherwise the
+holder stays, with ``DATA_MISMATCH:<fields>``. Rows without a usable number (none, unknown,
+malformed, ambiguous) are resolved on their details through the block-key index
+(:mod:`blockindex`): ``details`` (automatic match), ``review`` (a clerk decides between the
+candidates) or ``none``.
+
+A constant number of statements per chunk of rows, never one per row: the numbers, the old
+numbers, the communes written, and one join for every row searched on details.
 """
 
 from __future__ import annotations
@@ -10,14 +19,33 @@ from __future__ import annotations
 from collections.abc import Mapping
 from collections.abc import Sequence
 from dataclasses import dataclass
+from dataclasses import replace
 from datetime import date
 from typing import Any
+from typing import cast
 
+from sqlalchemy import literal
 from sqlalchemy import select
+from sqlalchemy import union_all
 
 from idsvc import db
+from idsvc.eligibility import blockindex
 from idsvc.eligibility.applicants import Applicant
+from idsvc.eligibility.blockindex import PERSON_COLUMNS
+from idsvc.eligibility.blockindex import person_of
+from idsvc.eligibility.matching import DEFAULT_THRESHOLDS
+from idsvc.eligibility.matching import Match
+from idsvc.eligibility.matching import NameFrequencies
+from idsvc.eligibility.matching import Person
+from idsvc.eligibility.matching import Thresholds
+from idsvc.eligibility.matching import compare
+from idsvc.eligibility.matching import resolve
+from idsvc.eligibility.matching import search_keys
+from idsvc.registry.models import Citizen
 from idsvc.registry.models import CitizenNumber
+from idsvc.registry.models import CitizenOldNumber
+from idsvc.registry.models import Commune
+from idsvc.registry.models import LegacyCommuneSuccessor
 
 #: Rows per chunk: below SQLite's limit on bound parameters.
 CHUNK = 500
@@ -63,34 +91,178 @@ class Resolution:
 
 NONE = Resolution(None, "none")
 
+#: At most this many candidates are named for a clerk's review.
+REVIEW_CANDIDATES = 5
 
-def resolve_all(applicants: Sequence[Applicant], *, on: date) -> list[Resolution]:
+
+def resolve_all(applicants: Sequence[Applicant], *, on: date,
+                thresholds: Thresholds = DEFAULT_THRESHOLDS) -> list[Resolution]:
     """Same length and order as ``applicants``; invalid rows (``applicant.invalid``) get
-    ``Resolution(None, "none")``. Set-based: a constant number of queries per chunk of rows."""
+    ``Resolution(None, "none")``. Set-based: a constant number of queries per chunk of rows.
+
+    Brings the block-key index up to date first (:func:`blockindex.refresh_index`), so it writes:
+    call it in a read-write transaction. Flushes, never commits.
+    """
+    if not applicants:
+        return []
+    blockindex.refresh_index()
+    freq = blockindex.frequencies()
     out: list[Resolution] = []
     for start in range(0, len(applicants), CHUNK):
-        out.extend(_resolve_chunk(applicants[start:start + CHUNK], on))
+        out.extend(_Chunk(applicants[start:start + CHUNK], freq, thresholds).resolve())
     return out
 
 
-def _resolve_chunk(chunk: Sequence[Applicant], on: date) -> list[Resolution]:
-    numbers = {a.citizen_id for a in chunk if not a.invalid and a.citizen_id and len(a.citizen_id) == 12}
-    held: dict[str, tuple[int, bool]] = {}
-    if numbers:
-        for number, citizen_id, retired_at in db.session().execute(
-                select(CitizenNumber.number, CitizenNumber.citizen_id, CitizenNumber.retired_at)
-                .where(CitizenNumber.number.in_(sorted(numbers)))):
-            held[number] = (citizen_id, retired_at is not None)
-    out: list[Resolution] = []
-    for a in chunk:
-        if a.invalid:
-            out.append(NONE)
-        elif a.citizen_id and len(a.citizen_id) == 12:
-            found = held.get(a.citizen_id)
-            if found is None:
-                out.append(Resolution(None, "none", reasons=("ID_UNKNOWN",)))
-            else:
-                out.append(Resolution(found[0], "id-history" if found[1] else "id"))
+#: Where a number led: (holder's citizen id, holder's details, holder's sex, how: id / id-history / old-id).
+_Held = tuple[int, Person, str, str]
+
+
+class _Chunk:
+    """The resolution of up to :data:`CHUNK` rows."""
+
+    def __init__(self, rows: Sequence[Applicant], freq: NameFrequencies, thresholds: Thresholds) -> None:
+        self.rows = rows
+        self.freq = freq
+        self.thresholds = thresholds
+
+    def resolve(self) -> list[Resolution]:
+        valid = [(i, a) for i, a in enumerate(self.rows) if not a.invalid]
+        places = _places({a.commune_code for _, a in valid if a.commune_code})
+        held = _holders({a.citizen_id for _, a in valid if a.citizen_id and len(a.citizen_id) == 12})
+        old = _old_holders({a.citizen_id for _, a in valid if a.is_old_number and a.citizen_id})
+        out: list[Resolution | None] = [NONE if a.invalid else None for a in self.rows]
+        #: rows searched on details: row -> (Person searched, number's holder or None, reasons so far)
+        search: dict[int, tuple[Person, _Held | None, tuple[str, ...]]] = {}
+        for i, a in valid:
+            person = _person(a, places)
+            holder: _Held | None = None
+            reasons: tuple[str, ...] = ()
+            if a.citizen_id and len(a.citizen_id) == 12:
+                holder = held.get(a.citizen_id)
+                if holder is None:
+                    reasons = ("ID_UNKNOWN",)
+                    person = replace(person, id_number=a.citizen_id)  # one digit off still meets its owner
+            elif a.citizen_id:
+                holders = old.get(a.citizen_id, [])
+                if len(holders) == 1:
+                    holder = holders[0]
+                else:
+                    reasons = ("OLD_ID_AMBIGUOUS",) if holders else ("OLD_ID_UNKNOWN",)
+            elif a.malformed_id:
+                reasons = ("ID_MALFORMED",)
+            if holder is not None:
+                checked = compare(person, holder[1], self.freq, self.thresholds)
+                fields = _mismatch(checked, a.sex, holder[2])
+                if not fields:
+                    out[i] = Resolution(holder[0], holder[3], explanation=_explain(checked))
+                    continue
+                if fields == ("sex",):  # name and birth date agree: it is the holder
+                    out[i] = Resolution(holder[0], holder[3], reasons=("DATA_MISMATCH:sex",),
+                                        explanation=_explain(checked))
+                    continue
+            search[i] = (person, holder, reasons)
+        found = blockindex.candidates({i: search_keys(p) for i, (p, _, _) in search.items()})
+        for i, (person, holder, reasons) in search.items():
+            out[i] = self._on_details(self.rows[i], person, holder, reasons, found.get(i, []))
+        return [r if r is not None else NONE for r in out]
+
+    def _on_details(self, a: Applicant, person: Person, holder: _Held | None, reasons: tuple[str, ...],
+                    candidates: list[tuple[int, Person]]) -> Resolution:
+        best = resolve(person, candidates, self.freq, self.thresholds)
+        if holder is not None:
+            if best is not None and best.decision == "match" and best.candidate != holder[0]:
+                return Resolution(_id(best), "details", round(best.score, 1), ("ID_OF_OTHER_PERSON",),
+                                  _explain(best))
+            checked = compare(person, holder[1], self.freq, self.thresholds)
+            fields = "+".join(_mismatch(checked, a.sex, holder[2]))
+            return Resolution(holder[0], holder[3], reasons=(f"DATA_MISMATCH:{fields}",),
+                              explanation=_explain(checked))
+        if best is None or best.decision == "no match":
+            return Resolution(None, "none", reasons=reasons)
+        if best.decision == "match":
+            return Resolution(_id(best), "details", round(best.score, 1), reasons, _explain(best))
+        ranked = sorted((compare(person, p, self.freq, self.thresholds, candidate=cid) for cid, p in candidates),
+                        key=lambda m: -m.score)
+        named = [_id(best)] + [_id(m) for m in ranked
+                               if m.score >= self.thresholds.review and m.candidate != best.candidate]
+        return Resolution(None, "review", round(best.score, 1), (*reasons, "MATCH_REVIEW"), _explain(best),
+                          tuple(named[:REVIEW_CANDIDATES]))
+
+
+def _id(match: Match) -> int:
+    return int(cast(int, match.candidate))
+
+
+def _explain(match: Match) -> tuple[str, ...]:
+    """The per-field explanation, without the fields neither side gave."""
+    return tuple(str(f) for f in match.fields if f.level != "missing") + ((match.note,) if match.note else ())
+
+
+def _mismatch(checked: Match, sex: str | None, holder_sex: str) -> tuple[str, ...]:
+    """The fields of a row that disagree with its number's holder: name, dob, sex."""
+    fields = [f for f in ("name", "dob") if checked.level(f) == "disagree"]
+    if sex and sex != holder_sex:
+        fields.append("sex")
+    return tuple(fields)
+
+
+def _person(a: Applicant, places: Mapping[str, tuple[str | None, str | None, frozenset[str]]]) -> Person:
+    commune, province, successors = places.get(a.commune_code or "", (None, None, frozenset()))
+    return Person(a.full_name, a.born, commune, province, None, successors)
+
+
+def _places(codes: set[str]) -> dict[str, tuple[str | None, str | None, frozenset[str]]]:
+    """Commune code as written -> (2025 commune or None, 2025 province, the 2025 communes a pre-2025
+    code became). One statement."""
+    if not codes:
+        return {}
+    wanted = sorted(codes)
+    current = select(Commune.code, Commune.code.label("successor"), Commune.province_code,
+                     literal(0).label("legacy")).where(Commune.code.in_(wanted))
+    legacy = (select(LegacyCommuneSuccessor.legacy_code, LegacyCommuneSuccessor.commune_code,
+                     Commune.province_code, literal(1))
+              .join(Commune, Commune.code == LegacyCommuneSuccessor.commune_code)
+              .where(LegacyCommuneSuccessor.legacy_code.in_(wanted)))
+    own: dict[str, str] = {}
+    successors: dict[str, dict[str, str]] = {}
+    for code, successor, province, is_legacy in db.session().execute(union_all(current, legacy)):
+        if is_legacy:
+            successors.setdefault(code, {})[successor] = province
         else:
-            out.append(NONE)
-    return out
+            own[code] = province
+    places: dict[str, tuple[str | None, str | None, frozenset[str]]] = {}
+    for code in own.keys() | successors.keys():
+        became = successors.get(code, {})
+        provinces = set(became.values())
+        if code in own:  # a 2025 code (and maybe a pre-2025 one too)
+            places[code] = (code, own[code], frozenset(became))
+        else:
+            places[code] = (None, provinces.pop() if len(provinces) == 1 else None, frozenset(became))
+    return places
+
+
+def _holders(numbers: set[str]) -> dict[str, _Held]:
+    """12-digit number -> its holder, among every number ever issued. One statement."""
+    if not numbers:
+        return {}
+    rows = db.session().execute(
+        select(CitizenNumber.number, CitizenNumber.retired_at, *PERSON_COLUMNS)
+        .join(Citizen, Citizen.id == CitizenNumber.citizen_id)
+        .outerjoin(Commune, Commune.code == Citizen.permanent_commune_code)
+        .where(CitizenNumber.number.in_(sorted(numbers))))
+    return {row[0]: (row[2], person_of(row, 2), row[-1], "id" if row[1] is None else "id-history") for row in rows}
+
+
+def _old_holders(numbers: set[str]) -> dict[str, list[_Held]]:
+    """9-digit old number -> everyone who held it. One statement."""
+    found: dict[str, list[_Held]] = {}
+    if not numbers:
+        return found
+    rows = db.session().execute(
+        select(CitizenOldNumber.number, *PERSON_COLUMNS)
+        .join(Citizen, Citizen.id == CitizenOldNumber.citizen_id)
+        .outerjoin(Commune, Commune.code == Citizen.permanent_commune_code)
+        .where(CitizenOldNumber.number.in_(sorted(numbers))).distinct())
+    for row in rows:
+        found.setdefault(row[0], []).append((row[1], person_of(row, 1), row[-1], "old-id"))
+    return found

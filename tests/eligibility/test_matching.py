@@ -97,13 +97,29 @@ def test_dob_levels(a, b, expected):
     assert dob_level(a, b) == expected
 
 
-def test_commune_levels_and_the_reserved_weak_level():
+def test_commune_levels():
     base = Person("Nguyễn Văn An", commune="00004", province="01")
     assert compare(base, base, FREQ).level("commune") == "same"
     assert compare(base, Person("Nguyễn Văn An", commune="00008", province="01"), FREQ).level("commune") == \
         "same province"
     assert compare(base, Person("Nguyễn Văn An", commune="26734", province="79"), FREQ).level("commune") == "differ"
     assert compare(base, Person("Nguyễn Văn An"), FREQ).level("commune") == "missing"
+
+
+def test_pre_2025_commune_codes_merged_and_split():
+    registered = Person("Nguyễn Văn An", commune="00004", province="01")
+    merged = Person("Nguyễn Văn An", communes=frozenset({"00004"}), province="01")
+    split = Person("Nguyễn Văn An", communes=frozenset({"00004", "00008"}), province="01")
+    elsewhere = Person("Nguyễn Văn An", communes=frozenset({"00008", "00011"}), province="01")
+    results = [compare(p, registered, FREQ) for p in (merged, split, elsewhere)]
+    assert [r.level("commune") for r in results] == ["pre-2025 code, merged", "pre-2025 code, split",
+                                                     "same province"]
+    same = compare(registered, registered, FREQ).fields[2].weight
+    weights = [r.fields[2].weight for r in results]
+    assert same > weights[0] > weights[1] > weights[2] > 0
+    assert compare(registered, merged, FREQ).level("commune") == "pre-2025 code, merged"  # symmetric
+    # The row is looked up under each 2025 commune the old code became.
+    assert {"nc:an+nguyen|00004", "nc:an+nguyen|00008"} <= search_keys(split)
 
 
 @pytest.mark.parametrize(("a", "b", "expected"), [

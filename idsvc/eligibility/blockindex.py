@@ -1,0 +1,266 @@
+"""The block-key index of the registry: who to compare an applicant's row with, found set-based.
+
+``citizen_block_key (key, citizen_id)`` holds every citizen's :func:`matching.blocking_keys` and
+one ``f:<surname>|<middle names>|<given name>`` key with the folded name parts that
+``name_frequency`` counts (the weights of :mod:`matching` know how common a name is). A batch of
+rows is searched with one join: the rows' :func:`matching.search_keys` go into a temporary table,
+joined to the index and to the candidates' details in one statement.
+
+The index is derived data. ``idsvc eligibility index`` rebuilds it (streaming over the registry);
+:func:`refresh_index` keeps it current from a watermark, the last ``(citizen.updated_at, id)``
+re-keyed: citizens changed since get their keys replaced and the name counts adjusted. With
+nothing changed it costs two small queries.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Callable
+from collections.abc import Collection
+from collections.abc import Mapping
+from collections.abc import Sequence
+from datetime import UTC
+from datetime import datetime
+from typing import Any
+from typing import cast
+
+from sqlalchemy import CursorResult
+from sqlalchemy import Row
+from sqlalchemy import and_
+from sqlalchemy import delete
+from sqlalchemy import func
+from sqlalchemy import insert
+from sqlalchemy import or_
+from sqlalchemy import select
+from sqlalchemy import text
+from sqlalchemy import update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from idsvc import db
+from idsvc.eligibility.matching import Name
+from idsvc.eligibility.matching import NameFrequencies
+from idsvc.eligibility.matching import Person
+from idsvc.eligibility.matching import blocking_keys
+from idsvc.eligibility.models import BlockIndexState
+from idsvc.eligibility.models import CitizenBlockKey
+from idsvc.eligibility.models import NameFrequency
+from idsvc.registry.dates import PartialDate
+from idsvc.registry.models import Citizen
+from idsvc.registry.models import Commune
+
+#: Citizens re-keyed per statement batch (rebuild and refresh).
+BATCH = 5000
+#: Ids per IN-list (SQLite's limit on bound parameters).
+IN_CHUNK = 500
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_STATE = 1
+_FREQ = "f:"
+
+#: The details of a citizen that resolution compares, in this order (:func:`person_of`).
+PERSON_COLUMNS = (Citizen.id, Citizen.full_name, Citizen.birth_year, Citizen.birth_month, Citizen.birth_day,
+                  Citizen.permanent_commune_code, Commune.province_code, Citizen.id_number, Citizen.sex)
+
+
+def person_of(row: Row[Any] | Sequence[Any], offset: int = 0) -> Person:
+    """The :class:`Person` of a row whose columns from ``offset`` on are :data:`PERSON_COLUMNS`."""
+    _id, name, year, month, day, commune, province, number, _sex = row[offset:offset + len(PERSON_COLUMNS)]
+    return Person(name, PartialDate(year, month, day), commune, province, number)
+
+
+def citizen_keys(person: Person) -> set[str]:
+    """The keys a registry record is stored under: its blocking keys and its name-parts key."""
+    keys = blocking_keys(person)
+    name = Name.parse(person.full_name)
+    if len(name.folded) >= 2:
+        keys.add(f"{_FREQ}{name.surname}|{' '.join(name.middle)}|{name.given}")
+    return keys
+
+
+def _parts(key: str) -> list[tuple[str, str]]:
+    surname, middle, given = key[len(_FREQ):].split("|")
+    return [("s", surname), ("m", middle), ("g", given)]
+
+
+# --------------------------------------------------------------------------------------------
+# Writing
+
+
+def _upsert(session: Session) -> Any:
+    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+
+
+def _write_keys(session: Session, pairs: list[tuple[str, int]]) -> None:
+    """Bulk insert: ``COPY`` on PostgreSQL, one ``executemany`` on SQLite."""
+    if not pairs:
+        return
+    conn = session.connection()
+    driver: Any = conn.connection.driver_connection
+    if conn.dialect.name == "postgresql":
+        data = "".join(f"{key}\t{citizen}\n" for key, citizen in pairs)
+        if "\\" in data:
+            data = data.replace("\\", "\\\\")
+        with driver.cursor() as cur, cur.copy("COPY citizen_block_key (key, citizen_id) FROM STDIN") as copy:
+            copy.write(data.encode())
+    else:
+        driver.cursor().executemany("INSERT INTO citizen_block_key (key, citizen_id) VALUES (?, ?)", pairs)
+
+
+def _add_counts(session: Session, counts: Counter[tuple[str, str]], citizens: int) -> None:
+    """Add to the name counts and to the number of citizens counted, atomically in the database."""
+    rows = [{"part": part, "value": value, "citizens": n} for (part, value), n in sorted(counts.items()) if n]
+    if rows:
+        table = NameFrequency.__table__
+        stmt = _upsert(session)(table)
+        stmt = stmt.on_conflict_do_update(index_elements=["part", "value"],
+                                          set_={"citizens": table.c.citizens + stmt.excluded.citizens})
+        session.execute(stmt, rows)
+    if citizens:
+        session.execute(update(BlockIndexState).where(BlockIndexState.id == _STATE)
+                        .values(citizens=BlockIndexState.citizens + citizens))
+
+
+def _rekey(session: Session, rows: Sequence[Any], *, replace: bool) -> None:
+    """Write the keys of ``rows`` (:data:`PERSON_COLUMNS`); ``replace``: delete their old keys first,
+    taking their old name parts off the counts."""
+    ids = [row[0] for row in rows]
+    counts: Counter[tuple[str, str]] = Counter()
+    citizens = 0
+    if replace:
+        for start in range(0, len(ids), IN_CHUNK):
+            chunk = ids[start:start + IN_CHUNK]
+            for (key,) in session.execute(select(CitizenBlockKey.key).where(
+                    CitizenBlockKey.citizen_id.in_(chunk), CitizenBlockKey.key.startswith(_FREQ, autoescape=True))):
+                counts.subtract(_parts(key))
+                citizens -= 1
+            session.execute(delete(CitizenBlockKey).where(CitizenBlockKey.citizen_id.in_(chunk)))
+    pairs: list[tuple[str, int]] = []
+    for row in rows:
+        for key in citizen_keys(person_of(row)):
+            pairs.append((key, row[0]))
+            if key.startswith(_FREQ):
+                counts.update(_parts(key))
+                citizens += 1
+    _write_keys(session, pairs)
+    _add_counts(session, counts, citizens)
+
+
+def _changed_since(at: datetime, last_id: int) -> Any:
+    return (select(*PERSON_COLUMNS, Citizen.updated_at)
+            .outerjoin(Commune, Commune.code == Citizen.permanent_commune_code)
+            .where(or_(Citizen.updated_at > at, and_(Citizen.updated_at == at, Citizen.id > last_id)))
+            .order_by(Citizen.updated_at, Citizen.id).limit(BATCH))
+
+
+def refresh_index() -> int:
+    """Re-key the citizens changed since the watermark; the number re-keyed (0: nothing changed).
+
+    The watermark is moved with a conditional UPDATE before re-keying: of two checks that start at
+    once, one re-keys and the other goes on with the index as it is. Flushes, never commits.
+    """
+    s = db.session()
+    state = s.execute(select(BlockIndexState.watermark_at, BlockIndexState.watermark_id)
+                      .where(BlockIndexState.id == _STATE)).first()
+    if state is None:
+        s.execute(_upsert(s)(BlockIndexState.__table__).values(
+            id=_STATE, watermark_at=_EPOCH, watermark_id=0, citizens=0).on_conflict_do_nothing())
+        at, last_id = _EPOCH, 0
+    else:
+        at, last_id = state
+    done = 0
+    while True:
+        rows = s.execute(_changed_since(at, last_id)).all()
+        if not rows:
+            break
+        new_at, new_id = rows[-1].updated_at, rows[-1].id
+        claimed = cast(CursorResult[Any], s.execute(
+            update(BlockIndexState)
+            .where(BlockIndexState.id == _STATE, BlockIndexState.watermark_at == at,
+                   BlockIndexState.watermark_id == last_id)
+            .values(watermark_at=new_at, watermark_id=new_id)
+            .execution_options(synchronize_session=False)))
+        if claimed.rowcount != 1:
+            break  # another check moved the watermark: it re-keys these
+        _rekey(s, rows, replace=True)
+        done += len(rows)
+        at, last_id = new_at, new_id
+        if len(rows) < BATCH:
+            break
+    return done
+
+
+def rebuild_index(progress: Callable[[int], None] | None = None) -> int:
+    """Rebuild the whole index, streaming over the registry in batches; the number of citizens.
+
+    The watermark is the last change seen when the rebuild starts: citizens changed while it runs
+    are re-keyed by the next :func:`refresh_index`. Flushes, never commits (one transaction).
+    """
+    s = db.session()
+    latest = s.execute(select(Citizen.updated_at, Citizen.id)
+                       .order_by(Citizen.updated_at.desc(), Citizen.id.desc()).limit(1)).first()
+    s.execute(delete(CitizenBlockKey))
+    s.execute(delete(NameFrequency))
+    s.execute(delete(BlockIndexState))
+    s.execute(insert(BlockIndexState).values(
+        id=_STATE, watermark_at=latest[0] if latest else _EPOCH, watermark_id=latest[1] if latest else 0,
+        citizens=0, rebuilt_at=datetime.now(UTC)))
+    last_id, done = 0, 0
+    base = select(*PERSON_COLUMNS).outerjoin(Commune, Commune.code == Citizen.permanent_commune_code)
+    while True:
+        rows = s.execute(base.where(Citizen.id > last_id).order_by(Citizen.id).limit(BATCH)).all()
+        if not rows:
+            break
+        _rekey(s, rows, replace=False)
+        done += len(rows)
+        last_id = rows[-1][0]
+        if progress is not None:
+            progress(len(rows))
+    return done
+
+
+# --------------------------------------------------------------------------------------------
+# Reading
+
+
+def citizen_count() -> int:
+    return db.session().scalar(select(func.count()).select_from(Citizen)) or 0
+
+
+def frequencies(floor: float = 1e-4) -> NameFrequencies:
+    """The shares of folded name parts in the registry. Only the parts commoner than ``floor`` are
+    read: any rarer one weighs as ``floor`` (:class:`NameFrequencies`)."""
+    s = db.session()
+    total = s.scalar(select(BlockIndexState.citizens).where(BlockIndexState.id == _STATE)) or 0
+    shares: dict[str, dict[str, float]] = {"s": {}, "m": {}, "g": {}}
+    if total > 0:
+        least = max(1, math.ceil(floor * total))
+        for part, value, n in s.execute(select(NameFrequency.part, NameFrequency.value, NameFrequency.citizens)
+                                        .where(NameFrequency.citizens >= least)):
+            shares[part][value] = n / total
+    return NameFrequencies(shares["s"], shares["m"], shares["g"], floor)
+
+
+def candidates(searches: Mapping[int, Collection[str]]) -> dict[int, list[tuple[int, Person]]]:
+    """The registry records sharing a key with each search (row number -> its keys): row number ->
+    ``[(citizen id, Person)]``. Three statements whatever the number of rows: fill a temporary
+    table, then one join to the index and the candidates' details."""
+    found: dict[int, list[tuple[int, Person]]] = {}
+    pairs = [{"row_no": row_no, "key": key} for row_no, keys in searches.items() for key in sorted(keys)]
+    if not pairs:
+        return found
+    s = db.session()
+    s.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS eligibility_search_key "
+                   "(row_no INTEGER NOT NULL, key VARCHAR(250) NOT NULL)"))
+    s.execute(text("DELETE FROM eligibility_search_key"))
+    s.execute(text("INSERT INTO eligibility_search_key (row_no, key) VALUES (:row_no, :key)"), pairs)
+    for row in s.execute(text(  # the columns of PERSON_COLUMNS
+            "SELECT p.row_no, c.id, c.full_name, c.birth_year, c.birth_month, c.birth_day, "
+            "c.permanent_commune_code, m.province_code, c.id_number, c.sex "
+            "FROM (SELECT DISTINCT t.row_no, k.citizen_id FROM eligibility_search_key t "
+            "JOIN citizen_block_key k ON k.key = t.key) p JOIN citizen c ON c.id = p.citizen_id "
+            "LEFT JOIN commune m ON m.code = c.permanent_commune_code")):
+        found.setdefault(row[0], []).append((row[1], person_of(row, 1)))
+    return found
+
