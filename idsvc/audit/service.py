@@ -1,8 +1,10 @@
 """The audit trail: :func:`record` is the single call through which every security-relevant
-action is audited; :func:`event` builds the same row for a caller that writes it with its own."""
+action is audited (:func:`record_many`: the same for many subjects at once); :func:`event` builds
+the same row for a caller that writes it with its own."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from flask import has_request_context
@@ -40,3 +42,15 @@ def record(action: AuditAction, *, actor: str, subject_type: str | None = None,
     """
     unit_of_work.write_rows([event(action, actor=actor, subject_type=subject_type, subject_id=subject_id,
                                  data=data)])
+
+
+def record_many(action: AuditAction, *, actor: str, subject_type: str,
+                subjects: Iterable[tuple[str | int, dict[str, Any] | None]]) -> int:
+    """:func:`record` for many subjects at once (each ``(subject_id, data)``): one event per subject,
+    written set-based in the current unit of work, for a list check that touched 100,000 people.
+    Returns the number of events."""
+    rows = [event(action, actor=actor, subject_type=subject_type, subject_id=subject_id, data=data)
+            for subject_id, data in subjects]
+    if rows:
+        unit_of_work.write_rows(rows)
+    return len(rows)

@@ -10,6 +10,8 @@ import click
 from flask.cli import with_appcontext
 
 from idsvc import db
+from idsvc.clitools import actor_option
+from idsvc.clitools import in_transaction
 from idsvc.errors import DomainError
 from idsvc.errors import NotFound
 from idsvc.registry import idnumbers
@@ -143,3 +145,20 @@ def registry_show(id_number: str) -> None:
         changed = ", ".join(sorted(revision.changes))
         click.echo(f"  v{revision.version} {revision.at:%Y-%m-%d %H:%M} {revision.source} by {revision.actor}: "
                    f"{changed} — {revision.reason}")
+
+
+@registry_cli.command("record-death")
+@click.argument("id_number")
+@click.argument("date_of_death", metavar="DATE")
+@click.option("--reason", required=True, help="The civil-status record (death certificate number ...).")
+@actor_option
+@with_appcontext
+def registry_record_death(id_number: str, date_of_death: str, reason: str, actor: str) -> None:
+    """Record the death of the citizen holding ID_NUMBER on DATE (YYYY-MM-DD), as the civil-status
+    registration reports it: the record, its history and the audit trail, in one transaction."""
+    def run() -> None:
+        service.record_death(service.get_citizen_by_number(id_number.strip()), date_of_death, actor=actor,
+                             reason=reason)
+
+    in_transaction(run)
+    click.echo(f"Death recorded on {date_of_death}.")
