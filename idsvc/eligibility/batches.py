@@ -6,10 +6,10 @@ so that a worker stopped at any instant (a restart, ``kill -9``) loses nothing a
 
 1. **Resolution**, chunk by chunk (``ELIGIBILITY_CHUNK_ROWS`` rows). A worker claims a pending chunk
    whose lease is free or expired with one conditional ``UPDATE`` (and, on PostgreSQL, a ``SELECT
-   … FOR UPDATE SKIP LOCKED`` first, so that workers never wait for each other), resolves its rows
-   outside any transaction, then stores every row's resolution in the transaction that marks the
-   chunk resolved — only if it still holds the claim. A worker that died leaves its lease to expire;
-   another takes the chunk over.
+   … FOR UPDATE SKIP LOCKED`` first, so that workers never wait for each other), then resolves its
+   rows and stores every row's resolution in the transaction that marks the chunk resolved — only
+   if it still holds the claim. A worker that died leaves its lease to expire (and its transaction
+   rolled back); another takes the chunk over.
 2. **Decision**, once every chunk is resolved: one worker claims the batch the same way, and in one
    transaction runs :func:`check.decide` over the whole list (duplicates need all of it), stores
    the results and marks the batch ``done``.
@@ -22,7 +22,6 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterator
 from collections.abc import Mapping
-from contextlib import contextmanager
 from dataclasses import dataclass
 from dataclasses import replace
 from datetime import date
@@ -33,7 +32,6 @@ from typing import Any
 from typing import cast
 
 from flask import current_app
-from flask import g
 from sqlalchemy import CursorResult
 from sqlalchemy import Executable
 from sqlalchemy import and_
@@ -198,22 +196,6 @@ def results(batch_id: int, page: int = 1000) -> Iterator[dict[str, Any]]:
 
 # --- the worker's steps --------------------------------------------------------------------------
 
-@contextmanager
-def reading() -> Iterator[None]:
-    """Reads outside any transaction: resolving a chunk holds no lock (on SQLite, not the one
-    write lock the web requests need)."""
-    saved = g.pop("db_session", None)
-    if saved is not None and saved.in_transaction():
-        raise RuntimeError("reading() inside a transaction")
-    g.db_session = db.get_db().read_sessionmaker()
-    try:
-        yield
-    finally:
-        g.pop("db_session").close()
-        if saved is not None:
-            g.db_session = saved
-
-
 def _free(lease: Any, now: datetime) -> Any:
     return or_(lease.is_(None), lease < now)
 
@@ -260,44 +242,42 @@ def claim_chunk(worker: str, *, lease_seconds: float, now: datetime | None = Non
 
 def _applicant(line: int, values: Mapping[str, str], error: str | None, today: date) -> applicants.Applicant:
     found = applicants.applicant(values, line, today=today)
-    return replace(found, invalid=error) if error else found
+    return replace(found, invalid=f"line {line}: {error}") if error else found
 
 
 def resolve_chunk(claim: ChunkClaim, worker: str) -> bool:
-    """Resolve the claimed chunk's rows and store their resolutions in the transaction that marks the
-    chunk resolved; False (nothing stored) when the worker lost its claim meanwhile. Commits."""
-    with reading():
-        s = db.session()
-        batch = s.execute(select(CheckBatch.reference_date, CheckBatch.submitted_on)
-                          .where(CheckBatch.id == claim.batch_id)).one()
-        rows = s.execute(select(CheckBatchRow.line, CheckBatchRow.row_values, CheckBatchRow.error)
-                         .where(CheckBatchRow.batch_id == claim.batch_id, CheckBatchRow.chunk == claim.number)
-                         .order_by(CheckBatchRow.line)).all()
-        listed = [_applicant(line, values, error, batch.submitted_on) for line, values, error in rows]
-        resolved = resolution.resolve_all(listed, on=batch.reference_date)
+    """Resolve the claimed chunk's rows and store their resolutions, in the transaction that marks
+    the chunk resolved; False (nothing done) when the worker lost its claim meanwhile. Commits.
+
+    The chunk is marked first: on PostgreSQL its row stays locked until the commit, so no other
+    worker takes it over even if the lease runs out meanwhile (a claim skips locked rows).
+    Resolution writes too (it brings the block-key index up to date), in the same transaction.
+    """
     try:
-        _store_resolutions(claim, worker, listed, resolved)
+        with db.transaction() as s:
+            kept = changed(s, update(CheckBatchChunk)
+                           .where(CheckBatchChunk.id == claim.chunk_id, CheckBatchChunk.claimed_by == worker,
+                                  CheckBatchChunk.state == "pending")
+                           .values(state="resolved", resolved_at=utcnow(), lease_until=None))
+            if not kept:
+                raise _LostClaim
+            batch = s.execute(select(CheckBatch.reference_date, CheckBatch.submitted_on)
+                              .where(CheckBatch.id == claim.batch_id)).one()
+            rows = s.execute(select(CheckBatchRow.line, CheckBatchRow.row_values, CheckBatchRow.error)
+                             .where(CheckBatchRow.batch_id == claim.batch_id, CheckBatchRow.chunk == claim.number)
+                             .order_by(CheckBatchRow.line)).all()
+            listed = [_applicant(line, values, error, batch.submitted_on) for line, values, error in rows]
+            resolved = resolution.resolve_all(listed, on=batch.reference_date)
+            if listed:
+                s.execute(update(_ROWS).where(_ROWS.c.batch_id == bindparam("b"), _ROWS.c.line == bindparam("l"))
+                          .values(resolution=bindparam("r")),
+                          [{"b": claim.batch_id, "l": a.line, "r": r.to_dict()}
+                           for a, r in zip(listed, resolved, strict=True)])
+            s.execute(update(CheckBatch).where(CheckBatch.id == claim.batch_id)
+                      .values(rows_resolved=CheckBatch.rows_resolved + len(listed)))
     except _LostClaim:
         return False
     return True
-
-
-def _store_resolutions(claim: ChunkClaim, worker: str, listed: list[applicants.Applicant],
-                       resolved: list[resolution.Resolution]) -> None:
-    with db.transaction() as s:
-        kept = changed(s, update(CheckBatchChunk)
-                       .where(CheckBatchChunk.id == claim.chunk_id, CheckBatchChunk.claimed_by == worker,
-                              CheckBatchChunk.state == "pending")
-                       .values(state="resolved", resolved_at=utcnow(), lease_until=None))
-        if not kept:
-            raise _LostClaim
-        if listed:
-            s.execute(update(_ROWS).where(_ROWS.c.batch_id == bindparam("b"), _ROWS.c.line == bindparam("l"))
-                      .values(resolution=bindparam("r")),
-                      [{"b": claim.batch_id, "l": a.line, "r": r.to_dict()} for a, r in zip(listed, resolved,
-                                                                                           strict=True)])
-        s.execute(update(CheckBatch).where(CheckBatch.id == claim.batch_id)
-                  .values(rows_resolved=CheckBatch.rows_resolved + len(listed)))
 
 
 def chunk_failed(claim: ChunkClaim, worker: str) -> None:

@@ -110,8 +110,8 @@ def test_a_jsonl_batch_and_results_by_accept(app, client, setup_data, caller) ->
                           headers={**caller.headers, "Accept": "application/x-ndjson"})
     lines = [json.loads(x) for x in response.get_data(as_text=True).splitlines()]
     assert [x["ref"] for x in lines] == [r["ref"] for r in rows] + ["X", ""]
-    assert "INVALID_ROW:unknown keys age" in lines[4]["reasons"]
-    assert any(r.startswith("INVALID_ROW:not a JSON object") for r in lines[5]["reasons"])
+    assert "INVALID_ROW:line 5: unknown keys age" in lines[4]["reasons"]
+    assert any(r.startswith("INVALID_ROW:line 6: not a JSON object") for r in lines[5]["reasons"])
 
 
 def test_only_the_client_that_submitted_a_batch_may_read_it(app, client, setup_data, caller) -> None:
