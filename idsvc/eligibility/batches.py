@@ -330,6 +330,11 @@ def decide_batch(batch_id: int, worker: str) -> bool:
 
 def _decide(batch_id: int, worker: str) -> None:
     with db.transaction() as s:
+        # The claim is checked first: on PostgreSQL the batch's row then stays locked until the
+        # commit, so no other worker takes the decision over even if the lease runs out meanwhile.
+        if not changed(s, update(CheckBatch).where(CheckBatch.id == batch_id, CheckBatch.claimed_by == worker,
+                                                   CheckBatch.state == "running").values(claimed_by=worker)):
+            raise _LostClaim
         batch = s.get_one(CheckBatch, batch_id)
         programme = s.get_one(Programme, batch.programme_id)
         rows = s.execute(select(CheckBatchRow.line, CheckBatchRow.row_values, CheckBatchRow.error,
@@ -338,17 +343,14 @@ def _decide(batch_id: int, worker: str) -> None:
         listed = [_applicant(line, values, error, batch.submitted_on) for line, values, error, _ in rows]
         resolved = [resolution.Resolution.from_dict(r) if r else resolution.Resolution(None, "none") for *_, r in rows]
         checked = check.decide(programme, listed, resolved, on=batch.reference_date, actor=batch.actor)
-        kept = changed(s, update(CheckBatch).where(CheckBatch.id == batch_id, CheckBatch.claimed_by == worker,
-                                                   CheckBatch.state == "running")
-                       .values(state="done", rows_done=len(checked), finished_at=utcnow(), claimed_by=None,
-                               lease_until=None, rule_set_version=programme.rule_set_version))
-        if not kept:
-            raise _LostClaim
         if checked:
             s.execute(update(_ROWS).where(_ROWS.c.batch_id == bindparam("b"), _ROWS.c.line == bindparam("l"))
                       .values(result=bindparam("r")),
                       [{"b": batch_id, "l": a.line, "r": {"row": c.as_output(), "reasons": list(c.reasons)}}
                        for a, c in zip(listed, checked, strict=True)])
+        s.execute(update(CheckBatch).where(CheckBatch.id == batch_id)
+                  .values(state="done", rows_done=len(checked), finished_at=utcnow(), claimed_by=None,
+                          lease_until=None, rule_set_version=programme.rule_set_version))
 
 
 def decision_failed(batch_id: int) -> None:

@@ -22,6 +22,7 @@ from types import FrameType
 
 from flask import current_app
 
+from idsvc import db
 from idsvc.eligibility import batches
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,7 @@ class Worker:
 
     def step(self) -> bool:
         """Do one piece of work (resolve a chunk, or decide a batch); False when there was none."""
+        db.session().expire_all()  # a long-lived worker reads the programmes as they are now
         claim = batches.claim_chunk(self.name, lease_seconds=self.lease_seconds)
         if claim is not None:
             try:

@@ -16,7 +16,10 @@ from sqlalchemy import select
 from idsvc import db
 from idsvc import housekeeping
 from idsvc.db import utcnow
+from idsvc.eligibility import batches
+from idsvc.eligibility import resolution
 from idsvc.eligibility.models import CheckBatch
+from idsvc.eligibility.models import CheckBatchChunk
 from idsvc.eligibility.models import CheckBatchRow
 from idsvc.eligibility.worker import Worker
 from tests.eligibility.programme_clients import PROGRAMME
@@ -199,3 +202,62 @@ def test_purge_deletes_the_rows_after_the_retention_and_the_status_answers_410(
     assert client.get(recent, headers=caller.headers).get_json()["state"] == "queued"
     with app.app_context():  # a second run finds nothing more
         assert housekeeping.purge().counts["check_batch_row"] == 0
+
+
+# -- claims and leases, one step at a time -----------------------------------------------------------
+
+def _one_chunk_batch(app: Any, client: Any, caller: Caller, setup_data: Any) -> str:
+    return _submit(client, caller, csv_body(_rows(setup_data))).headers["Location"]
+
+
+def test_an_expired_chunk_lease_is_taken_over_and_the_late_worker_stores_nothing(
+        app, client, setup_data, caller) -> None:
+    location = _one_chunk_batch(app, client, caller, setup_data)
+    now = utcnow()
+    with app.app_context():
+        late = batches.claim_chunk("late", lease_seconds=60, now=now)
+        assert late is not None
+        assert batches.claim_chunk("other", lease_seconds=60, now=now + timedelta(seconds=30)) is None  # held
+        taker = batches.claim_chunk("taker", lease_seconds=60, now=now + timedelta(seconds=61))
+        assert taker == late  # the same chunk, its lease run out
+        assert batches.resolve_chunk(late, "late") is False  # the late worker's work is rolled back
+        assert batches.resolve_chunk(taker, "taker") is True
+        assert batches.resolve_chunk(taker, "taker") is False  # and never twice
+        chunk = db.session().get_one(CheckBatchChunk, taker.chunk_id)
+        assert (chunk.claims, chunk.claimed_by, chunk.state) == (2, "taker", "resolved")
+    assert client.get(location, headers=caller.headers).get_json()["rows"]["resolved"] == 5
+
+
+def test_an_expired_decision_lease_is_taken_over(app, client, setup_data, caller) -> None:
+    location = _one_chunk_batch(app, client, caller, setup_data)
+    now = utcnow()
+    with app.app_context():
+        claim = batches.claim_chunk("w", lease_seconds=60)
+        assert claim is not None and batches.resolve_chunk(claim, "w")
+        batch_id = batches.claim_decision("dead", lease_seconds=60, now=now)
+        assert batch_id is not None
+        assert batches.claim_decision("other", lease_seconds=60, now=now + timedelta(seconds=30)) is None
+        assert batches.claim_decision("taker", lease_seconds=60, now=now + timedelta(seconds=61)) == batch_id
+        assert batches.decide_batch(batch_id, "dead") is False
+        assert batches.decide_batch(batch_id, "taker") is True
+    status = client.get(location, headers=caller.headers).get_json()
+    assert status["state"] == "done" and status["rows"]["done"] == 5
+
+
+def test_a_chunk_that_keeps_failing_fails_its_batch_and_the_client_is_told(
+        app, client, setup_data, caller, monkeypatch) -> None:
+    location = _one_chunk_batch(app, client, caller, setup_data)
+
+    def broken(*_args: Any, **_kwargs: Any) -> Any:
+        raise RuntimeError("the index is broken")
+
+    monkeypatch.setattr(resolution, "resolve_all", broken)
+    with app.app_context():
+        worker = Worker(lease_seconds=60, poll_seconds=0)
+        for _ in range(batches.MAX_FAILURES):
+            assert worker.step()
+        assert not worker.step()  # nothing left to try
+    status = client.get(location, headers=caller.headers).get_json()
+    assert status["state"] == "failed" and "Submit it again" in status["error"]
+    assert "the index is broken" not in json.dumps(status)
+    assert "Submit it again" in _problem(client.get(location + "/results", headers=caller.headers), 409)["detail"]
