@@ -108,6 +108,7 @@ def seed(if_empty: bool) -> None:
     from flask import current_app
 
     from idsvc.eligibility import commands as eligibility_commands
+    from idsvc.eligibility import seed as eligibility_seed
     from idsvc.identity import seed as identity_seed
     from idsvc.oidc import seed as oidc_seed
     from idsvc.registry import seed as registry_seed
@@ -119,3 +120,4 @@ def seed(if_empty: bool) -> None:
     oidc_seed.run(echo=click.echo, extra=codes)
     for line in eligibility_commands.load(eligibility_commands.PROGRAMMES, "system:seed"):
         click.echo(line)
+    eligibility_seed.run(echo=click.echo)

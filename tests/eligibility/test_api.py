@@ -140,3 +140,23 @@ def test_grant_and_list_show_the_registered_clients(client, setup_data, caller, 
     assert unknown.exit_code == 1 and "No client" in unknown.output
     no_programme = runner.invoke(args=["eligibility", "programmes", "grant", "nope", caller.client_id])
     assert no_programme.exit_code == 1 and "No programme 'nope'" in no_programme.output
+
+
+def test_the_seed_registers_a_demo_programme_client_that_can_check_at_once(client, runner) -> None:
+    import re
+
+    from tests.oidc.helpers import bearer
+    from tests.oidc.helpers import machine_token
+
+    seeded = runner.invoke(args=["seed"])
+    assert seeded.exit_code == 0, seeded.output
+    secret = re.findall(r"demo-programme=(\S+)", seeded.output)  # the last: earlier runs' are in the file too
+    assert secret, seeded.output
+    again = runner.invoke(args=["seed"])
+    assert "demo client demo-programme registered" not in again.output
+    assert "clients: demo-programme" in runner.invoke(args=["eligibility", "programmes", "list"]).output
+    token = machine_token(client, "demo-programme", secret[-1], "eligibility.lookup").get_json()["access_token"]
+    response = client.post("/api/v1/eligibility/programmes/sa-elderly-80-no-pension/checks", headers=bearer(token),
+                           json={"rows": [row("HS001", "001080012345", "Nguyễn Văn An", "1980")]})
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["results"][0]["verdict"] == "NOT_ELIGIBLE"  # 45 years old: not 80
