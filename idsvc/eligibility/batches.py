@@ -22,6 +22,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterator
 from collections.abc import Mapping
+from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import replace
 from datetime import date
@@ -34,6 +35,7 @@ from typing import cast
 from flask import current_app
 from sqlalchemy import CursorResult
 from sqlalchemy import Executable
+from sqlalchemy import Select
 from sqlalchemy import and_
 from sqlalchemy import bindparam
 from sqlalchemy import delete
@@ -66,7 +68,12 @@ MAX_FAILURES = 3
 #: What a client reads when its batch failed: the cause is in the service's log.
 FAILED_MESSAGE = "The check failed on our side; nothing is wrong with the list as far as we know. Submit it again."
 
+#: Rows read or written per statement when a batch is decided or its results are read.
+PAGE = 5000
+
 _ROWS = CheckBatchRow.__table__
+#: A row without a stored resolution (none is: every chunk is resolved before the decision).
+_UNRESOLVED = resolution.Resolution(None, "none")
 _CHUNKS = CheckBatchChunk.__table__
 
 
@@ -178,20 +185,26 @@ def status(batch: CheckBatch, programme_code: str, retention_days: int) -> dict[
     return body
 
 
-def results(batch_id: int, page: int = 1000) -> Iterator[dict[str, Any]]:
-    """The results of a decided batch in the order of the list, read ``page`` rows at a time:
-    ``{"row": CheckedRow.as_output(), "reasons": [...]}`` each."""
+def _pages(query: Select[Any], size: int = PAGE) -> Iterator[Sequence[Any]]:
+    """The rows of ``query`` (on :class:`CheckBatchRow`, its first column the line) in the order of
+    the list, ``size`` at a time: memory holds one page of the raw rows, whatever the list's length."""
     after = -1
     while True:
-        found = db.session().execute(
-            select(CheckBatchRow.line, CheckBatchRow.result)
-            .where(CheckBatchRow.batch_id == batch_id, CheckBatchRow.line > after)
-            .order_by(CheckBatchRow.line).limit(page)).all()
-        for _line, result in found:
-            yield result or {}
-        if len(found) < page:
+        found = db.session().execute(query.where(CheckBatchRow.line > after).order_by(CheckBatchRow.line)
+                                     .limit(size)).all()
+        if found:
+            yield found
+        if len(found) < size:
             return
         after = found[-1][0]
+
+
+def results(batch_id: int) -> Iterator[dict[str, Any]]:
+    """The results of a decided batch in the order of the list, read a page at a time:
+    ``{"row": CheckedRow.as_output(), "reasons": [...]}`` each."""
+    for page in _pages(select(CheckBatchRow.line, CheckBatchRow.result).where(CheckBatchRow.batch_id == batch_id)):
+        for _line, result in page:
+            yield result or {}
 
 
 # --- the worker's steps --------------------------------------------------------------------------
@@ -337,17 +350,20 @@ def _decide(batch_id: int, worker: str) -> None:
             raise _LostClaim
         batch = s.get_one(CheckBatch, batch_id)
         programme = s.get_one(Programme, batch.programme_id)
-        rows = s.execute(select(CheckBatchRow.line, CheckBatchRow.row_values, CheckBatchRow.error,
-                                CheckBatchRow.resolution)
-                         .where(CheckBatchRow.batch_id == batch_id).order_by(CheckBatchRow.line)).all()
-        listed = [_applicant(line, values, error, batch.submitted_on) for line, values, error, _ in rows]
-        resolved = [resolution.Resolution.from_dict(r) if r else resolution.Resolution(None, "none") for *_, r in rows]
+        listed: list[applicants.Applicant] = []
+        resolved: list[resolution.Resolution] = []
+        for page in _pages(select(CheckBatchRow.line, CheckBatchRow.row_values, CheckBatchRow.error,
+                                  CheckBatchRow.resolution).where(CheckBatchRow.batch_id == batch_id)):
+            for line, values, error, found in page:
+                listed.append(_applicant(line, values, error, batch.submitted_on))
+                resolved.append(resolution.Resolution.from_dict(found) if found else _UNRESOLVED)
         checked = check.decide(programme, listed, resolved, on=batch.reference_date, actor=batch.actor)
-        if checked:
-            s.execute(update(_ROWS).where(_ROWS.c.batch_id == bindparam("b"), _ROWS.c.line == bindparam("l"))
-                      .values(result=bindparam("r")),
-                      [{"b": batch_id, "l": a.line, "r": {"row": c.as_output(), "reasons": list(c.reasons)}}
-                       for a, c in zip(listed, checked, strict=True)])
+        del resolved
+        store = update(_ROWS).where(_ROWS.c.batch_id == bindparam("b"), _ROWS.c.line == bindparam("l")) \
+            .values(result=bindparam("r"))
+        for start in range(0, len(checked), PAGE):
+            s.execute(store, [{"b": batch_id, "l": a.line, "r": {"row": c.as_output(), "reasons": list(c.reasons)}}
+                              for a, c in zip(listed[start:start + PAGE], checked[start:start + PAGE], strict=True)])
         s.execute(update(CheckBatch).where(CheckBatch.id == batch_id)
                   .values(state="done", rows_done=len(checked), finished_at=utcnow(), claimed_by=None,
                           lease_until=None, rule_set_version=programme.rule_set_version))

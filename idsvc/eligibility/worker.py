@@ -85,7 +85,16 @@ class Worker:
         """Work until stopped; ``once``: until there is nothing left to do."""
         log.info("eligibility worker %s started", self.name)
         while not self.stopping:
-            if self.step():
+            try:
+                worked = self.step()
+            except Exception:  # the database away (a restart, a lock held too long): try again later
+                log.exception("eligibility worker %s: a step failed; trying again", self.name)
+                db.session().rollback()
+                if once:
+                    raise
+                sleep(max(self.poll_seconds, 1.0))
+                continue
+            if worked:
                 continue
             if once:
                 break

@@ -261,3 +261,31 @@ def test_a_chunk_that_keeps_failing_fails_its_batch_and_the_client_is_told(
     assert status["state"] == "failed" and "Submit it again" in status["error"]
     assert "the index is broken" not in json.dumps(status)
     assert "Submit it again" in _problem(client.get(location + "/results", headers=caller.headers), 409)["detail"]
+
+
+def test_a_worker_outlives_a_database_error_and_goes_on(app, client, setup_data, caller, monkeypatch) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    location = _one_chunk_batch(app, client, caller, setup_data)
+    real = batches.claim_chunk
+    calls = []
+
+    def flaky(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 1:
+            raise OperationalError("SELECT", {}, Exception("database is locked"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(batches, "claim_chunk", flaky)
+    with app.app_context():
+        worker = Worker(lease_seconds=60, poll_seconds=0)
+        naps: list[float] = []
+
+        def nap(seconds: float) -> None:
+            naps.append(seconds)
+            if len(naps) > 1:
+                worker.stop()
+
+        worker.run(sleep=nap)
+    assert naps[0] == 1.0 and (worker.chunks, worker.decided) == (1, 1)
+    assert client.get(location, headers=caller.headers).get_json()["state"] == "done"
