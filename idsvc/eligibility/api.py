@@ -53,6 +53,8 @@ bp = Blueprint("eligibility_api", __name__, url_prefix="/api/v1/eligibility")
 SCOPE = "eligibility.lookup"
 #: Rows of a synchronous check; a longer list goes as a batch.
 MAX_SYNC_ROWS = 1000
+#: Bytes of a synchronous check's body: a thousand rows take a few hundred kilobytes.
+MAX_SYNC_BYTES = 4 * 1024 * 1024
 #: Media types of a batch's body, and of its results.
 BODY_FORMATS = {"text/csv": "csv", "application/x-ndjson": "jsonl", "application/jsonl": "jsonl",
                 "application/jsonlines": "jsonl"}
@@ -131,6 +133,9 @@ def json_result(output: Mapping[str, str], reasons: list[str]) -> dict[str, Any]
 @api.require_scope(SCOPE)
 def check_rows(code: str) -> Response:
     programme, _client = _programme_of_caller(code)
+    if (request.content_length or 0) > MAX_SYNC_BYTES:
+        raise batches.TooLarge(f"A check's body takes at most {MAX_SYNC_BYTES:,} bytes. Send a longer list as a "
+                               f"batch: POST /api/v1/eligibility/programmes/{programme.code}/batches.")
     data = api.body(CheckSchema())
     rows = data["rows"]
     if len(rows) > MAX_SYNC_ROWS:

@@ -117,6 +117,11 @@ def test_more_than_a_thousand_rows_is_413_pointing_to_batches(client, caller) ->
     assert "as a batch" in problem["detail"] and f"/programmes/{PROGRAMME}/batches" in problem["detail"]
 
 
+def test_a_body_too_large_for_a_synchronous_check_is_413(client, caller) -> None:
+    body = b'{"rows": [{"ref": "' + b"x" * (5 * 1024 * 1024) + b'"}]}'
+    _problem(client.post(URL, headers=caller.headers, data=body, content_type="application/json"), 413)
+
+
 @pytest.mark.parametrize(("body", "content_type"), [
     (b'{"rows": [', "application/json"),
     (b'[]', "application/json"),
