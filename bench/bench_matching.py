@@ -10,6 +10,12 @@ anyone else (or an outsider matched at all) a false positive; a registered perso
 a false negative (rows sent to a clerk are counted apart). Printed overall and for rows without a
 usable ID (missing, one digit wrong, another person's).
 
+"matching" compares every row on its details (the number as one more field); "numbers first"
+does what ``idsvc.eligibility.resolution`` does: a number the registry knows, whose holder's name
+and birth date do not disagree with the row, is the holder; a number whose holder disagrees is
+searched on the details, and the holder is kept only as a mismatch for a clerk (counted as a
+review, not a match) unless the details point confidently to another person.
+
     .venv/bin/python bench/bench_matching.py --count 50000 --rows 5000
 """
 
@@ -23,7 +29,9 @@ from collections import Counter
 from collections import defaultdict
 from dataclasses import dataclass
 from dataclasses import field
+from dataclasses import replace
 from pathlib import Path
+from typing import cast
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -35,6 +43,7 @@ from idsvc.eligibility.matching import DEFAULT_THRESHOLDS
 from idsvc.eligibility.matching import NameFrequencies
 from idsvc.eligibility.matching import Thresholds
 from idsvc.eligibility.matching import blocking_keys
+from idsvc.eligibility.matching import compare
 from idsvc.eligibility.matching import resolve
 from idsvc.eligibility.matching import search_keys
 from idsvc.population.generator import generate
@@ -94,12 +103,14 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=5_000, help="noisy applicant rows")
     ap.add_argument("--outsider-share", type=float, default=0.10)
     ap.add_argument("--seed", type=int, default=7)
-    ap.add_argument("--match", type=float, default=DEFAULT_THRESHOLDS.match)
-    ap.add_argument("--review", type=float, default=DEFAULT_THRESHOLDS.review)
+    ap.add_argument("--match", type=float, help="default: Thresholds.for_population(--count)")
+    ap.add_argument("--review", type=float, help="default: Thresholds.for_population(--count)")
     ap.add_argument("--margin", type=float, default=DEFAULT_THRESHOLDS.margin)
     ap.add_argument("--show-errors", type=int, default=0, help="print this many false matches and misses")
     args = ap.parse_args()
-    thresholds = Thresholds(args.match, args.review, args.margin)
+    scaled = Thresholds.for_population(args.count)
+    thresholds = Thresholds(scaled.match if args.match is None else args.match,
+                            scaled.review if args.review is None else args.review, args.margin)
 
     started = time.perf_counter()
     rows = list(generate(args.count + args.outsiders, args.seed))
@@ -112,7 +123,7 @@ def main() -> None:
         communes_of[province].append(code)
     all_communes = sorted(province_of)
     registry = [person_of(r, province_of) for r in registered]
-    freq = NameFrequencies.from_names(p.full_name for p in registry)
+    freq = NameFrequencies.from_names((p.full_name for p in registry), births=(p.born for p in registry))
     index: dict[str, list[int]] = defaultdict(list)
     for i, p in enumerate(registry):
         for key in blocking_keys(p):
@@ -137,7 +148,24 @@ def main() -> None:
             rng.choice(registered)["citizen_id"]]
         noisy_rows.append(noisy(src, truth, rng, province_of, communes_of, all_communes, others))
 
-    ours, baseline = Results(), Results()
+    by_number = {p.id_number: i for i, p in enumerate(registry) if p.id_number}
+
+    def numbers_first(row: NoisyRow, found: set[int]) -> tuple[str, int | None]:
+        """What resolution.resolve_all decides for the row (see the module's docstring)."""
+        holder = by_number.get(row.person.id_number or "")
+        if holder is None:
+            best = resolve(row.person, ((i, registry[i]) for i in found), freq, thresholds)
+            return (best.decision, cast(int, best.candidate)) if best is not None else ("no match", None)
+        checked = compare(replace(row.person, id_number=None), registry[holder], freq, thresholds)
+        if checked.level("name") != "disagree" and checked.level("dob") != "disagree":
+            return "match", holder
+        # the number stays in the search: a candidate whose number differs loses a little
+        best = resolve(row.person, ((i, registry[i]) for i in found), freq, thresholds)
+        if best is not None and best.decision == "match" and best.candidate != holder:
+            return "match", cast(int, best.candidate)
+        return "review", holder
+
+    ours, baseline, pipeline = Results(), Results(), Results()
     labels: Counter[str] = Counter()
     by_label: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
     candidates_seen = 0
@@ -157,6 +185,12 @@ def main() -> None:
         assert chosen is None or isinstance(chosen, int)
         decision = best.decision if best is not None else "no match"
         ours.add(row, decision, chosen)
+        decided = numbers_first(row, found)
+        pipeline.add(row, *decided)
+        if shown < args.show_errors and decided[0] == "match" and decided[1] != row.truth:
+            shown += 1
+            print("NUMBERS FIRST", row.person, row.labels, "\n  TRUE", registry[row.truth] if row.truth is not None
+                  else None, "\n  GOT", registry[cast(int, decided[1])], "\n")
         if row.truth is not None:
             for label in row.labels:
                 by_label[label][0] += 1
@@ -184,6 +218,8 @@ def main() -> None:
         print(f"  {label:<24} {n:>5}  {hit / n:.3f} / {clerk / n:.3f}")
     print(ours.overall.line("matching, all rows"))
     print(ours.no_id.line("matching, rows without a usable ID"))
+    print(pipeline.overall.line("numbers first, all rows"))
+    print(pipeline.no_id.line("numbers first, no usable ID"))
     print(baseline.overall.line("exact name + full date, all rows"))
     print(baseline.no_id.line("exact name + full date, no usable ID"))
 

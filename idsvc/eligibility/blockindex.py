@@ -1,8 +1,9 @@
 """The block-key index of the registry: who to compare an applicant's row with, found set-based.
 
 ``citizen_block_key (key, citizen_id)`` holds every citizen's :func:`matching.blocking_keys` and
-one ``f:<surname>|<middle names>|<given name>`` key with the folded name parts that
-``name_frequency`` counts (the weights of :mod:`matching` know how common a name is). A batch of
+one ``f:<surname>|<middle names>|<given name>|<full birth date>`` key with what ``name_frequency``
+counts (the weights of :mod:`matching` know how common a name is, and which birth dates are
+spikes, such as 1 January). A batch of
 rows is searched with one join: the rows' :func:`matching.search_keys` go into a temporary table,
 joined to the index and to the candidates' details in one statement.
 
@@ -44,6 +45,7 @@ from idsvc.eligibility.matching import Name
 from idsvc.eligibility.matching import NameFrequencies
 from idsvc.eligibility.matching import Person
 from idsvc.eligibility.matching import blocking_keys
+from idsvc.eligibility.matching import date_spike_least
 from idsvc.eligibility.models import BlockIndexState
 from idsvc.eligibility.models import CitizenBlockKey
 from idsvc.eligibility.models import NameFrequency
@@ -71,17 +73,18 @@ def person_of(row: Row[Any] | Sequence[Any], offset: int = 0) -> Person:
 
 
 def citizen_keys(person: Person) -> set[str]:
-    """The keys a registry record is stored under: its blocking keys and its name-parts key."""
+    """The keys a registry record is stored under: its blocking keys and its counted-parts key."""
     keys = blocking_keys(person)
     name = Name.parse(person.full_name)
     if len(name.folded) >= 2:
-        keys.add(f"{_FREQ}{name.surname}|{' '.join(name.middle)}|{name.given}")
+        born = str(person.born) if person.born is not None and person.born.precision == "day" else ""
+        keys.add(f"{_FREQ}{name.surname}|{' '.join(name.middle)}|{name.given}|{born}")
     return keys
 
 
 def _parts(key: str) -> list[tuple[str, str]]:
-    surname, middle, given = key[len(_FREQ):].split("|")
-    return [("s", surname), ("m", middle), ("g", given)]
+    surname, middle, given, born = key[len(_FREQ):].split("|")
+    return [("s", surname), ("m", middle), ("g", given)] + ([("d", born)] if born else [])
 
 
 # --------------------------------------------------------------------------------------------
@@ -228,18 +231,22 @@ def citizen_count() -> int:
     return db.session().scalar(select(func.count()).select_from(Citizen)) or 0
 
 
-def frequencies(floor: float = 1e-4) -> NameFrequencies:
-    """The shares of folded name parts in the registry. Only the parts commoner than ``floor`` are
-    read: any rarer one weighs as ``floor`` (:class:`NameFrequencies`)."""
+def frequencies(floor: float = 1e-4) -> tuple[NameFrequencies, int]:
+    """The shares of folded name parts in the registry, and the birth-date spikes; the number of
+    citizens counted. Only the parts commoner than ``floor`` are read: any rarer one weighs as
+    ``floor`` (:class:`NameFrequencies`)."""
     s = db.session()
     total = s.scalar(select(BlockIndexState.citizens).where(BlockIndexState.id == _STATE)) or 0
-    shares: dict[str, dict[str, float]] = {"s": {}, "m": {}, "g": {}}
+    shares: dict[str, dict[str, float]] = {"s": {}, "m": {}, "g": {}, "d": {}}
     if total > 0:
         least = max(1, math.ceil(floor * total))
-        for part, value, n in s.execute(select(NameFrequency.part, NameFrequency.value, NameFrequency.citizens)
-                                        .where(NameFrequency.citizens >= least)):
-            shares[part][value] = n / total
-    return NameFrequencies(shares["s"], shares["m"], shares["g"], floor)
+        spike = date_spike_least(total)
+        for part, value, n in s.execute(
+                select(NameFrequency.part, NameFrequency.value, NameFrequency.citizens)
+                .where(NameFrequency.citizens >= min(least, spike))):
+            if n >= (spike if part == "d" else least):
+                shares[part][value] = n / total
+    return NameFrequencies(shares["s"], shares["m"], shares["g"], floor, shares["d"]), total
 
 
 def candidates(searches: Mapping[int, Collection[str]]) -> dict[int, list[tuple[int, Person]]]:

@@ -99,15 +99,22 @@ class NameFrequencies:
 
     Built from the registry (a ``GROUP BY`` on the folded name parts) or, for tests and benchmarks,
     from any list of full names. A name never seen counts as rare as ``floor``.
+
+    ``dates``: the shares of the full birth dates that are far commoner than one day in ~ 90 years
+    (1 January, where a registry puts people whose day of birth was not known): two people born
+    that day agree by chance much more often. Only dates at least :data:`DATE_SPIKE_MIN` people
+    share are kept (a small sample says nothing).
     """
 
     surname: dict[str, float]
     middle: dict[str, float]
     given: dict[str, float]
     floor: float = 1e-4
+    dates: dict[str, float] = field(default_factory=dict)
 
     @classmethod
-    def from_names(cls, names: Iterable[str], floor: float = 1e-4) -> NameFrequencies:
+    def from_names(cls, names: Iterable[str], floor: float = 1e-4,
+                   births: Iterable[PartialDate | None] = ()) -> NameFrequencies:
         counts: tuple[Counter[str], Counter[str], Counter[str]] = (Counter(), Counter(), Counter())
         total = 0
         for text in names:
@@ -119,7 +126,10 @@ class NameFrequencies:
             counts[1][" ".join(name.middle)] += 1
             counts[2][name.given] += 1
         share = [{k: v / total for k, v in c.items()} for c in counts] if total else [{}, {}, {}]
-        return cls(share[0], share[1], share[2], floor)
+        days = Counter(str(b) for b in births if b is not None and b.precision == "day")
+        least = date_spike_least(total)
+        dates = {k: v / total for k, v in days.items() if v >= least}
+        return cls(share[0], share[1], share[2], floor, dates)
 
     def of_surname(self, value: str) -> float:
         return max(self.surname.get(value, self.floor), self.floor)
@@ -130,11 +140,25 @@ class NameFrequencies:
     def of_given(self, value: str) -> float:
         return max(self.given.get(value, self.floor), self.floor)
 
+    def of_date(self, value: PartialDate) -> float:
+        """The share of people born on this (full) date, as likely as any other day unless a spike."""
+        return max(self.dates.get(str(value), 0.0), DOB_U["exact"])
+
+
+#: A birth date is a spike when at least this many people, and three times the uniform share, have it.
+DATE_SPIKE_MIN = 20
+
+
+def date_spike_least(population: int) -> int:
+    """How many people must share a birth date for :class:`NameFrequencies` to count it apart."""
+    return max(DATE_SPIKE_MIN, math.ceil(3 * DOB_U["exact"] * population))
+
 
 # --------------------------------------------------------------------------------------------
 # Field comparisons
 
-NameLevel = Literal["exact", "exact-folded", "order-swapped", "middle-name-differs", "typo", "disagree", "missing"]
+NameLevel = Literal["exact", "exact-folded", "order-swapped", "middle-name-differs", "typo",
+                    "order-swapped, middle-name-differs", "order-swapped, typo", "disagree", "missing"]
 DobLevel = Literal["exact", "year-month agrees", "year-only agrees", "close", "disagree", "missing"]
 #: ``pre-2025 code, merged``: the code written is a pre-2025 commune's, merged whole into the other
 #: side's 2025 commune; ``pre-2025 code, split``: one of the 2025 communes it was split between (weak).
@@ -146,7 +170,9 @@ IdLevel = Literal["same", "one digit off", "differ", "missing"]
 #: bench/matching_noise.py (which are themselves guesses); estimating them from clerks' decisions
 #: (or by EM on real lists) is left for later.
 NAME_M: dict[NameLevel, float] = {"exact": 0.80, "exact-folded": 0.08, "order-swapped": 0.03,
-                                  "middle-name-differs": 0.04, "typo": 0.04, "disagree": 0.01}
+                                  "middle-name-differs": 0.04, "typo": 0.04,
+                                  "order-swapped, middle-name-differs": 0.003, "order-swapped, typo": 0.003,
+                                  "disagree": 0.01}
 DOB_M: dict[DobLevel, float] = {"exact": 0.85, "year-month agrees": 0.02, "year-only agrees": 0.08,
                                 "close": 0.04, "disagree": 0.01}
 COMMUNE_M: dict[CommuneLevel, float] = {"same": 0.80, "pre-2025 code, merged": 0.10, "pre-2025 code, split": 0.03,
@@ -207,14 +233,45 @@ def _middle_only(a: Name, b: Name) -> bool:
 
 
 def name_level(a: Name, b: Name) -> NameLevel:
+    return _name_levels(a, b)[0]
+
+
+def _name_levels(a: Name, b: Name) -> tuple[NameLevel, Name, Name]:
+    """The level, and the two names as compared (one of them read in the other order for the
+    ``order-swapped, ...`` levels: given name first and a typo or a middle name more or less)."""
     if not a.folded or not b.folded:
-        return "missing"
+        return "missing", a, b
     if a.exact == b.exact:
-        return "exact"
+        return "exact", a, b
     if a.folded == b.folded:
-        return "exact-folded"
+        return "exact-folded", a, b
     if _swapped(a, b):
-        return "order-swapped"
+        return "order-swapped", a, b
+    level = _near(a, b)
+    if level != "disagree":
+        return level, a, b
+    for x, y in ((a, b), (b, a)):
+        for reading in _other_readings(x):
+            level = _near(reading, y)
+            if level == "middle-name-differs":
+                return "order-swapped, middle-name-differs", reading, y
+            if level == "typo":
+                return "order-swapped, typo", reading, y
+    return "disagree", a, b
+
+
+def _other_readings(n: Name) -> list[Name]:
+    """``n`` as written given name first, put back in order: "An Nguyễn Văn" and "An Văn Nguyễn"
+    read as "Nguyễn Văn An"; "An Nguyễn" as "Nguyễn An"."""
+    if len(n.folded) < 2:
+        return []
+    rotated = Name(n.exact[1:] + n.exact[:1], n.folded[1:] + n.folded[:1])
+    reversed_ = Name(n.exact[::-1], n.folded[::-1])
+    return [rotated] if rotated == reversed_ else [rotated, reversed_]
+
+
+def _near(a: Name, b: Name) -> NameLevel:
+    """``middle-name-differs``, ``typo`` or ``disagree``, reading both names in order."""
     if _middle_only(a, b):
         return "middle-name-differs"
     if len(a.folded) == len(b.folded) and len(a.folded) >= 2 and all(
@@ -240,18 +297,20 @@ def _name_u(level: NameLevel, a: Name, b: Name, freq: NameFrequencies) -> float:
     if level == "order-swapped":
         # one side is read in the wrong order: take the likelier reading (a conservative weight)
         return 2.0 * max(freq.of_surname(n.surname) * freq.of_middle(n.middle) * freq.of_given(n.given) for n in (a, b))
-    if level == "middle-name-differs":
+    if level in ("middle-name-differs", "order-swapped, middle-name-differs"):
         return s * g
-    if level == "typo":
-        # names within one edit of each part; the misspelt side looks rare, so take the likelier
+    if level in ("typo", "order-swapped, typo"):
+        # names within one edit of each part; the misspelt side looks rare, so take the likelier;
+        # when the middle names were compared too (as many parts on both sides), theirs counts
+        middle = max(freq.of_middle(a.middle), freq.of_middle(b.middle)) if len(a.folded) == len(b.folded) else 1.0
         return 20 * max(freq.of_surname(a.surname), freq.of_surname(b.surname)) * max(
-            freq.of_given(a.given), freq.of_given(b.given))
+            freq.of_given(a.given), freq.of_given(b.given)) * middle
     return 1.0
 
 
 def compare_name(a: Name, b: Name, freq: NameFrequencies) -> FieldResult:
-    level = name_level(a, b)
-    weight = 0.0 if level == "missing" else _bits(NAME_M[level], _name_u(level, a, b, freq))
+    level, x, y = _name_levels(a, b)
+    weight = 0.0 if level == "missing" else _bits(NAME_M[level], _name_u(level, x, y, freq))
     return FieldResult("name", level, weight)
 
 
@@ -276,10 +335,12 @@ def dob_level(a: PartialDate | None, b: PartialDate | None) -> DobLevel:
     return "close" if near else "disagree"  # a day off by one, or one digit of it
 
 
-def compare_dob(a: PartialDate | None, b: PartialDate | None) -> FieldResult:
+def compare_dob(a: PartialDate | None, b: PartialDate | None, freq: NameFrequencies | None = None) -> FieldResult:
     level = dob_level(a, b)
-    weight = 0.0 if level == "missing" else _bits(DOB_M[level], DOB_U[level])
-    return FieldResult("dob", level, weight)
+    if level == "missing":
+        return FieldResult("dob", level, 0.0)
+    u = freq.of_date(a) if level == "exact" and freq is not None and a is not None else DOB_U[level]
+    return FieldResult("dob", level, _bits(DOB_M[level], u))
 
 
 def commune_level(a: Person, b: Person) -> CommuneLevel:
@@ -334,11 +395,12 @@ Decision = Literal["match", "review", "no match"]
 class Thresholds:
     """Score (bits) at or above which a pair is a match, or goes to a clerk.
 
-    The defaults were chosen with ``bench/bench_matching.py`` on 50,000 generated people, seeds 7,
-    11 and 13: below 22, false matches appear (people of the same name born the same day); above,
-    recall falls and nothing is gained (the one false match of seed 11 stays up to 24). A score is a likelihood
-    ratio: against a larger registry the prior odds of any one pair are lower, and the threshold
-    must rise by about log2 of the size ratio (a later session measures it on 1,000,000).
+    A score is a likelihood ratio: against a larger registry the prior odds of any one pair are
+    lower, and the thresholds must rise by log2 of the size ratio (:meth:`for_population`). Measured
+    with ``bench/bench_matching.py`` on 50,000 generated people, seeds 7, 11 and 13, with the
+    birth-date spikes counted (:class:`NameFrequencies`): at 18 bits no false match but the one of
+    seed 11 (a namesake born a day apart in the same province, 24 bits, which no threshold below
+    25 avoids); at 16 they appear. The defaults (22) are those of about 800,000 people.
 
     ``margin``: a best candidate that beats the runner-up by less than this goes to a clerk too,
     however high its score (two people fit the row)."""
@@ -346,6 +408,19 @@ class Thresholds:
     match: float = 22.0
     review: float = 12.0
     margin: float = 6.0
+
+    @classmethod
+    def for_population(cls, people: int) -> Thresholds:
+        """The thresholds for a registry of ``people``: those measured on :data:`MEASURED_ON` people,
+        raised by log2 of the size ratio (never lowered: a small registry is no surer)."""
+        shift = max(0.0, math.log2(max(people, 1) / MEASURED_ON))
+        return cls(MEASURED_MATCH + shift, MEASURED_REVIEW + shift)
+
+
+#: The registry size and thresholds ``bench/bench_matching.py`` measured (:class:`Thresholds`).
+MEASURED_ON = 50_000
+MEASURED_MATCH = 18.0
+MEASURED_REVIEW = 12.0
 
 
 DEFAULT_THRESHOLDS = Thresholds()
@@ -387,7 +462,7 @@ def compare(
     automatic match, whatever else agrees (an ID number copied from a relative's card)."""
     fields = (
         compare_name(Name.parse(a.full_name), Name.parse(b.full_name), freq),
-        compare_dob(a.born, b.born),
+        compare_dob(a.born, b.born, freq),
         compare_commune(a, b),
         compare_id(a.id_number, b.id_number),
     )
@@ -448,7 +523,9 @@ def blocking_keys(person: Person) -> set[str]:
     - ``ny:<pair>|<birth year>`` — diacritics, middle names, name order, any date precision;
     - ``py:<sound of pair>|<birth year>`` — typos and spellings (:func:`phonetic`);
     - ``nd:<surname or given>|<full date>`` — a typo in the other name part;
-    - ``nc:<pair>|<commune>`` — a wrong birth year.
+    - ``nc:<pair>|<commune>`` — a wrong birth year;
+    - ``yc:<surname or given>|<birth year>|<commune>`` — a typo in the other name part with only a
+      year, or a year off by one (a commune holds a few people of one name part and year).
 
     The intended SQL (a later session): a ``citizen_block_key (key, citizen_id)`` table, indexed on
     key and kept with the citizen's row; a batch of applicants goes into a temporary table
@@ -492,4 +569,7 @@ def _keys(person: Person, name: Name) -> set[str]:
             keys |= {f"nd:{name.folded[0]}|{person.born}", f"nd:{name.folded[-1]}|{person.born}"}
     for commune in person.communes | ({person.commune} if person.commune else set()):
         keys.add(f"nc:{pair}|{commune}")
+        if person.born is not None:
+            keys |= {f"yc:{name.folded[0]}|{person.born.year}|{commune}",
+                     f"yc:{name.folded[-1]}|{person.born.year}|{commune}"}
     return keys

@@ -33,7 +33,6 @@ from idsvc.eligibility import blockindex
 from idsvc.eligibility.applicants import Applicant
 from idsvc.eligibility.blockindex import PERSON_COLUMNS
 from idsvc.eligibility.blockindex import person_of
-from idsvc.eligibility.matching import DEFAULT_THRESHOLDS
 from idsvc.eligibility.matching import Match
 from idsvc.eligibility.matching import NameFrequencies
 from idsvc.eligibility.matching import Person
@@ -96,9 +95,11 @@ REVIEW_CANDIDATES = 5
 
 
 def resolve_all(applicants: Sequence[Applicant], *, on: date,
-                thresholds: Thresholds = DEFAULT_THRESHOLDS) -> list[Resolution]:
+                thresholds: Thresholds | None = None) -> list[Resolution]:
     """Same length and order as ``applicants``; invalid rows (``applicant.invalid``) get
     ``Resolution(None, "none")``. Set-based: a constant number of queries per chunk of rows.
+
+    ``thresholds``: by default those for the registry's size (:meth:`Thresholds.for_population`).
 
     Brings the block-key index up to date first (:func:`blockindex.refresh_index`), so it writes:
     call it in a read-write transaction. Flushes, never commits.
@@ -106,7 +107,8 @@ def resolve_all(applicants: Sequence[Applicant], *, on: date,
     if not applicants:
         return []
     blockindex.refresh_index()
-    freq = blockindex.frequencies()
+    freq, population = blockindex.frequencies()
+    thresholds = thresholds or Thresholds.for_population(population)
     out: list[Resolution] = []
     for start in range(0, len(applicants), CHUNK):
         out.extend(_Chunk(applicants[start:start + CHUNK], freq, thresholds).resolve())
@@ -160,6 +162,8 @@ class _Chunk:
                     out[i] = Resolution(holder[0], holder[3], reasons=("DATA_MISMATCH:sex",),
                                         explanation=_explain(checked))
                     continue
+                if holder[3] != "old-id":  # a candidate whose number differs from the row's loses a little
+                    person = replace(person, id_number=a.citizen_id)
             search[i] = (person, holder, reasons)
         found = blockindex.candidates({i: search_keys(p) for i, (p, _, _) in search.items()})
         for i, (person, holder, reasons) in search.items():
@@ -173,7 +177,7 @@ class _Chunk:
             if best is not None and best.decision == "match" and best.candidate != holder[0]:
                 return Resolution(_id(best), "details", round(best.score, 1), ("ID_OF_OTHER_PERSON",),
                                   _explain(best))
-            checked = compare(person, holder[1], self.freq, self.thresholds)
+            checked = compare(replace(person, id_number=None), holder[1], self.freq, self.thresholds)
             fields = "+".join(_mismatch(checked, a.sex, holder[2]))
             return Resolution(holder[0], holder[3], reasons=(f"DATA_MISMATCH:{fields}",),
                               explanation=_explain(checked))

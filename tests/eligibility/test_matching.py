@@ -244,3 +244,39 @@ def test_a_relatives_id_number_does_not_outrank_the_person():
     assert compare(applicant, sister, FREQ).decision == "review"      # the birth date disagrees
     best = resolve(applicant, [("wife", wife), ("sister", sister), ("person", person)], FREQ)
     assert best is not None and best.candidate == "person" and best.decision == "match"
+
+
+def test_a_birth_date_many_share_is_weaker_evidence():
+    spike, other = PartialDate(2026, 1, 1), PartialDate(1980, 3, 15)
+    births = [spike] * 50 + [PartialDate(1950 + i % 70, 1 + i % 12, 1 + i % 28) for i in range(950)]
+    freq = NameFrequencies.from_names(["Nguyễn Văn An"] * 1000, births=births)
+    assert freq.dates == {"2026-01-01": 0.05}
+    a, b = Person("Nguyễn Văn An", spike), Person("Nguyễn Văn An", other)
+    assert compare(a, a, freq).fields[1].weight < 5 < compare(b, b, freq).fields[1].weight
+    # Fewer than DATE_SPIKE_MIN people on one day is no spike.
+    assert NameFrequencies.from_names(["Nguyễn Văn An"] * 10, births=[spike] * 10).dates == {}
+
+
+def test_thresholds_rise_with_the_registry():
+    small, measured, large = (Thresholds.for_population(n) for n in (10, 50_000, 800_000))
+    assert small == measured and (measured.match, measured.review) == (18.0, 12.0)
+    assert large.match == pytest.approx(22.0) and large.review == pytest.approx(16.0)
+
+
+@pytest.mark.parametrize(("written", "expected"), [
+    ("Hiếu Trầnn Quốc", "order-swapped, typo"),          # given name first, and a letter doubled
+    ("Hùng Nguyễn", "order-swapped, middle-name-differs"),  # given name first, Văn left out
+    ("Hùng Lê", "disagree"),
+])
+def test_name_order_swapped_together_with_other_noise(written, expected):
+    registered = {"order-swapped, typo": "Trần Quốc Hiếu"}.get(expected, "Nguyễn Văn Hùng")
+    result = compare_name(Name.parse(written), Name.parse(registered), FREQ)
+    assert result.level == expected
+    # Weak evidence for common names, but no veto as a disagreeing name is.
+    assert (result.weight > -1) == (expected != "disagree")
+
+
+def test_a_typo_in_one_name_part_with_a_year_only_still_meets_its_owner():
+    registered = blocking_keys(Person("Trần Thị My", PartialDate(1980, 3, 15), "00004", "01"))
+    assert registered & search_keys(Person("Tầrn Thị My", PartialDate(1980), "00004", "01"))
+    assert not registered & search_keys(Person("Tầrn Thị My", PartialDate(1980), "00008", "01"))  # another commune
