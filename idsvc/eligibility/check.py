@@ -25,6 +25,7 @@ import base64
 import hashlib
 import hmac
 from collections import Counter
+from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Mapping
 from collections.abc import Sequence
@@ -41,6 +42,7 @@ from idsvc import db
 from idsvc.audit import service as audit
 from idsvc.audit.tags import AuditAction
 from idsvc.db import utcnow
+from idsvc.eligibility import blockindex
 from idsvc.eligibility import dedup
 from idsvc.eligibility import matching
 from idsvc.eligibility import resolution
@@ -62,6 +64,35 @@ DUPLICATE_IN_BATCH = "DUPLICATE_IN_BATCH"
 ENROLLED_ELSEWHERE = "ENROLLED_ELSEWHERE"
 HIGHER_ALLOWANCE_ELSEWHERE = "HIGHER_ALLOWANCE_ELSEWHERE"
 DATA_MISMATCH = "DATA_MISMATCH"
+
+#: (vi, en) of the reason codes a check gives besides the programme's own rule codes (whose messages
+#: are in the rule set: :meth:`rules.RuleSet.messages`). A code with a part after ``:`` is listed
+#: under the part before it (:func:`message`).
+REASON_MESSAGES: dict[str, tuple[str, str]] = {
+    INVALID_ROW: ("Dòng không hợp lệ, không kiểm tra được", "The row cannot be read; it was not checked"),
+    MATCH_REVIEW: ("Có thể là một trong nhiều người: cán bộ cần xem xét",
+                   "May be one of several people: a clerk decides"),
+    DECEASED: ("Người này không còn sống vào ngày xét", "Not alive on the reference date"),
+    DUPLICATE_IN_BATCH: ("Trùng với một dòng trước trong danh sách", "The same person as an earlier row of the list"),
+    ENROLLED_ELSEWHERE: ("Đang hưởng trợ cấp của chương trình khác",
+                         "Enrolled in another programme of one allowance only"),
+    HIGHER_ALLOWANCE_ELSEWHERE: ("Đang hưởng mức trợ cấp bằng hoặc cao hơn ở chương trình khác",
+                                 "Already paid as much or more by another programme"),
+    DATA_MISMATCH: ("Thông tin không khớp với số định danh", "The details do not match the ID number's holder"),
+    "ID_OF_OTHER_PERSON": ("Số định danh của người khác; đã xác định theo thông tin cá nhân",
+                           "The ID number is another person's; the row was matched on its details"),
+    "ID_UNKNOWN": ("Số định danh không có trong CSDL", "No one holds this ID number"),
+    "ID_MALFORMED": ("Số định danh không đúng 12 hoặc 9 chữ số", "The ID number has neither 12 nor 9 digits"),
+    "OLD_ID_UNKNOWN": ("Số CMND không có trong CSDL", "No one held this old identity-card number"),
+    "OLD_ID_AMBIGUOUS": ("Số CMND của nhiều người", "Several people held this old identity-card number"),
+}
+
+
+def message(code: str, rule_messages: Mapping[str, tuple[str, str]] | None = None) -> tuple[str, str] | None:
+    """(vi, en) of a reason code (``DUPLICATE_IN_BATCH:D1`` under ``DUPLICATE_IN_BATCH``), or None."""
+    known = {**REASON_MESSAGES, **(rule_messages or {})}
+    return known.get(code) or known.get(code.split(":", 1)[0])
+
 
 #: Benefit categories of which a person receives one only, the highest: the monthly allowances of
 #: Decree 20/2021, and the social pension, which pays the higher amount to someone also entitled
@@ -103,13 +134,23 @@ class CheckedRow:
         }
 
 
-def pseudonym(programme_code: str, citizen_id: int) -> str:
-    """The person's pseudonym for one programme: ``P`` + 20 base32 characters (100 bits) of
+def pseudonyms(programme_code: str) -> Callable[[int], str]:
+    """The pseudonym of a person for one programme: ``P`` + 20 base32 characters (100 bits) of
     HMAC-SHA-256(key of the programme, internal id). Stable within the programme (a re-issued
-    number does not change it), different in every other, not reversible without the key."""
+    number does not change it), different in every other, not reversible without the key (derived
+    from ``HASH_KEY`` by :func:`idsvc.crypto.derived_key`, once per list)."""
     key = crypto.derived_key(f"eligibility-pseudonym:{programme_code}")
-    mac = hmac.new(key, str(citizen_id).encode(), hashlib.sha256).digest()
-    return "P" + base64.b32encode(mac).decode()[:20]
+
+    def of(citizen_id: int) -> str:
+        mac = hmac.new(key, str(citizen_id).encode(), hashlib.sha256).digest()
+        return "P" + base64.b32encode(mac[:15]).decode()[:20]
+
+    return of
+
+
+def pseudonym(programme_code: str, citizen_id: int) -> str:
+    """:func:`pseudonyms` of one person."""
+    return pseudonyms(programme_code)(citizen_id)
 
 
 def _chunks(ids: Iterable[int]) -> Iterable[list[int]]:
@@ -122,7 +163,8 @@ def public_ids(programme: Programme, citizen_ids: Iterable[int]) -> dict[int, st
     """What the programme sees of each person: the current number, or the pseudonym."""
     ids = set(citizen_ids)
     if not programme.may_receive_id_numbers:
-        return {i: pseudonym(programme.code, i) for i in ids}
+        of = pseudonyms(programme.code)
+        return {i: of(i) for i in ids}
     found: dict[int, str] = {}
     for chunk in _chunks(ids):
         for citizen_id, number in db.session().execute(
@@ -174,9 +216,12 @@ def assess(programme: Programme, rule_set: rules.RuleSet, facts: rules.PersonFac
     return Assessment(verdict, tuple(reasons))
 
 
-def frequencies(applicants: Sequence[Applicant]) -> matching.NameFrequencies:
-    """Name frequencies to compare the unresolved rows of one list with each other."""
-    return dedup.list_frequencies([a.full_name for a in applicants if not a.invalid])
+def frequencies(applicants: Sequence[Applicant], citizen_ids: Sequence[int | None]) -> matching.NameFrequencies:
+    """Name frequencies to compare the unresolved rows of one list with each other (only their
+    names are counted: the others are never compared on names)."""
+    names = [a.full_name for a, c in zip(applicants, citizen_ids, strict=True) if c is None and not a.invalid]
+    population, _ = blockindex.frequencies()
+    return dedup.list_frequencies(names, population)
 
 
 def life_status(facts: rules.PersonFacts, on: date) -> str:
@@ -196,7 +241,7 @@ def decide(programme: Programme, applicants: Sequence[Applicant], resolutions: S
     if len(applicants) != len(resolutions):
         raise ValueError("one resolution per applicant")
     citizen_ids = [None if a.invalid else r.citizen_id for a, r in zip(applicants, resolutions, strict=True)]
-    duplicates = dedup.find_duplicates(applicants, citizen_ids, frequencies(applicants))
+    duplicates = dedup.find_duplicates(applicants, citizen_ids, frequencies(applicants, citizen_ids))
     people = {c for c in citizen_ids if c is not None}
     facts = service.facts_for(people, on=on)
     others = enrolled_elsewhere(programme, facts)

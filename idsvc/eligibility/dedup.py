@@ -36,16 +36,30 @@ GIVEN_SHARE = 0.01
 MIN_ROWS_FOR_SHARES = 1000
 
 
-def list_frequencies(names: Sequence[str]) -> matching.NameFrequencies:
-    """Conservative name frequencies for comparing the rows of one list with each other: the
-    population's surname and middle-name shares, and a given name at least :data:`GIVEN_SHARE`."""
+def list_frequencies(names: Sequence[str],
+                     population: matching.NameFrequencies | None = None) -> matching.NameFrequencies:
+    """Conservative name frequencies for comparing the rows of one list with each other: each name
+    part as common as the commonest of its share in ``population`` (the registry's), the national
+    shares above, and a given name at least :data:`GIVEN_SHARE`; the birth-date spikes of
+    ``population``."""
     own = matching.NameFrequencies.from_names(names)
     long_list = len(names) >= MIN_ROWS_FOR_SHARES
+    known = population or matching.NameFrequencies({}, {}, {})
+
+    def merge(*tables: dict[str, float]) -> dict[str, float]:
+        merged: dict[str, float] = {}
+        for table in tables:
+            for name, share in table.items():
+                merged[name] = max(share, merged.get(name, 0.0))
+        return merged
+
     given = {name: max(GIVEN_SHARE, share if long_list else 0.0) for name, share in own.given.items()}
+    # A short list's own shares say nothing of the population, except for names no table knows.
     return matching.NameFrequencies(
-        surname={**own.surname, **SURNAMES} if not long_list else {**SURNAMES, **own.surname},
-        middle={**own.middle, **MIDDLES} if not long_list else {**MIDDLES, **own.middle},
-        given=given, floor=1e-4)
+        surname=merge({n: v for n, v in own.surname.items() if long_list or n not in SURNAMES}, SURNAMES,
+                      known.surname),
+        middle=merge({n: v for n, v in own.middle.items() if long_list or n not in MIDDLES}, MIDDLES, known.middle),
+        given=merge(given, known.given), floor=1e-4, dates=dict(known.dates))
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,6 +1,6 @@
-"""Eligibility tables: programmes and the versions of their rule sets (append-only), the clients
-registered for each programme, the asynchronous list checks (batches) with their rows, the
-block-key index of the registry that identity resolution searches, enrolments."""
+"""Eligibility tables: programmes and the versions of their rule sets (append-only); the clients
+registered for each programme; the asynchronous list checks (batches) with their rows; the
+block-key index of the registry that identity resolution searches; enrolments."""
 
 from __future__ import annotations
 
@@ -80,6 +80,37 @@ class ProgrammeRuleSet(Base):
     #: SHA-256 of the programme file this version came from: an unchanged file adds no version.
     source_sha256: Mapped[str] = mapped_column(String(64))
     source_name: Mapped[str] = mapped_column(String(200))
+
+
+class Enrolment(Base):
+    """A person a programme enrolled (pays), from ``enrolled_at`` until ``ended_at``.
+
+    One active enrolment (``ended_at`` NULL) per programme and person. The ``last_*`` columns are
+    what the last check or recheck saw, so that a recheck reports what changed since.
+    """
+
+    __tablename__ = "enrolment"
+    __table_args__ = (
+        Index("uq_enrolment_active", "programme_id", "citizen_id", unique=True,
+              sqlite_where=text("ended_at IS NULL"), postgresql_where=text("ended_at IS NULL")),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    programme_id: Mapped[int] = mapped_column(ForeignKey("programme.id"))
+    citizen_id: Mapped[int] = mapped_column(ForeignKey("citizen.id"), index=True)
+    #: The programme's own reference of the row that enrolled the person.
+    ref: Mapped[str] = mapped_column(String(64))
+    enrolled_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    enrolled_by: Mapped[str] = mapped_column(String(100))
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_checked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: "ELIGIBLE", "NOT_ELIGIBLE" or "REVIEW", and its reason codes.
+    last_verdict: Mapped[str] = mapped_column(String(20))
+    last_reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
+    #: Permanent commune and life status seen then (never shown to the programme: a recheck
+    #: reports only that they changed).
+    last_commune_code: Mapped[str | None] = mapped_column(String(5))
+    last_status: Mapped[str] = mapped_column(String(10))
 
 
 class ProgrammeClient(Base):
@@ -228,32 +259,3 @@ class BlockIndexState(Base):
 
 #: The index is refreshed from the citizens changed since its watermark: found by this index.
 Index("ix_citizen_updated_at_id", Citizen.updated_at, Citizen.id)
-class Enrolment(Base):
-    """A person a programme enrolled (pays), from ``enrolled_at`` until ``ended_at``.
-
-    One active enrolment (``ended_at`` NULL) per programme and person. The ``last_*`` columns are
-    what the last check or recheck saw, so that a recheck reports what changed since.
-    """
-
-    __tablename__ = "enrolment"
-    __table_args__ = (
-        Index("uq_enrolment_active", "programme_id", "citizen_id", unique=True,
-              sqlite_where=text("ended_at IS NULL"), postgresql_where=text("ended_at IS NULL")),
-    )
-
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    programme_id: Mapped[int] = mapped_column(ForeignKey("programme.id"))
-    citizen_id: Mapped[int] = mapped_column(ForeignKey("citizen.id"), index=True)
-    #: The programme's own reference of the row that enrolled the person.
-    ref: Mapped[str] = mapped_column(String(64))
-    enrolled_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    enrolled_by: Mapped[str] = mapped_column(String(100))
-    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    last_checked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    #: "ELIGIBLE", "NOT_ELIGIBLE" or "REVIEW", and its reason codes.
-    last_verdict: Mapped[str] = mapped_column(String(20))
-    last_reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
-    #: Permanent commune and life status seen then (never shown to the programme: a recheck
-    #: reports only that they changed).
-    last_commune_code: Mapped[str | None] = mapped_column(String(5))
-    last_status: Mapped[str] = mapped_column(String(10))

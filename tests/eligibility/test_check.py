@@ -11,6 +11,7 @@ from sqlalchemy import select
 from idsvc import db
 from idsvc.audit.models import AuditEvent
 from idsvc.eligibility import check
+from idsvc.eligibility import service
 from idsvc.eligibility.applicants import applicant
 from idsvc.eligibility.models import Enrolment
 from idsvc.eligibility.resolution import Resolution
@@ -200,3 +201,37 @@ def test_the_check_is_audited_once_per_list_and_once_per_person(create_citizen) 
     people = db.session().scalars(select(AuditEvent).where(AuditEvent.action == "eligibility:person:check")).all()
     assert sorted(e.subject_id for e in people) == sorted([str(a.id), str(b.id)])
     assert all(e.data["programme"] == programme.code and "id_number" not in e.data for e in people)
+
+
+def test_rows_without_a_usable_number_are_resolved_on_their_details(create_citizen) -> None:
+    programme = make_programme()
+    lan = create_citizen(full_name="Kiều Thị Diệp Lan", birth_year=1950, birth_month=2, birth_day=9, sex="F")
+    rows = [row_of(lan, 1, citizen_id=""), row_of(lan, 2, citizen_id="123456789", full_name="Kieu Thi Diep Lan"),
+            row_of(lan, 3, date_of_birth="10/02/1951")]
+    checked = check.check(programme, rows, on=ON, actor="t")
+    assert [(r.verdict, r.match, r.duplicate_group) for r in checked] == [
+        ("ELIGIBLE", "details", "D1"), ("NOT_ELIGIBLE", "details", "D1"), ("NOT_ELIGIBLE", "id", "D1")]
+    assert checked[0].score is not None and checked[0].score > 22
+    assert checked[0].citizen_id == checked[1].citizen_id == checked[2].citizen_id
+    # Alone, the row with the wrong date of birth is a mismatch a clerk must look at.
+    [alone] = check.check(programme, [rows[2]], on=ON, actor="t")
+    assert (alone.verdict, alone.reasons) == ("REVIEW", ("DATA_MISMATCH:dob",))
+
+
+def test_every_reason_of_a_check_has_a_vietnamese_and_an_english_message(create_citizen) -> None:
+    programme = make_programme(ids=True)
+    person, dead = create_citizen(birth_year=1950), create_citizen(birth_year=1940, full_name="Lê Văn Hùng")
+    registry.record_death(dead, date(2026, 1, 1), actor="t", reason="death certificate")
+    check.check(make_programme("test-other", coefficient="2.0"), [row_of(person, 1)], on=ON, actor="t", enrol=True)
+    bad = applicant({"ref": "B", "full_name": "", "citizen_id": "", "date_of_birth": ""}, 5, today=ON)
+    rows = [row_of(person, 1), row_of(person, 2), row_of(dead, 3), bad]
+    found = [resolved(person, "id", "DATA_MISMATCH:dob"), resolved(person),
+             resolved(dead, "details", "ID_OF_OTHER_PERSON"), Resolution(None, "none")]
+    checked = check.decide(programme, rows, found, on=ON, actor="t")
+    messages = service.rule_set(programme).messages()
+    codes = {code for row in checked for code in row.reasons}
+    assert len(codes) == 7
+    for code in codes:
+        vi, en = check.message(code, messages) or ("", "")
+        assert vi and en and vi != en, code
+    assert check.message("NO_SUCH_CODE") is None

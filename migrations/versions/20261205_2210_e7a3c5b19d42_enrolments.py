@@ -1,8 +1,8 @@
 """Eligibility: enrolments, one active per programme and person, with what the last check saw.
 
 Revision ID: e7a3c5b19d42
-Revises: c4d2a7e91f05
-Create Date: 2026-12-05 22:00:00+00:00
+Revises: e8b1f3a0c6d2
+Create Date: 2026-12-05 22:10:00+00:00
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = 'e7a3c5b19d42'
-down_revision = 'c4d2a7e91f05'
+down_revision = 'e8b1f3a0c6d2'
 branch_labels = None
 depends_on = None
 

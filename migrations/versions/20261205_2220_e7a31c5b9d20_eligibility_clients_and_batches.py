@@ -1,8 +1,8 @@
 """Eligibility: the clients registered for each programme, and asynchronous list checks (batches).
 
 Revision ID: e7a31c5b9d20
-Revises: c4d2a7e91f05
-Create Date: 2026-12-05 22:00:00+00:00
+Revises: e7a3c5b19d42
+Create Date: 2026-12-05 22:20:00+00:00
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = 'e7a31c5b9d20'
-down_revision = 'c4d2a7e91f05'
+down_revision = 'e7a3c5b19d42'
 branch_labels = None
 depends_on = None
 
