@@ -88,8 +88,8 @@ class Worker:
             try:
                 worked = self.step()
             except Exception:  # the database away (a restart, a lock held too long): try again later
+                # (each step is a db.transaction(), rolled back already)
                 log.exception("eligibility worker %s: a step failed; trying again", self.name)
-                db.session().rollback()
                 if once:
                     raise
                 sleep(max(self.poll_seconds, 1.0))
