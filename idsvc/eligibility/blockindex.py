@@ -15,6 +15,7 @@ nothing changed it costs two small queries.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import Counter
 from collections.abc import Callable
@@ -39,6 +40,10 @@ from sqlalchemy import update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
+from sqlalchemy.schema import AddConstraint
+from sqlalchemy.schema import CreateIndex
+from sqlalchemy.schema import DropConstraint
+from sqlalchemy.schema import DropIndex
 
 from idsvc import db
 from idsvc.eligibility.matching import Name
@@ -69,7 +74,12 @@ PERSON_COLUMNS = (Citizen.id, Citizen.full_name, Citizen.birth_year, Citizen.bir
 def person_of(row: Row[Any] | Sequence[Any], offset: int = 0) -> Person:
     """The :class:`Person` of a row whose columns from ``offset`` on are :data:`PERSON_COLUMNS`."""
     _id, name, year, month, day, commune, province, number, _sex = row[offset:offset + len(PERSON_COLUMNS)]
-    return Person(name, PartialDate(year, month, day), commune, province, number)
+    return Person(name, _date(year, month, day), commune, province, number)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _date(year: int, month: int | None, day: int | None) -> PartialDate:
+    return PartialDate(year, month, day)
 
 
 def citizen_keys(person: Person) -> set[str]:
@@ -125,9 +135,11 @@ def _add_counts(session: Session, counts: Counter[tuple[str, str]], citizens: in
                         .values(citizens=BlockIndexState.citizens + citizens))
 
 
-def _rekey(session: Session, rows: Sequence[Any], *, replace: bool) -> None:
+def _rekey(session: Session, rows: Sequence[Any], *, replace: bool,
+           counted: tuple[Counter[tuple[str, str]], list[int]] | None = None) -> None:
     """Write the keys of ``rows`` (:data:`PERSON_COLUMNS`); ``replace``: delete their old keys first,
-    taking their old name parts off the counts."""
+    taking their old name parts off the counts. ``counted``: add the counts there instead of to
+    the table (a rebuild writes them once, at the end)."""
     ids = [row[0] for row in rows]
     counts: Counter[tuple[str, str]] = Counter()
     citizens = 0
@@ -147,7 +159,11 @@ def _rekey(session: Session, rows: Sequence[Any], *, replace: bool) -> None:
                 counts.update(_parts(key))
                 citizens += 1
     _write_keys(session, pairs)
-    _add_counts(session, counts, citizens)
+    if counted is None:
+        _add_counts(session, counts, citizens)
+    else:
+        counted[0].update(counts)
+        counted[1][0] += citizens
 
 
 def _changed_since(at: datetime, last_id: int) -> Any:
@@ -203,24 +219,52 @@ def rebuild_index(progress: Callable[[int], None] | None = None) -> int:
     s = db.session()
     latest = s.execute(select(Citizen.updated_at, Citizen.id)
                        .order_by(Citizen.updated_at.desc(), Citizen.id.desc()).limit(1)).first()
-    s.execute(delete(CitizenBlockKey))
-    s.execute(delete(NameFrequency))
+    pg = s.get_bind().dialect.name == "postgresql"
+    table = CitizenBlockKey.__table__
+    indexes = sorted(table.indexes, key=lambda ix: str(ix.name))
+    if pg:  # empty, and without its indexes until filled: built once at the end, much faster
+        s.execute(text("TRUNCATE citizen_block_key, name_frequency"))
+        s.execute(DropConstraint(table.primary_key))
+        for ix in indexes:
+            s.execute(DropIndex(ix))
+    else:
+        s.execute(delete(CitizenBlockKey))
+        s.execute(delete(NameFrequency))
     s.execute(delete(BlockIndexState))
     s.execute(insert(BlockIndexState).values(
         id=_STATE, watermark_at=latest[0] if latest else _EPOCH, watermark_id=latest[1] if latest else 0,
         citizens=0, rebuilt_at=datetime.now(UTC)))
     last_id, done = 0, 0
+    counted: tuple[Counter[tuple[str, str]], list[int]] = (Counter(), [0])
     base = select(*PERSON_COLUMNS).outerjoin(Commune, Commune.code == Citizen.permanent_commune_code)
     while True:
         rows = s.execute(base.where(Citizen.id > last_id).order_by(Citizen.id).limit(BATCH)).all()
         if not rows:
             break
-        _rekey(s, rows, replace=False)
+        _rekey(s, rows, replace=False, counted=counted)
         done += len(rows)
         last_id = rows[-1][0]
         if progress is not None:
             progress(len(rows))
+    if pg:
+        s.execute(AddConstraint(table.primary_key))
+        for ix in indexes:
+            s.execute(CreateIndex(ix))
+    _add_counts(s, counted[0], counted[1][0])
+    # Fresh statistics, or the planner takes the search's join for a scan of the whole index.
+    s.execute(text("ANALYZE citizen_block_key"))
+    s.execute(text("ANALYZE name_frequency"))
     return done
+
+
+def vacuum() -> None:
+    """PostgreSQL: ``VACUUM`` the index after a rebuild is committed, so that searches read the
+    index alone (index-only scans need the visibility map). Nothing on SQLite."""
+    engine = db.get_db().engine
+    if engine.dialect.name != "postgresql":
+        return
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("VACUUM (ANALYZE) citizen_block_key")
 
 
 # --------------------------------------------------------------------------------------------
@@ -261,7 +305,16 @@ def candidates(searches: Mapping[int, Collection[str]]) -> dict[int, list[tuple[
     s.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS eligibility_search_key "
                    "(row_no INTEGER NOT NULL, key VARCHAR(250) NOT NULL)"))
     s.execute(text("DELETE FROM eligibility_search_key"))
-    s.execute(text("INSERT INTO eligibility_search_key (row_no, key) VALUES (:row_no, :key)"), pairs)
+    conn = s.connection()
+    if conn.dialect.name == "postgresql":
+        data = "".join(f"{p['row_no']}\t{p['key']}\n" for p in pairs)
+        if "\\" in data:
+            data = data.replace("\\", "\\\\")
+        driver: Any = conn.connection.driver_connection
+        with driver.cursor() as cur, cur.copy("COPY eligibility_search_key (row_no, key) FROM STDIN") as copy:
+            copy.write(data.encode())
+    else:
+        s.execute(text("INSERT INTO eligibility_search_key (row_no, key) VALUES (:row_no, :key)"), pairs)
     for row in s.execute(text(  # the columns of PERSON_COLUMNS
             "SELECT p.row_no, c.id, c.full_name, c.birth_year, c.birth_month, c.birth_day, "
             "c.permanent_commune_code, m.province_code, c.id_number, c.sex "

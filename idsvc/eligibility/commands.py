@@ -131,6 +131,7 @@ def index() -> None:
     """
     with click.progressbar(length=in_transaction(blockindex.citizen_count), label="Indexing citizens") as bar:
         done = in_transaction(lambda: blockindex.rebuild_index(bar.update))
+    blockindex.vacuum()
     click.echo(f"Indexed {done} citizens.")
 
 

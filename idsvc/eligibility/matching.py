@@ -15,6 +15,7 @@ scans the registry row by row (see :func:`blocking_keys` for the intended query)
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections import Counter
@@ -73,8 +74,8 @@ class Name:
 
     @classmethod
     def parse(cls, text: str) -> Name:
-        exact = tuple(normalise(text).split())
-        return cls(exact, tuple(fold(t) for t in exact))
+        """Cached: a batch compares the same names (its rows', its candidates') many times."""
+        return _parse(text)
 
     @property
     def surname(self) -> str:
@@ -87,6 +88,12 @@ class Name:
     @property
     def middle(self) -> tuple[str, ...]:
         return self.folded[1:-1]
+
+
+@functools.lru_cache(maxsize=1 << 17)
+def _parse(text: str) -> Name:
+    exact = tuple(normalise(text).split())
+    return Name(exact, tuple(fold(t) for t in exact))
 
 
 # --------------------------------------------------------------------------------------------
@@ -252,6 +259,8 @@ def _name_levels(a: Name, b: Name) -> tuple[NameLevel, Name, Name]:
         return level, a, b
     for x, y in ((a, b), (b, a)):
         for reading in _other_readings(x):
+            if not _within(reading.folded[0], y.folded[0], 1):
+                continue  # every level below needs the surnames alike
             level = _near(reading, y)
             if level == "middle-name-differs":
                 return "order-swapped, middle-name-differs", reading, y
