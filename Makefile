@@ -27,10 +27,12 @@ setup: install
 	$(BIN)/idsvc seed --if-empty
 
 # The demo agency (a relying party, at 127.0.0.1:8000 where the seeded demo-agency client's
-# redirect URI points) runs in the background and stops with the provider: Ctrl-C, or any exit.
+# redirect URI points) and the eligibility worker (which checks the lists uploaded as batches) run
+# in the background and stop with the provider: Ctrl-C, or any exit.
 run: setup
 	$(BIN)/idsvc demo-agency --host $(HOST) --port 8000 & agency=$$!; \
-	trap 'kill $$agency 2>/dev/null' EXIT; trap 'exit 130' INT TERM; \
+	$(BIN)/idsvc eligibility worker & worker=$$!; \
+	trap 'kill $$agency $$worker 2>/dev/null' EXIT; trap 'exit 130' INT TERM; \
 	$(BIN)/idsvc run --host $(HOST) --port $(PORT)
 
 lint: install

@@ -24,6 +24,7 @@ def create_app(config: dict[str, Any] | None = None, *, serving: bool = True) ->
     from idsvc import web
     from idsvc.config import check_production
     from idsvc.config import load_config
+    from idsvc.eligibility import api as eligibility_api
     from idsvc.identity import receivers as identity_receivers
     from idsvc.identity import views as identity_views
     from idsvc.oidc import admin_api
@@ -52,8 +53,10 @@ def create_app(config: dict[str, Any] | None = None, *, serving: bool = True) ->
     app.register_blueprint(oidc_views.bp)
     app.register_blueprint(admin_api.bp)
     app.register_blueprint(registry_api.bp)
+    app.register_blueprint(eligibility_api.bp)
     web.csrf.exempt(admin_api.bp)  # bearer tokens, no cookies: nothing to forge
     web.csrf.exempt(registry_api.bp)
+    web.csrf.exempt(eligibility_api.bp)
     errors.register_error_handlers(app)
     documents.init_app(app)
     cli.register_commands(app)

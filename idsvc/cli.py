@@ -110,6 +110,7 @@ def seed(if_empty: bool) -> None:
     from flask import current_app
 
     from idsvc.eligibility import commands as eligibility_commands
+    from idsvc.eligibility import seed as eligibility_seed
     from idsvc.eligibility.sources import commands as sources_commands
     from idsvc.identity import seed as identity_seed
     from idsvc.oidc import seed as oidc_seed
@@ -124,3 +125,4 @@ def seed(if_empty: bool) -> None:
         click.echo(line)
     for line in sources_commands.load_demo("system:seed"):
         click.echo(line)
+    eligibility_seed.run(echo=click.echo)

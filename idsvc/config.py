@@ -65,6 +65,16 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         "KEYS_RECHECK_SECONDS": float(env.get("IDSVC_KEYS_RECHECK_SECONDS", "5")),
         # How long a process keeps a client it has looked up (see oidc.clients.find_client).
         "CLIENT_CACHE_SECONDS": float(env.get("IDSVC_CLIENT_CACHE_SECONDS", "5")),
+        # Eligibility list checks: how long uploaded lists and their results are kept (days, from
+        # the upload; `idsvc purge` deletes them), how large a batch may be, the rows a worker
+        # resolves in one go, how long a worker's claim on a chunk lasts before another may take
+        # it over, and how often an idle worker looks for work.
+        "ELIGIBILITY_RETENTION_DAYS": int(env.get("IDSVC_ELIGIBILITY_RETENTION_DAYS", "30")),
+        "ELIGIBILITY_BATCH_MAX_BYTES": int(env.get("IDSVC_ELIGIBILITY_BATCH_MAX_BYTES", str(50 * 1024 * 1024))),
+        "ELIGIBILITY_BATCH_MAX_ROWS": int(env.get("IDSVC_ELIGIBILITY_BATCH_MAX_ROWS", "1000000")),
+        "ELIGIBILITY_CHUNK_ROWS": int(env.get("IDSVC_ELIGIBILITY_CHUNK_ROWS", "1000")),
+        "ELIGIBILITY_LEASE_SECONDS": float(env.get("IDSVC_ELIGIBILITY_LEASE_SECONDS", "300")),
+        "ELIGIBILITY_WORKER_POLL_SECONDS": float(env.get("IDSVC_ELIGIBILITY_WORKER_POLL_SECONDS", "2")),
         "SESSION_IDLE_MINUTES": 30,
         "SESSION_MAX_HOURS": 12,
         "AUTHORIZATION_CODE_SECONDS": 60,

@@ -3,6 +3,10 @@
 Each kind of row has its rule written once, in :data:`RULES`. A row goes only ``grace`` seconds
 after its end, so that a worker whose clock is behind never loses a row it still uses.
 
+Uploaded applicant lists and their results (eligibility batches) go ``ELIGIBILITY_RETENTION_DAYS``
+after the upload, whatever became of the batch; the batch itself stays as a ``purged`` tombstone,
+so that its status URL answers 410 Gone (:func:`idsvc.eligibility.batches.purge_expired`).
+
 No foreign key cascades, so the rules run in the order of the references: tokens before the
 authorization codes they were issued from, codes before the login sessions they were made in.
 
@@ -48,6 +52,7 @@ from idsvc import db
 from idsvc.audit import service as audit
 from idsvc.audit.tags import AuditAction
 from idsvc.db import utcnow
+from idsvc.eligibility import batches as eligibility_batches
 from idsvc.identity.models import ActivationCode
 from idsvc.identity.models import LoginSession
 from idsvc.identity.models import OutboxMessage
@@ -73,12 +78,15 @@ class Horizon:
     #: An outbox message created before it is of no use any more: the only messages are
     #: activation codes, which expire ``ACTIVATION_CODE_HOURS`` after they are sent.
     outbox_cutoff: datetime
+    #: An eligibility batch uploaded before it is past its retention: its rows and results go.
+    batch_cutoff: datetime
 
     @classmethod
     def at(cls, now: datetime, grace_seconds: int, config: Any) -> Horizon:
         cutoff = now - timedelta(seconds=grace_seconds)
         return cls(cutoff=cutoff, idle_cutoff=cutoff - timedelta(minutes=config["SESSION_IDLE_MINUTES"]),
-                   outbox_cutoff=cutoff - timedelta(hours=config["ACTIVATION_CODE_HOURS"]))
+                   outbox_cutoff=cutoff - timedelta(hours=config["ACTIVATION_CODE_HOURS"]),
+                   batch_cutoff=now - timedelta(days=config["ELIGIBILITY_RETENTION_DAYS"]))
 
 
 #: ``over(horizon, counting)``: the rows whose use is over. ``counting`` (dry run): a row that only
@@ -162,6 +170,10 @@ RULES: tuple[Rule, ...] = (
 )
 
 
+#: The name under which the purge counts the rows of uploaded applicant lists (with their results).
+BATCH_ROWS = "check_batch_row"
+
+
 @dataclass
 class PurgeResult:
     """Rows deleted (or, in a dry run, that would be) per table, in the order of :data:`RULES`."""
@@ -190,21 +202,25 @@ def purge(*, batch_size: int = DEFAULT_BATCH_SIZE, grace_seconds: int = DEFAULT_
         raise ValueError(f"batch_size is 1 to {MAX_BATCH_SIZE} and grace_seconds not negative")
     horizon = Horizon.at(now or utcnow(), grace_seconds, current_app.config)
     result = PurgeResult(dry_run=dry_run)
-    for rule in RULES:
-        result.counts.setdefault(rule.name, 0)
-        result.batches.setdefault(rule.name, 0)
+    for name in [rule.name for rule in RULES] + [BATCH_ROWS]:
+        result.counts.setdefault(name, 0)
+        result.batches.setdefault(name, 0)
     if dry_run:
         reader = db.get_db().read_sessionmaker()
         try:
             for rule in RULES:
                 count = select(func.count()).select_from(rule.table).where(rule.over(horizon, True))
                 result.counts[rule.name] += reader.scalar(count) or 0
+            result.counts[BATCH_ROWS] = eligibility_batches.count_expired_rows(reader, horizon.batch_cutoff)
         finally:
             reader.close()
         return result
     try:
         for rule in RULES:
             _purge_rule(rule, horizon, batch_size, result)
+        rows, tombstones = eligibility_batches.purge_expired(horizon.batch_cutoff, batch_size)
+        result.counts[BATCH_ROWS] += rows
+        result.batches[BATCH_ROWS] += tombstones
     except BaseException as exc:
         with db.transaction():
             _record(result, actor, horizon, batch_size, grace_seconds, interrupted=type(exc).__name__)

@@ -221,7 +221,7 @@ def test_dry_run_counts_what_the_run_deletes_and_changes_nothing(rows: Rows) -> 
     dry = housekeeping.purge(dry_run=True, now=now)
 
     assert dry.counts == {"oauth_token": 1, "authorization_code": 1, "login_session": 2, "used_assertion": 1,
-                          "activation_code": 1, "outbox_message": 1}
+                          "activation_code": 1, "outbox_message": 1, "check_batch_row": 0}
     assert {model: _count(model) for model in before} == before
     assert _events() == []
 
@@ -321,7 +321,8 @@ def test_the_run_is_audited_once_with_its_counts(rows: Rows) -> None:
     (event,) = _events()
     assert event.actor == "ops:cron"
     assert event.data["deleted"] == {"oauth_token": 1, "authorization_code": 0, "login_session": 0,
-                                     "used_assertion": 1, "activation_code": 0, "outbox_message": 0}
+                                     "used_assertion": 1, "activation_code": 0, "outbox_message": 0,
+                                     "check_batch_row": 0}
     assert event.data["grace_seconds"] == GRACE and event.data["batch_size"] == housekeeping.DEFAULT_BATCH_SIZE
 
 

@@ -30,7 +30,8 @@ KEEP_REFUSALS = {
     "identity.change_password": {400},
     "oidc.token": {400},
 }
-READ_ONLY = {"oidc.introspect", "web.healthz", "web.readyz", "i18n.switch"}
+READ_ONLY = {"oidc.introspect", "web.healthz", "web.readyz", "i18n.switch", "eligibility_api.batch_status",
+             "eligibility_api.batch_results"}
 GROUP_COMMIT = {"oidc.token"}
 
 

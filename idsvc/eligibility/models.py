@@ -1,5 +1,6 @@
-"""Eligibility tables: programmes and the versions of their rule sets (append-only); the block-key
-index of the registry that identity resolution searches; enrolments."""
+"""Eligibility tables: programmes and the versions of their rule sets (append-only); the clients
+registered for each programme; the asynchronous list checks (batches) with their rows; the
+block-key index of the registry that identity resolution searches; enrolments."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from sqlalchemy import ForeignKey
 from sqlalchemy import Index
 from sqlalchemy import Integer
 from sqlalchemy import Numeric
+from sqlalchemy import PrimaryKeyConstraint
 from sqlalchemy import String
 from sqlalchemy import Text
 from sqlalchemy import UniqueConstraint
@@ -122,6 +124,112 @@ class Enrolment(Base):
     #: reports only that they changed).
     last_commune_code: Mapped[str | None] = mapped_column(String(5))
     last_status: Mapped[str] = mapped_column(String(10))
+
+
+class ProgrammeClient(Base):
+    """An OAuth client (a programme's back-end) registered to check lists against a programme."""
+
+    __tablename__ = "programme_client"
+    __table_args__ = (UniqueConstraint("programme_id", "client_pk"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    programme_id: Mapped[int] = mapped_column(ForeignKey("programme.id"))
+    client_pk: Mapped[int] = mapped_column(ForeignKey("oauth_client.id"), index=True)
+    granted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    granted_by: Mapped[str] = mapped_column(String(100))
+
+
+#: A batch's states: ``queued`` (uploaded), ``running`` (a worker began), ``done``, ``failed``,
+#: ``purged`` (its rows and results deleted after the retention: the status URL answers 410).
+BATCH_STATES = ("queued", "running", "done", "failed", "purged")
+
+
+class CheckBatch(Base):
+    """A list uploaded for an asynchronous check, and where its check stands.
+
+    The decision step over the whole list is claimed with a lease (``claimed_by``, ``lease_until``)
+    like a chunk (:class:`CheckBatchChunk`).
+    """
+
+    __tablename__ = "check_batch"
+    __table_args__ = (Index("ix_check_batch_state_created_at", "state", "created_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    #: The public, unguessable name of the batch in its URLs.
+    key: Mapped[str] = mapped_column(String(32), unique=True)
+    programme_id: Mapped[int] = mapped_column(ForeignKey("programme.id"), index=True)
+    #: The client that submitted it: the only one that may read it.
+    client_pk: Mapped[int] = mapped_column(ForeignKey("oauth_client.id"), index=True)
+    #: Who submitted it, for the audit trail of the check (``client:<client_id>``).
+    actor: Mapped[str] = mapped_column(String(100))
+    state: Mapped[str] = mapped_column(String(10), default="queued")
+    #: The date the rules are evaluated on.
+    reference_date: Mapped[date] = mapped_column(Date)
+    #: The date (in Vietnam) the list was submitted: a birth date after it is in the future.
+    submitted_on: Mapped[date] = mapped_column(Date)
+    #: Set when the results are decided.
+    rule_set_version: Mapped[int | None] = mapped_column(Integer)
+    rows_total: Mapped[int] = mapped_column(Integer, default=0)
+    rows_resolved: Mapped[int] = mapped_column(Integer, default=0)
+    rows_done: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Why the batch failed (``failed``), for the client.
+    error: Mapped[str | None] = mapped_column(Text)
+    #: The worker deciding the batch, and until when its claim holds.
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class CheckBatchChunk(Base):
+    """Consecutive rows of a batch that one worker resolves in one go (``pending`` → ``resolved``).
+
+    A worker claims a pending chunk whose lease is free or expired; a worker killed mid-way leaves
+    its lease to expire, and another takes the chunk over. The resolutions are stored in the
+    transaction that marks the chunk resolved, only by the worker that still holds the claim.
+    """
+
+    __tablename__ = "check_batch_chunk"
+    __table_args__ = (UniqueConstraint("batch_id", "number"), Index("ix_check_batch_chunk_state", "state"))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("check_batch.id"))
+    #: 0, 1, ... in the order of the list.
+    number: Mapped[int] = mapped_column(Integer)
+    rows: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(10), default="pending")
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: How many times a worker claimed it (1 unless a worker died or failed on it).
+    claims: Mapped[int] = mapped_column(Integer, default=0)
+    #: How many times resolving it raised an error; the batch fails at the limit.
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class CheckBatchRow(Base):
+    """One row of an uploaded list: the values as sent, then its resolution, then its result."""
+
+    __tablename__ = "check_batch_row"
+    __table_args__ = (PrimaryKeyConstraint("batch_id", "line"), Index("ix_check_batch_row_batch_id_chunk",
+                                                                      "batch_id", "chunk"))
+
+    batch_id: Mapped[int] = mapped_column(ForeignKey("check_batch.id"))
+    #: The row's line in the uploaded file (CSV: 2 is the first row after the header).
+    line: Mapped[int] = mapped_column(Integer)
+    #: :attr:`CheckBatchChunk.number` of the chunk it belongs to.
+    chunk: Mapped[int] = mapped_column(Integer)
+    #: The row's values by column, as read.
+    row_values: Mapped[dict[str, str]] = mapped_column("values", JSON)
+    #: Why the row could not even be read (bad CSV quoting, not a JSON object), or None.
+    error: Mapped[str | None] = mapped_column(String(500))
+    #: ``Resolution.to_dict()``, once its chunk is resolved.
+    resolution: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    #: ``{"row": CheckedRow.as_output(), "reasons": [...]}``, once the batch is decided (the reasons
+    #: as a list too: a reason of an invalid row may hold the ``;`` that joins them in ``row``).
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class CitizenBlockKey(Base):
