@@ -335,7 +335,7 @@ def candidates(searches: Mapping[int, Collection[str]]) -> dict[int, list[tuple[
     # matching.usable_keys in SQL: a row's blocks of at most BLOCK_CAP records when it meets one,
     # else all of its blocks; then the candidates' details (the columns of PERSON_COLUMNS).
     for row in s.execute(text(
-            "WITH sizes AS (SELECT k.key, count(*) AS n FROM citizen_block_key k "
+            "WITH sizes AS (SELECT k.key, count(*) AS n FROM citizen_block_key k "  # noqa: S608  (fixed text)
             "WHERE k.key IN (SELECT key FROM eligibility_search_key) GROUP BY k.key), "
             "narrow AS (SELECT DISTINCT t.row_no FROM eligibility_search_key t JOIN sizes z ON z.key = t.key "
             "WHERE z.n <= :cap), "
@@ -344,7 +344,8 @@ def candidates(searches: Mapping[int, Collection[str]]) -> dict[int, list[tuple[
             "SELECT p.row_no, c.id, c.full_name, c.birth_year, c.birth_month, c.birth_day, "
             "c.permanent_commune_code, m.province_code, c.id_number, c.sex "
             "FROM (SELECT DISTINCT u.row_no, k.citizen_id FROM used u "
-            "JOIN citizen_block_key k ON k.key = u.key) p " + _CANDIDATE_JOIN[conn.dialect.name == "postgresql"]
+            "JOIN citizen_block_key k ON k.key = u.key) p "
+            + _CANDIDATE_JOIN[conn.dialect.name == "postgresql"]
             + " LEFT JOIN commune m ON m.code = c.permanent_commune_code"), {"cap": BLOCK_CAP}):
         found.setdefault(row[0], []).append((row[1], person_of(row, 1)))
     return found
