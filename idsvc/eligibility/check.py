@@ -242,7 +242,11 @@ def decide(programme: Programme, applicants: Sequence[Applicant], resolutions: S
     if len(applicants) != len(resolutions):
         raise ValueError("one resolution per applicant")
     citizen_ids = [None if a.invalid else r.citizen_id for a, r in zip(applicants, resolutions, strict=True)]
-    duplicates = dedup.find_duplicates(applicants, citizen_ids, frequencies(applicants, citizen_ids))
+    # A row whose details disagree with its number's holder is not known to be that person: it is
+    # compared on its details, like a row that was not resolved.
+    sure = [None if any(x.startswith(DATA_MISMATCH) for x in r.reasons) else c
+            for c, r in zip(citizen_ids, resolutions, strict=True)]
+    duplicates = dedup.find_duplicates(applicants, sure, frequencies(applicants, sure))
     people = {c for c in citizen_ids if c is not None}
     facts = service.facts_for(people, on=on)
     others = enrolled_elsewhere(programme, facts)

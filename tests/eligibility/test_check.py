@@ -98,6 +98,17 @@ def test_identity_reasons_are_added_and_a_mismatch_is_reviewed(create_citizen) -
     assert checked[0].monthly_amount is None and checked[1].monthly_amount == 750000
 
 
+def test_a_row_with_the_holders_number_but_other_details_is_no_duplicate_of_the_holder(create_citizen) -> None:
+    # A wife listed with her husband's number, next to the husband's own row: two people, not one.
+    programme = make_programme()
+    husband = create_citizen(birth_year=1950)
+    rows = [row_of(husband, 1), row_of(husband, 2, full_name="Trần Thị Lan", date_of_birth="1952-03-01", sex="F")]
+    found = [resolved(husband, "id"), resolved(husband, "id", "DATA_MISMATCH:name+dob+sex")]
+    checked = check.decide(programme, rows, found, on=ON, actor="t")
+    assert [(r.verdict, r.reasons, r.duplicate_group) for r in checked] == [
+        ("ELIGIBLE", (), ""), ("REVIEW", ("DATA_MISMATCH:name+dob+sex",), "")]
+
+
 def test_the_answer_never_reveals_the_registry_values(create_citizen) -> None:
     programme = make_programme()
     lan = create_citizen(birth_year=1950, birth_month=2, birth_day=9, full_name="Trần Thị Lan", sex="F")
@@ -209,8 +220,11 @@ def test_rows_without_a_usable_number_are_resolved_on_their_details(create_citiz
     rows = [row_of(lan, 1, citizen_id=""), row_of(lan, 2, citizen_id="123456789", full_name="Kieu Thi Diep Lan"),
             row_of(lan, 3, date_of_birth="10/02/1951")]
     checked = check.check(programme, rows, on=ON, actor="t")
+    # The third row carries her number with another date of birth: not known to be her (it could be a
+    # relative's row with her number), so it is no duplicate; a clerk looks at it.
     assert [(r.verdict, r.match, r.duplicate_group) for r in checked] == [
-        ("ELIGIBLE", "details", "D1"), ("NOT_ELIGIBLE", "details", "D1"), ("NOT_ELIGIBLE", "id", "D1")]
+        ("ELIGIBLE", "details", "D1"), ("NOT_ELIGIBLE", "details", "D1"), ("REVIEW", "id", "")]
+    assert checked[2].reasons == ("DATA_MISMATCH:dob",)
     assert checked[0].score is not None and checked[0].score > 22
     assert checked[0].citizen_id == checked[1].citizen_id == checked[2].citizen_id
     # Alone, the row with the wrong date of birth is a mismatch a clerk must look at.
@@ -224,9 +238,9 @@ def test_every_reason_of_a_check_has_a_vietnamese_and_an_english_message(create_
     registry.record_death(dead, date(2026, 1, 1), actor="t", reason="death certificate")
     check.check(make_programme("test-other", coefficient="2.0"), [row_of(person, 1)], on=ON, actor="t", enrol=True)
     bad = applicant({"ref": "B", "full_name": "", "citizen_id": "", "date_of_birth": ""}, 5, today=ON)
-    rows = [row_of(person, 1), row_of(person, 2), row_of(dead, 3), bad]
+    rows = [row_of(person, 1), row_of(person, 2), row_of(dead, 3), row_of(person, 4), bad]
     found = [resolved(person, "id", "DATA_MISMATCH:dob"), resolved(person),
-             resolved(dead, "details", "ID_OF_OTHER_PERSON"), Resolution(None, "none")]
+             resolved(dead, "details", "ID_OF_OTHER_PERSON"), resolved(person), Resolution(None, "none")]
     checked = check.decide(programme, rows, found, on=ON, actor="t")
     messages = service.rule_set(programme).messages()
     codes = {code for row in checked for code in row.reasons}
