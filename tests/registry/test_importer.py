@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func
 from sqlalchemy import select
+from sqlalchemy import text
 
 from idsvc import db
 from idsvc.audit.models import AuditEvent
@@ -597,3 +598,15 @@ def test_initial_load_rejects_a_number_repeated_in_a_later_chunk(app_ctx, tmp_pa
     assert counts()["citizen"] == counts()["citizen_number"] == 6
     assert counts()["household"] == 5  # H9 came only with the rejected row
     assert service.get_citizen_by_number("001090000002").full_name == "Đỗ Văn Khoa"
+
+
+@pytest.mark.parametrize("initial_load", [False, True])
+def test_a_large_import_leaves_fresh_planner_statistics(app_ctx, tmp_path, monkeypatch, initial_load: bool) -> None:
+    monkeypatch.setattr(importer, "ANALYZE_FROM", 5)  # the demo file's nine people count as a large load
+    run(DEMO, tmp_path, initial_load=initial_load)
+    s = db.session()
+    if s.get_bind().dialect.name == "postgresql":
+        analysed = s.scalar(text("SELECT last_analyze IS NOT NULL FROM pg_stat_user_tables WHERE relname = 'citizen'"))
+    else:
+        analysed = bool(s.scalar(text("SELECT count(*) FROM sqlite_stat1 WHERE tbl = 'citizen'")))
+    assert analysed
