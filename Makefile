@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: install setup run test lint e2e-deps bench-import bench-lookup bench-oidc clean
+.PHONY: install setup run test lint e2e-deps bench-import bench-lookup bench-oidc bench-check bench-check-api clean
 
 E2E_RP := tests/e2e/rp
 E2E_A11Y := tests/e2e/a11y
@@ -66,6 +66,12 @@ bench-import: install
 
 bench-lookup: install
 	$(BIN)/python bench/bench_lookup.py
+
+bench-check: install
+	$(BIN)/python bench/bench_check.py
+
+bench-check-api: install
+	$(BIN)/python bench/bench_check_api.py
 
 bench/oidc-provider/node_modules: bench/oidc-provider/package.json bench/oidc-provider/package-lock.json
 	npm ci --prefix bench/oidc-provider --no-audit --no-fund
