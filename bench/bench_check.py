@@ -162,6 +162,8 @@ class Label:
     truth: str | None  # the true person's ID number; None: not in the registry
     usable_id: bool
     deceased: bool
+    #: Who the row is, registered or not (people outside the registry can be listed twice too).
+    person: str = ""
 
 
 def applicant_list(people: Path, rows: int, seed: int) -> tuple[Path, dict[str, Label], dict[str, tuple[str, str]]]:
@@ -178,7 +180,8 @@ def applicant_list(people: Path, rows: int, seed: int) -> tuple[Path, dict[str, 
     details = {r[0]: (fold(r[1]), r[2]) for r in registry_rows}
     if path.exists() and labels_path.exists():
         raw = json.loads(labels_path.read_text(encoding="utf-8"))
-        return path, {ref: Label(*v) for ref, v in raw.items()}, details
+        if all(len(v) == 4 for v in raw.values()):
+            return path, {ref: Label(*v) for ref, v in raw.items()}, details
 
     rng = random.Random(seed)
     matching_noise.ID_STATES.clear()
@@ -204,7 +207,8 @@ def applicant_list(people: Path, rows: int, seed: int) -> tuple[Path, dict[str, 
         if roll < 0.02:
             src = rng.choice(outsiders)
             row = noisy(src, None, rng, province_of, communes_of, all_communes, [])
-            made.append((row, src["sex"], Label(None, "id-correct" in row.labels, False)))
+            outside = f"outside:{src['citizen_id']}"
+            made.append((row, src["sex"], Label(None, "id-correct" in row.labels, False, outside)))
             continue
         if roll < 0.07 and chosen:
             i = rng.choice(chosen)
@@ -216,7 +220,7 @@ def applicant_list(people: Path, rows: int, seed: int) -> tuple[Path, dict[str, 
         person = registry_rows[i]
         others = [x for x in households[person[5]] if x != person[0]] or [rng.choice(registry_rows)[0]]
         row = noisy(as_dict(person), n, rng, province_of, communes_of, all_communes, others)
-        made.append((row, person[3], Label(person[0], "id-correct" in row.labels, person[6] != "alive")))
+        made.append((row, person[3], Label(person[0], "id-correct" in row.labels, person[6] != "alive", person[0])))
     labels: dict[str, Label] = {}
     with path.open("w", encoding="utf-8", newline="") as f:
         w = csv.writer(f)
@@ -227,7 +231,7 @@ def applicant_list(people: Path, rows: int, seed: int) -> tuple[Path, dict[str, 
             born = row.person.born
             w.writerow([ref, row.person.id_number or "", row.person.full_name, _written(born, rng),
                         sex if rng.random() < 0.8 else "", row.person.commune or ""])
-    labels_path.write_text(json.dumps({k: [v.truth, v.usable_id, v.deceased] for k, v in labels.items()}),
+    labels_path.write_text(json.dumps({k: [v.truth, v.usable_id, v.deceased, v.person] for k, v in labels.items()}),
                            encoding="utf-8")
     return path, labels, details
 
@@ -302,8 +306,7 @@ def quality(results: Path, labels: dict[str, Label], details: dict[str, tuple[st
                 ours_no_id.add(label, chosen, identity_doubt)
             if a["duplicate_group"]:
                 groups[a["duplicate_group"]].append(ref)
-            if label.truth:
-                truth_groups[label.truth].append(ref)
+            truth_groups[label.person].append(ref)
             if label.deceased:
                 dead_total += 1
                 dead_flagged += "DECEASED" in a["reasons"].split(";")
@@ -331,7 +334,8 @@ def quality(results: Path, labels: dict[str, Label], details: dict[str, tuple[st
     print(base.line("exact-match baseline, all rows"))
     print(base_no_id.line("exact-match baseline, rows without a usable ID"))
     p, r, f1 = pair_f1(groups, truth)
-    print(f"  duplicate pairs, idsvc:     precision {p:.4f}  recall {r:.4f}  F1 {f1:.4f}  ({len(truth)} true groups)")
+    print(f"  duplicate pairs, idsvc:     precision {p:.4f}  recall {r:.4f}  F1 {f1:.4f}  ({len(truth)} people listed "
+          "more than once)")
     p, r, f1 = pair_f1({k: v for k, v in base_groups.items() if len(v) > 1}, truth)
     print(f"  duplicate pairs, baseline:  precision {p:.4f}  recall {r:.4f}  F1 {f1:.4f}  (same number written)")
     print(f"  rows of people who have died: {dead_total}; DECEASED {dead_flagged} (the others: duplicates, not found "
