@@ -259,8 +259,8 @@ def test_a_birth_date_many_share_is_weaker_evidence():
 
 def test_thresholds_rise_with_the_registry():
     small, measured, large = (Thresholds.for_population(n) for n in (10, 50_000, 800_000))
-    assert small == measured and (measured.match, measured.review) == (18.0, 12.0)
-    assert large.match == pytest.approx(22.0) and large.review == pytest.approx(16.0)
+    assert small == measured and (measured.match, measured.review) == (16.0, 12.0)
+    assert large.match == pytest.approx(20.0) and large.review == pytest.approx(16.0)
 
 
 @pytest.mark.parametrize(("written", "expected"), [

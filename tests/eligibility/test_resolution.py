@@ -132,9 +132,12 @@ def test_details_match_without_diacritics_and_with_name_order_swapped(people) ->
     assert [(r.citizen_id, r.match) for r in got[:2]] == [(an.id, "details"), (an.id, "details")]
     assert got[0].explanation[0].startswith("name: exact-folded")
     assert got[1].explanation[0].startswith("name: order-swapped")
-    # A birth year only, in a registry of eight: not enough for a match, a clerk decides.
-    assert (got[2].match, got[2].candidates) == ("review", (hoa.id,))
+    # A birth year only, with the name and commune: a match, and the explanation says on what.
+    assert (got[2].citizen_id, got[2].match) == (hoa.id, "details")
     assert got[2].explanation[1].startswith("dob: year-only agrees")
+    # Without the commune, a common name and a birth year are not enough for anyone.
+    [alone] = resolve_all([row(5, full_name="Pham Thi Hoa", date_of_birth="1960", commune_code="")], on=ON)
+    assert alone.citizen_id is None and alone.match != "details"
     assert (got[3].citizen_id, got[3].match) == (hoa.id, "details")
     assert got[3].explanation[0].startswith("name: middle-name-differs")
 
