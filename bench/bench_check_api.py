@@ -8,7 +8,7 @@ run that first) and its applicant list. Serves ``wsgi:app`` with the README's pr
 of 1 row and one of 100 rows (rows of the labelled list: most with a number, some without), each for
 ``--duration`` seconds. Prints requests/s, rows/s, p50 and p99, and any answer that was not 200.
 
-    .venv/bin/python bench/bench_check_api.py [--duration 15] [--connections 8]
+    .venv/bin/python bench/bench_check_api.py [--duration 15] [--connections 8]      # needs wrk (Debian: wrk)
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from bench_check import OUT
 from bench_check import PG_DB
 from bench_check import PROGRAMME
 from bench_oidc import BIN
+from bench_oidc import WRK
 from bench_oidc import Load
 from bench_oidc import bench_env
 from bench_oidc import gunicorn_argv
@@ -55,6 +56,8 @@ def main() -> None:
     args = ap.parse_args()
     if not args.list.exists():
         raise SystemExit(f"{args.list} not found: run bench/bench_check.py first")
+    if not Path(WRK).exists():
+        raise SystemExit("needs wrk: apt-get install wrk")
     url = make_url(args.pg_url).set(database=PG_DB).render_as_string(False)
     with tempfile.TemporaryDirectory() as scratch:
         keys = Path(scratch) / "keys"

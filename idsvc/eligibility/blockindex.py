@@ -281,7 +281,16 @@ def frequencies(floor: float = 1e-4) -> tuple[NameFrequencies, int]:
     citizens counted. Only the parts commoner than ``floor`` are read: any rarer one weighs as
     ``floor`` (:class:`NameFrequencies`)."""
     s = db.session()
-    total = s.scalar(select(BlockIndexState.citizens).where(BlockIndexState.id == _STATE)) or 0
+    state = s.execute(select(BlockIndexState.citizens, BlockIndexState.watermark_at, BlockIndexState.watermark_id,
+                             BlockIndexState.rebuilt_at).where(BlockIndexState.id == _STATE)).first()
+    total = state.citizens if state is not None else 0
+    # The counts change only with the index: kept per process until its state row moves (a single
+    # query instead of thousands of rows per check; the synchronous API checks one row at a time).
+    where = str(s.get_bind().engine.url)
+    key = (tuple(state) if state is not None else None, floor)
+    cached = _FREQUENCIES.get(where)
+    if cached is not None and cached[0] == key:
+        return cached[1], total
     shares: dict[str, dict[str, float]] = {"s": {}, "m": {}, "g": {}, "d": {}}
     if total > 0:
         least = max(1, math.ceil(floor * total))
@@ -291,7 +300,13 @@ def frequencies(floor: float = 1e-4) -> tuple[NameFrequencies, int]:
                 .where(NameFrequency.citizens >= min(least, spike))):
             if n >= (spike if part == "d" else least):
                 shares[part][value] = n / total
-    return NameFrequencies(shares["s"], shares["m"], shares["g"], floor, shares["d"]), total
+    found = NameFrequencies(shares["s"], shares["m"], shares["g"], floor, shares["d"])
+    _FREQUENCIES[where] = (key, found)
+    return found, total
+
+
+#: Database URL -> (the index state and floor they were read at, the frequencies).
+_FREQUENCIES: dict[str, tuple[tuple[Any, float], NameFrequencies]] = {}
 
 
 #: How the candidates' records are joined: on PostgreSQL one index look-up per candidate, forced by a

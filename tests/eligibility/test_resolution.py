@@ -230,6 +230,20 @@ def test_the_index_follows_a_change_of_name(people) -> None:
     assert counts == {"an": 2, "binh": 0}
 
 
+def test_name_counts_are_read_once_until_the_index_moves(people) -> None:
+    binh = people["binh"]
+    resolve_all([row()], on=ON)  # brings the index up to date
+    before, _ = blockindex.frequencies()
+    binh.full_name = names.canonical("Trần Thị Bình An")
+    binh.name_folded = names.fold(binh.full_name)
+    db.session().flush()
+    blockindex.refresh_index()
+    (moved, _), reads = _count_statements(blockindex.frequencies)
+    (again, _), rereads = _count_statements(blockindex.frequencies)
+    assert moved.of_given("an") > before.of_given("an")  # read again: the index moved
+    assert again is moved and rereads == 1 < reads  # then kept: the index's state row alone is read
+
+
 def test_index_command_rebuilds_the_index(runner, app, people) -> None:
     db.session().commit()
     result = runner.invoke(args=["eligibility", "index"])
