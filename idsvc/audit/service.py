@@ -4,6 +4,7 @@ the same row for a caller that writes it with its own."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable
 from typing import Any
 
@@ -49,8 +50,16 @@ def record_many(action: AuditAction, *, actor: str, subject_type: str,
     """:func:`record` for many subjects at once (each ``(subject_id, data)``): one event per subject,
     written set-based in the current unit of work, for a list check that touched 100,000 people.
     Returns the number of events."""
-    rows = [event(action, actor=actor, subject_type=subject_type, subject_id=subject_id, data=data)
-            for subject_id, data in subjects]
-    if rows:
-        unit_of_work.write_rows(rows)
-    return len(rows)
+    written = 0
+    pending = iter(subjects)
+    # In slices: 100,000 events built at once would hold their values and the driver's parameters
+    # in memory together.
+    while batch := list(itertools.islice(pending, RECORD_MANY_SLICE)):
+        unit_of_work.write_rows([event(action, actor=actor, subject_type=subject_type, subject_id=subject_id,
+                                       data=data) for subject_id, data in batch])
+        written += len(batch)
+    return written
+
+
+#: Events :func:`record_many` writes per statement.
+RECORD_MANY_SLICE = 5_000
