@@ -45,6 +45,22 @@ class NotFound(DomainError):
     title = "Not found / Không tìm thấy"
 
 
+class Gone(DomainError):
+    """It was here and was deleted on purpose (after a retention period): 410."""
+
+    status = 410
+    code = "gone"
+    title = "Deleted / Đã xoá"
+
+
+class TooLarge(DomainError):
+    """More data than one request or list may carry: 413."""
+
+    status = 413
+    code = "too-large"
+    title = "Too much data / Dữ liệu quá lớn"
+
+
 class Conflict(DomainError):
     status = 409
     code = "conflict"

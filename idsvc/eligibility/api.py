@@ -45,6 +45,8 @@ from idsvc.eligibility.models import Programme
 from idsvc.errors import Conflict
 from idsvc.errors import DomainError
 from idsvc.errors import Forbidden
+from idsvc.errors import Gone
+from idsvc.errors import TooLarge
 from idsvc.errors import ValidationFailed
 from idsvc.registry import dates
 
@@ -134,13 +136,13 @@ def json_result(output: Mapping[str, str], reasons: list[str]) -> dict[str, Any]
 def check_rows(code: str) -> Response:
     programme, _client = _programme_of_caller(code)
     if (request.content_length or 0) > MAX_SYNC_BYTES:
-        raise batches.TooLarge(f"A check's body takes at most {MAX_SYNC_BYTES:,} bytes. Send a longer list as a "
-                               f"batch: POST /api/v1/eligibility/programmes/{programme.code}/batches.")
+        raise TooLarge(f"A check's body takes at most {MAX_SYNC_BYTES:,} bytes. Send a longer list as a "
+                       f"batch: POST /api/v1/eligibility/programmes/{programme.code}/batches.")
     data = api.body(CheckSchema())
     rows = data["rows"]
     if len(rows) > MAX_SYNC_ROWS:
-        raise batches.TooLarge(f"A check takes at most {MAX_SYNC_ROWS:,} rows; this one has {len(rows):,}. Send a "
-                               f"longer list as a batch: POST /api/v1/eligibility/programmes/{programme.code}/batches.")
+        raise TooLarge(f"A check takes at most {MAX_SYNC_ROWS:,} rows; this one has {len(rows):,}. Send a "
+                       f"longer list as a batch: POST /api/v1/eligibility/programmes/{programme.code}/batches.")
     today = _today()
     on = data.get("reference_date") or today
     listed = [_row(obj, line, today) for line, obj in enumerate(rows, 1)]
@@ -166,7 +168,7 @@ def _save_body(directory: Path, fmt: str) -> Path:
     :raises TooLarge: larger than ``ELIGIBILITY_BATCH_MAX_BYTES``.
     """
     limit = int(current_app.config["ELIGIBILITY_BATCH_MAX_BYTES"])
-    too_large = batches.TooLarge(f"The list is larger than {limit:,} bytes; split it into several batches.")
+    too_large = TooLarge(f"The list is larger than {limit:,} bytes; split it into several batches.")
     if request.content_length is not None and request.content_length > limit:
         raise too_large
     path = directory / f"list.{fmt}"
@@ -218,7 +220,7 @@ def _batch_of_caller(key: str) -> tuple[CheckBatch, str]:
     client_id = _client_id()
     batch, code = batches.find(key, access.client_pk(client_id) if client_id else None)
     if batch.state == "purged":
-        raise batches.Gone(f"Batch '{batch.key}' and its results were deleted after the retention period; "
+        raise Gone(f"Batch '{batch.key}' and its results were deleted after the retention period; "
                            "submit the list again.")
     return batch, code
 

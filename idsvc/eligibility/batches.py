@@ -57,8 +57,8 @@ from idsvc.eligibility.models import CheckBatch
 from idsvc.eligibility.models import CheckBatchChunk
 from idsvc.eligibility.models import CheckBatchRow
 from idsvc.eligibility.models import Programme
-from idsvc.errors import DomainError
 from idsvc.errors import NotFound
+from idsvc.errors import TooLarge
 from idsvc.errors import ValidationFailed
 from idsvc.registry.imports.reader import UnreadableFile
 from idsvc.registry.imports.reader import read_blocks
@@ -75,18 +75,6 @@ _ROWS = CheckBatchRow.__table__
 #: A row without a stored resolution (none is: every chunk is resolved before the decision).
 _UNRESOLVED = resolution.Resolution(None, "none")
 _CHUNKS = CheckBatchChunk.__table__
-
-
-class TooLarge(DomainError):
-    status = 413
-    code = "too-large"
-    title = "Too much data / Dữ liệu quá lớn"
-
-
-class Gone(DomainError):
-    status = 410
-    code = "gone"
-    title = "Deleted / Đã xoá"
 
 
 def changed(session: Session, statement: Executable) -> int:
