@@ -14,7 +14,9 @@ from idsvc.clitools import actor_option
 from idsvc.clitools import in_transaction
 from idsvc.errors import DomainError
 from idsvc.errors import NotFound
+from idsvc.errors import ValidationFailed
 from idsvc.registry import idnumbers
+from idsvc.registry import search
 from idsvc.registry import service
 from idsvc.registry.imports import importer
 from idsvc.registry.imports import reader
@@ -146,6 +148,32 @@ def registry_show(id_number: str) -> None:
         changed = ", ".join(sorted(revision.changes))
         click.echo(f"  v{revision.version} {revision.at:%Y-%m-%d %H:%M} {revision.source} by {revision.actor}: "
                    f"{changed} — {revision.reason}")
+
+
+@registry_cli.command("search")
+@click.option("--name", help="Full name, with or without diacritics.")
+@click.option("--born", help="Date of birth: YYYY, YYYY-MM or YYYY-MM-DD.")
+@click.option("--commune", help="5-digit commune code of permanent residence (2025 or pre-2025).")
+@click.option("--household", help="Household registration number.")
+@click.option("--number", help="A 12-digit ID number the person held, or a 9-digit old identity-card number.")
+@click.option("--limit", type=click.IntRange(1, search.MAX_PAGE), default=50, show_default=True)
+@click.option("--after", type=int, help="Show the people after this one (the line 'more: --after N').")
+@with_appcontext
+def registry_search(name: str | None, born: str | None, commune: str | None, household: str | None,
+                    number: str | None, limit: int, after: int | None) -> None:
+    """Find people / Tìm công dân: every criterion given must hold; one line a person."""
+    query = search.Query(name=name, born=born, commune=commune, household=household, number=number)
+    try:
+        page = search.search(query, limit=limit, after=after)
+    except ValidationFailed as exc:
+        raise click.UsageError(str(exc)) from None
+    for c in page.citizens:
+        click.echo(f"{c.id_number}  {c.full_name}  {c.date_of_birth}  {c.sex}  {c.permanent_commune_code or '-'}  "
+                   f"{c.status}")
+    if not page.citizens:
+        click.echo("nobody found / không tìm thấy")
+    if page.next_after is not None:
+        click.echo(f"more: --after {page.next_after}")
 
 
 @registry_cli.command("record-death")
