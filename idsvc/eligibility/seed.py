@@ -4,17 +4,13 @@ API can be tried at once (``idsvc seed``). Its secret joins the other demo secre
 
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Callable
-from pathlib import Path
-
-from flask import current_app
 
 from idsvc import db
 from idsvc.eligibility import access
 from idsvc.eligibility import service
 from idsvc.oidc import clients
+from idsvc.oidc import seed as oidc_seed
 from idsvc.oidc.schemas import client_settings
 
 CLIENT_ID = "demo-programme"
@@ -33,11 +29,4 @@ def run(*, echo: Callable[[str], None]) -> None:
         for programme in service.list_programmes():
             access.grant(programme, CLIENT_ID, actor="system:seed")
     if secret is not None:
-        path = Path(current_app.instance_path) / "demo-credentials.json"
-        saved = json.loads(path.read_text()) if path.exists() else {}
-        saved[CLIENT_ID] = secret
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            json.dump(saved, fh, indent=2)
-        echo(f"demo secret in {path}: {CLIENT_ID}={secret}")
+        oidc_seed.save_demo_secrets({CLIENT_ID: secret}, echo=echo)

@@ -23,9 +23,23 @@ DEMO_REDIRECT = "http://127.0.0.1:8000/callback"
 DEMO_SCOPES = [scope for scope in claims.USER_SCOPES if scope != "id_number"]
 
 
-def run(*, echo: Callable[[str], None], extra: dict[str, str]) -> None:
+def save_demo_secrets(secrets: dict[str, str], *, echo: Callable[[str], None]) -> None:
+    """Add ``secrets`` to ``instance/demo-credentials.json`` (mode 0600), keeping what it holds, and
+    show all of them."""
     path = Path(current_app.instance_path) / "demo-credentials.json"
     saved = json.loads(path.read_text()) if path.exists() else {}
+    saved.update(secrets)
+    if not saved:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        json.dump(saved, fh, indent=2)
+    echo(f"demo secrets in {path}: " + ", ".join(f"{k}={v}" for k, v in saved.items()))
+
+
+def run(*, echo: Callable[[str], None], extra: dict[str, str]) -> None:
+    saved: dict[str, str] = {}
     with db.transaction():
         if clients.find_client("demo-agency") is None:
             _, secret = clients.register_client(client_settings({
@@ -34,7 +48,8 @@ def run(*, echo: Callable[[str], None], extra: dict[str, str]) -> None:
                 "post_logout_redirect_uris": ["http://127.0.0.1:8000/"],
                 "grant_types": ["authorization_code", "refresh_token", "client_credentials"],
                 "scopes": [*DEMO_SCOPES, "registry.verify"]}), client_id="demo-agency", actor="system:seed")
-            saved["demo-agency"] = secret
+            if secret is not None:
+                saved["demo-agency"] = secret
             echo("demo client demo-agency registered")
         if clients.find_client("demo-public") is None:
             clients.register_client(client_settings({
@@ -44,9 +59,4 @@ def run(*, echo: Callable[[str], None], extra: dict[str, str]) -> None:
                 client_id="demo-public", actor="system:seed")
             echo("demo client demo-public registered")
     saved.update({f"activation-code-{number}": code for number, code in extra.items()})
-    if saved:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            json.dump(saved, fh, indent=2)
-        echo(f"demo secrets in {path}: " + ", ".join(f"{k}={v}" for k, v in saved.items()))
+    save_demo_secrets(saved, echo=echo)
