@@ -195,26 +195,35 @@ class Assessment:
 
     verdict: str
     reasons: tuple[str, ...]
+    #: This programme's monthly amount for the person (None for the dead, or before any base rate).
+    monthly_amount: int | None = None
+
+
+def amounts_of(programme: Programme, others: Mapping[int, Sequence[Programme]]) -> dict[int, rules.Amounts]:
+    """How each programme involved works out its amount (programme id -> :class:`rules.Amounts`),
+    read once for a whole list instead of once per person."""
+    involved = {programme.id: programme} | {p.id: p for found in others.values() for p in found}
+    return {pid: p.amounts() for pid, p in involved.items()}
 
 
 def assess(programme: Programme, rule_set: rules.RuleSet, facts: rules.PersonFacts, others: Sequence[Programme],
-           *, on: date) -> Assessment:
+           *, on: date, amounts: Mapping[int, rules.Amounts]) -> Assessment:
     """The programme's rules on one person, then death (``DECEASED``, nothing else added) and the
-    allowances of the other programmes the person is enrolled in."""
+    allowances of the other programmes the person is enrolled in (``amounts``: :func:`amounts_of`)."""
     result = rules.evaluate(rule_set, facts, on)
     verdict, reasons = str(result.verdict), list(result.reasons)
     if not facts.alive_on(on):
         # Death settles it: other programmes' enrolments are no business of this one's then.
         return Assessment(NOT_ELIGIBLE, tuple(reasons) if DECEASED in reasons else (DECEASED, *reasons))
     higher = False
-    own = programme.amounts().monthly_amount(facts, on) or 0
+    own = amounts[programme.id].monthly_amount(facts, on)
     for other in others:
         reasons.append(f"{ENROLLED_ELSEWHERE}:{other.code}")
-        higher = higher or (other.amounts().monthly_amount(facts, on) or 0) >= own
+        higher = higher or (amounts[other.id].monthly_amount(facts, on) or 0) >= (own or 0)
     if higher:
         verdict = NOT_ELIGIBLE
         reasons.append(HIGHER_ALLOWANCE_ELSEWHERE)
-    return Assessment(verdict, tuple(reasons))
+    return Assessment(verdict, tuple(reasons), own)
 
 
 def frequencies(applicants: Sequence[Applicant], citizen_ids: Sequence[int | None]) -> matching.NameFrequencies:
@@ -252,7 +261,7 @@ def decide(programme: Programme, applicants: Sequence[Applicant], resolutions: S
     others = enrolled_elsewhere(programme, facts)
     shown = public_ids(programme, people)
     rule_set = service.rule_set(programme)
-    amounts = programme.amounts()
+    amounts = amounts_of(programme, others)
     rows: list[CheckedRow] = []
     assessed: dict[int, Assessment] = {}
     for i, (applicant, found) in enumerate(zip(applicants, resolutions, strict=True)):
@@ -270,18 +279,20 @@ def decide(programme: Programme, applicants: Sequence[Applicant], resolutions: S
             else:
                 verdict, reasons = NOT_FOUND, identity
         else:
-            assessment = assessed.setdefault(person, assess(programme, rule_set, facts[person], others.get(person, ()),
-                                                            on=on))
+            if person not in assessed:
+                assessed[person] = assess(programme, rule_set, facts[person], others.get(person, ()), on=on,
+                                          amounts=amounts)
+            assessment = assessed[person]
             verdict = assessment.verdict
             if verdict == ELIGIBLE and any(r.startswith(DATA_MISMATCH) for r in identity):
                 verdict = REVIEW
             reasons = _unique((*assessment.reasons, *identity))
         rows.append(CheckedRow(
             line=applicant.line, ref=applicant.ref, verdict=verdict,
-            citizen_id=shown.get(person, "") if person is not None and not applicant.invalid else "",
+            citizen_id=shown.get(person, "") if person is not None else "",
             match=found.match, score=found.score, reasons=reasons, duplicate_group=group,
-            monthly_amount=amounts.monthly_amount(facts[person], on) if verdict == ELIGIBLE and person is not None
-            else None, person=person))
+            monthly_amount=assessed[person].monthly_amount if verdict == ELIGIBLE and person is not None else None,
+            person=person))
     if enrol:
         enrol_rows(programme, rows, facts, on=on, actor=actor)
     _audit(programme, rows, rule_set.version, on=on, actor=actor, enrolled=enrol)

@@ -113,16 +113,17 @@ def find_duplicates(
     sets = _Groups(n)
     first_of: dict[int, int] = {}
     blocks: dict[str, list[int]] = defaultdict(list)
+    people: dict[int, matching.Person] = {}
     for i, (applicant, citizen) in enumerate(zip(applicants, citizen_ids, strict=True)):
         if applicant.invalid:
             continue
         if citizen is not None:
             sets.join(first_of.setdefault(citizen, i), i)
         else:
-            for key in matching.search_keys(person_of(applicant)):
+            people[i] = person_of(applicant)
+            for key in matching.search_keys(people[i]):
                 blocks[key].append(i)
     compared: set[tuple[int, int]] = set()
-    people: dict[int, matching.Person] = {}
     for rows in blocks.values():
         if len(rows) < 2 or len(rows) > MAX_BLOCK:
             continue
@@ -131,9 +132,7 @@ def find_duplicates(
                 if (a, b) in compared or sets.find(a) == sets.find(b):
                     continue
                 compared.add((a, b))
-                pa = people.setdefault(a, person_of(applicants[a]))
-                pb = people.setdefault(b, person_of(applicants[b]))
-                if matching.compare(pa, pb, freq, thresholds).decision == "match":
+                if matching.compare(people[a], people[b], freq, thresholds).decision == "match":
                     sets.join(a, b)
     size: dict[int, int] = defaultdict(int)
     for i in range(n):

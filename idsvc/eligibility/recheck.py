@@ -24,13 +24,15 @@ from idsvc.eligibility import service
 from idsvc.eligibility.models import Enrolment
 from idsvc.eligibility.models import Programme
 
-DECEASED = "DECEASED"
+DECEASED = check.DECEASED
 MOVED = "MOVED"
 NO_LONGER_ELIGIBLE = "NO_LONGER_ELIGIBLE"
 ELIGIBLE_AGAIN = "ELIGIBLE_AGAIN"
 #: The kinds of change, in the order a person's changes are listed.
 CHANGES = (DECEASED, MOVED, NO_LONGER_ELIGIBLE, ELIGIBLE_AGAIN)
 
+#: The verdicts of an enrolment: its person was found, so never NOT_FOUND.
+ASSESSED = (check.ELIGIBLE, check.NOT_ELIGIBLE, check.REVIEW)
 #: The columns of a recheck's CSV file: one row per person with a change.
 COLUMNS = ("ref", "citizen_id", "change", "reasons")
 
@@ -79,6 +81,7 @@ def recheck(programme: Programme, *, on: date, actor: str) -> Report:
     people = [e.citizen_id for e in enrolments]
     facts = service.facts_for(people, on=on)
     others = check.enrolled_elsewhere(programme, people)
+    amounts = check.amounts_of(programme, others)
     shown = check.public_ids(programme, people)
     rule_set = service.rule_set(programme)
     now = utcnow()
@@ -88,7 +91,7 @@ def recheck(programme: Programme, *, on: date, actor: str) -> Report:
     audited: list[tuple[int, dict[str, Any]]] = []
     for e in enrolments:
         person = facts[e.citizen_id]
-        assessment = check.assess(programme, rule_set, person, others.get(e.citizen_id, ()), on=on)
+        assessment = check.assess(programme, rule_set, person, others.get(e.citizen_id, ()), on=on, amounts=amounts)
         status = check.life_status(person, on)
         changes: list[str] = []
         if e.last_status == "alive" and status != "alive":
@@ -113,7 +116,7 @@ def recheck(programme: Programme, *, on: date, actor: str) -> Report:
               .values(last_checked_at=now))
     for start in range(0, len(updates), check.CHUNK):
         s.execute(update(Enrolment), updates[start:start + check.CHUNK])
-    report = Report(programme.code, len(enrolments), changed, {v: verdicts.get(v, 0) for v in check.VERDICTS[:3]})
+    report = Report(programme.code, len(enrolments), changed, {v: verdicts.get(v, 0) for v in ASSESSED})
     audit.record(AuditAction.ELIGIBILITY_RECHECK, actor=actor, subject_type="programme", subject_id=programme.code,
                  data={"enrolments": report.checked, "changes": report.counts(), "verdicts": report.verdicts,
                        "rule_set_version": rule_set.version, "on": on.isoformat()})
