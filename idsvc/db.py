@@ -14,13 +14,16 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 from typing import ClassVar
+from typing import cast
 
 from flask import Flask
 from flask import current_app
 from flask import g
 from sqlalchemy import BigInteger
+from sqlalchemy import CursorResult
 from sqlalchemy import DateTime
 from sqlalchemy import Engine
+from sqlalchemy import Executable
 from sqlalchemy import Integer
 from sqlalchemy import MetaData
 from sqlalchemy import Table
@@ -135,6 +138,12 @@ def session() -> Session:
     if "db_session" not in g:
         g.db_session = get_db().sessionmaker()
     return g.db_session
+
+
+def changed(s: Session, statement: Executable) -> int:
+    """Run an UPDATE or DELETE in ``s``: the number of rows it changed (what a conditional claim
+    or a counter needs to know whether it won)."""
+    return cast(CursorResult[Any], s.execute(statement)).rowcount
 
 
 def in_transaction() -> bool:

@@ -53,6 +53,14 @@ class Gone(DomainError):
     title = "Deleted / Đã xoá"
 
 
+class UnsupportedType(DomainError):
+    """A body in a format the endpoint does not read: 415."""
+
+    status = 415
+    code = "unsupported-media-type"
+    title = "Format not supported / Định dạng không được hỗ trợ"
+
+
 class TooLarge(DomainError):
     """More data than one request or list may carry: 413."""
 

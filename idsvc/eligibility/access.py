@@ -15,7 +15,6 @@ from sqlalchemy import select
 from idsvc import db
 from idsvc.audit import service as audit
 from idsvc.audit.tags import AuditAction
-from idsvc.eligibility.batches import changed
 from idsvc.eligibility.models import Programme
 from idsvc.eligibility.models import ProgrammeClient
 from idsvc.oidc import clients
@@ -47,7 +46,7 @@ def revoke(programme: Programme, client_id: str, *, actor: str) -> bool:
     :raises NotFound: no client has this client_id.
     """
     client = clients.get_client(client_id)
-    removed = changed(db.session(), delete(ProgrammeClient).where(
+    removed = db.changed(db.session(), delete(ProgrammeClient).where(
         ProgrammeClient.programme_id == programme.id, ProgrammeClient.client_pk == client.id))
     if not removed:
         return False

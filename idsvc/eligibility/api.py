@@ -43,10 +43,10 @@ from idsvc.eligibility import service
 from idsvc.eligibility.models import CheckBatch
 from idsvc.eligibility.models import Programme
 from idsvc.errors import Conflict
-from idsvc.errors import DomainError
 from idsvc.errors import Forbidden
 from idsvc.errors import Gone
 from idsvc.errors import TooLarge
+from idsvc.errors import UnsupportedType
 from idsvc.errors import ValidationFailed
 from idsvc.registry import dates
 
@@ -64,21 +64,11 @@ RESULT_TYPES = {"csv": "text/csv; charset=utf-8", "jsonl": "application/x-ndjson
 _READ_SIZE = 1 << 20
 
 
-class UnsupportedType(DomainError):
-    status = 415
-    code = "unsupported-media-type"
-    title = "Format not supported / Định dạng không được hỗ trợ"
-
-
 class CheckSchema(Schema):
     """A synchronous check: the rows (each checked on its own: a bad row is an answer, not an error)."""
 
     rows = fields.List(fields.Raw(), required=True, validate=validate.Length(min=1))
     reference_date = fields.Date()
-
-
-def _today() -> date:
-    return dates.today()
 
 
 def _client_id() -> str | None:
@@ -143,7 +133,7 @@ def check_rows(code: str) -> Response:
     if len(rows) > MAX_SYNC_ROWS:
         raise TooLarge(f"A check takes at most {MAX_SYNC_ROWS:,} rows; this one has {len(rows):,}. Send a "
                        f"longer list as a batch: POST /api/v1/eligibility/programmes/{programme.code}/batches.")
-    today = _today()
+    today = dates.today()
     on = data.get("reference_date") or today
     listed = [_row(obj, line, today) for line, obj in enumerate(rows, 1)]
     checked = check.check(programme, listed, on=on, actor=api.actor())
@@ -155,7 +145,7 @@ def check_rows(code: str) -> Response:
 def _reference_date() -> date:
     text = request.args.get("reference_date")
     if not text:
-        return _today()
+        return dates.today()
     try:
         return date.fromisoformat(text)
     except ValueError:
@@ -204,7 +194,7 @@ def submit_batch(code: str) -> Response:
     with tempfile.TemporaryDirectory(prefix="idsvc-batch-") as directory:
         path = _save_body(Path(directory), fmt)
         batch = batches.submit(programme, client_pk=client_pk, actor=api.actor(), path=path, fmt=fmt,
-                               reference_date=reference_date, submitted_on=_today(),
+                               reference_date=reference_date, submitted_on=dates.today(),
                                limits=batches.Limits.of_app())
     response = jsonify(_status(batch, programme.code))
     response.status_code = 202
@@ -275,7 +265,6 @@ def batch_results(key: str) -> Response:
             "Ask its status URL again later.")
         raise Conflict(detail, state=batch.state)
     lines = _csv_lines(batches.results(batch.id)) if fmt == "csv" else _jsonl_lines(batches.results(batch.id))
-    response = Response(stream_with_context(lines), mimetype=RESULT_TYPES[fmt].split(";")[0])
-    response.headers["Content-Type"] = RESULT_TYPES[fmt]
+    response = Response(stream_with_context(lines), content_type=RESULT_TYPES[fmt])
     response.headers["Content-Disposition"] = f'attachment; filename="{batch.key}-results.{fmt}"'
     return response

@@ -30,11 +30,8 @@ from datetime import datetime
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
-from typing import cast
 
 from flask import current_app
-from sqlalchemy import CursorResult
-from sqlalchemy import Executable
 from sqlalchemy import Select
 from sqlalchemy import and_
 from sqlalchemy import bindparam
@@ -75,11 +72,6 @@ _ROWS = CheckBatchRow.__table__
 #: A row without a stored resolution (none is: every chunk is resolved before the decision).
 _UNRESOLVED = resolution.Resolution(None, "none")
 _CHUNKS = CheckBatchChunk.__table__
-
-
-def changed(session: Session, statement: Executable) -> int:
-    """Run an UPDATE or DELETE; the number of rows it changed."""
-    return cast(CursorResult[Any], session.execute(statement)).rowcount
 
 
 @dataclass(frozen=True)
@@ -229,7 +221,7 @@ def claim_chunk(worker: str, *, lease_seconds: float, now: datetime | None = Non
             .with_for_update(skip_locked=True, of=CheckBatchChunk)).first()
         if found is None:
             return None
-        claimed = changed(s, update(CheckBatchChunk)
+        claimed = db.changed(s, update(CheckBatchChunk)
                           .where(CheckBatchChunk.id == found.id, CheckBatchChunk.state == "pending",
                                  _free(CheckBatchChunk.lease_until, now))
                           .values(claimed_by=worker, lease_until=now + timedelta(seconds=lease_seconds),
@@ -256,7 +248,7 @@ def resolve_chunk(claim: ChunkClaim, worker: str) -> bool:
     """
     try:
         with db.transaction() as s:
-            kept = changed(s, update(CheckBatchChunk)
+            kept = db.changed(s, update(CheckBatchChunk)
                            .where(CheckBatchChunk.id == claim.chunk_id, CheckBatchChunk.claimed_by == worker,
                                   CheckBatchChunk.state == "pending")
                            .values(state="resolved", resolved_at=utcnow(), lease_until=None))
@@ -295,7 +287,7 @@ def chunk_failed(claim: ChunkClaim, worker: str) -> None:
 
 def _fail(batch_id: int) -> None:
     s = db.session()
-    failed = changed(s, update(CheckBatch).where(CheckBatch.id == batch_id,
+    failed = db.changed(s, update(CheckBatch).where(CheckBatch.id == batch_id,
                                                  CheckBatch.state.in_(("queued", "running")))
                      .values(state="failed", error=FAILED_MESSAGE, finished_at=utcnow(), claimed_by=None,
                              lease_until=None))
@@ -314,7 +306,7 @@ def claim_decision(worker: str, *, lease_seconds: float, now: datetime | None = 
                             .with_for_update(skip_locked=True))
         if batch_id is None:
             return None
-        claimed = changed(s, update(CheckBatch).where(CheckBatch.id == batch_id, ready)
+        claimed = db.changed(s, update(CheckBatch).where(CheckBatch.id == batch_id, ready)
                           .values(claimed_by=worker, lease_until=now + timedelta(seconds=lease_seconds)))
     return batch_id if claimed else None
 
@@ -333,7 +325,7 @@ def _decide(batch_id: int, worker: str) -> None:
     with db.transaction() as s:
         # The claim is checked first: on PostgreSQL the batch's row then stays locked until the
         # commit, so no other worker takes the decision over even if the lease runs out meanwhile.
-        if not changed(s, update(CheckBatch).where(CheckBatch.id == batch_id, CheckBatch.claimed_by == worker,
+        if not db.changed(s, update(CheckBatch).where(CheckBatch.id == batch_id, CheckBatch.claimed_by == worker,
                                                    CheckBatch.state == "running").values(claimed_by=worker)):
             raise _LostClaim
         batch = s.get_one(CheckBatch, batch_id)
@@ -383,22 +375,20 @@ def purge_expired(cutoff: datetime, batch_size: int) -> tuple[int, int]:
     stays as a ``purged`` tombstone, so that its status URL answers 410. Commits every ``batch_size``
     rows; interrupted, a second run goes on. (rows deleted, batches purged)."""
     rows = batches = 0
-    done: set[int] = set()
     while True:
         with db.transaction() as s:
-            batch_id = s.scalar(select(CheckBatch.id).where(expired(cutoff), CheckBatch.id.not_in(done))
+            batch_id = s.scalar(select(CheckBatch.id).where(expired(cutoff))
                                 .order_by(CheckBatch.created_at).limit(1).with_for_update(skip_locked=True))
             if batch_id is None:
                 return rows, batches
             # Marked first: a worker holding a claim on it stores nothing any more.
-            batches += changed(s, update(CheckBatch).where(CheckBatch.id == batch_id, CheckBatch.state != "purged")
+            batches += db.changed(s, update(CheckBatch).where(CheckBatch.id == batch_id, CheckBatch.state != "purged")
                                .values(state="purged", purged_at=utcnow(), claimed_by=None, lease_until=None))
-        done.add(batch_id)
         while True:
             with db.transaction() as s:
                 lines = select(CheckBatchRow.line).where(CheckBatchRow.batch_id == batch_id) \
                     .order_by(CheckBatchRow.line).limit(batch_size).scalar_subquery()
-                deleted = changed(s, delete(CheckBatchRow).where(CheckBatchRow.batch_id == batch_id,
+                deleted = db.changed(s, delete(CheckBatchRow).where(CheckBatchRow.batch_id == batch_id,
                                                                  CheckBatchRow.line.in_(lines)))
             rows += deleted
             if deleted < batch_size:

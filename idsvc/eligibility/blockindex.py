@@ -25,9 +25,7 @@ from collections.abc import Sequence
 from datetime import UTC
 from datetime import datetime
 from typing import Any
-from typing import cast
 
-from sqlalchemy import CursorResult
 from sqlalchemy import Row
 from sqlalchemy import and_
 from sqlalchemy import delete
@@ -195,13 +193,12 @@ def refresh_index() -> int:
         if not rows:
             break
         new_at, new_id = rows[-1].updated_at, rows[-1].id
-        claimed = cast(CursorResult[Any], s.execute(
-            update(BlockIndexState)
-            .where(BlockIndexState.id == _STATE, BlockIndexState.watermark_at == at,
-                   BlockIndexState.watermark_id == last_id)
-            .values(watermark_at=new_at, watermark_id=new_id)
-            .execution_options(synchronize_session=False)))
-        if claimed.rowcount != 1:
+        claimed = db.changed(s, update(BlockIndexState)
+                             .where(BlockIndexState.id == _STATE, BlockIndexState.watermark_at == at,
+                                    BlockIndexState.watermark_id == last_id)
+                             .values(watermark_at=new_at, watermark_id=new_id)
+                             .execution_options(synchronize_session=False))
+        if claimed != 1:
             break  # another check moved the watermark: it re-keys these
         _rekey(s, rows, replace=True)
         done += len(rows)

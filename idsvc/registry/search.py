@@ -71,30 +71,25 @@ def search(query: Query, *, limit: int = 50, after: int | None = None) -> Page:
 
 
 def _narrowed(statement: Select[Any], query: Query) -> Select[Any]:
-    given = 0
-    if query.name and query.name.strip():
-        given += 1
-        statement = statement.where(Citizen.name_folded == names.fold(names.canonical(query.name)))
-    if query.born and query.born.strip():
-        given += 1
-        statement = _born(statement, query.born.strip())
-    if query.commune and query.commune.strip():
-        given += 1
-        code = query.commune.strip()
-        if not (len(code) == 5 and code.isascii() and code.isdigit()):
-            raise ValidationFailed(f"commune: '{code}' is not a 5-digit commune code")
-        successors = select(LegacyCommuneSuccessor.commune_code).where(LegacyCommuneSuccessor.legacy_code == code)
-        statement = statement.where(or_(Citizen.permanent_commune_code == code,
-                                        Citizen.permanent_commune_code.in_(successors)))
-    if query.household and query.household.strip():
-        given += 1
-        statement = statement.join(Household, Household.id == Citizen.household_id).where(
-            Household.number == query.household.strip())
-    if query.number and query.number.strip():
-        given += 1
-        statement = _number(statement, query.number.strip().replace(" ", ""))
-    if not given:
+    name, born, commune, household, number = (
+        (value or "").strip() for value in (query.name, query.born, query.commune, query.household, query.number))
+    if not (name or born or commune or household or number):
         raise ValidationFailed("give at least one of: name, date of birth, commune, household, ID number")
+    if name:
+        statement = statement.where(Citizen.name_folded == names.fold(name))
+    if born:
+        statement = _born(statement, born)
+    if commune:
+        if not (len(commune) == 5 and commune.isascii() and commune.isdigit()):
+            raise ValidationFailed(f"commune: '{commune}' is not a 5-digit commune code")
+        successors = select(LegacyCommuneSuccessor.commune_code).where(LegacyCommuneSuccessor.legacy_code == commune)
+        statement = statement.where(or_(Citizen.permanent_commune_code == commune,
+                                        Citizen.permanent_commune_code.in_(successors)))
+    if household:
+        statement = statement.join(Household, Household.id == Citizen.household_id).where(
+            Household.number == household)
+    if number:
+        statement = _number(statement, number.replace(" ", ""))
     return statement
 
 

@@ -38,12 +38,12 @@ from idsvc.eligibility.sources.models import SourceListCommune
 from idsvc.errors import NotFound
 from idsvc.errors import ValidationFailed
 from idsvc.registry import dates
+from idsvc.registry import service as registry
 from idsvc.registry.imports import reader
 from idsvc.registry.imports.importer import ACTOR_MAX_LENGTH
 from idsvc.registry.imports.importer import Rejects
 from idsvc.registry.imports.importer import rejects_path_for
 from idsvc.registry.models import CitizenNumber
-from idsvc.registry.models import Commune
 
 #: Rows per block: one look-up of their numbers each (SQLite's limit on bound parameters).
 BLOCK_SIZE = 500
@@ -122,7 +122,7 @@ def import_list(kind_name: str, path: Path, *, actor: str, issuer: str = "", val
                         valid_on=valid_on or dates.today(), loaded_by=actor)
     s.add(source)
     s.flush()
-    communes = frozenset(s.scalars(select(Commune.code))) if "commune_code" in kind.layout.known else frozenset()
+    communes = registry.commune_codes() if "commune_code" in kind.layout.known else frozenset()
     load = _Load(kind, source.id, rejects, communes)
     rejects.begin()
     try:
