@@ -27,6 +27,7 @@ def create_app(config: dict[str, Any] | None = None, *, serving: bool = True) ->
     from idsvc.eligibility import api as eligibility_api
     from idsvc.identity import receivers as identity_receivers
     from idsvc.identity import views as identity_views
+    from idsvc import office
     from idsvc.oidc import admin_api
     from idsvc.oidc import documents
     from idsvc.oidc import keys
@@ -54,6 +55,7 @@ def create_app(config: dict[str, Any] | None = None, *, serving: bool = True) ->
     app.register_blueprint(admin_api.bp)
     app.register_blueprint(registry_api.bp)
     app.register_blueprint(eligibility_api.bp)
+    office.init_app(app)
     web.csrf.exempt(admin_api.bp)  # bearer tokens, no cookies: nothing to forge
     web.csrf.exempt(registry_api.bp)
     web.csrf.exempt(eligibility_api.bp)

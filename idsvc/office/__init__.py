@@ -1,0 +1,22 @@
+"""The registry office: what commune and province clerks do every day.
+
+Life events as proposals (``operations``, ``service``), who may do what where (``authority``), a
+second pair of eyes on sensitive changes (maker-checker), the JSON API (``api``), the clerk console
+(``views``) and the review queue of the eligibility matcher's uncertain matches (``review_views``).
+It sits above ``registry``, ``identity`` and ``eligibility`` and calls their services.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """Register the office's API and console pages."""
+    from idsvc.office import api
+    from idsvc.office import review_views
+    from idsvc.office import views
+
+    app.register_blueprint(api.bp)
+    app.register_blueprint(views.bp)
+    app.register_blueprint(review_views.bp)
