@@ -136,9 +136,9 @@ def blank(operation: Any, *, version: int | None = None, record: Any = None) -> 
 
 
 def current_value(record: Any, name: str) -> str | None:
-    """A record's value of a field, as text (None: no such field, or empty)."""
+    """A record's value of a field as the page shows it (None: no such field, or empty)."""
     found = getattr(record, name, None) if record is not None else None
-    return None if found is None or found == "" else str(found)
+    return None if found is None or found == "" else str(shown(name, found))
 
 
 def read(operation: Any, posted: Mapping[str, str], *, record: Any = None) -> tuple[OperationForm, Submission | None]:

@@ -37,6 +37,7 @@ from idsvc.office import service
 from idsvc.office.authority import Staff
 from idsvc.office.models import STATUSES
 from idsvc.registry import reference
+from idsvc.registry.models import CitizenRevision
 from idsvc.registry.search import Query
 
 bp = Blueprint("office", __name__, url_prefix="/office")
@@ -144,9 +145,9 @@ def household(staff: Staff, number: str) -> ResponseReturnValue:
                    may_propose=authority.can(staff, "propose", view.household.commune_code))
 
 
-def _names(history: list[Any]) -> dict[str, str]:
+def _names(history: list[CitizenRevision]) -> dict[str, str]:
     """The names of the staff in a history (who made each change, who approved it)."""
-    return console.actor_names(a for entry in history for a in (entry.actor, getattr(entry, "approved_by", None)))
+    return console.actor_names(a for entry in history for a in (entry.actor, entry.approved_by))
 
 
 def _operations_of(subjects: tuple[str, ...]) -> list[Any]:
