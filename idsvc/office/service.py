@@ -314,17 +314,21 @@ def _apply(op: Operation, target: Subject, proposal: Proposal, *, actor: str,
                        "Hồ sơ vừa được người khác thay đổi; hãy thử lại.") from None
 
 
+class _Tried(Exception):
+    """Ends the try of an operation: leaving the savepoint by it rolls the savepoint back."""
+
+
 def _try(op: Operation, target: Subject, proposal: Proposal, *, actor: str) -> None:
     """Apply the operation in a savepoint and roll it back: the registry's rules judge the payload
     now, not when a supervisor approves it days later."""
     s = db.session()
-    savepoint = s.begin_nested()
     try:
-        _apply(op, target, proposal, actor=actor, approved_by=None)
-        s.flush()
-    finally:
-        if savepoint.is_active:
-            savepoint.rollback()
+        with s.begin_nested():
+            _apply(op, target, proposal, actor=actor, approved_by=None)
+            s.flush()
+            raise _Tried
+    except _Tried:
+        pass
 
 
 def _document(proposal: Proposal) -> Document | None:
