@@ -40,13 +40,13 @@ from idsvc.office import operations
 from idsvc.office.authority import Staff
 from idsvc.office.models import STATUSES
 from idsvc.office.models import Proposal
-from idsvc.office.operations import Document
 from idsvc.office.operations import Operation
 from idsvc.office.operations import Subject
+from idsvc.registry import changes
 from idsvc.registry import service as registry
+from idsvc.registry.changes import Document
 from idsvc.registry.dates import PartialDate
 from idsvc.registry.models import Citizen
-from idsvc.registry.models import CitizenRevision
 from idsvc.registry.models import Household
 
 #: The most proposals one page may hold.
@@ -89,6 +89,7 @@ def propose(staff: Staff, operation: str, payload: Mapping[str, Any], *, subject
         raise ValidationFailed("A reason is required (legal basis or request) / Cần ghi lý do.",
                                errors={"reason": "required / bắt buộc"})
     cleaned = op.clean(payload)
+    changes.check_document(document)
     target = _resolve(op, subject, cleaned)
     unit = op.unit(target, cleaned)
     if unit is None:
@@ -145,10 +146,14 @@ def approve(staff: Staff, proposal_id: int) -> Proposal:
     proposal = _decidable(staff, proposal_id)
     op = operations.get(proposal.operation)
     target = _subject_of(proposal)
+    # Read again now that the people are locked: an approval that held the lock before may have
+    # decided it meanwhile (then it is "already decided", not a conflict of fields it changed).
+    db.session().refresh(proposal)
+    if not proposal.is_pending():
+        raise AlreadyDecided(f"Proposal {proposal.id} is already {proposal.status} / Đề xuất đã được xử lý.")
     _refuse_own(staff, target, proposal.payload)
-    now = utcnow()
-    _claim(proposal, status="applied", decided_by_account_id=staff.account_id, decided_at=now)
     _check_versions(proposal, target)
+    _claim(proposal, status="applied", decided_by_account_id=staff.account_id, decided_at=utcnow())
     proposal.result = _apply(op, target, proposal, actor=f"account:{proposal.proposed_by_account_id}",
                              approved_by=staff.actor)
     if op.subject == "new" and proposal.result.get("citizen_id") is not None:
@@ -248,15 +253,6 @@ def diff(proposal: Proposal) -> list[tuple[str, Any, Any]]:
     return rows
 
 
-def changed_fields_since(citizen_id: int, version: int) -> set[str]:
-    """The record fields changed by the revisions after ``version``."""
-    changed: set[str] = set()
-    for changes in db.session().scalars(select(CitizenRevision.changes).where(
-            CitizenRevision.citizen_id == citizen_id, CitizenRevision.version > version)):
-        changed |= set(changes)
-    return changed
-
-
 # -- the parts ---------------------------------------------------------------------------------
 
 def _get(proposal_id: int) -> Proposal:
@@ -295,7 +291,8 @@ def _check_versions(proposal: Proposal, target: Subject) -> None:
     for citizen, base in ((target.citizen, proposal.base_version), (target.other, proposal.other_base_version)):
         if citizen is None or base is None or citizen.version == base:
             continue
-        changed = sorted(changed_fields_since(citizen.id, base) & touched)
+        since = changes.changed_fields_since(citizen.id, base)
+        changed = sorted(since if operations.EVERYTHING in touched else since & touched)
         if changed:
             raise Conflict(f"The record changed since the proposal was made (version {base}, now {citizen.version}): "
                            f"{', '.join(changed)}; reject it and propose again / Hồ sơ đã thay đổi các trường "
