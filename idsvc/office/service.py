@@ -244,13 +244,16 @@ def get_proposal(staff: Staff, proposal_id: int) -> Proposal:
 
 def diff(proposal: Proposal) -> list[tuple[str, Any, Any]]:
     """(field, current value, proposed value) for each field the proposal changes, for the
-    side-by-side view; the current value is None for a new person."""
+    side-by-side view: the person's fields, or the household's; None as current for a birth."""
     op = operations.get(proposal.operation)
-    citizen = db.session().get(Citizen, proposal.citizen_id) if proposal.citizen_id and op.subject != "new" else None
-    rows = []
-    for field, proposed in op.proposed(proposal.payload).items():
-        rows.append((field, _current(citizen, field) if citizen is not None else None, proposed))
-    return rows
+    s = db.session()
+    current: Citizen | Household | None = None
+    if op.subject == "household" and proposal.household_id is not None:
+        current = s.get(Household, proposal.household_id)
+    elif op.subject != "new" and proposal.citizen_id is not None:
+        current = s.get(Citizen, proposal.citizen_id)
+    return [(field, _current(current, field) if current is not None else None, proposed)
+            for field, proposed in op.proposed(proposal.payload).items()]
 
 
 # -- the parts ---------------------------------------------------------------------------------
@@ -343,6 +346,24 @@ def _lock(citizen_id: int) -> Citizen:
     return citizen
 
 
+def _lock_households(payload: Mapping[str, Any], *ids: int | None) -> dict[int, Household]:
+    """The households concerned (``ids``, and those the payload names: a household joined, one
+    merged in), then their members, locked in id order. Households before people, always, so
+    that two operations never wait for each other in a cycle."""
+    s = db.session()
+    numbers = [payload[k] for k in ("household", "source") if payload.get(k)]
+    wanted = {i for i in ids if i is not None}
+    if numbers:
+        wanted |= set(s.scalars(select(Household.id).where(Household.number.in_(numbers))))
+    if not wanted:
+        return {}
+    locked = {h.id: h for h in s.scalars(select(Household).where(Household.id.in_(wanted)).order_by(Household.id)
+                                         .with_for_update().execution_options(populate_existing=True))}
+    s.scalars(select(Citizen).where(Citizen.household_id.in_(wanted)).order_by(Citizen.id).with_for_update()
+              .execution_options(populate_existing=True)).all()
+    return locked
+
+
 def _lock_pair(first_id: int | None, second_id: int | None) -> tuple[Citizen | None, Citizen | None]:
     # In id order, so two transactions locking the same pair never wait for each other in a cycle.
     locked = {i: _lock(i) for i in sorted({i for i in (first_id, second_id) if i is not None})}
@@ -358,27 +379,29 @@ def _resolve(op: Operation, subject: str | None, payload: Mapping[str, Any]) -> 
         raise ValidationFailed("Name the person (ID number) or the household (number) / "
                                "Cần số định danh hoặc số hộ.", errors={"subject": "required / bắt buộc"})
     if op.subject == "household":
-        household = db.session().scalar(select(Household).where(Household.number == subject))
-        if household is None:
+        household_id = db.session().scalar(select(Household.id).where(Household.number == subject))
+        if household_id is None:
             raise NotFound(f"No household {subject} / Không có hộ số {subject}.")
-        return Subject(household=household)
+        return Subject(household=_lock_households(payload, household_id)[household_id])
     citizen = registry.get_citizen_by_number(subject)
     other = registry.get_citizen_by_number(payload["other_id_number"]) if op.subject == "pair" else None
     if other is not None and other.id == citizen.id:
         raise ValidationFailed("The two people are the same person / Hai người là một.",
                                errors={"other_id_number": "the same person"})
+    _lock_households(payload)
     first, second = _lock_pair(citizen.id, other.id if other else None)
     return Subject(citizen=first, other=second)
 
 
 def _subject_of(proposal: Proposal, *, lock: bool = True) -> Subject:
     s = db.session()
-    if lock:
-        first, second = _lock_pair(proposal.citizen_id, proposal.other_citizen_id)
-    else:
-        first = s.get(Citizen, proposal.citizen_id) if proposal.citizen_id else None
-        second = s.get(Citizen, proposal.other_citizen_id) if proposal.other_citizen_id else None
-    household = s.get(Household, proposal.household_id) if proposal.household_id else None
+    if not lock:
+        return Subject(citizen=s.get(Citizen, proposal.citizen_id) if proposal.citizen_id else None,
+                       other=s.get(Citizen, proposal.other_citizen_id) if proposal.other_citizen_id else None,
+                       household=s.get(Household, proposal.household_id) if proposal.household_id else None)
+    households = _lock_households(proposal.payload, proposal.household_id)
+    first, second = _lock_pair(proposal.citizen_id, proposal.other_citizen_id)
+    household = households[proposal.household_id] if proposal.household_id is not None else None
     return Subject(citizen=first, other=second, household=household)
 
 
@@ -403,10 +426,10 @@ def _refuse_own(staff: Staff, target: Subject, payload: Mapping[str, Any]) -> No
         raise Forbidden(own)
 
 
-def _current(citizen: Citizen, field: str) -> Any:
-    if field == "household":
-        return citizen.household.number if citizen.household is not None else None
-    value = getattr(citizen, field, None)
+def _current(record: Citizen | Household, field: str) -> Any:
+    if field == "household" and isinstance(record, Citizen):
+        return record.household.number if record.household is not None else None
+    value = getattr(record, field, None)
     if isinstance(value, (date, PartialDate)):
         return value.isoformat()
     return value

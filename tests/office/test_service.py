@@ -363,3 +363,12 @@ def test_a_person_page_shows_links_residences_and_pending_proposals(app_ctx, cle
     assert [a.destination for a in view.absences] == ["Huế"]
     assert view.pending == [pending]
     assert [sorted(r.changes) for r in view.history] == [["temporary_residence"], ["absence"]]
+
+
+def test_the_diff_of_a_household_operation_shows_the_households_values(app_ctx, clerk) -> None:
+    home = household(COMMUNE, person())
+    app_ctx.config["OFFICE_IMMEDIATE_OPERATIONS"] = ()
+    moved = service.propose(clerk, "household_move", {"commune_code": COMMUNE, "address": "7 Phố Hàng Gai"},
+                            subject=home.number, reason=REASON)
+    assert service.diff(moved) == [("commune_code", COMMUNE, COMMUNE),
+                                   ("address", "1 Phố Tràng Tiền", "7 Phố Hàng Gai")]
