@@ -18,10 +18,10 @@ from typing import Any
 from flask_babel import gettext as _
 
 from idsvc import i18n
-from idsvc.office.operations import Document
 from idsvc.registry import idnumbers
 from idsvc.registry import reference
 from idsvc.registry import service as registry
+from idsvc.registry.changes import Document
 from idsvc.registry.dates import InvalidDate
 from idsvc.registry.dates import PartialDate
 
@@ -125,12 +125,15 @@ class Submission:
     expected_version: int | None
 
 
-def blank(operation: Any, *, version: int | None = None, record: Any = None) -> OperationForm:
+def blank(operation: Any, *, version: int | None = None, record: Any = None,
+          values: Mapping[str, str] | None = None) -> OperationForm:
     """The empty form of ``operation`` (an ``operations.Operation``), opened on ``version`` of
-    ``record`` (a person, whose current values are shown beside the fields of the same name)."""
+    ``record`` (a person, whose current values are shown beside the fields of the same name);
+    ``values`` (``p_<name>``, a link's query) fill fields in advance: the relative a link ends."""
+    values = values or {}
     inputs = [Input(name=f.name, label=label_of(f), kind=f.kind, required=f.required,
                     choices=[(value, label(vi, en)) for value, vi, en in f.choices],
-                    current=current_value(record, f.name))
+                    current=current_value(record, f.name), value=values.get(PREFIX + f.name, "")[:MAX_TEXT])
               for f in operation.fields]
     return OperationForm(operation=operation.name, inputs=inputs, version=version)
 

@@ -196,7 +196,7 @@ def _operation_page(staff: Staff, op: Any, *, subject: str | None, view: Any, ve
     """The form of ``op`` on ``subject``; posted, its proposal (a conflict page when the record
     changed since the form was opened)."""
     if request.method == "GET":
-        form = forms.blank(op, version=version, record=record)
+        form = forms.blank(op, version=version, record=record, values=request.args)
         return _render("office/operation.html", staff, section, op=op, form=form, view=view)
     form, submission = forms.read(op, request.form, record=record)
     if submission is not None:
