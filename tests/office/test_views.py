@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ from sqlalchemy import select
 from idsvc import db
 from idsvc.office.models import Proposal
 from idsvc.registry import service as registry
+from idsvc.registry.models import Absence
 from idsvc.registry.models import Citizen
 from idsvc.registry.models import Household
 from tests.browser import Browser
@@ -285,3 +287,60 @@ def test_staff_may_not_touch_their_own_record(app, setup_data) -> None:
     assert response.status_code == 403
     assert "their own record" in response.text
     assert citizen(app, number).phone is None
+
+
+def test_a_search_that_cannot_be_read_says_why(app, people) -> None:
+    client = staff_client(app, people.clerk)
+    response = client.get("/office/", query_string={"born": "1990-13"})
+    assert response.status_code == 422
+    assert 'role="alert"' in response.text and 'value="1990-13"' in response.text
+
+
+def test_the_household_form_moves_the_household_and_its_page_shows_it(app, people) -> None:
+    client = staff_client(app, people.clerk)
+    page = client.get(f"/office/households/{people.subject_household}")
+    assert f"/office/households/{people.subject_household}/household_move" in page.text
+    done = post_form(client, f"/office/households/{people.subject_household}/household_move",
+                     p_commune_code=HOME, p_address="5 Hàng Bài", reason="Đăng ký thay đổi địa chỉ")
+    assert done.status_code == 302, done.text
+    assert "5 Hàng Bài" in client.get(f"/office/households/{people.subject_household}").text
+
+
+def test_an_absence_is_ended_from_the_person_page_with_its_form_filled_in(app, people, setup_data) -> None:
+    def declare() -> int:
+        subject = registry.get_citizen_by_number(people.subject)
+        absence = Absence(citizen_id=subject.id, starts_on=date(2026, 10, 1), destination="Đà Lạt")
+        db.session().add(absence)
+        db.session().flush()
+        return absence.id
+
+    absence_id = setup_data(declare)
+    client = staff_client(app, people.clerk)
+    page = client.get(f"/office/people/{people.subject}").text
+    end = f"/office/people/{people.subject}/absence_end?p_absence_id={absence_id}"
+    assert f'href="{end}"' in page and "Đà Lạt" in page
+    form = client.get(end).text
+    assert f'name="p_absence_id" value="{absence_id}"' in form
+    done = client.post(f"/office/people/{people.subject}/absence_end",
+                       data={**form_of(form), "p_absence_id": str(absence_id), "p_on": "2026-11-01",
+                             "reason": "Công dân đã trở về"})
+    assert done.status_code == 302, done.text
+    page = client.get(f"/office/people/{people.subject}").text
+    assert "(ended 2026-11-01)" in page and f'href="{end}"' not in page
+
+
+def test_an_approval_of_a_change_overtaken_meanwhile_is_refused_naming_the_field(app, people, setup_data) -> None:
+    clerk = staff_client(app, people.clerk)
+    post_form(clerk, f"/office/people/{people.subject}/name_change", p_full_name="Đỗ Thị Lan Anh",
+              reason="Quyết định thay đổi họ tên")
+    proposal = proposal_of(app, "name_change")
+    setup_data(lambda: registry.update_citizen(registry.get_citizen_by_number(people.subject),
+                                               {"full_name": "Đỗ Thị Lan Chi"}, actor="system:test",
+                                               reason="Đồng bộ hộ tịch", source="civil_status_sync"))
+    supervisor = staff_client(app, people.supervisor)
+    page = supervisor.get(f"/office/proposals/{proposal.id}").text
+    refused = supervisor.post(f"/office/proposals/{proposal.id}/approve", data={"csrf_token": Browser.csrf(page)})
+    assert refused.status_code == 409
+    assert "full_name" in refused.text and f'href="/office/proposals/{proposal.id}"' in refused.text
+    assert proposal_of(app, "name_change").status == "pending"
+    assert citizen(app, people.subject).full_name == "Đỗ Thị Lan Chi"
