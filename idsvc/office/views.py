@@ -87,7 +87,8 @@ def _render(template: str, staff: Staff, section: str | None = None, *, http_sta
     roles = " · ".join(_role_text(role, unit) for role, unit in staff.roles)
     return render_template(template, staff=staff, staff_roles=roles, section=section,
                            may_decide=staff.has_role("supervisor") or staff.has_role("auditor"),
-                           label=forms.label, label_of=forms.label_of, field_label=forms.field_label, shown=forms.shown,
+                           label=forms.label, label_of=forms.label_of, field_label=forms.field_label,
+                           shown=forms.shown,
                            operation_label=_operation_label, page_size=PAGE_SIZE, sexes=reference.SEXES,
                            statuses=reference.STATUSES, relationships=reference.RELATIONSHIPS,
                            relative_kinds=reference.RELATIVE_KINDS, **context), http_status
@@ -108,17 +109,15 @@ def _role_text(role: str, unit: str) -> str:
 # --- finding people ---------------------------------------------------------------------------
 
 @bp.get("/")
-@unit_of_work.read_write  # the login session's idle time, and searches are audited
+@unit_of_work.read_write  # touches the login session's idle time
 @staff_page
 def search(staff: Staff) -> ResponseReturnValue:
     values = {key: request.args.get(key, "").strip()[:100] for key in CRITERIA}
-    after = request.args.get("after", "")
     found = None
     error = None
     if any(values.values()):
         try:
-            found = people.search(staff, Query(**{k: v or None for k, v in values.items()}),
-                                  int(after) if after.isascii() and after.isdigit() else None, PAGE_SIZE)
+            found = people.search(staff, Query(**{k: v or None for k, v in values.items()}), _after(), PAGE_SIZE)
         except ValidationFailed as refused:
             error = refused.detail
     return _render("office/search.html", staff, "search", http_status=422 if error else 200, values=values,
@@ -199,6 +198,7 @@ def _operation_page(staff: Staff, op: Any, *, subject: str | None, view: Any, ve
         form = forms.blank(op, version=version, record=record, values=request.args)
         return _render("office/operation.html", staff, section, op=op, form=form, view=view)
     form, submission = forms.read(op, request.form, record=record)
+    status = 422
     if submission is not None:
         try:
             proposal = service.propose(staff, op.name, submission.payload, subject=subject,
@@ -216,9 +216,10 @@ def _operation_page(staff: Staff, op: Any, *, subject: str | None, view: Any, ve
             form.refuse(refused.extra.get("errors") or {"_form": refused.detail})
         except Conflict as refused:  # the registry's rules refuse it as the record is (already deceased ...)
             form.errors["_form"] = refused.detail
+            status = 409
         else:
             return redirect(url_for("office.proposal", proposal_id=proposal.id, done=1))
-    return _render("office/operation.html", staff, section, http_status=422, op=op, form=form, view=view)
+    return _render("office/operation.html", staff, section, http_status=status, op=op, form=form, view=view)
 
 
 # --- proposals --------------------------------------------------------------------------------

@@ -264,6 +264,9 @@ def test_a_death_waits_for_a_supervisor_who_sees_the_diff_and_must_say_why_to_re
     assert "Approved by" in timeline and "Mai Văn Duyệt" in timeline and "45/TLKT" in timeline
     again = supervisor.post(f"/office/proposals/{proposal.id}/approve", data={"csrf_token": csrf})
     assert again.status_code == 409  # already decided
+    twice = post_form(clerk, f"/office/people/{people.subject}/death", p_date_of_death="2026-11-30",
+                      reason="Trích lục khai tử")
+    assert twice.status_code == 409 and 'class="errors-summary" role="alert"' in twice.text
 
 
 def test_a_clerk_cannot_decide_and_its_own_proposal_can_be_withdrawn(app, people) -> None:
