@@ -313,3 +313,16 @@ def test_a_concurrent_change_is_a_conflict_not_a_server_error(app, create_citize
     with pytest.raises(Conflict, match="at the same time"):
         lifeevents.change_name(person, full_name="Nguyễn Văn Ân", **WHO)
     db.session().rollback()
+
+
+def test_the_record_shows_the_card_the_registrations_and_ended_links(create_citizen) -> None:
+    person = create_citizen()
+    lifeevents.set_id_card(person, issued_on=date(2021, 4, 1), issued_by="Cục CS QLHC", expires_on=None, **WHO)
+    lifeevents.register_temporary_residence(person, commune_code="00004", address="9 Kim Mã",
+                                            registered_on=date(2026, 1, 5), expires_on=date(2026, 12, 31), **WHO)
+    lifeevents.link_relative(person, kind="guardian", id_number=None, full_name="Lê Văn Tâm", **WHO)
+    lifeevents.end_relative(person, person.relatives[0].id, on=date(2026, 2, 1), **WHO)
+    shown = dict(service.describe(person))
+    assert shown["Thẻ căn cước / Identity card"] == "2021-04-01, Cục CS QLHC, không thời hạn / no expiry"
+    assert shown["Tạm trú / Temporary residence"] == "00004 9 Kim Mã, 2026-01-05 – 2026-12-31"
+    assert shown["Người giám hộ / Guardian"] == "Lê Văn Tâm (—), đến / until 2026-02-01"
