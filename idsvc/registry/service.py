@@ -490,6 +490,7 @@ def update_citizen(citizen: Citizen, changes: dict[str, Any], *, actor: str, rea
     :raises ValidationFailed: an unknown field, a bad value, no change at all, or a date of birth
         after the recorded death (a deceased person's record may still be corrected).
     """
+    _not_merged(citizen)
     if expected_version is not None and expected_version != citizen.version:
         raise Conflict(f"The record changed since you opened it (version {expected_version}, now "
                        f"{citizen.version}); reload it and apply your change again.")
@@ -519,6 +520,13 @@ def update_citizen(citizen: Citizen, changes: dict[str, Any], *, actor: str, rea
     return revision
 
 
+def _not_merged(citizen: Citizen) -> None:
+    """:raises Conflict: the record was merged into another person's (a duplicate): that one changes."""
+    if citizen.merged_into_id is not None:
+        raise Conflict("This record was merged into another person's record; change that one. / "
+                       "Hồ sơ này đã được hợp nhất vào hồ sơ khác; hãy cập nhật hồ sơ đó.")
+
+
 def _retire_and_reissue(citizen: Citizen, reason: str) -> str:
     s = db.session()
     old = s.get(CitizenNumber, citizen.id_number)
@@ -538,6 +546,7 @@ def reissue_number(citizen: Citizen, *, actor: str, reason: str, document: Docum
 
     The old number stays in ``citizen_number`` as retired and is never issued again.
     """
+    _not_merged(citizen)
     before = {"id_number": citizen.id_number}
     _retire_and_reissue(citizen, reason)
     revision = _add_revision(citizen, actor=actor, source="number_reissue", reason=reason, before=before,
@@ -559,6 +568,7 @@ def record_death(citizen: Citizen, date_of_death: date | str, *, actor: str, rea
     """
     if status not in ("deceased", "missing"):
         raise ValidationFailed("status is 'deceased' or 'missing'")
+    _not_merged(citizen)
     if citizen.status == "deceased":
         raise Conflict("This person is already recorded as deceased.")
     if isinstance(date_of_death, datetime):
