@@ -83,6 +83,8 @@ def _narrowed(statement: Select[Any], query: Query) -> Select[Any]:
                                             query.number))
     if not (name or words or born or commune or household or number):
         raise ValidationFailed("give at least one of: name, date of birth, commune, household, ID number")
+    if any(names.has_control_characters(text) for text in (name, words, household)):
+        raise ValidationFailed("a name or household number cannot contain control or invisible characters")
     if name:
         statement = statement.where(Citizen.name_folded == " ".join(names.fold(name).split()))
     if words:

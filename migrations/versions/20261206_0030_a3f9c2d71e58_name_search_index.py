@@ -4,7 +4,7 @@ SQLite has no trigram index: a search on words of a name reads the table there (
 name keeps its b-tree index on both engines).
 
 Revision ID: a3f9c2d71e58
-Revises: e7a31c5b9d20
+Revises: b6d41f0e8a27
 Create Date: 2026-12-06 00:30:00+00:00
 """
 
@@ -13,7 +13,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = 'a3f9c2d71e58'
-down_revision = 'e7a31c5b9d20'
+down_revision = 'b6d41f0e8a27'
 branch_labels = None
 depends_on = None
 
