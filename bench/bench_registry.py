@@ -44,6 +44,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -225,12 +226,16 @@ def call(method: str, path: str, token: str, body: Any = None, headers: dict[str
     return Timed(response.status, ms, data, {k.lower(): v for k, v in response.getheaders()})
 
 
+def get(path: str, token: str) -> Callable[[], Timed]:
+    return lambda: call("GET", path, token)
+
+
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered) + 0.5) - 1))]
 
 
-def load(label: str, requests: list[Callable[[], Timed]], connections: int, warmup: int,
+def load(label: str, requests: Sequence[Callable[[], Timed]], connections: int, warmup: int,
          target_ms: float | None = None) -> dict[str, Any]:
     """Run the requests on ``connections`` threads (the first ``warmup`` unreported); print figures."""
     with ThreadPoolExecutor(connections) as pool:
@@ -284,7 +289,7 @@ def query_times(app: Any, queries: list[dict[str, str]]) -> None:
               f"{p50:6.1f} ms  p95 {p95:6.1f} ms  p99 {p99:6.1f} ms", flush=True)
 
 
-def race(label: str, jobs: list[Callable[[], Timed]]) -> list[Timed]:
+def race(label: str, jobs: Sequence[Callable[[], Timed]]) -> list[Timed]:
     """All jobs released together, one thread each."""
     barrier = threading.Barrier(len(jobs))
 
@@ -328,6 +333,7 @@ def check_no_lost_update(app: Any, contended: list[str], answers: list[Timed], p
                 problems.append(f"{number}: statuses {sorted(a.status for a in mine)}")
                 continue
             citizen = s.scalar(select(Citizen).where(Citizen.id_number == number))
+            assert citizen is not None
             revisions = s.scalar(select(func.count()).select_from(CitizenRevision).where(
                 CitizenRevision.citizen_id == citizen.id))
             winner_phone = json.loads(won[0].body)["payload"]["phone"]
@@ -376,14 +382,14 @@ def main() -> None:
                   f"{args.database}", flush=True)
             for kind in ("name", "name_words", "born"):
                 chosen = [q for q in queries if (kind in q if kind != "name" else set(q) == {"name"})]
-                jobs = [lambda q=q: call("GET", f"{API}/persons?{urlencode(q)}", clerk) for q in chosen]
+                jobs = [get(f"{API}/persons?{urlencode(q)}", clerk) for q in chosen]
                 load(f"search: {kind if kind != 'born' else 'name + born'}", jobs, args.connections, 100,
                      SEARCH_TARGET_MS)
-            jobs = [lambda q=q: call("GET", f"{API}/persons?{urlencode(q)}", clerk) for q in queries]
+            jobs = [get(f"{API}/persons?{urlencode(q)}", clerk) for q in queries]
             load("search: all kinds", jobs, args.connections, 100, SEARCH_TARGET_MS)
             query_times(app, queries[100:])
             reads = [rng.choice(seeded.with_history) for _ in range(args.reads + 100)]
-            jobs = [lambda n=n: call("GET", f"{API}/persons/{n}", token) for n in reads]
+            jobs = [get(f"{API}/persons/{n}", token) for n in reads]
             load("person with history (3 revisions)", jobs, args.connections, 100, PERSON_TARGET_MS)
 
             clerk_tokens = tokens(app, seeded.clerks)

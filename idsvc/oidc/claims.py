@@ -31,6 +31,8 @@ USER_SCOPES: dict[str, tuple[str, ...]] = {
 }
 #: Scopes only a level-2 login (password and second factor) may be granted.
 LEVEL_2_SCOPES = frozenset({STAFF_SCOPE})
+#: Scopes only a trusted (first-party) client may be allowed: the ID number, and staff work.
+TRUSTED_ONLY_SCOPES = ("id_number", STAFF_SCOPE)
 #: Scopes of machine clients (client_credentials), for the services of later issues.
 MACHINE_SCOPES = ("registry.verify", "eligibility.lookup", "clients.admin")
 SCOPES = (*USER_SCOPES, *MACHINE_SCOPES)

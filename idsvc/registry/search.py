@@ -85,6 +85,7 @@ def _narrowed(statement: Select[Any], query: Query) -> Select[Any]:
         raise ValidationFailed("give at least one of: name, date of birth, commune, household, ID number")
     if any(names.has_control_characters(text) for text in (name, words, household)):
         raise ValidationFailed("a name or household number cannot contain control or invisible characters")
+    statement = statement.where(Citizen.merged_into_id.is_(None))  # a merged duplicate is its survivor
     if name:
         statement = statement.where(Citizen.name_folded == " ".join(names.fold(name).split()))
     if words:
