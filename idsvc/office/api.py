@@ -4,8 +4,9 @@ Every endpoint needs a bearer token of scope ``registry.staff``: a level-2 login
 member through a trusted client of ours; the token's account is then checked against its roles
 and units on every call (``authority``), so a role revoked this morning stops working now.
 
-- ``GET /persons``: search (name without accents, ``born``, ``commune`` — pre-2025 codes too —,
-  ``household``, ``number``), minimal fields, pages linked by ``next``.
+- ``GET /persons``: search (``name`` without accents, ``name_words`` — some words of the name in
+  their order —, ``born``, ``commune`` — pre-2025 codes too —, ``household``, ``number``), minimal
+  fields, pages linked by ``next``.
 - ``GET /persons/<number>``: the record with its household, relatives and history; ``ETag`` is the
   record's version. Every read is audited.
 - ``POST /persons/<number>/proposals``: an operation on that person, made against the version the
