@@ -21,7 +21,6 @@ class AuditAction(StrEnum):
     REGISTRY_NAME_CHANGE = "registry:citizen:change-name"
     REGISTRY_MARRIAGE_RECORD = "registry:citizen:record-marriage"
     REGISTRY_DIVORCE_RECORD = "registry:citizen:record-divorce"
-    REGISTRY_MISSING_DECLARE = "registry:citizen:declare-missing"
     REGISTRY_MISSING_END = "registry:citizen:end-missing"
     REGISTRY_ID_CARD_SET = "registry:citizen:set-id-card"
     REGISTRY_RELATIVE_LINK = "registry:citizen:link-relative"

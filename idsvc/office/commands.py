@@ -82,7 +82,7 @@ def _pairs(values: tuple[str, ...]) -> dict[str, Any]:
 
 
 @click.command("propose")
-@click.argument("operation", type=click.Choice(sorted(operations.OPERATIONS)))
+@click.argument("operation", type=click.Choice(sorted(operations.OPERATIONS)), metavar="OPERATION")
 @click.argument("subject", required=False)
 @as_option
 @click.option("--reason", required=True, help="Legal basis or request / Lý do (căn cứ pháp lý, yêu cầu).")

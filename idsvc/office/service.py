@@ -421,9 +421,14 @@ def _refuse_own(staff: Staff, target: Subject, payload: Mapping[str, Any]) -> No
         households |= set(db.session().scalars(select(Household.id).where(Household.number == number)))
     if staff.household_id is not None and staff.household_id in households:
         raise Forbidden(own)
-    own_number = db.session().scalar(select(Citizen.id_number).where(Citizen.id == staff.citizen_id))
-    if own_number is not None and own_number in {payload.get(k) for k in ("father", "mother", "other_id_number")}:
-        raise Forbidden(own)
+    # The other people a payload names (a parent, a spouse, a new head): not oneself, nor one's household.
+    named = [payload[k] for k in ("father", "mother", "other_id_number", "new_head") if payload.get(k)]
+    if named:
+        for citizen_id, household_id in db.session().execute(select(Citizen.id, Citizen.household_id).where(
+                Citizen.id_number.in_(named))):
+            if citizen_id == staff.citizen_id or (
+                    staff.household_id is not None and household_id == staff.household_id):
+                raise Forbidden(own)
 
 
 def _current(record: Citizen | Household, field: str) -> Any:

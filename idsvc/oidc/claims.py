@@ -22,7 +22,9 @@ USER_SCOPES: dict[str, tuple[str, ...]] = {
     "profile": ("name", "family_name", "middle_name", "given_name", "updated_at"),
     "birthdate": ("birthdate",),
     "gender": ("gender",),
-    "address": ("address",),
+    "address": ("address", "vn_temporary_residence"),
+    "email": ("email", "email_verified"),
+    "id_card": ("vn_id_card",),
     "id_number": ("personal_id_number",),
     # Registry staff at work (the office API): releases no claim; only a trusted (first-party)
     # client may be allowed it, only a level-2 login grants it, and the API still checks the
@@ -44,6 +46,8 @@ SCOPE_LABELS = {
     "birthdate": _l("Date of birth"),
     "gender": _l("Sex"),
     "address": _l("Permanent residence"),
+    "email": _l("E-mail address"),
+    "id_card": _l("Identity card: issue date, place and expiry"),
     "id_number": _l("Personal ID number (12 digits)"),
 }
 
@@ -82,6 +86,22 @@ def user_claims(citizen_id: int, scopes: list[str] | tuple[str, ...]) -> dict[st
         _, commune, province = person["residence"]
         claims["address"] = {"formatted": f"{commune}, {province}", "locality": commune, "region": province,
                              "country": "VN"}
+    if "address" in wanted:
+        temporary = registry.temporary_residence(citizen_id)
+        if temporary is not None:
+            # Namespaced: OIDC has one address; a temporary residence (tạm trú) is Vietnamese law's second.
+            _, commune, province, expires_on = temporary
+            claims["vn_temporary_residence"] = {"formatted": f"{commune}, {province}", "locality": commune,
+                                                "region": province, "country": "VN",
+                                                "expires_on": expires_on.isoformat() if expires_on else None}
+    if "email" in wanted and person["email"]:
+        claims["email"] = person["email"]
+        # The registry records the address as declared; nobody proved the person receives mail there.
+        claims["email_verified"] = False
+    if "id_card" in wanted and person["id_card"] is not None:
+        issued_on, issued_by, expires_on = person["id_card"]
+        claims["vn_id_card"] = {"issued_on": issued_on.isoformat(), "issued_by": issued_by,
+                                "expires_on": expires_on.isoformat() if expires_on else None}
     if "id_number" in wanted:
         claims["personal_id_number"] = person["id_number"]
     return claims

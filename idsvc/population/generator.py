@@ -23,6 +23,7 @@ from typing import TypeVar
 from idsvc import csvsafe
 from idsvc.population import tables
 from idsvc.registry import idnumbers
+from idsvc.registry.imports.fileformat import CARD_AND_CONTACT_COLUMNS
 from idsvc.registry.imports.fileformat import COLUMNS
 from idsvc.registry.units import LEGACY_PROVINCES
 from idsvc.registry.units import communes_2025
@@ -255,6 +256,10 @@ class Generator:
             person.died = earliest + timedelta(days=rng.randrange(max((self.today - earliest).days, 1)))
 
 
+#: The columns generated files have (no card or contact data: a file may leave optional columns out).
+GENERATED_COLUMNS = tuple(c for c in COLUMNS if c not in CARD_AND_CONTACT_COLUMNS)
+
+
 def generate(count: int, seed: int, *, today: date = DEFAULT_TODAY) -> Iterator[dict[str, str]]:
     """Exactly ``count`` rows (keyed by ``fileformat.COLUMNS``), household by household."""
     gen = Generator(seed, today)
@@ -298,9 +303,9 @@ def _row(gen: Generator, p: _Person, household: str, commune: str, religion: str
 
 def write_csv(rows: Iterable[dict[str, str]], out: IO[str]) -> None:
     writer = csvsafe.Writer(out, lineterminator="\n")
-    writer.writerow(COLUMNS)
+    writer.writerow(GENERATED_COLUMNS)
     for row in rows:
-        writer.writerow([row[c] for c in COLUMNS])
+        writer.writerow([row[c] for c in GENERATED_COLUMNS])
 
 
 def write_jsonl(rows: Iterable[dict[str, str]], out: IO[str]) -> None:

@@ -259,10 +259,10 @@ def change_residence(citizen: Citizen, *, permanent_commune_code: str, current_c
     elif citizen.household is not None and citizen.household.commune_code != permanent:
         _leave_household(citizen)
     citizen.permanent_commune_code, citizen.current_commune_code = permanent, current
+    if changes.snapshot(citizen, _RESIDENCE_FIELDS) == before:
+        raise ValidationFailed("Nothing changes: the person already lives there. / Không có gì thay đổi.")
     revision = _revise(citizen, before, _RESIDENCE_FIELDS, actor=actor, source="residence_registration",
                        reason=reason, document=document, approved_by=approved_by)
-    if not revision.changes:
-        raise ValidationFailed("Nothing changes: the person already lives there. / Không có gì thay đổi.")
     _audit(AuditAction.REGISTRY_RESIDENCE_CHANGE, actor, citizen, fields=sorted(revision.changes))
     return revision
 
@@ -333,12 +333,13 @@ def change_household_head(household: Household, new_head: Citizen, *, old_head_r
     revisions = []
     for citizen_id, relationship in wanted.items():
         member = members[citizen_id]
+        if member.relationship_to_head == relationship:
+            continue  # nothing of this member changes: no history row
         before = changes.snapshot(member, ["relationship_to_head"])
         member.relationship_to_head = relationship
-        revision = _revise(member, before, ["relationship_to_head"], actor=actor, source="residence_registration",
-                           reason=reason, document=document, approved_by=approved_by)
-        if revision.changes:
-            revisions.append(revision)
+        revisions.append(_revise(member, before, ["relationship_to_head"], actor=actor,
+                                 source="residence_registration", reason=reason, document=document,
+                                 approved_by=approved_by))
     _audit(AuditAction.REGISTRY_HOUSEHOLD_HEAD_CHANGE, actor, household, new_head=new_head.id,
            old_head=old_head.id if old_head else None)
     return revisions

@@ -13,6 +13,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import bindparam
 from sqlalchemy import func
+from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -36,6 +37,7 @@ from idsvc.registry import units
 from idsvc.registry import verify
 from idsvc.registry.changes import Document
 from idsvc.registry.dates import PartialDate
+from idsvc.registry.models import Absence
 from idsvc.registry.models import Citizen
 from idsvc.registry.models import CitizenNumber
 from idsvc.registry.models import CitizenOldNumber
@@ -48,6 +50,7 @@ from idsvc.registry.models import LegacyCommuneSuccessor
 from idsvc.registry.models import LegacyProvince
 from idsvc.registry.models import Province
 from idsvc.registry.models import Relative
+from idsvc.registry.models import TemporaryResidence
 
 #: Longest IN-list of one statement (SQLite's limit on bound parameters, with room to spare).
 CHUNK = 500
@@ -250,15 +253,35 @@ def describe(citizen: Citizen) -> list[tuple[str, str]]:
          if citizen.household else unknown),
         ("Tình trạng / Status", " / ".join(reference.STATUSES[citizen.status])
          + (f" {citizen.date_of_death.isoformat()}" if citizen.date_of_death else "")),
+        ("Thẻ căn cước / Identity card",
+         f"{citizen.id_card_issued_on.isoformat()}, {citizen.id_card_issued_by}, "
+         f"{citizen.id_card_expires_on.isoformat() if citizen.id_card_expires_on else 'không thời hạn / no expiry'}"
+         if citizen.id_card_issued_on else unknown),
+        ("Số hồ sơ cư trú / Residence file number", citizen.residence_file_number or unknown),
+        ("Thư điện tử / E-mail", citizen.email or unknown),
         ("Phiên bản / Record version", str(citizen.version)),
         ("Nguồn / Source", _provenance(citizen)),
     ]
-    rows += [(f"{' / '.join(reference.RELATIVE_KINDS[r.kind])}", f"{r.full_name or unknown} ({r.id_number or unknown})")
+    if citizen.merged_into_id is not None:
+        rows.insert(0, ("Đã hợp nhất vào / Merged into", surviving(citizen).id_number))
+    rows += [(f"{' / '.join(reference.RELATIVE_KINDS[r.kind])}", f"{r.full_name or unknown} ({r.id_number or unknown})"
+              + (f", đến / until {r.ended_on.isoformat()}" if r.ended_on else ""))
              for r in citizen.relatives]
+    rows += [("Tạm trú / Temporary residence",
+              f"{t.commune_code} {t.address}, {_period(t.registered_on, t.ended_on or t.expires_on)}")
+             for t in db.session().scalars(select(TemporaryResidence).where(
+                 TemporaryResidence.citizen_id == citizen.id).order_by(TemporaryResidence.id))]
+    rows += [("Tạm vắng / Absence", f"{a.destination}, {_period(a.starts_on, a.ended_on or a.ends_on)}")
+             for a in db.session().scalars(
+                 select(Absence).where(Absence.citizen_id == citizen.id).order_by(Absence.id))]
     rows += [("Số cũ / Earlier number", f"{n.number} retired {n.retired_at:%Y-%m-%d}: {n.retired_reason}")
              for n in citizen.numbers if n.retired_at is not None]
     rows += [("Số CMND cũ / Old ID-card number", number) for number in old_id_numbers(citizen.id)]
     return rows
+
+
+def _period(start: date, end: date | None) -> str:
+    return f"{start.isoformat()} – {end.isoformat() if end else '…'}"
 
 
 def old_id_numbers(citizen_id: int) -> list[str]:
@@ -292,7 +315,8 @@ def attributes(citizen_id: int) -> dict[str, Any]:
     """The attributes other services may release about a person (claims read them from here).
 
     Keys: id_number, full_name, birth (PartialDate), sex, nationality, alive, updated_at,
-    residence (commune code, commune name, province name) or None.
+    residence (commune code, commune name, province name) or None, email or None, id_card
+    (issued on, issued by, expires on or None) or None.
     """
     # One round trip: the person and the names of their commune and province.
     row = db.session().execute(_ATTRIBUTES, {"citizen_id": citizen_id}).first()
@@ -302,7 +326,24 @@ def attributes(citizen_id: int) -> dict[str, Any]:
     residence = (citizen.permanent_commune_code, commune_name, province_name) if commune_name else None
     return {"id_number": citizen.id_number, "full_name": citizen.full_name, "birth": citizen.date_of_birth,
             "sex": citizen.sex, "nationality": citizen.nationality, "alive": citizen.is_alive(),
-            "updated_at": citizen.updated_at, "residence": residence}
+            "updated_at": citizen.updated_at, "residence": residence, "email": citizen.email,
+            "id_card": (citizen.id_card_issued_on, citizen.id_card_issued_by, citizen.id_card_expires_on)
+            if citizen.id_card_issued_on else None}
+
+
+def temporary_residence(citizen_id: int, on: date | None = None) -> tuple[str, str, str, date | None] | None:
+    """The temporary residence in force ``on`` a day (today by default): commune code, commune
+    name, province name and expiry; None without one."""
+    on = on or dates.today()
+    row = db.session().execute(
+        select(TemporaryResidence.commune_code, Commune.name, Province.name, TemporaryResidence.expires_on)
+        .join(Commune, Commune.code == TemporaryResidence.commune_code)
+        .join(Province, Province.code == Commune.province_code)
+        .where(TemporaryResidence.citizen_id == citizen_id, TemporaryResidence.ended_on.is_(None),
+               TemporaryResidence.registered_on <= on,
+               or_(TemporaryResidence.expires_on.is_(None), TemporaryResidence.expires_on >= on))
+        .order_by(TemporaryResidence.registered_on.desc()).limit(1)).first()
+    return None if row is None else (row[0], row[1], row[2], row[3])
 
 
 def _unit(code: str | None, names_by_code: dict[str, str]) -> str:
@@ -449,6 +490,7 @@ def update_citizen(citizen: Citizen, changes: dict[str, Any], *, actor: str, rea
     :raises ValidationFailed: an unknown field, a bad value, no change at all, or a date of birth
         after the recorded death (a deceased person's record may still be corrected).
     """
+    _not_merged(citizen)
     if expected_version is not None and expected_version != citizen.version:
         raise Conflict(f"The record changed since you opened it (version {expected_version}, now "
                        f"{citizen.version}); reload it and apply your change again.")
@@ -478,6 +520,13 @@ def update_citizen(citizen: Citizen, changes: dict[str, Any], *, actor: str, rea
     return revision
 
 
+def _not_merged(citizen: Citizen) -> None:
+    """:raises Conflict: the record was merged into another person's (a duplicate): that one changes."""
+    if citizen.merged_into_id is not None:
+        raise Conflict("This record was merged into another person's record; change that one. / "
+                       "Hồ sơ này đã được hợp nhất vào hồ sơ khác; hãy cập nhật hồ sơ đó.")
+
+
 def _retire_and_reissue(citizen: Citizen, reason: str) -> str:
     s = db.session()
     old = s.get(CitizenNumber, citizen.id_number)
@@ -497,6 +546,7 @@ def reissue_number(citizen: Citizen, *, actor: str, reason: str, document: Docum
 
     The old number stays in ``citizen_number`` as retired and is never issued again.
     """
+    _not_merged(citizen)
     before = {"id_number": citizen.id_number}
     _retire_and_reissue(citizen, reason)
     revision = _add_revision(citizen, actor=actor, source="number_reissue", reason=reason, before=before,
@@ -518,6 +568,7 @@ def record_death(citizen: Citizen, date_of_death: date | str, *, actor: str, rea
     """
     if status not in ("deceased", "missing"):
         raise ValidationFailed("status is 'deceased' or 'missing'")
+    _not_merged(citizen)
     if citizen.status == "deceased":
         raise Conflict("This person is already recorded as deceased.")
     if isinstance(date_of_death, datetime):

@@ -18,6 +18,8 @@ from sqlalchemy import select
 
 from idsvc import db
 from idsvc.errors import Conflict
+from idsvc.errors import DomainError
+from idsvc.errors import ValidationFailed
 from idsvc.office import authority
 from idsvc.office import service
 from idsvc.office.models import Proposal
@@ -25,6 +27,7 @@ from idsvc.registry.models import Citizen
 from idsvc.registry.models import CitizenRevision
 from tests.office.conftest import COMMUNE
 from tests.office.conftest import PROVINCE
+from tests.office.conftest import household
 from tests.office.conftest import make_staff
 from tests.office.conftest import person
 
@@ -42,7 +45,7 @@ def _all_at_once(app: Any, jobs: list[Callable[[], Any]]) -> list[Any]:
             try:
                 with db.transaction():
                     return job()
-            except Conflict as exc:
+            except DomainError as exc:
                 return exc
 
     with ThreadPoolExecutor(len(jobs)) as pool:
@@ -112,3 +115,23 @@ def test_parallel_immediate_changes_from_one_version_apply_once(app, setup_data)
     assert answers.count("applied") == 1
     assert all(isinstance(a, service.StaleVersion) and a.current_version == seen + 1
                for a in answers if a != "applied")
+
+
+def test_parallel_immediate_moves_of_one_household_apply_once(app, setup_data) -> None:
+    def prepare() -> tuple[list[int], str]:
+        home = household(COMMUNE, person(), person(full_name="Nguyễn Văn Con", birth_year=2012))
+        return [make_staff("clerk", COMMUNE).account_id for _ in range(PARALLEL)], home.number
+
+    clerks, number = setup_data(prepare)
+
+    def move(account: int, n: int) -> Callable[[], str]:
+        return lambda: service.propose(authority.staff_of_account(account), "household_move",
+                                       {"commune_code": COMMUNE, "address": "2 Phố Hàng Bạc"},
+                                       subject=number, reason=f"Đăng ký thường trú {n}/2026").status
+
+    answers = _all_at_once(app, [move(account, n) for n, account in enumerate(clerks)])
+    # The household is locked: the first move applies, the others then find nothing to change.
+    assert answers.count("applied") == 1
+    assert all(isinstance(a, ValidationFailed) and "Nothing changes" in a.detail for a in answers if a != "applied")
+    revisions = setup_data(lambda: db.session().scalar(select(func.count()).select_from(CitizenRevision)))
+    assert revisions == 2  # one per member, once

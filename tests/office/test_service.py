@@ -79,6 +79,13 @@ def test_nobody_proposes_a_change_of_their_own_record_or_household(app_ctx) -> N
         service.propose(clerk, "birth", {"full_name": "Nguyễn Văn Út", "date_of_birth": "2026-11-01", "sex": "M",
                                          "registration_commune": COMMUNE, "father": own_number},
                         subject=None, reason=REASON)
+    with pytest.raises(Forbidden, match="own record or household"):  # a spouse of one's household
+        service.propose(clerk, "marriage", {"other_id_number": relative.id_number, "on": "2026-11-01"},
+                        subject=person(sex="F", full_name="Trần Thị Xa").id_number, reason=REASON)
+    with pytest.raises(Forbidden, match="own record or household"):  # a child of one's household member
+        service.propose(clerk, "birth", {"full_name": "Nguyễn Văn Út", "date_of_birth": "2026-11-01", "sex": "M",
+                                         "registration_commune": COMMUNE, "mother": relative.id_number},
+                        subject=None, reason=REASON)
     assert relative.religion is None
 
 

@@ -15,6 +15,7 @@ from click.testing import CliRunner
 from idsvc.population import generator
 from idsvc.population.commands import population_cli
 from idsvc.registry import idnumbers
+from idsvc.registry.imports.fileformat import CARD_AND_CONTACT_COLUMNS
 from idsvc.registry.imports.fileformat import COLUMNS
 from idsvc.registry.units import communes_2025
 
@@ -37,7 +38,9 @@ def test_same_seed_same_bytes_other_seed_other_people() -> None:
     assert first == as_csv(500, 3)
     assert first != as_csv(500, 4)
     rows = list(csv.reader(io.StringIO(first)))
-    assert tuple(rows[0]) == COLUMNS and len(rows) == 501
+    # Every column of the file format but the card and contact data, which a generated person has none of.
+    assert tuple(rows[0]) == generator.GENERATED_COLUMNS and len(rows) == 501
+    assert set(COLUMNS) - set(generator.GENERATED_COLUMNS) == set(CARD_AND_CONTACT_COLUMNS)
 
 
 def test_every_number_is_unique_valid_and_agrees_with_the_person(people) -> None:

@@ -20,6 +20,7 @@ from sqlalchemy import text
 from idsvc import db
 from idsvc.audit.models import AuditEvent
 from idsvc.errors import Conflict
+from idsvc.errors import NotFound
 from idsvc.registry import service
 from idsvc.registry.imports import importer
 from idsvc.registry.imports import reader
@@ -452,6 +453,51 @@ def test_a_household_has_one_head_in_a_file(app_ctx, tmp_path, chunk_size) -> No
     assert head.household.head_id == head.id
     again = run(write_csv(tmp_path / "people.csv", rows), tmp_path, chunk_size=chunk_size)  # a re-run agrees
     assert (again.imported, again.present, again.rejected) == (0, 3, 1)
+
+
+def test_a_later_file_cannot_give_a_household_a_second_head(app_ctx, tmp_path) -> None:
+    first = [person(citizen_id="001090000001", household_id="H1", relationship_to_head="head")]
+    assert run(write_csv(tmp_path / "first.csv", first), tmp_path).imported == 1
+    later = [person(citizen_id="001090000002", household_id="H1", relationship_to_head="head"),
+             person(citizen_id="001090000003", household_id="H1", relationship_to_head="child"),
+             person(citizen_id="001090000004", household_id="H2", relationship_to_head="head")]
+    result = run(write_csv(tmp_path / "later.csv", later), tmp_path)
+    assert read_rejects(result.rejects_path) == {
+        2: "relationship_to_head: household H1 already has a head in the registry; record the change of head there "
+           "first"}
+    assert (result.imported, result.rejected) == (2, 1)
+    head = service.get_citizen_by_number("001090000001")
+    assert head.household.head_id == head.id
+    with pytest.raises(NotFound):
+        service.get_citizen_by_number("001090000002")
+
+
+def test_card_and_contact_columns_are_imported_and_checked(app_ctx, tmp_path) -> None:
+    card = {"id_card_issued_on": "2021-04-01", "id_card_issued_by": "Cục Cảnh sát QLHC về TTXH",
+            "id_card_expires_on": "2030-06-01"}
+    rows = [person(citizen_id="001090000001", email="khoa@Example.VN", residence_file_number="hs-1/2026", **card),
+            person(citizen_id="001090000002", email="khoa at example"),
+            person(citizen_id="001090000003", id_card_issued_on="2021-04-01"),
+            person(citizen_id="001090000004", **{**card, "id_card_expires_on": "2020-01-01"})]
+    for fmt in ("csv", "jsonl"):
+        path = tmp_path / f"people.{fmt}"
+        if fmt == "csv":
+            write_csv(path, rows)
+        else:
+            path.write_text("".join(json.dumps({**r, "citizen_id": "002" + r["citizen_id"][3:],
+                                                "birth_registration_province": "002"}) + "\n" for r in rows),
+                            encoding="utf-8")
+        result = run(path, tmp_path)
+        assert (result.imported, result.rejected) == (1, 3), fmt
+        rejects = list(read_rejects(result.rejects_path).values())  # in line order (JSONL has no header line)
+        assert "email: 'khoa at example' is not an e-mail address" in rejects[0]
+        assert "id_card_issued_by: the issuing authority is required" in rejects[1]
+        assert "id_card_expires_on: 2020-01-01 is not after the issue date" in rejects[2]
+    for number in ("001090000001", "002090000001"):
+        citizen = service.get_citizen_by_number(number)
+        assert (citizen.email, citizen.residence_file_number) == ("khoa@example.vn", "HS-1/2026")
+        assert (citizen.id_card_issued_on, citizen.id_card_issued_by, citizen.id_card_expires_on) == (
+            date(2021, 4, 1), "Cục Cảnh sát QLHC về TTXH", date(2030, 6, 1))
 
 
 def test_a_quote_left_open_costs_its_own_line_only(app_ctx, tmp_path) -> None:

@@ -301,6 +301,11 @@ def test_merged_records_resolve_to_the_survivor_and_keep_both_histories(create_c
         lifeevents.change_name(duplicate, full_name="Bùi Văn Long", **WHO)
     with pytest.raises(Conflict, match="merged"):
         lifeevents.merge_records(duplicate, survivor, **WHO)
+    for change in (lambda: service.update_citizen(duplicate, {"phone": "0912345678"}, actor=CLERK, reason="r"),
+                   lambda: service.record_death(duplicate, "2026-01-01", actor=CLERK, reason="r"),
+                   lambda: service.reissue_number(duplicate, actor=CLERK, reason="r")):
+        with pytest.raises(Conflict, match="merged"):
+            change()
 
 
 def test_a_concurrent_change_is_a_conflict_not_a_server_error(app, create_citizen) -> None:
@@ -313,3 +318,30 @@ def test_a_concurrent_change_is_a_conflict_not_a_server_error(app, create_citize
     with pytest.raises(Conflict, match="at the same time"):
         lifeevents.change_name(person, full_name="Nguyễn Văn Ân", **WHO)
     db.session().rollback()
+
+
+def test_the_record_shows_the_card_the_registrations_and_ended_links(create_citizen) -> None:
+    person = create_citizen()
+    lifeevents.set_id_card(person, issued_on=date(2021, 4, 1), issued_by="Cục CS QLHC", expires_on=None, **WHO)
+    lifeevents.register_temporary_residence(person, commune_code="00004", address="9 Kim Mã",
+                                            registered_on=date(2026, 1, 5), expires_on=date(2026, 12, 31), **WHO)
+    lifeevents.link_relative(person, kind="guardian", id_number=None, full_name="Lê Văn Tâm", **WHO)
+    lifeevents.end_relative(person, person.relatives[0].id, on=date(2026, 2, 1), **WHO)
+    shown = dict(service.describe(person))
+    assert shown["Thẻ căn cước / Identity card"] == "2021-04-01, Cục CS QLHC, không thời hạn / no expiry"
+    assert shown["Tạm trú / Temporary residence"] == "00004 9 Kim Mã, 2026-01-05 – 2026-12-31"
+    assert shown["Người giám hộ / Guardian"] == "Lê Văn Tâm (—), đến / until 2026-02-01"
+
+
+def test_a_duplicate_heading_a_household_with_members_is_not_merged_until_the_head_changes(family,
+                                                                                          create_citizen) -> None:
+    home, head, wife, son = family
+    survivor = create_citizen(full_name="Nguyễn Văn An", birth_year=1980)
+    with pytest.raises(Conflict, match="new head first"):
+        lifeevents.merge_records(survivor, head, **WHO)
+    lifeevents.change_household_head(home, wife, old_head_relationship="spouse", **WHO)
+    lifeevents.merge_records(survivor, head, **WHO)
+    assert head.household_id is None and head.merged_into_id == survivor.id
+    assert [m.id for m in db.session().scalars(select(Citizen).where(Citizen.household_id == home.id,
+                                                                      Citizen.merged_into_id.is_(None)))] == [
+        wife.id, son.id]

@@ -59,6 +59,8 @@ FIELDS = {
     "current_commune": ("current_commune_code", "current_commune_code"),
     "relationship_to_head": ("relationship_to_head", "relationship_to_head"),
     "phone": ("phone", "phone"),
+    "email": ("email", "email"),
+    "residence_file_number": ("residence_file_number", "residence_file_number"),
 }
 
 LONG = {200: "Đ" * 200, 201: "Đ" * 201}
@@ -94,6 +96,10 @@ TABLE: dict[str, tuple[list[Any], list[Any]]] = {
                "123456789", "1" * 15, "", None],
               ["12345678", "1" * 16, "call me maybe", "\uff10912345678", "+-0912345678", "++84912345678",
                "0912-345-678", "09123456٧8"]),
+    "email": (["an@example.vn", "An.Nguyen@Example.VN", "a+b@mail.gov.vn", "nguyễn@ví-dụ.vn", "", None],
+              ["an", "an@", "@example.vn", "an@example", "an @example.vn", "an@@example.vn", "an@example..vn",
+               "a" * 65 + "@example.vn", "a@" + "b" * 250 + ".vn"]),
+    "residence_file_number": (["HS-12/2026", "hs.12", "X" * 30, "", None], ["X" * 31, "12 34", "số 12", "12_34"]),
 }
 
 
@@ -186,6 +192,8 @@ STRATEGIES: dict[str, st.SearchStrategy[str]] = {
     "relationship_to_head": st.one_of(_TEXT, st.sampled_from(sorted(reference.RELATIONSHIPS)).map(str.title)),
     "phone": st.one_of(_TEXT, st.text(alphabet=st.sampled_from("0123456789+ .-٧０"), max_size=18),
                        st.from_regex(r"\+?[0-9]{7,17}", fullmatch=True)),
+    "email": st.one_of(_TEXT, st.text(alphabet=st.sampled_from("aB.@ -+ễ"), max_size=12)),
+    "residence_file_number": st.one_of(_TEXT, st.text(alphabet=st.sampled_from("aB1-/. _"), max_size=32)),
 }
 
 
@@ -243,7 +251,7 @@ def test_the_rulebooks_limits_are_the_columns_sizes() -> None:
     """The rulebook is pure, so it states the sizes; they must stay the database's."""
     columns = {c.name: c.type.length for c in Citizen.__table__.columns if isinstance(c.type, String)}
     for field in ("full_name", "name_folded", "other_names", "place_of_birth", "hometown", "religion",
-                  "marital_status"):
+                  "marital_status", "email", "residence_file_number", "id_card_issued_by"):
         assert rules.MAX_LENGTH[field] == columns[field], field
     assert rules.MAX_LENGTH["household_number"] == Household.__table__.c.number.type.length  # type: ignore[attr-defined]  # a String
     from idsvc.registry.models import Relative

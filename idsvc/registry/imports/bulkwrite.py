@@ -278,6 +278,18 @@ class BulkWriter:
                     (json.dumps(numbers),))
         return dict(cur.fetchall())
 
+    def headed(self, numbers: Sequence[str]) -> set[str]:
+        """Of these household numbers, those of households the registry holds with a head."""
+        if not numbers:
+            return set()
+        cur = self.driver.cursor()
+        if self.pg:
+            cur.execute("SELECT number FROM household WHERE number = ANY(%s) AND head_id IS NOT NULL", (list(numbers),))
+        else:
+            cur.execute("SELECT number FROM household WHERE number IN (SELECT value FROM json_each(?)) "
+                        "AND head_id IS NOT NULL", (json.dumps(list(numbers)),))
+        return {row[0] for row in cur.fetchall()}
+
     def reserve_ids(self, count: int) -> Sequence[int]:
         """``count`` fresh citizen ids: from the sequence, or after the largest id under SQLite's write lock.
 

@@ -28,11 +28,21 @@ REQUIRED_COLUMNS = (
     "date_of_death",                # YYYY-MM-DD; required unless status is alive, empty if alive
 )
 
+#: Columns of the identity card, residence file and contact data (information groups 14, 20, 25).
+CARD_AND_CONTACT_COLUMNS = (
+    "email",                        # e-mail address (field 25)
+    "residence_file_number",        # residence file number (field 20): letters, digits, - / .
+    "id_card_issued_on",            # identity card in force (field 14): YYYY-MM-DD, not after today
+    "id_card_issued_by",            # its issuing authority, free text; required with the date
+    "id_card_expires_on",           # YYYY-MM-DD after the issue date; empty: no expiry
+)
+
 #: Columns a file may add.
 OPTIONAL_COLUMNS = (
     "other_names", "place_of_birth", "hometown", "blood_type", "marital_status", "phone",
     "father_id", "father_name", "mother_id", "mother_name", "spouse_id", "spouse_name",
     "old_id_numbers",               # old 9-digit identity-card (CMND) numbers, separated by spaces
+    *CARD_AND_CONTACT_COLUMNS,
 )
 
 COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS

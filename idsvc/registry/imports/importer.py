@@ -343,7 +343,31 @@ def _write_chunk(writer: BulkWriter, chunk: _Chunk, batch_id: int,
             else:
                 refused.append((row[0], reason, file_values(row[1:])))
     writer.add_old_numbers(old_numbers)
+    keep = _no_second_head(writer, chunk, keep, refused)
     return _write_new(writer, chunk, keep, batch_id), present, refused
+
+
+def _no_second_head(writer: BulkWriter, chunk: _Chunk, keep: list[int] | None,
+                    refused: list[tuple[int, str, dict[str, str]]]) -> list[int] | None:
+    """The rows of ``keep`` (None: all) but those naming themselves head of a household the registry
+    holds with a head already (another person: the row is new), which go to ``refused``. A file
+    gives a household one head (:func:`_one_head_each`); this holds it to the registry's too."""
+    rows = range(len(chunk.copy) if chunk.copy is not None else len(chunk.rows)) if keep is None else keep
+    if chunk.copy is not None:
+        copy = chunk.copy
+        heads = {i: copy.households[i] for i in rows if copy.heads[i] and copy.households[i] is not None}
+    else:
+        heads = {i: chunk.rows[i][_HOUSEHOLD] for i in rows
+                 if chunk.rows[i][_RELATIONSHIP] == "head" and chunk.rows[i][_HOUSEHOLD] is not None}
+    headed = writer.headed(sorted({h for h in heads.values() if h is not None}))
+    if not headed:
+        return keep
+    second = {i for i, household in heads.items() if household in headed}
+    for i in sorted(second):
+        row = chunk.copy.row(i) if chunk.copy is not None else chunk.rows[i]
+        refused.append((row[0], f"relationship_to_head: household {row[_HOUSEHOLD]} already has a head in the "
+                                "registry; record the change of head there first", file_values(row[1:])))
+    return [i for i in rows if i not in second]
 
 
 def _write_new(writer: BulkWriter, chunk: _Chunk, keep: list[int] | None, batch_id: int) -> int:

@@ -23,7 +23,8 @@ CHECKED_COLUMNS = (
     "id_number", "full_name", "name_folded", "other_names", "birth_year", "birth_month", "birth_day",
     "sex", "place_of_birth", "birth_registration_code", "hometown", "ethnicity", "religion",
     "nationality", "blood_type", "marital_status", "permanent_commune_code", "current_commune_code",
-    "relationship_to_head", "status", "date_of_death", "phone",
+    "relationship_to_head", "status", "date_of_death", "phone", "email", "residence_file_number",
+    "id_card_issued_on", "id_card_issued_by", "id_card_expires_on",
     # not columns of ``citizen``:
     "household_number", "father_id", "father_name", "mother_id", "mother_name", "spouse_id", "spouse_name",
     "old_id_numbers",  # space-separated, or None
@@ -105,6 +106,12 @@ class RowChecker:
         status, died = problems.judge("status", rules.life_status, values["status"], values["date_of_death"],
                                       PartialDate(*born) if born else None, self.today) or ("alive", None)
         phone = problems.judge("phone", rules.phone, values["phone"])
+        email = problems.judge("email", rules.email, values["email"])
+        file_number = problems.judge("residence_file_number", rules.residence_file_number,
+                                     values["residence_file_number"])
+        card = problems.judge("id_card_issued_on", rules.id_card, values["id_card_issued_on"],
+                              values["id_card_issued_by"], values["id_card_expires_on"],
+                              PartialDate(*born) if born else None, self.today) or (None, None, None)
         relative_ids = [problems.judge(f"{kind}_id", rules.relative_id, values[f"{kind}_id"], number)
                         for kind in _RELATIVES]
         old_numbers = problems.judge("old_id_numbers", rules.old_id_numbers, values["old_id_numbers"])
@@ -115,7 +122,7 @@ class RowChecker:
             number, full_name, names.fold(full_name), other_names, *born, sex, values["place_of_birth"] or None,
             number[:3], values["hometown"] or None, ethnicity, values["religion"] or None, nationality, blood_type,
             values["marital_status"] or None, permanent, current, relationship, status,
-            died.isoformat() if died else None, phone, household,
+            died.isoformat() if died else None, phone, email, file_number, *_card(card), household,
             *(value for pair in zip(relative_ids, relative_names, strict=True) for value in pair), old_numbers,
         )
 
@@ -176,16 +183,19 @@ class RowChecker:
         def check(values: list[str]) -> tuple[object, ...] | None:
             if padded:
                 values = [*values, ""]
-            permanent: str | None  # these six may become None as a rule reads them
+            permanent: str | None  # these may become None as a rule reads them
             current: str | None
             ethnicity: str | None
             blood_type: str | None
             phone: str | None
             old_numbers: str | None
+            email: str | None
+            file_number: str | None
             (number, full_name, born, sex, registration, permanent, current, household, relationship,
              ethnicity, religion, nationality, status, death, other_names, place_of_birth, hometown, blood_type,
              marital_status, phone, father_id, father_name, mother_id, mother_name, spouse_id,
-             spouse_name, old_numbers) = pick(values)
+             spouse_name, old_numbers, email, file_number, card_issued_on, card_issued_by,
+             card_expires_on) = pick(values)
             try:
                 # Identity: sex, date of birth, the ID number that encodes them, where the birth was registered.
                 if not full_name:
@@ -225,6 +235,15 @@ class RowChecker:
                     status, died = rules.life_status(status, death, PartialDate(*dob), today)
                 if phone and not (phone.isascii() and phone.isdigit() and 9 <= len(phone) <= 15):
                     phone = rules.phone(phone)
+                # Card and contact data: rare in bulk files, judged by the rules themselves.
+                if email:
+                    email = rules.email(email)
+                if file_number:
+                    file_number = rules.residence_file_number(file_number)
+                card: tuple[object, ...] = (None, None, None)
+                if card_issued_on or card_issued_by or card_expires_on:
+                    card = _card(rules.id_card(card_issued_on, card_issued_by, card_expires_on, PartialDate(*dob),
+                                               today))
                 # Relatives' numbers, text sizes, names.
                 for relative in (father_id, mother_id, spouse_id):
                     if relative and (relative == number or not (
@@ -268,7 +287,8 @@ class RowChecker:
                 number, full_name, name_folded, other_names or None, *dob, sex, place_of_birth or None, prefix,
                 hometown or None, ethnicity or None, religion or None, nationality or "VN", blood_type or None,
                 marital_status or None, permanent or None, current or permanent or None, relationship or None,
-                status or "alive", died.isoformat() if died else None, phone or None, household or None,
+                status or "alive", died.isoformat() if died else None, phone or None, email or None,
+                file_number or None, *card, household or None,
                 father_id or None, father_name or None, mother_id or None, mother_name or None, spouse_id or None,
                 spouse_name or None, old_numbers or None,
             )
@@ -317,6 +337,12 @@ def _free_text(values: dict[str, str], problems: _Problems) -> None:
     """Free-text columns within their sizes."""
     for column in ("place_of_birth", "hometown", "religion", "marital_status", "household_id"):
         problems.judge(column, rules.free_text, values[column], _TEXT_FIELDS[column])
+
+
+def _card(card: tuple[date | None, str | None, date | None]) -> tuple[str | None, str | None, str | None]:
+    """The identity card's dates as the importer writes dates (ISO text)."""
+    issued, by, expires = card
+    return issued.isoformat() if issued else None, by, expires.isoformat() if expires else None
 
 
 #: A ``dict.get`` default told apart from any value (typed Any, as it stands in for any of them).
