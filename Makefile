@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: install setup run test lint e2e-deps bench-import bench-lookup bench-oidc bench-check bench-check-api clean
+.PHONY: install setup run test lint e2e-deps bench-import bench-lookup bench-oidc bench-check bench-check-api bench-registry clean
 
 E2E_RP := tests/e2e/rp
 E2E_A11Y := tests/e2e/a11y
@@ -72,6 +72,9 @@ bench-check: install
 
 bench-check-api: install
 	$(BIN)/python bench/bench_check_api.py
+
+bench-registry: install
+	$(BIN)/python bench/bench_registry.py
 
 bench/oidc-provider/node_modules: bench/oidc-provider/package.json bench/oidc-provider/package-lock.json
 	npm ci --prefix bench/oidc-provider --no-audit --no-fund

@@ -37,6 +37,11 @@ _AUTH_PROBLEMS = {
                       "The access token is expired, revoked or not one of ours; get a new one from /token."),
     "insufficient_scope": (403, "Not allowed / Không được phép",
                            "The access token lacks the scope this API needs: {scope}."),
+    "insufficient_user_authentication": (
+        401, "Stronger login needed / Cần đăng nhập mức cao hơn",
+        "The scope {scope} needs a level-2 login (password and one-time code): log in again at level 2 "
+        "and get a new token. / Phạm vi {scope} cần đăng nhập mức 2 (mật khẩu và mã một lần): hãy đăng nhập "
+        "lại ở mức 2 và lấy mã truy cập mới."),
 }
 
 

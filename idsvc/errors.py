@@ -32,6 +32,10 @@ class DomainError(Exception):
         self.detail = detail
         self.extra = extra
 
+    def headers(self) -> dict[str, str]:
+        """Response headers the problem carries besides its body (none, but for a few statuses)."""
+        return {}
+
 
 class ValidationFailed(DomainError):
     status = 422
@@ -81,12 +85,40 @@ class Forbidden(DomainError):
     title = "Not allowed / Không được phép"
 
 
+class PreconditionFailed(DomainError):
+    """The version the client sent (``If-Match``) is no longer the current one: 412 (RFC 9110 §13.1.1).
+
+    The answer carries the current version in its body (``current_version``) and as ``ETag``, so
+    the client can read the record again, show what changed and retry.
+    """
+
+    status = 412
+    code = "precondition-failed"
+    title = "The record has changed / Hồ sơ đã thay đổi"
+
+    def __init__(self, detail: str, *, etag: str, **extra: Any) -> None:
+        super().__init__(detail, **extra)
+        self.etag = etag
+
+    def headers(self) -> dict[str, str]:
+        return {"ETag": self.etag}
+
+
+class PreconditionRequired(DomainError):
+    """A change that must name the version it was made against came without ``If-Match``: 428 (RFC 6585)."""
+
+    status = 428
+    code = "precondition-required"
+    title = "The record's version is needed / Cần phiên bản của hồ sơ"
+
+
 #: Vietnamese titles for the HTTP errors Werkzeug raises itself.
 _VI_TITLES = {
     500: "Lỗi hệ thống",
     400: "Yêu cầu không hợp lệ", 401: "Chưa xác thực", 403: "Không được phép", 404: "Không tìm thấy",
     405: "Phương thức không được hỗ trợ", 409: "Xung đột dữ liệu", 413: "Dữ liệu quá lớn",
-    415: "Định dạng không được hỗ trợ", 422: "Dữ liệu không hợp lệ", 429: "Quá nhiều yêu cầu",
+    415: "Định dạng không được hỗ trợ", 412: "Điều kiện không thoả", 422: "Dữ liệu không hợp lệ",
+    428: "Cần điều kiện", 429: "Quá nhiều yêu cầu",
 }
 
 
@@ -129,7 +161,9 @@ def problem(status: int, code: str, title: str, detail: str, **extra: Any) -> Re
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def _domain_error(exc: DomainError) -> Response:
-        return problem(exc.status, exc.code, exc.title, exc.detail, **exc.extra)
+        response = problem(exc.status, exc.code, exc.title, exc.detail, **exc.extra)
+        response.headers.update(exc.headers())
+        return response
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Response | Any:

@@ -15,6 +15,7 @@ from sqlalchemy import Connection
 from idsvc import models  # noqa: F401  (fills Base.metadata)
 from idsvc.db import Base
 from idsvc.db import make_engine
+from idsvc.migrate import compared
 
 config = context.config
 if config.config_file_name and not config.attributes.get("connection"):
@@ -40,6 +41,7 @@ def _configure(connection: Connection) -> None:
         # SQLite cannot ALTER most things: batch mode recreates the table instead.
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_object=compared,
     )
 
 def run_migrations_online() -> None:

@@ -90,10 +90,21 @@ def staff_of_actor(actor: str) -> Staff:
     return staff_of_account(int(ident))
 
 
+#: Commune code -> its province, as looked up. Units are reference data whose codes are never
+#: reused, so an answer read once stays true; a search page asks it for fifty people of fifty
+#: communes, which were fifty queries. An unknown code is not kept (a later ``units sync`` may add it).
+_PROVINCES: dict[str, str] = {}
+
+
 def province_of(commune_code: str) -> str | None:
     """The 2025 province of a commune, or None for an unknown code."""
-    commune = db.session().get(Commune, commune_code)
-    return commune.province_code if commune is not None else None
+    province = _PROVINCES.get(commune_code)
+    if province is None:
+        commune = db.session().get(Commune, commune_code)
+        if commune is None:
+            return None
+        province = _PROVINCES[commune_code] = commune.province_code
+    return province
 
 
 def covers(unit_code: str, commune_code: str | None) -> bool:

@@ -25,6 +25,7 @@ from flask import current_app
 from idsvc import crypto
 from idsvc.db import utcnow
 from idsvc.identity.models import LoginSession
+from idsvc.oidc import claims
 from idsvc.oidc import consents
 from idsvc.oidc import subjects
 from idsvc.oidc import tokens
@@ -42,7 +43,8 @@ class Decision:
 
 
 def required_level(grant: Any, login: LoginSession | None) -> int:
-    """The level this request needs: the client's floor, the ``acr_values`` asked, staff = 2.
+    """The level this request needs: the client's floor, the ``acr_values`` asked, staff (a staff
+    account, or a scope of staff work) = 2.
 
     :raises UnmetAuthenticationRequirements: only unknown ``acr_values`` were asked (fail closed).
     """
@@ -57,6 +59,8 @@ def required_level(grant: Any, login: LoginSession | None) -> int:
                 redirect_uri=grant.redirect_uri, state=data.get("state"))
         level = max(level, min(known))
     if login is not None and login.account.is_staff:
+        level = 2
+    if claims.LEVEL_2_SCOPES.intersection(scope_to_list(grant.request.payload.scope) or []):
         level = 2
     return level
 

@@ -13,6 +13,9 @@ from flask_babel import lazy_gettext as _l
 
 from idsvc.registry import service as registry
 
+#: The scope of registry staff using the office API (``/api/v1/registry/persons``, ``…/proposals``).
+STAFF_SCOPE = "registry.staff"
+
 #: Scopes a person can release, with the claims each one adds.
 USER_SCOPES: dict[str, tuple[str, ...]] = {
     "openid": ("sub",),
@@ -23,7 +26,15 @@ USER_SCOPES: dict[str, tuple[str, ...]] = {
     "email": ("email", "email_verified"),
     "id_card": ("vn_id_card",),
     "id_number": ("personal_id_number",),
+    # Registry staff at work (the office API): releases no claim; only a trusted (first-party)
+    # client may be allowed it, only a level-2 login grants it, and the API still checks the
+    # account's staff roles on every request (idsvc.office.authority).
+    STAFF_SCOPE: (),
 }
+#: Scopes only a level-2 login (password and second factor) may be granted.
+LEVEL_2_SCOPES = frozenset({STAFF_SCOPE})
+#: Scopes only a trusted (first-party) client may be allowed: the ID number, and staff work.
+TRUSTED_ONLY_SCOPES = ("id_number", STAFF_SCOPE)
 #: Scopes of machine clients (client_credentials), for the services of later issues.
 MACHINE_SCOPES = ("registry.verify", "eligibility.lookup", "clients.admin")
 SCOPES = (*USER_SCOPES, *MACHINE_SCOPES)
@@ -56,7 +67,7 @@ def _split_name(full_name: str) -> dict[str, str]:
 def user_claims(citizen_id: int, scopes: list[str] | tuple[str, ...]) -> dict[str, Any]:
     """The claims the scopes release for a person (without ``sub``, which depends on the client)."""
     wanted = set(scopes)
-    if not wanted & (set(USER_SCOPES) - {"openid"}):
+    if not any(USER_SCOPES.get(scope) for scope in wanted if scope != "openid"):
         return {}
     person = registry.attributes(citizen_id)
     claims: dict[str, Any] = {}

@@ -49,6 +49,13 @@ class UnmetAuthenticationRequirements(OAuth2Error):
     error = "unmet_authentication_requirements"
 
 
+class InsufficientUserAuthentication(OAuth2Error):
+    """RFC 9470 §3: the token's login is weaker than the API needs (a staff API and a level-1 login)."""
+
+    error = "insufficient_user_authentication"
+    status_code = 401
+
+
 class S256Only(CodeChallenge):
     """PKCE is required of every client, confidential ones too, and only with S256 (RFC 9700 §2.1.1)."""
 

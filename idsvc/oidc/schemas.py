@@ -20,6 +20,7 @@ from marshmallow import validate
 
 from idsvc.errors import ValidationFailed
 from idsvc.oidc.claims import SCOPES
+from idsvc.oidc.claims import TRUSTED_ONLY_SCOPES
 from idsvc.oidc.keys import ALGORITHMS
 from idsvc.oidc.models import AUTH_METHODS
 from idsvc.oidc.models import GRANT_TYPES
@@ -138,8 +139,9 @@ def _refused(field: str, message: str) -> ValidationFailed:
 def _check_rules(s: ClientSettings) -> None:
     if not s.grant_types:
         raise _refused("grant_types", f"grant types are among {', '.join(GRANT_TYPES)}; got none")
-    if "id_number" in s.scopes and not s.trusted:
-        raise _refused("scopes", "only a trusted (first-party) client may be allowed the id_number scope")
+    for scope in TRUSTED_ONLY_SCOPES:
+        if scope in s.scopes and not s.trusted:
+            raise _refused("scopes", f"only a trusted (first-party) client may be allowed the {scope} scope")
     if "authorization_code" in s.grant_types and not s.redirect_uris:
         raise _refused("redirect_uris", "a client of the authorization code flow needs at least one redirect URI")
     if s.auth_method == "none" and "client_credentials" in s.grant_types:

@@ -20,7 +20,7 @@ from idsvc.oidc.schemas import client_settings
 
 DEMO_REDIRECT = "http://127.0.0.1:8000/callback"
 #: Every scope a person can release except the ID number (only for trusted clients).
-DEMO_SCOPES = [scope for scope in claims.USER_SCOPES if scope != "id_number"]
+DEMO_SCOPES = [scope for scope in claims.USER_SCOPES if scope not in claims.TRUSTED_ONLY_SCOPES]
 
 
 def save_demo_secrets(secrets: dict[str, str], *, echo: Callable[[str], None]) -> None:

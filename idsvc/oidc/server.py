@@ -83,6 +83,10 @@ def verify_access_token(scope: str) -> OAuthToken:
     """The :class:`idsvc.api.TokenVerifier` of our APIs: the request's bearer token (RFC 6750), valid
     and granting ``scope``.
 
-    :raises OAuth2Error: no token, a token that is not valid, or one without ``scope``.
+    :raises OAuth2Error: no token, a token that is not valid, one without ``scope``, or one of a
+        level-1 login for a scope that needs level 2.
     """
-    return require_oauth.acquire_token([scope])
+    token: OAuthToken = require_oauth.acquire_token([scope])
+    if scope in claims.LEVEL_2_SCOPES and (token.account_id is None or token.level != 2):
+        raise grants.InsufficientUserAuthentication(f"the scope {scope} needs a level-2 login")
+    return token

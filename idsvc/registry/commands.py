@@ -152,6 +152,7 @@ def registry_show(id_number: str) -> None:
 
 @registry_cli.command("search")
 @click.option("--name", help="Full name, with or without diacritics.")
+@click.option("--name-words", help="Some words of the name, in their order (at least one of 3 letters).")
 @click.option("--born", help="Date of birth: YYYY, YYYY-MM or YYYY-MM-DD.")
 @click.option("--commune", help="5-digit commune code of permanent residence (2025 or pre-2025).")
 @click.option("--household", help="Household registration number.")
@@ -159,10 +160,11 @@ def registry_show(id_number: str) -> None:
 @click.option("--limit", type=click.IntRange(1, search.MAX_PAGE), default=50, show_default=True)
 @click.option("--after", type=int, help="Show the people after this one (the line 'more: --after N').")
 @with_appcontext
-def registry_search(name: str | None, born: str | None, commune: str | None, household: str | None,
-                    number: str | None, limit: int, after: int | None) -> None:
+def registry_search(name: str | None, name_words: str | None, born: str | None, commune: str | None,
+                    household: str | None, number: str | None, limit: int, after: int | None) -> None:
     """Find people / Tìm công dân: every criterion given must hold; one line a person."""
-    query = search.Query(name=name, born=born, commune=commune, household=household, number=number)
+    query = search.Query(name=name, name_words=name_words, born=born, commune=commune, household=household,
+                         number=number)
     try:
         page = search.search(query, limit=limit, after=after)
     except ValidationFailed as exc:

@@ -16,6 +16,8 @@ from sqlalchemy import Integer
 from sqlalchemy import SmallInteger
 from sqlalchemy import String
 from sqlalchemy import Text
+from sqlalchemy import func
+from sqlalchemy import literal_column
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 from sqlalchemy.orm import relationship
@@ -195,6 +197,23 @@ class Citizen(Base):
 
     def is_alive(self) -> bool:
         return self.status == "alive"
+
+
+#: The folded name with its spaces doubled and a space at each end: ``' tran  thi  binh '``. A
+#: pattern ``'% tran % binh %'`` then finds these whole words in this order (one space ends a word,
+#: the next begins the following one); ``registry.search`` compares it so. Constants are SQL text,
+#: never parameters, so that a prepared statement's expression is the index's.
+_SPACE = literal_column("' '", String)
+NAME_WORDS = _SPACE + func.replace(Citizen.__table__.c.name_folded, _SPACE, literal_column("'  '", String),
+                                   type_=String) + _SPACE
+
+# Searches on words of a name: a trigram index on NAME_WORDS (PostgreSQL's pg_trgm; SQLite reads
+# the table). PostgreSQL keeps statistics of an indexed expression, so it knows a common pattern
+# ("nguyen anh": thousands of people) from a rare one and walks the ids for the first, the index
+# for the second.
+Citizen.__table__.append_constraint(
+    Index("ix_citizen_name_words_trgm", NAME_WORDS.label("name_words"), postgresql_using="gin",
+          postgresql_ops={"name_words": "gin_trgm_ops"}).ddl_if(dialect="postgresql"))
 
 
 class CitizenNumber(Base):

@@ -2,7 +2,8 @@
 commune (a 2025 code or a pre-2025 one), household, or any number the person held.
 
 Every criterion narrows through an index (folded name and birth year, permanent commune, household,
-the number tables), and pages are cut by citizen id (keyset: ``after`` the last id shown), so a page
+the number tables; words of a name through a trigram index on PostgreSQL), and pages are cut by
+citizen id (keyset: ``after`` the last id shown), so a page
 costs the same on page 1 and page 10,000 of a 100-million registry. The service flushes nothing and
 writes nothing.
 """
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select
+from sqlalchemy import bindparam
 from sqlalchemy import or_
 from sqlalchemy import select
 
@@ -21,6 +23,7 @@ from idsvc.errors import ValidationFailed
 from idsvc.registry import names
 from idsvc.registry.dates import InvalidDate
 from idsvc.registry.dates import PartialDate
+from idsvc.registry.models import NAME_WORDS
 from idsvc.registry.models import Citizen
 from idsvc.registry.models import CitizenNumber
 from idsvc.registry.models import CitizenOldNumber
@@ -37,6 +40,10 @@ class Query:
 
     #: A full name, with or without diacritics, in any case ("nguyen van an" finds "Nguyễn Văn An").
     name: str | None = None
+    #: Some words of the name in their order, each a whole word, with or without diacritics: "tran
+    #: binh" finds "Trần Thị Bình" and "Trần Bình", not "Bình Trần" nor "Trần Bình An"'s "Bìn". At
+    #: least one word of 3 letters or more.
+    name_words: str | None = None
     #: ``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD``: a record agrees when its known parts are these.
     born: str | None = None
     #: A 5-digit commune code of permanent residence: 2025, or pre-2025 (its successors are searched).
@@ -71,13 +78,18 @@ def search(query: Query, *, limit: int = 50, after: int | None = None) -> Page:
 
 
 def _narrowed(statement: Select[Any], query: Query) -> Select[Any]:
-    name, born, commune, household, number = (
-        (value or "").strip() for value in (query.name, query.born, query.commune, query.household, query.number))
-    if not (name or born or commune or household or number):
+    name, words, born, commune, household, number = (
+        (value or "").strip() for value in (query.name, query.name_words, query.born, query.commune, query.household,
+                                            query.number))
+    if not (name or words or born or commune or household or number):
         raise ValidationFailed("give at least one of: name, date of birth, commune, household, ID number")
+    if any(names.has_control_characters(text) for text in (name, words, household)):
+        raise ValidationFailed("a name or household number cannot contain control or invisible characters")
     statement = statement.where(Citizen.merged_into_id.is_(None))  # a merged duplicate is its survivor
     if name:
-        statement = statement.where(Citizen.name_folded == names.fold(name))
+        statement = statement.where(Citizen.name_folded == " ".join(names.fold(name).split()))
+    if words:
+        statement = _name_words(statement, words)
     if born:
         statement = _born(statement, born)
     if commune:
@@ -92,6 +104,24 @@ def _narrowed(statement: Select[Any], query: Query) -> Select[Any]:
     if number:
         statement = _number(statement, number.replace(" ", ""))
     return statement
+
+
+def _name_words(statement: Select[Any], text: str) -> Select[Any]:
+    """Names holding these words in this order, each a whole word (:data:`models.NAME_WORDS`).
+
+    The pattern is written into the statement, not bound: PostgreSQL then plans each search with
+    its own pattern's statistics (a prepared statement's generic plan would treat the commonest
+    name as the rarest). Words hold letters, apostrophes, hyphens and periods only, so the pattern
+    has no wildcard but its own.
+    """
+    words = names.fold(text).split()
+    if any(not word.replace("'", "").replace("-", "").replace(".", "").isalpha() for word in words):
+        raise ValidationFailed("name_words: letters only (and ' - . inside a name)")
+    if max((len(w) for w in words), default=0) < 3:
+        raise ValidationFailed("name_words: at least one word of 3 letters or more (one or two letters "
+                               "are in too many names to search on)")
+    pattern = "%" + "%".join(f" {w} " for w in words) + "%"
+    return statement.where(NAME_WORDS.like(bindparam("name_words", pattern, literal_execute=True)))
 
 
 def _born(statement: Select[Any], text: str) -> Select[Any]:

@@ -534,6 +534,7 @@ def schema_drift(url: str) -> list[object]:
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
+    from idsvc import migrate
     from idsvc import models  # noqa: F401  (every table in the metadata)
     from idsvc.db import Base
     from idsvc.db import make_engine
@@ -541,7 +542,8 @@ def schema_drift(url: str) -> list[object]:
     engine = make_engine(url)
     try:
         with engine.connect() as conn:
-            return list(compare_metadata(MigrationContext.configure(conn), Base.metadata))
+            return list(compare_metadata(MigrationContext.configure(conn, opts={"include_object": migrate.compared}),
+                                         Base.metadata))
     finally:
         engine.dispose()
 

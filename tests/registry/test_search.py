@@ -4,6 +4,8 @@ household, any number held; pages cut by citizen id."""
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import inspect
+from sqlalchemy import text
 
 from idsvc import db
 from idsvc.errors import ValidationFailed
@@ -40,6 +42,29 @@ def test_by_name_without_accents_and_by_birth_year_or_date(people) -> None:
     assert [c.id for c in search.search(Query(name="Nguyen Van An", born="1990-07-01")).citizens] == [
         people["an_1990"].id]
     assert found(Query(name="Nguyen Van An", born="1980-03-16")) == []
+
+
+def test_by_some_words_of_the_name_in_their_order(create_citizen) -> None:
+    for full_name in ("Trần Thị Bình", "Trần Bình", "Bình Trần", "Trần Thị Bìnhh", "Lê Trần Văn Bình"):
+        create_citizen(full_name=full_name)
+    assert found(Query(name_words="tran binh")) == ["Trần Thị Bình", "Trần Bình", "Lê Trần Văn Bình"]
+    assert found(Query(name_words="TRẦN  thị")) == ["Trần Thị Bình", "Trần Thị Bìnhh"]
+    with pytest.raises(ValidationFailed, match="letters only"):
+        search.search(Query(name_words="tra% binh"))
+    assert found(Query(name_words="binh", born="1990")) == ["Trần Thị Bình", "Trần Bình", "Bình Trần",
+                                                            "Lê Trần Văn Bình"]
+    with pytest.raises(ValidationFailed, match="at least one word of 3 letters"):
+        search.search(Query(name_words="an le"))
+
+
+def test_postgresql_answers_words_of_a_name_from_a_trigram_index(app_ctx) -> None:
+    engine = db.session().get_bind()
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite reads the table")
+    indexes = {ix["name"]: ix for ix in inspect(engine).get_indexes("citizen")}
+    assert "gin_trgm_ops" in str(db.session().scalar(text(
+        "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_citizen_name_words_trgm'")))
+    assert "ix_citizen_name_words_trgm" in indexes
 
 
 def test_by_commune_including_a_pre_2025_code(people) -> None:

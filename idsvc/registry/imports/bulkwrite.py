@@ -75,6 +75,13 @@ def _deferred() -> tuple[list[Index], list[ForeignKeyConstraint]]:
     return indexes, keys
 
 
+def _built_on(ix: Index, dialect: str) -> bool:
+    """Whether the index exists on this engine: one the models keep for another engine only
+    (``.ddl_if(dialect=...)``, PostgreSQL's trigram index) is neither dropped nor built here."""
+    condition = ix._ddl_if  # the DDL element's own condition, which executing CreateIndex ignores
+    return condition is None or condition.dialect in (None, dialect)
+
+
 def _unique_number() -> UniqueConstraint:
     """The unique constraint on ``citizen.id_number``, from the models. An initial load on PostgreSQL
     builds it at the end: ``citizen_number``'s primary key keeps the numbers unique meanwhile."""
@@ -185,7 +192,8 @@ class BulkWriter:
                 self.conn.execute(DropConstraint(fk, if_exists=True))
             self.conn.execute(DropConstraint(_unique_number()))
         for ix in indexes:
-            self.conn.execute(DropIndex(ix, if_exists=True))
+            if _built_on(ix, self.conn.dialect.name):
+                self.conn.execute(DropIndex(ix, if_exists=True))
         self._block_ids = self.pg  # the tables are locked: nobody else draws citizen ids meanwhile
 
     def restore_constraints(self) -> None:
@@ -199,7 +207,8 @@ class BulkWriter:
         if self.pg:
             self.conn.execute(AddConstraint(_unique_number()))
         for ix in indexes:
-            self.conn.execute(CreateIndex(ix, if_not_exists=True))
+            if _built_on(ix, self.conn.dialect.name):
+                self.conn.execute(CreateIndex(ix, if_not_exists=True))
         if self.pg:
             for fk in keys:
                 self.conn.execute(AddConstraint(fk))
