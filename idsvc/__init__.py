@@ -20,6 +20,7 @@ def create_app(config: dict[str, Any] | None = None, *, serving: bool = True) ->
     from idsvc import errors
     from idsvc import i18n
     from idsvc import logs
+    from idsvc import office
     from idsvc import unit_of_work
     from idsvc import web
     from idsvc.config import check_production
@@ -27,7 +28,6 @@ def create_app(config: dict[str, Any] | None = None, *, serving: bool = True) ->
     from idsvc.eligibility import api as eligibility_api
     from idsvc.identity import receivers as identity_receivers
     from idsvc.identity import views as identity_views
-    from idsvc import office
     from idsvc.oidc import admin_api
     from idsvc.oidc import documents
     from idsvc.oidc import keys

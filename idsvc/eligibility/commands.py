@@ -201,12 +201,12 @@ def _write_csv(path: Path, columns: Sequence[str], rows: Any) -> None:
             writer.writerow([values[c] for c in columns])
 
 
-def _resolve(rows: Sequence[Applicant], on: date) -> list[resolution.Resolution]:
+def _resolve(rows: Sequence[Applicant], on: date, programme_id: int) -> list[resolution.Resolution]:
     found: list[resolution.Resolution] = []
     with click.progressbar(length=len(rows), label="Checking / Đang kiểm tra", file=sys.stderr) as bar:
         for start in range(0, len(rows), STEP):
             chunk = rows[start:start + STEP]
-            found.extend(resolution.resolve_all(chunk, on=on))
+            found.extend(resolution.resolve_all(chunk, on=on, programme_id=programme_id))
             bar.update(len(chunk))
     if not sys.stderr.isatty():
         click.echo("", err=True)  # the bar only printed its label: end its line
@@ -243,8 +243,8 @@ def check_command(code: str, applicants_file: Path, out: Path, on: datetime | No
         raise click.ClickException(str(exc)) from None
 
     def run() -> list[checking.CheckedRow]:
-        found = _resolve(rows, day)
-        return checking.decide(service.get_programme(code), rows, found, on=day, actor=actor, enrol=enrol)
+        current = service.get_programme(code)
+        return checking.decide(current, rows, _resolve(rows, day, current.id), on=day, actor=actor, enrol=enrol)
 
     results: list[checking.CheckedRow] = in_transaction(run)
     write_results(out, results)
