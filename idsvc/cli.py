@@ -18,6 +18,7 @@ def register_commands(app: Flask) -> None:
     from idsvc.eligibility.commands import eligibility_cli
     from idsvc.eligibility.sources.commands import sources_cli
     from idsvc.identity.commands import identity_cli
+    from idsvc.office.commands import attach as attach_office_commands
     from idsvc.oidc.commands import clients_cli
     from idsvc.oidc.commands import keys_cli
     from idsvc.population.commands import population_cli
@@ -30,6 +31,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(clients_cli)
     app.cli.add_command(identity_cli)
     app.cli.add_command(units_cli)
+    attach_office_commands(registry_cli)
     app.cli.add_command(registry_cli)
     app.cli.add_command(population_cli)
     app.cli.add_command(seed)
@@ -105,14 +107,15 @@ def purge(batch_size: int, grace_seconds: int, dry_run: bool, actor: str) -> Non
 @click.option("--if-empty", is_flag=True, help="Do nothing when the registry already has citizens.")
 @with_appcontext
 def seed(if_empty: bool) -> None:
-    """Load the units, the demo population, demo accounts and clients, the demo social-assistance
-    programmes and the demo attribute-source lists (safe to re-run)."""
+    """Load the units, the demo population, demo accounts and clients, the demo registry staff, the
+    demo social-assistance programmes and the demo attribute-source lists (safe to re-run)."""
     from flask import current_app
 
     from idsvc.eligibility import commands as eligibility_commands
     from idsvc.eligibility import seed as eligibility_seed
     from idsvc.eligibility.sources import commands as sources_commands
     from idsvc.identity import seed as identity_seed
+    from idsvc.office import seed as office_seed
     from idsvc.oidc import seed as oidc_seed
     from idsvc.registry import seed as registry_seed
 
@@ -120,6 +123,7 @@ def seed(if_empty: bool) -> None:
         raise click.UsageError("`idsvc seed` loads public demo passwords: it does not run in production.")
     registry_seed.run(if_empty=if_empty, echo=click.echo)
     codes = identity_seed.run(echo=click.echo)
+    office_seed.run(echo=click.echo)
     oidc_seed.run(echo=click.echo, extra=codes)
     for line in eligibility_commands.load(eligibility_commands.PROGRAMMES, "system:seed"):
         click.echo(line)

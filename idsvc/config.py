@@ -75,6 +75,11 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         "ELIGIBILITY_CHUNK_ROWS": int(env.get("IDSVC_ELIGIBILITY_CHUNK_ROWS", "1000")),
         "ELIGIBILITY_LEASE_SECONDS": float(env.get("IDSVC_ELIGIBILITY_LEASE_SECONDS", "300")),
         "ELIGIBILITY_WORKER_POLL_SECONDS": float(env.get("IDSVC_ELIGIBILITY_WORKER_POLL_SECONDS", "2")),
+        # Registry office operations a clerk's proposal applies at once (no second pair of eyes);
+        # an operation that always needs review (death, name change ...) never does, whatever this says.
+        "OFFICE_IMMEDIATE_OPERATIONS": tuple(filter(None, (op.strip() for op in env.get(
+            "IDSVC_OFFICE_IMMEDIATE_OPERATIONS", "move,household_move,correction,temporary_residence,"
+            "temporary_residence_end,absence,absence_end,id_card").split(",")))),
         "SESSION_IDLE_MINUTES": 30,
         "SESSION_MAX_HOURS": 12,
         "AUTHORIZATION_CODE_SECONDS": 60,

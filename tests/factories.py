@@ -56,8 +56,8 @@ def make_citizen(**overrides: Any) -> Citizen:
         id_number=number, full_name=full_name, name_folded=names.fold(full_name),
         birth_year=birth_year, birth_month=overrides.pop("birth_month", 5),
         birth_day=overrides.pop("birth_day", 17), sex=sex, birth_registration_code=code,
-        nationality="VN", status="alive", permanent_commune_code="00070",
-        current_commune_code="00070", ethnicity="Kinh", **overrides,
+        nationality="VN", status="alive", permanent_commune_code=overrides.pop("permanent_commune_code", "00070"),
+        current_commune_code=overrides.pop("current_commune_code", "00070"), ethnicity="Kinh", **overrides,
     )
     citizen.numbers.append(CitizenNumber(number=number))
     s = db.session()

@@ -50,7 +50,7 @@ def test_seed_loads_the_demo_citizens_once(runner) -> None:
 
     first = runner.invoke(args=["seed", "--if-empty"])
     assert first.exit_code == 0, first.output
-    assert "demo_citizens.csv: 9 imported, 0 already present, 0 rejected" in first.output
+    assert "demo_citizens.csv: 13 imported, 0 already present, 0 rejected" in first.output
     with runner.app.app_context():
         assert service.get_citizen_by_number("001080012345").full_name == "Nguyễn Văn An"
     again = runner.invoke(args=["seed", "--if-empty"])
@@ -58,4 +58,4 @@ def test_seed_loads_the_demo_citizens_once(runner) -> None:
     assert "social-pension-2025: rule set version 1 (added)" in first.output
     assert "social-pension-2025: rule set version 1 (unchanged)" in again.output
     forced = runner.invoke(args=["seed"])
-    assert "demo_citizens.csv: 0 imported, 9 already present, 0 rejected" in forced.output
+    assert "demo_citizens.csv: 0 imported, 13 already present, 0 rejected" in forced.output

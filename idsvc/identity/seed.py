@@ -14,6 +14,7 @@ from idsvc.db import utcnow
 from idsvc.errors import NotFound
 from idsvc.identity import passwords
 from idsvc.identity import service
+from idsvc.identity.models import Account
 from idsvc.registry import service as registry
 from idsvc.registry.models import Citizen
 
@@ -32,25 +33,34 @@ def run(*, echo: Callable[[str], None]) -> dict[str, str]:
     codes: dict[str, str] = {}
     with db.transaction():
         for number, password, totp_seed, role in DEMO_ACCOUNTS:
-            citizen = _citizen(number)
-            if citizen is None or service.account_for_citizen(citizen) is not None:
-                continue
-            account = service.create_account(citizen, actor="system:seed")
-            account.password_hash = passwords.hash_password(password)
-            account.password_changed_at, account.status = utcnow(), "active"
-            if totp_seed:
-                account.level = 2
-                account.totp_secret = crypto.encrypt("totp", totp_seed.encode())
-                account.totp_enrolled_at = utcnow()
-            if role:
-                service.grant_role(account, role[0], role[1], actor="system:seed")
-            echo(f"demo account {number} (level {account.level}{', ' + role[0] if role else ''})")
+            ensure_account(number, password, totp_seed, (role,) if role else (), echo=echo)
         citizen = _citizen(DEMO_PENDING)
         if citizen is not None and service.account_for_citizen(citizen) is None:
             account = service.create_account(citizen, actor="system:seed")
             codes[DEMO_PENDING] = service.issue_activation_code(account, actor="system:seed")
             echo(f"demo account {DEMO_PENDING} awaits activation, code {codes[DEMO_PENDING]}")
     return codes
+
+
+def ensure_account(number: str, password: str, totp_seed: str | None, roles: tuple[tuple[str, str], ...], *,
+                   echo: Callable[[str], None]) -> Account | None:
+    """The active demo account of the demo citizen holding ``number`` (level 2 with a TOTP seed,
+    with these staff roles), created if missing; None when the citizen is not in the registry."""
+    citizen = _citizen(number)
+    if citizen is None or service.account_for_citizen(citizen) is not None:
+        return None
+    account = service.create_account(citizen, actor="system:seed")
+    account.password_hash = passwords.hash_password(password)
+    account.password_changed_at, account.status = utcnow(), "active"
+    if totp_seed:
+        account.level = 2
+        account.totp_secret = crypto.encrypt("totp", totp_seed.encode())
+        account.totp_enrolled_at = utcnow()
+    for role, unit in roles:
+        service.grant_role(account, role, unit, actor="system:seed")
+    held = ", ".join(f"{role} of {unit}" for role, unit in roles)
+    echo(f"demo account {number} (level {account.level}{', ' + held if held else ''})")
+    return account
 
 
 def _citizen(number: str) -> Citizen | None:

@@ -75,7 +75,7 @@ def run(path: Path, tmp_path: Path, **kwargs) -> importer.ImportResult:
 
 def test_demo_file_lands_whole_with_households_relatives_and_provenance(app_ctx, tmp_path) -> None:
     result = run(DEMO, tmp_path)
-    assert (result.rows_read, result.imported, result.present, result.rejected) == (9, 9, 0, 0)
+    assert (result.rows_read, result.imported, result.present, result.rejected) == (13, 13, 0, 0)
     assert result.rejects_path is None and not (tmp_path / "rejects.csv").exists()
 
     an = service.get_citizen_by_number("001080012345")
@@ -86,7 +86,7 @@ def test_demo_file_lands_whole_with_households_relatives_and_provenance(app_ctx,
     assert {(r.kind, r.id_number) for r in an.relatives} == {("spouse", "001185004321"), ("mother", "001152000333")}
     assert [n.number for n in an.numbers] == ["001080012345"]
     batch = db.session().get(ImportBatch, an.import_batch_id)
-    assert batch is not None and batch.rows_imported == 9 and batch.finished_at is not None
+    assert batch is not None and batch.rows_imported == 13 and batch.finished_at is not None
     assert an.import_line == 2
     for stamp in (an.created_at, an.updated_at, an.numbers[0].issued_at, an.household.created_at):
         assert stamp.tzinfo is not None and abs(datetime.now(UTC) - stamp) < timedelta(minutes=5)
@@ -99,7 +99,7 @@ def test_demo_file_lands_whole_with_households_relatives_and_provenance(app_ctx,
     household = service.get_citizen_by_number("001313000111").household
     assert household is not None and household.head_id == an.id
     event = db.session().scalars(select(AuditEvent).where(AuditEvent.action == "registry:import:run")).one()
-    assert event.data["imported"] == 9 and "001080012345" not in json.dumps(event.data)
+    assert event.data["imported"] == 13 and "001080012345" not in json.dumps(event.data)
 
 
 def test_importing_the_same_file_again_changes_nothing(app_ctx, tmp_path) -> None:
@@ -107,7 +107,7 @@ def test_importing_the_same_file_again_changes_nothing(app_ctx, tmp_path) -> Non
     before = counts()
     stamps = sorted(db.session().execute(select(Citizen.id_number, Citizen.version, Citizen.updated_at)).all())
     again = run(DEMO, tmp_path)
-    assert (again.imported, again.present, again.rejected, again.resumed) == (0, 9, 0, True)
+    assert (again.imported, again.present, again.rejected, again.resumed) == (0, 13, 0, True)
     assert counts() == before
     assert sorted(db.session().execute(select(Citizen.id_number, Citizen.version, Citizen.updated_at)).all()) == stamps
 
@@ -339,13 +339,13 @@ def test_csv_and_jsonl_of_the_same_rows_stage_the_same_values(tmp_path) -> None:
     checker = RowChecker(frozenset(r["permanent_commune"] for r in rows) | {"00004"}, date(2026, 1, 1))
     from_csv = [checker.check(r.values) for r in reader.read_rows(DEMO, "csv")]
     from_jsonl = [checker.check(r.values) for r in reader.read_rows(jsonl, reader.detect_format(jsonl))]
-    assert from_csv == from_jsonl and len(from_csv) == 9
+    assert from_csv == from_jsonl and len(from_csv) == 13
 
 
 def test_cli_import_prints_a_summary_and_show_prints_the_record(runner, tmp_path) -> None:
     out = runner.invoke(args=["registry", "import", str(DEMO), "--rejects", str(tmp_path / "r.csv")])
     assert out.exit_code == 0, out.output
-    assert "9 imported, 0 already in the registry, 0 rejected" in out.output
+    assert "13 imported, 0 already in the registry, 0 rejected" in out.output
     shown = runner.invoke(args=["registry", "show", "079172000666"])
     assert shown.exit_code == 0
     assert "Võ Thị Kim Phượng" in shown.output and "1972-11 (month)" in shown.output
@@ -509,7 +509,7 @@ def test_initial_load_fills_an_empty_registry_and_leaves_the_schema_whole(app_ct
     assert schema_drift(app_ctx.config["DATABASE_URL"]) == []  # indexes and foreign keys are back
     with pytest.raises(Conflict, match="for an empty registry"):
         run(DEMO, tmp_path, initial_load=True)
-    assert run(DEMO, tmp_path).imported == 9  # and ordinary imports go on as before
+    assert run(DEMO, tmp_path).imported == 13  # and ordinary imports go on as before
 
 
 def test_a_stopped_initial_load_leaves_nothing(app_ctx, tmp_path) -> None:
