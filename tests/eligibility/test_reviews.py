@@ -4,7 +4,6 @@ of the list — batch, synchronous API, command line — resolves those rows fro
 from __future__ import annotations
 
 import csv
-import json
 from pathlib import Path
 from typing import Any
 
@@ -22,86 +21,32 @@ from idsvc.eligibility.applicants import applicant
 from idsvc.eligibility.check import pseudonym
 from idsvc.eligibility.models import MatchDecision
 from idsvc.eligibility.resolution import resolve_all
-from idsvc.eligibility.worker import Worker
 from idsvc.errors import Conflict
 from idsvc.errors import ValidationFailed
-from idsvc.registry.models import Commune
 from tests.eligibility.checking import ON
 from tests.eligibility.programme_clients import PROGRAMME
 from tests.eligibility.programme_clients import Caller
 from tests.eligibility.programme_clients import csv_body
-from tests.eligibility.programme_clients import load_programmes
 from tests.eligibility.programme_clients import new_caller
-from tests.eligibility.programme_clients import row
-from tests.factories import make_citizen
+from tests.eligibility.reviewing import HOME
+from tests.eligibility.reviewing import SURE
+from tests.eligibility.reviewing import UNSURE
+from tests.eligibility.reviewing import check_batch
+from tests.eligibility.reviewing import check_now
+from tests.eligibility.reviewing import make_registry
+from tests.eligibility.reviewing import unsure_elsewhere
 
-BATCHES = f"/api/v1/eligibility/programmes/{PROGRAMME}/batches"
-CHECKS = f"/api/v1/eligibility/programmes/{PROGRAMME}/checks"
-HOME = "00070"
 CLERK = "account:7"
-
-#: A row without a number that two namesakes born in 1935 in the same commune both fit.
-UNSURE = row("U-1", "", "Nguyễn Văn An", "1935")
-SURE = row("S-1", "", "Kiều Diệp Quỳnh", "17/05/1935", sex="F")
-
-
-def _other_commune() -> str:
-    province = db.session().get_one(Commune, HOME).province_code
-    code = db.session().scalar(select(Commune.code).where(Commune.province_code != province)
-                               .order_by(Commune.code).limit(1))
-    assert code is not None
-    return code
 
 
 @pytest.fixture()
 def registry(setup_data) -> dict[str, Any]:
-    """Namesakes the matcher cannot tell apart, and others so that names are not all alike."""
-
-    def make() -> dict[str, Any]:
-        load_programmes()
-        elsewhere = _other_commune()
-        made = {
-            "an": make_citizen(full_name="Nguyễn Văn An", birth_year=1935, birth_month=5, birth_day=17),
-            "an2": make_citizen(full_name="Nguyễn Văn An", birth_year=1935, birth_month=9, birth_day=2),
-            "binh": make_citizen(full_name="Trần Văn Bình", birth_year=1940, birth_month=3, birth_day=3),
-            "binh2": make_citizen(full_name="Trần Văn Bình", birth_year=1940, birth_month=8, birth_day=8),
-            "quynh": make_citizen(full_name="Kiều Diệp Quỳnh", birth_year=1935, sex="F"),
-        }
-        for i, name in enumerate(("Hoàng Văn Cường", "Vũ Thị Lan", "Đặng Quốc Tuấn", "Bùi Thị Mai", "Lý Văn Tám")):
-            make_citizen(full_name=name, birth_year=1930 + i, birth_month=1 + i, birth_day=10 + i)
-        for key in ("binh", "binh2"):
-            made[key].permanent_commune_code = made[key].current_commune_code = elsewhere
-        db.session().flush()
-        out: dict[str, Any] = {k: (c.id, c.id_number) for k, c in made.items()}
-        out["elsewhere"] = elsewhere
-        out["province"] = db.session().get_one(Commune, elsewhere).province_code
-        return out
-
-    return setup_data(make)
+    return setup_data(make_registry)
 
 
 @pytest.fixture()
-def caller(client, setup_data) -> Caller:
+def caller(client, setup_data, registry) -> Caller:
     return new_caller(client, setup_data)
-
-
-def _batch(app: Any, client: Any, caller: Caller, rows: list[dict[str, str]]) -> list[dict[str, Any]]:
-    """Submit ``rows`` as a batch, let a worker check it, and read its results (JSON lines)."""
-    submitted = client.post(BATCHES + "?reference_date=2026-12-05", headers=caller.headers, data=csv_body(rows),
-                            content_type="text/csv")
-    assert submitted.status_code == 202, submitted.get_json()
-    with app.app_context():
-        Worker(lease_seconds=60, poll_seconds=0).run(once=True)
-    results = client.get(submitted.headers["Location"] + "/results", headers={**caller.headers,
-                                                                              "Accept": "application/x-ndjson"})
-    assert results.status_code == 200, results.get_data(as_text=True)
-    return [json.loads(line) for line in results.get_data(as_text=True).splitlines() if line]
-
-
-def _sync(client: Any, caller: Caller, rows: list[dict[str, str]]) -> list[dict[str, Any]]:
-    response = client.post(CHECKS, headers=caller.headers, json={"rows": rows, "reference_date": "2026-12-05"})
-    assert response.status_code == 200, response.get_json()
-    return response.get_json()["results"]
 
 
 def _cli(runner: Any, tmp_path: Path, rows: list[dict[str, str]]) -> list[dict[str, str]]:
@@ -127,7 +72,7 @@ def _decide(setup_data: Any, item: reviews.Item, citizen_id: int | None, **kwarg
 
 def test_a_clerk_confirms_a_candidate_and_every_next_check_of_the_list_uses_it(
         app, client, runner, setup_data, registry, caller, tmp_path) -> None:
-    first = _batch(app, client, caller, [UNSURE, SURE])
+    first = check_batch(app, client, caller, [UNSURE, SURE])
     assert (first[0]["match"], first[0]["verdict"]) == ("review", "REVIEW")
     assert "MATCH_REVIEW" in first[0]["reasons"] and first[1]["match"] == "details"
     [item] = _queue(app)
@@ -138,7 +83,7 @@ def test_a_clerk_confirms_a_candidate_and_every_next_check_of_the_list_uses_it(
     _decide(setup_data, item, an)
     assert _queue(app) == []
     expected = pseudonym_of(app, an)
-    for results in (_batch(app, client, caller, [UNSURE, SURE]), _sync(client, caller, [UNSURE]),
+    for results in (check_batch(app, client, caller, [UNSURE, SURE]), check_now(client, caller, [UNSURE]),
                     _cli(runner, tmp_path, [UNSURE])):
         assert (results[0]["match"], results[0]["citizen_id"]) == ("clerk", expected)
         assert results[0]["verdict"] != "NOT_FOUND"
@@ -154,10 +99,10 @@ def pseudonym_of(app: Any, citizen_id: int) -> str:
 
 def test_a_clerk_rejects_every_candidate_and_the_row_is_not_found(
         app, client, setup_data, registry, caller) -> None:
-    _batch(app, client, caller, [UNSURE])
+    check_batch(app, client, caller, [UNSURE])
     [item] = _queue(app)
     _decide(setup_data, item, None)
-    [again] = _sync(client, caller, [UNSURE])
+    [again] = check_now(client, caller, [UNSURE])
     assert (again["match"], again["verdict"], again["citizen_id"]) == ("none", "NOT_FOUND", "")
     assert again["reasons"] == ["MATCH_REJECTED"]
 
@@ -178,8 +123,8 @@ def test_the_decision_holds_for_the_same_values_written_otherwise_and_for_no_oth
 
 def test_only_the_items_in_a_clerks_unit_are_listed_and_in_pages(app, client, setup_data, registry,
                                                                   caller) -> None:
-    elsewhere = row("U-2", "", "Trần Văn Bình", "1940", commune=registry["elsewhere"])  # two namesakes there
-    _batch(app, client, caller, [UNSURE, elsewhere])
+    elsewhere = unsure_elsewhere(registry)
+    check_batch(app, client, caller, [UNSURE, elsewhere])
     everything = _queue(app)
     assert [i.applicant.ref for i in everything] == ["U-1", "U-2"]
     assert [i.applicant.ref for i in _queue(app, units=[HOME])] == ["U-1"]
@@ -196,14 +141,14 @@ def test_only_the_items_in_a_clerks_unit_are_listed_and_in_pages(app, client, se
 
 
 def test_a_row_listed_again_is_one_item_shown_with_its_latest_list(app, client, registry, caller) -> None:
-    _batch(app, client, caller, [UNSURE])
-    _batch(app, client, caller, [SURE, {**UNSURE, "ref": "U-1-again"}])
+    check_batch(app, client, caller, [UNSURE])
+    check_batch(app, client, caller, [SURE, {**UNSURE, "ref": "U-1-again"}])
     [item] = _queue(app)
     assert (item.applicant.ref, item.line) == ("U-1-again", 3)
 
 
 def test_the_evidence_puts_the_row_beside_each_candidate_field_by_field(app, client, registry, caller) -> None:
-    _batch(app, client, caller, [UNSURE])
+    check_batch(app, client, caller, [UNSURE])
     [item] = _queue(app)
     with app.app_context():
         shown = reviews.evidence(item, actor=CLERK)
@@ -224,7 +169,7 @@ def test_the_evidence_puts_the_row_beside_each_candidate_field_by_field(app, cli
 
 def test_a_second_decision_conflicts_unless_it_names_the_one_it_replaces(
         app, client, setup_data, registry, caller) -> None:
-    _batch(app, client, caller, [UNSURE])
+    check_batch(app, client, caller, [UNSURE])
     [item] = _queue(app)
     an, an2 = registry["an"][0], registry["an2"][0]
     first = _decide(setup_data, item, an)
@@ -248,7 +193,7 @@ def test_a_second_decision_conflicts_unless_it_names_the_one_it_replaces(
 
 
 def test_two_clerks_deciding_at_once_one_is_told(app, client, setup_data, registry, caller, monkeypatch) -> None:
-    _batch(app, client, caller, [UNSURE])
+    check_batch(app, client, caller, [UNSURE])
     [item] = _queue(app)
     _decide(setup_data, item, registry["an"][0])
     # The second clerk read "no decision" before the first one's commit.
