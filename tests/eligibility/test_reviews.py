@@ -223,3 +223,18 @@ def test_decisions_are_read_once_per_chunk_of_rows(app, registry) -> None:
         finally:
             event.remove(engine, "before_cursor_execute", listener)
         assert len(statements) == 2  # two chunks of 500 rows at most
+
+
+def test_a_list_queued_from_the_command_line_fills_the_queue(app, runner, setup_data, registry, caller,
+                                                             tmp_path) -> None:
+    source = tmp_path / "list.csv"
+    source.write_bytes(csv_body([UNSURE, SURE]))
+    refused = runner.invoke(args=["eligibility", "submit", "--programme", PROGRAMME, "--client", "nobody",
+                                  str(source)])
+    assert refused.exit_code == 1 and "not registered" in refused.output
+    queued = runner.invoke(args=["eligibility", "submit", "--programme", PROGRAMME, "--client", caller.client_id,
+                                 str(source), "--on", "2026-12-05"])
+    assert queued.exit_code == 0, queued.output
+    assert "2 rows" in queued.output and _queue(app) == []
+    assert runner.invoke(args=["eligibility", "worker", "--once"]).exit_code == 0
+    assert [i.applicant.ref for i in _queue(app)] == ["U-1"]
