@@ -183,6 +183,12 @@ def decision_of(item: Item) -> MatchDecision | None:
     return db.session().get(MatchDecision, known.id) if known is not None else None
 
 
+def households_of(item: Item) -> set[int]:
+    """The households the item's candidates belong to (a clerk decides nothing about their own)."""
+    return {h for h in db.session().scalars(select(Citizen.household_id).where(
+        Citizen.id.in_(item.resolution.candidates), Citizen.household_id.is_not(None))) if h is not None}
+
+
 # --- evidence ------------------------------------------------------------------------------------
 
 @dataclass(frozen=True, slots=True)

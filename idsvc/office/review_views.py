@@ -4,7 +4,7 @@ A row of a checked list that several people fit waits here until a clerk decides
 that it is none of them (:mod:`idsvc.eligibility.reviews`); the next check of the list uses the
 decision. Clerks and supervisors see the items whose best candidate lives in their unit and decide
 them; auditors see every item and decide none; other accounts are refused. Nobody decides an item
-about themselves. Pages only: no script, every control reachable with the keyboard.
+about themselves or their household. Pages only: no script, every control reachable with the keyboard.
 """
 
 from __future__ import annotations
@@ -83,9 +83,16 @@ def _units(staff: Staff) -> list[str] | None:
     return units
 
 
+def _about_oneself(staff: Staff, item: reviews.Item) -> bool:
+    """Whether a candidate is the staff member or lives in their household (as for proposals)."""
+    return staff.citizen_id in item.resolution.candidates or (
+        staff.household_id is not None and staff.household_id in reviews.households_of(item))
+
+
 def _may_decide(staff: Staff, item: reviews.Item) -> bool:
-    """Deciding is proposing a fact about a person: inside the unit, never about oneself."""
-    return authority.can(staff, "propose", item.commune_code) and staff.citizen_id not in item.resolution.candidates
+    """Deciding is proposing a fact about a person: inside the unit, never about oneself or one's
+    household."""
+    return authority.can(staff, "propose", item.commune_code) and not _about_oneself(staff, item)
 
 
 @bp.get("/")
@@ -137,9 +144,9 @@ def decide(batch_id: int, line: int) -> ResponseReturnValue:
     staff = _staff()
     found = reviews.get_item(batch_id, line)
     authority.require(staff, "propose", found.commune_code)
-    if staff.citizen_id in found.resolution.candidates:
-        raise Forbidden("You may not decide a match about yourself / "
-                        "Bạn không được quyết định trường hợp liên quan đến chính mình.")
+    if _about_oneself(staff, found):
+        raise Forbidden("You may not decide a match about yourself or your household / "
+                        "Bạn không được quyết định trường hợp liên quan đến chính mình hoặc hộ gia đình mình.")
     try:
         reviews.decide_item(found, _choice(request.form.get("candidate")), actor=staff.actor)
     except ValidationFailed:

@@ -89,7 +89,7 @@ def _wait_until_healthy(issuer: str, process: subprocess.Popen[bytes], log: Path
         try:
             if requests.get(f"{issuer}/healthz", timeout=2).status_code == 200:
                 return
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # not up yet, or slow to start on a busy machine
             pass
         time.sleep(0.2)
     pytest.fail(f"the service did not answer {issuer}/healthz within 60 s:\n{log.read_text()}")

@@ -184,3 +184,24 @@ def test_the_pages_speak_vietnamese(app, setup_data, items) -> None:
     assert '<html lang="vi">' in queue.text and "Các trường hợp cần xem xét" in queue.text
     page = clerk.get(items["U-1"])
     assert "Dòng này là ai?" in page.text and "Không ai trong số này" in page.text
+
+
+def test_nobody_decides_a_match_about_their_household(app, setup_data, registry, items) -> None:
+    number = staff(setup_data, ("clerk", HOME))
+
+    def same_household() -> None:
+        from idsvc.registry.models import Citizen
+        from idsvc.registry.models import Household
+        home = Household(number="HH-REVIEW-1", commune_code=HOME)
+        db.session().add(home)
+        db.session().flush()
+        for citizen in db.session().scalars(select(Citizen).where(
+                Citizen.id_number.in_([number, registry["an2"][1]]))):
+            citizen.household_id = home.id
+
+    setup_data(same_household)
+    clerk = logged_in(app, number)
+    page = clerk.get(items["U-1"])
+    assert page.status_code == 200 and 'name="candidate"' not in page.text
+    refused = clerk.post(items["U-1"], data={"candidate": "none", "csrf_token": token(clerk)})
+    assert refused.status_code == 403 and "household" in refused.text
