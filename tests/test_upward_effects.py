@@ -18,8 +18,11 @@ from idsvc.db import utcnow
 from idsvc.identity import service as identity
 from idsvc.identity import signals as identity_signals
 from idsvc.identity.models import Account
+from idsvc.oidc import consents
 from idsvc.oidc import issuance
+from idsvc.oidc.models import Consent
 from idsvc.oidc.models import OAuthToken
+from idsvc.registry import lifeevents
 from idsvc.registry import service as registry
 from idsvc.registry import signals as registry_signals
 
@@ -65,9 +68,35 @@ def test_ended_sessions_revoke_the_tokens_and_the_audit_counts_them(app_ctx, cre
     assert event.data == {"reason": "logout-everywhere", "sessions": 0, "tokens": 2}
 
 
+def test_a_death_ends_the_sessions_tokens_and_consents(app_ctx, create_account, create_client) -> None:
+    account = create_account()
+    client, _ = create_client()
+    _, session_token = identity.start_session(account, level=1, amr="pwd", ip=None, user_agent=None)
+    consents.grant_consent(account, client, ["openid", "profile"])
+    issuance.issue_tokens(client=client, account=account, scope="openid profile", grant_type="authorization_code",
+                          include_refresh=True, level=1, amr="pwd", auth_time=utcnow())
+    registry.record_death(account.citizen, date(2025, 3, 1), actor="clerk:9", reason="death certificate")
+    assert account.status == "disabled" and identity.session_from_token(session_token) is None
+    assert None not in db.session().scalars(select(OAuthToken.revoked_at).where(OAuthToken.account_id == account.id))
+    assert db.session().scalar(select(Consent.revoked_at).where(Consent.account_id == account.id)) is not None
+    assert consents.consents_of(account) == []
+    [event] = db.session().scalars(select(AuditEvent).where(
+        AuditEvent.action == AuditAction.IDENTITY_ACCOUNT_DISABLE, AuditEvent.subject_id == str(account.id))).all()
+    assert event.data == {"reason": "deceased", "consents": 1}
+
+
+def test_a_merged_duplicates_account_is_disabled_and_the_survivors_is_not(app_ctx, create_account) -> None:
+    survivor, duplicate = create_account(), create_account()
+    lifeevents.merge_records(survivor.citizen, duplicate.citizen, actor="account:9", reason="same person")
+    assert (duplicate.status, duplicate.disabled_reason) == ("disabled", "merged")
+    assert survivor.status == "active"
+
+
 def test_the_receivers_are_wired_per_app_by_create_app(app: Flask) -> None:
     assert list(registry_signals.death_recorded.receivers_for(app))
+    assert list(registry_signals.records_merged.receivers_for(app))
     assert list(identity_signals.sessions_revoked.receivers_for(app))
+    assert list(identity_signals.account_disabled.receivers_for(app))
     other = Flask("not-built-by-create-app")
     assert not list(registry_signals.death_recorded.receivers_for(other))
     assert not list(identity_signals.sessions_revoked.receivers_for(other))

@@ -318,8 +318,10 @@ def disable_account(account: Account, *, actor: str, reason: str) -> None:
         return
     account.status, account.disabled_reason = "disabled", reason
     revoke_sessions(account, actor=actor, reason=reason)
+    ended = signals.account_disabled.send(current_app._get_current_object(),  # type: ignore[attr-defined]  # current_app: a proxy
+                                          account=account, reason=reason)
     audit.record(AuditAction.IDENTITY_ACCOUNT_DISABLE, actor=actor, subject_type="account",
-                 subject_id=account.id, data={"reason": reason})
+                 subject_id=account.id, data={"reason": reason, "consents": sum(n for _, n in ended)})
 
 
 def on_citizen_status(citizen: Citizen, *, actor: str) -> None:
@@ -336,6 +338,14 @@ def on_citizen_status(citizen: Citizen, *, actor: str) -> None:
         disable_account(account, actor=actor, reason="deceased")
     elif citizen.status == "missing":
         revoke_sessions(account, actor=actor, reason="missing")
+
+
+def on_record_merged(duplicate: Citizen, *, actor: str) -> None:
+    """A duplicate record was merged into another (``registry.signals.records_merged``): the
+    duplicate's account, if any, is disabled, with its sessions, tokens and consents."""
+    account = account_for_citizen(duplicate)
+    if account is not None:
+        disable_account(account, actor=actor, reason="merged")
 
 
 # --- authentication ---------------------------------------------------------------------------

@@ -24,8 +24,9 @@ from idsvc.web import local_path
 #: reach than the agencies' pages: a level-2 account needs its second factor there too).
 ACCOUNT_LEVEL = 0
 
-#: Paths a login may return to (never another site: no open redirect).
-NEXT_PREFIXES = ("/authorize", "/account", "/login/otp")
+#: Paths a login may return to (never another site: no open redirect); ``/office`` is the
+#: registry staff's console.
+NEXT_PREFIXES = ("/authorize", "/account", "/login/otp", "/office")
 
 
 def current_login() -> LoginSession | None:

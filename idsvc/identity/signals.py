@@ -16,6 +16,11 @@ _signals = Namespace()
 #: sessions and returns how many tokens it revoked, which the audit event counts.
 sessions_revoked = _signals.signal("identity.sessions-revoked")
 
+#: The account was disabled (death, merged record, an administrator). Keyword arguments:
+#: ``account``, ``reason``. A receiver ends what the person granted others (consents) and returns
+#: how many it ended. (Sessions and tokens end through :data:`sessions_revoked` first.)
+account_disabled = _signals.signal("identity.account-disabled")
+
 #: The login page is about to be shown on the way to ``next_url``. Keyword argument: ``next_url``
 #: (already a safe local path). A receiver returns the name of the party asking for the login (the
 #: agency whose authorization request it returns to), or None; the page names the first one given.

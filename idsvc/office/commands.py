@@ -26,8 +26,8 @@ from idsvc.office import service
 from idsvc.office.authority import Staff
 from idsvc.office.models import STATUSES
 from idsvc.office.models import Proposal
-from idsvc.office.operations import Document
 from idsvc.registry import service as registry
+from idsvc.registry.changes import Document
 
 T = TypeVar("T")
 

@@ -16,11 +16,13 @@ from idsvc.office.models import Proposal
 from idsvc.registry import search as registry_search
 from idsvc.registry import service as registry
 from idsvc.registry.dates import PartialDate
+from idsvc.registry.models import Absence
 from idsvc.registry.models import Citizen
 from idsvc.registry.models import CitizenNumber
 from idsvc.registry.models import CitizenRevision
 from idsvc.registry.models import Household
 from idsvc.registry.models import Relative
+from idsvc.registry.models import TemporaryResidence
 
 
 @dataclass(frozen=True)
@@ -52,7 +54,11 @@ class PersonView:
     household: Household | None
     #: The household's members (the person included), head first.
     members: list[Citizen]
+    #: Every relative link, ended ones too (``ended_on``).
     relatives: list[Relative]
+    #: Registered temporary residences and declared absences, newest first, ended ones too.
+    temporary_residences: list[TemporaryResidence]
+    absences: list[Absence]
     #: Every number the person held, oldest first (retired ones carry their reason).
     numbers: list[CitizenNumber]
     old_id_numbers: list[str]
@@ -78,8 +84,9 @@ def search(staff: Staff, criteria: registry_search.Query, cursor: int | None = N
 
 
 def read(staff: Staff, id_number: str) -> PersonView:
-    """The whole record of the person holding ``id_number`` (a replaced number finds nobody: the
-    registry says so), with household, relatives, numbers and history. Audited.
+    """The whole record of the person holding ``id_number`` (a merged duplicate's number finds the
+    survivor; a replaced number finds nobody, and the registry says so), with household,
+    relatives, temporary residences, absences, numbers and history. Audited.
 
     :raises NotFound: nobody holds the number.
     :raises Forbidden: the person lives outside the staff member's unit.
@@ -89,13 +96,18 @@ def read(staff: Staff, id_number: str) -> PersonView:
     s = db.session()
     members: list[Citizen] = []
     if citizen.household_id is not None:
-        members = list(s.scalars(select(Citizen).where(Citizen.household_id == citizen.household_id)
+        members = list(s.scalars(select(Citizen).where(Citizen.household_id == citizen.household_id,
+                                                       Citizen.merged_into_id.is_(None))
                                  .order_by((Citizen.relationship_to_head != "head"), Citizen.id)))
     pending = list(s.scalars(select(Proposal).where(
         (Proposal.citizen_id == citizen.id) | (Proposal.other_citizen_id == citizen.id),
         Proposal.status == "pending").order_by(Proposal.id)))
+    residences = list(s.scalars(select(TemporaryResidence).where(TemporaryResidence.citizen_id == citizen.id)
+                                .order_by(TemporaryResidence.id.desc())))
+    absences = list(s.scalars(select(Absence).where(Absence.citizen_id == citizen.id).order_by(Absence.id.desc())))
     audit.record(AuditAction.REGISTRY_PERSON_READ, actor=staff.actor, subject_type="citizen", subject_id=citizen.id)
     return PersonView(citizen=citizen, household=citizen.household, members=members,
-                      relatives=list(citizen.relatives), numbers=list(citizen.numbers),
+                      relatives=list(citizen.relatives), temporary_residences=residences, absences=absences,
+                      numbers=list(citizen.numbers),
                       old_id_numbers=registry.old_id_numbers(citizen.id), history=registry.history(citizen),
                       pending=pending)

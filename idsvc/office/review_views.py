@@ -25,7 +25,6 @@ from idsvc.eligibility import reviews
 from idsvc.errors import DomainError
 from idsvc.errors import Forbidden
 from idsvc.errors import ValidationFailed
-from idsvc.errors import error_page
 from idsvc.errors import problem
 from idsvc.errors import wants_page
 from idsvc.identity import sessions
@@ -60,7 +59,8 @@ def _refused(exc: DomainError) -> ResponseReturnValue:
     if not wants_page():
         return problem(exc.status, exc.code, exc.title, exc.detail, **exc.extra)
     titles = {403: _("Not allowed"), 404: _("Page not found"), 409: _("Conflict with the current data")}
-    return error_page(exc.status, titles.get(exc.status) or _("Invalid request"), exc.detail, exc.code)
+    return render_template("office/refused.html", title=titles.get(exc.status) or _("Invalid request"),
+                           message=exc.detail, code=exc.code, back=url_for(".queue"), section=None), exc.status
 
 
 def _staff() -> Staff:
@@ -102,8 +102,8 @@ def queue() -> ResponseReturnValue:
     """The open items in the staff member's units, a page at a time."""
     staff = _staff()
     items, following = reviews.open_items(units=_units(staff), cursor=request.args.get("cursor"), limit=PAGE_SIZE)
-    return render_template("office/reviews.html", items=items, following=following, staff=staff,
-                           decided=request.args.get("decided"), section="reviews")
+    return _render("office/reviews.html", staff, items=items, following=following,
+                   decided=request.args.get("decided"))
 
 
 @bp.get("/<int:batch_id>-<int:line>")
@@ -117,12 +117,19 @@ def item(batch_id: int, line: int) -> ResponseReturnValue:
     return _item_page(staff, found)
 
 
-def _item_page(staff: Staff, found: reviews.Item, *, error: str | None = None, status: int = 200) -> Any:
+def _item_page(staff: Staff, found: reviews.Item, *, error: str | None = None,
+               status: int = 200) -> ResponseReturnValue:
     decision = reviews.decision_of(found)
     shown = reviews.evidence(found, actor=staff.actor)
-    return render_template("office/review_item.html", item=found, evidence=shown, decision=decision,
-                           may_decide=decision is None and _may_decide(staff, found), staff=staff, error=error,
-                           fields=FIELDS, levels=LEVELS, section="reviews"), status
+    return _render("office/review_item.html", staff, status, item=found, evidence=shown, decision=decision,
+                   may_confirm=decision is None and _may_decide(staff, found), error=error, fields=FIELDS,
+                   levels=LEVELS)
+
+
+def _render(template: str, staff: Staff, status: int = 200, **context: Any) -> ResponseReturnValue:
+    """A page in the console's layout (its menu: the approval queue for those who approve or audit)."""
+    return render_template(template, staff=staff, section="reviews",
+                           may_decide=staff.has_role("supervisor") or staff.has_role("auditor"), **context), status
 
 
 def _choice(value: str | None) -> int | None:

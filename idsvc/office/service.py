@@ -40,13 +40,13 @@ from idsvc.office import operations
 from idsvc.office.authority import Staff
 from idsvc.office.models import STATUSES
 from idsvc.office.models import Proposal
-from idsvc.office.operations import Document
 from idsvc.office.operations import Operation
 from idsvc.office.operations import Subject
+from idsvc.registry import changes
 from idsvc.registry import service as registry
+from idsvc.registry.changes import Document
 from idsvc.registry.dates import PartialDate
 from idsvc.registry.models import Citizen
-from idsvc.registry.models import CitizenRevision
 from idsvc.registry.models import Household
 
 #: The most proposals one page may hold.
@@ -89,6 +89,7 @@ def propose(staff: Staff, operation: str, payload: Mapping[str, Any], *, subject
         raise ValidationFailed("A reason is required (legal basis or request) / Cần ghi lý do.",
                                errors={"reason": "required / bắt buộc"})
     cleaned = op.clean(payload)
+    changes.check_document(document)
     target = _resolve(op, subject, cleaned)
     unit = op.unit(target, cleaned)
     if unit is None:
@@ -145,10 +146,14 @@ def approve(staff: Staff, proposal_id: int) -> Proposal:
     proposal = _decidable(staff, proposal_id)
     op = operations.get(proposal.operation)
     target = _subject_of(proposal)
+    # Read again now that the people are locked: an approval that held the lock before may have
+    # decided it meanwhile (then it is "already decided", not a conflict of fields it changed).
+    db.session().refresh(proposal)
+    if not proposal.is_pending():
+        raise AlreadyDecided(f"Proposal {proposal.id} is already {proposal.status} / Đề xuất đã được xử lý.")
     _refuse_own(staff, target, proposal.payload)
-    now = utcnow()
-    _claim(proposal, status="applied", decided_by_account_id=staff.account_id, decided_at=now)
     _check_versions(proposal, target)
+    _claim(proposal, status="applied", decided_by_account_id=staff.account_id, decided_at=utcnow())
     proposal.result = _apply(op, target, proposal, actor=f"account:{proposal.proposed_by_account_id}",
                              approved_by=staff.actor)
     if op.subject == "new" and proposal.result.get("citizen_id") is not None:
@@ -239,22 +244,16 @@ def get_proposal(staff: Staff, proposal_id: int) -> Proposal:
 
 def diff(proposal: Proposal) -> list[tuple[str, Any, Any]]:
     """(field, current value, proposed value) for each field the proposal changes, for the
-    side-by-side view; the current value is None for a new person."""
+    side-by-side view: the person's fields, or the household's; None as current for a birth."""
     op = operations.get(proposal.operation)
-    citizen = db.session().get(Citizen, proposal.citizen_id) if proposal.citizen_id and op.subject != "new" else None
-    rows = []
-    for field, proposed in op.proposed(proposal.payload).items():
-        rows.append((field, _current(citizen, field) if citizen is not None else None, proposed))
-    return rows
-
-
-def changed_fields_since(citizen_id: int, version: int) -> set[str]:
-    """The record fields changed by the revisions after ``version``."""
-    changed: set[str] = set()
-    for changes in db.session().scalars(select(CitizenRevision.changes).where(
-            CitizenRevision.citizen_id == citizen_id, CitizenRevision.version > version)):
-        changed |= set(changes)
-    return changed
+    s = db.session()
+    current: Citizen | Household | None = None
+    if op.subject == "household" and proposal.household_id is not None:
+        current = s.get(Household, proposal.household_id)
+    elif op.subject != "new" and proposal.citizen_id is not None:
+        current = s.get(Citizen, proposal.citizen_id)
+    return [(field, _current(current, field) if current is not None else None, proposed)
+            for field, proposed in op.proposed(proposal.payload).items()]
 
 
 # -- the parts ---------------------------------------------------------------------------------
@@ -295,7 +294,8 @@ def _check_versions(proposal: Proposal, target: Subject) -> None:
     for citizen, base in ((target.citizen, proposal.base_version), (target.other, proposal.other_base_version)):
         if citizen is None or base is None or citizen.version == base:
             continue
-        changed = sorted(changed_fields_since(citizen.id, base) & touched)
+        since = changes.changed_fields_since(citizen.id, base)
+        changed = sorted(since if operations.EVERYTHING in touched else since & touched)
         if changed:
             raise Conflict(f"The record changed since the proposal was made (version {base}, now {citizen.version}): "
                            f"{', '.join(changed)}; reject it and propose again / Hồ sơ đã thay đổi các trường "
@@ -314,17 +314,21 @@ def _apply(op: Operation, target: Subject, proposal: Proposal, *, actor: str,
                        "Hồ sơ vừa được người khác thay đổi; hãy thử lại.") from None
 
 
+class _Tried(Exception):
+    """Ends the try of an operation: leaving the savepoint by it rolls the savepoint back."""
+
+
 def _try(op: Operation, target: Subject, proposal: Proposal, *, actor: str) -> None:
     """Apply the operation in a savepoint and roll it back: the registry's rules judge the payload
     now, not when a supervisor approves it days later."""
     s = db.session()
-    savepoint = s.begin_nested()
     try:
-        _apply(op, target, proposal, actor=actor, approved_by=None)
-        s.flush()
-    finally:
-        if savepoint.is_active:
-            savepoint.rollback()
+        with s.begin_nested():
+            _apply(op, target, proposal, actor=actor, approved_by=None)
+            s.flush()
+            raise _Tried
+    except _Tried:
+        pass
 
 
 def _document(proposal: Proposal) -> Document | None:
@@ -342,6 +346,24 @@ def _lock(citizen_id: int) -> Citizen:
     return citizen
 
 
+def _lock_households(payload: Mapping[str, Any], *ids: int | None) -> dict[int, Household]:
+    """The households concerned (``ids``, and those the payload names: a household joined, one
+    merged in), then their members, locked in id order. Households before people, always, so
+    that two operations never wait for each other in a cycle."""
+    s = db.session()
+    numbers = [payload[k] for k in ("household", "source") if payload.get(k)]
+    wanted = {i for i in ids if i is not None}
+    if numbers:
+        wanted |= set(s.scalars(select(Household.id).where(Household.number.in_(numbers))))
+    if not wanted:
+        return {}
+    locked = {h.id: h for h in s.scalars(select(Household).where(Household.id.in_(wanted)).order_by(Household.id)
+                                         .with_for_update().execution_options(populate_existing=True))}
+    s.scalars(select(Citizen).where(Citizen.household_id.in_(wanted)).order_by(Citizen.id).with_for_update()
+              .execution_options(populate_existing=True)).all()
+    return locked
+
+
 def _lock_pair(first_id: int | None, second_id: int | None) -> tuple[Citizen | None, Citizen | None]:
     # In id order, so two transactions locking the same pair never wait for each other in a cycle.
     locked = {i: _lock(i) for i in sorted({i for i in (first_id, second_id) if i is not None})}
@@ -357,27 +379,29 @@ def _resolve(op: Operation, subject: str | None, payload: Mapping[str, Any]) -> 
         raise ValidationFailed("Name the person (ID number) or the household (number) / "
                                "Cần số định danh hoặc số hộ.", errors={"subject": "required / bắt buộc"})
     if op.subject == "household":
-        household = db.session().scalar(select(Household).where(Household.number == subject))
-        if household is None:
+        household_id = db.session().scalar(select(Household.id).where(Household.number == subject))
+        if household_id is None:
             raise NotFound(f"No household {subject} / Không có hộ số {subject}.")
-        return Subject(household=household)
+        return Subject(household=_lock_households(payload, household_id)[household_id])
     citizen = registry.get_citizen_by_number(subject)
     other = registry.get_citizen_by_number(payload["other_id_number"]) if op.subject == "pair" else None
     if other is not None and other.id == citizen.id:
         raise ValidationFailed("The two people are the same person / Hai người là một.",
                                errors={"other_id_number": "the same person"})
+    _lock_households(payload)
     first, second = _lock_pair(citizen.id, other.id if other else None)
     return Subject(citizen=first, other=second)
 
 
 def _subject_of(proposal: Proposal, *, lock: bool = True) -> Subject:
     s = db.session()
-    if lock:
-        first, second = _lock_pair(proposal.citizen_id, proposal.other_citizen_id)
-    else:
-        first = s.get(Citizen, proposal.citizen_id) if proposal.citizen_id else None
-        second = s.get(Citizen, proposal.other_citizen_id) if proposal.other_citizen_id else None
-    household = s.get(Household, proposal.household_id) if proposal.household_id else None
+    if not lock:
+        return Subject(citizen=s.get(Citizen, proposal.citizen_id) if proposal.citizen_id else None,
+                       other=s.get(Citizen, proposal.other_citizen_id) if proposal.other_citizen_id else None,
+                       household=s.get(Household, proposal.household_id) if proposal.household_id else None)
+    households = _lock_households(proposal.payload, proposal.household_id)
+    first, second = _lock_pair(proposal.citizen_id, proposal.other_citizen_id)
+    household = households[proposal.household_id] if proposal.household_id is not None else None
     return Subject(citizen=first, other=second, household=household)
 
 
@@ -402,10 +426,10 @@ def _refuse_own(staff: Staff, target: Subject, payload: Mapping[str, Any]) -> No
         raise Forbidden(own)
 
 
-def _current(citizen: Citizen, field: str) -> Any:
-    if field == "household":
-        return citizen.household.number if citizen.household is not None else None
-    value = getattr(citizen, field, None)
+def _current(record: Citizen | Household, field: str) -> Any:
+    if field == "household" and isinstance(record, Citizen):
+        return record.household.number if record.household is not None else None
+    value = getattr(record, field, None)
     if isinstance(value, (date, PartialDate)):
         return value.isoformat()
     return value

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import bindparam
 from sqlalchemy import select
+from sqlalchemy import update
 
 from idsvc import db
 from idsvc.audit import service as audit
@@ -89,3 +90,9 @@ def withdraw_consent(account: Account, client_id: str) -> int:
                  subject_id=client.client_id, data={"scopes": consent.scopes, "tokens_revoked": revoked})
     return revoked
 
+
+
+def end_consents_of_account(account_id: int) -> int:
+    """End every live consent of a person (their account was disabled); how many."""
+    return db.changed(db.session(), update(Consent).where(Consent.account_id == account_id,
+                                                          Consent.revoked_at.is_(None)).values(revoked_at=utcnow()))

@@ -77,8 +77,16 @@ class Household(Base):
     commune_code: Mapped[str | None] = mapped_column(ForeignKey("commune.code"))
     address: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: When the household stopped existing (merged into another, or its last member left); a
+    #: closed household keeps its row and number for the records that name it.
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The household it was merged into (``closed_at`` is then set).
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("household.id"))
 
     head: Mapped[Citizen | None] = relationship(foreign_keys=[head_id], post_update=True)
+
+    def is_open(self) -> bool:
+        return self.closed_at is None
 
 
 class ImportBatch(Base):
@@ -151,6 +159,17 @@ class Citizen(Base):
     date_of_death: Mapped[date | None] = mapped_column(Date)
     #: Mobile number (field 25), used to deliver e-ID activation codes.
     phone: Mapped[str | None] = mapped_column(String(20))
+    #: E-mail address (field 25), as the person declared it (not verified by the registry).
+    email: Mapped[str | None] = mapped_column(String(254))
+    #: The identity card in force (field 14): issue date, issuing authority, expiry (None: no expiry).
+    id_card_issued_on: Mapped[date | None] = mapped_column(Date)
+    id_card_issued_by: Mapped[str | None] = mapped_column(String(200))
+    id_card_expires_on: Mapped[date | None] = mapped_column(Date)
+    #: Residence file number (số hồ sơ cư trú, field 20).
+    residence_file_number: Mapped[str | None] = mapped_column(String(30))
+    #: Set when this record was found to be a duplicate of another person's and merged into it:
+    #: the survivor's id. A merged record stays (with its history) but is no one's current record.
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("citizen.id"))
     #: The bulk import this record came from, and its line in the file (provenance).
     import_batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batch.id"))
     import_line: Mapped[int | None] = mapped_column(Integer)
@@ -164,7 +183,7 @@ class Citizen(Base):
     household: Mapped[Household | None] = relationship(foreign_keys=[household_id])
     numbers: Mapped[list[CitizenNumber]] = relationship(
         back_populates="citizen", order_by="CitizenNumber.issued_at")
-    relatives: Mapped[list[Relative]] = relationship(back_populates="citizen")
+    relatives: Mapped[list[Relative]] = relationship(back_populates="citizen", order_by="Relative.id")
 
     @property
     def date_of_birth(self) -> PartialDate:
@@ -194,10 +213,12 @@ class CitizenNumber(Base):
 
 
 class Relative(Base):
-    """Father, mother, spouse or guardian as the database records them (field 15).
+    """Father, mother, spouse, child, guardian, legal representative or represented person as the
+    database records them (field 15).
 
     The relative is identified by ID number and name and may or may not be in the registry
-    (a foreign parent, a parent who died before the database existed).
+    (a foreign parent, a parent who died before the database existed). A link that ends (a
+    divorce, a representation that ends) gets ``ended_on`` and is never deleted.
     """
 
     __tablename__ = "citizen_relative"
@@ -205,13 +226,18 @@ class Relative(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     citizen_id: Mapped[int] = mapped_column(ForeignKey("citizen.id"), index=True)
     #: A key of ``reference.RELATIVE_KINDS``.
-    kind: Mapped[str] = mapped_column(String(10))
+    kind: Mapped[str] = mapped_column(String(20))
     #: The relative's ID number, when they have one; indexed to find a person's children.
     id_number: Mapped[str | None] = mapped_column(String(12), index=True)
     full_name: Mapped[str | None] = mapped_column(String(200))
     nationality: Mapped[str | None] = mapped_column(String(2))
+    #: The day the link ended (divorce, end of a representation); None while it holds.
+    ended_on: Mapped[date | None] = mapped_column(Date)
 
     citizen: Mapped[Citizen] = relationship(back_populates="relatives")
+
+    def is_current(self) -> bool:
+        return self.ended_on is None
 
 
 class CitizenRevision(Base):
@@ -233,6 +259,46 @@ class CitizenRevision(Base):
     version: Mapped[int] = mapped_column(Integer)
     #: {field: [old, new]} for every field that changed (old is null on creation).
     changes: Mapped[dict[str, Any]] = mapped_column(JSON)
+    #: The document the change rests on (a civil-status extract, a court decision ...), when given.
+    document_number: Mapped[str | None] = mapped_column(String(100))
+    document_date: Mapped[date | None] = mapped_column(Date)
+    #: Who approved the change when it went through review (a staff actor), else None.
+    approved_by: Mapped[str | None] = mapped_column(String(100))
+
+
+class TemporaryResidence(Base):
+    """A registered temporary residence (tạm trú, field 17); ended, never deleted."""
+
+    __tablename__ = "citizen_temporary_residence"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    citizen_id: Mapped[int] = mapped_column(ForeignKey("citizen.id"), index=True)
+    commune_code: Mapped[str] = mapped_column(ForeignKey("commune.code"))
+    address: Mapped[str] = mapped_column(String(300))
+    registered_on: Mapped[date] = mapped_column(Date)
+    #: The end of the registered period (None: open-ended).
+    expires_on: Mapped[date | None] = mapped_column(Date)
+    #: The day the person left or the registration was cancelled; None while it holds.
+    ended_on: Mapped[date | None] = mapped_column(Date)
+
+    def is_current(self, on: date) -> bool:
+        return self.ended_on is None and (self.expires_on is None or self.expires_on >= on)
+
+
+class Absence(Base):
+    """A declared temporary absence (khai báo tạm vắng, field 19); ended, never deleted."""
+
+    __tablename__ = "citizen_absence"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    citizen_id: Mapped[int] = mapped_column(ForeignKey("citizen.id"), index=True)
+    starts_on: Mapped[date] = mapped_column(Date)
+    #: The declared end (None: not known).
+    ends_on: Mapped[date | None] = mapped_column(Date)
+    #: Where the person went, as declared (free text).
+    destination: Mapped[str] = mapped_column(String(300))
+    #: The day the person came back or the declaration was closed; None while it holds.
+    ended_on: Mapped[date | None] = mapped_column(Date)
 
 
 class CitizenOldNumber(Base):

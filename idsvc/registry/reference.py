@@ -18,7 +18,14 @@ RELATIONSHIPS = {
 }
 
 RELATIVE_KINDS = {"father": ("Cha", "Father"), "mother": ("Mẹ", "Mother"),
-                  "spouse": ("Vợ/Chồng", "Spouse"), "guardian": ("Người giám hộ", "Guardian")}
+                  "spouse": ("Vợ/Chồng", "Spouse"), "child": ("Con", "Child"),
+                  "guardian": ("Người giám hộ", "Guardian"),
+                  "representative": ("Người đại diện hợp pháp", "Legal representative"),
+                  "represented": ("Người được đại diện", "Represented person")}
+
+#: Marital status as the registry records it (field 21).
+MARITAL_STATUSES = {"single": ("Chưa kết hôn", "Single"), "married": ("Đã kết hôn", "Married"),
+                    "divorced": ("Đã ly hôn", "Divorced"), "widowed": ("Góa", "Widowed")}
 
 BLOOD_TYPES = frozenset({"A", "B", "AB", "O", "A+", "A-", "B+", "B-", "AB+", "AB-", "O+", "O-"})
 

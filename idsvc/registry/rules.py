@@ -41,6 +41,7 @@ class Invalid(ValueError):
 MAX_LENGTH = {
     "full_name": 200, "name_folded": 200, "other_names": 200, "place_of_birth": 200, "hometown": 200,
     "religion": 60, "marital_status": 20, "household_number": 20, "relative_name": 200,
+    "email": 254, "residence_file_number": 30, "id_card_issued_by": 200, "address": 300, "destination": 300,
 }
 
 #: What a record holds when a file or a clerk leaves the nationality empty.
@@ -305,6 +306,81 @@ def phone(value: str | None) -> str | None:
     return value
 
 
+def email(value: str | None) -> str | None:
+    """An e-mail address (field 25): one ``@`` between a local part and a domain with a dot, no
+    spaces; the domain is stored in lower case (it is case-insensitive, the local part is not)."""
+    if not value:
+        return None
+    if len(value) > MAX_LENGTH["email"]:
+        raise Invalid(f"longer than {MAX_LENGTH['email']} characters")
+    local, at, domain = value.rpartition("@")
+    if (not at or not local or "@" in local or len(local) > 64 or "." not in domain.strip(".")
+            or any(c.isspace() for c in value) or ".." in domain):
+        raise Invalid(f"'{value}' is not an e-mail address")
+    return f"{local}@{domain.lower()}"
+
+
+def residence_file_number(value: str | None) -> str | None:
+    """The residence file number (field 20): letters, digits, ``-``, ``/`` and ``.``."""
+    if not value:
+        return None
+    if len(value) > MAX_LENGTH["residence_file_number"]:
+        raise Invalid(f"longer than {MAX_LENGTH['residence_file_number']} characters")
+    if not all(c.isascii() and (c.isalnum() or c in "-/.") for c in value):
+        raise Invalid(f"'{value}' is not a residence file number (letters, digits, '-', '/', '.')")
+    return value.upper()
+
+
+def full_date(value: str | date | None, field: str) -> date | None:
+    """A full date, ``YYYY-MM-DD`` (or a date); None when empty."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str):
+        raise Invalid(f"{field}: a date, YYYY-MM-DD")
+    day = _parse(value)
+    if day.precision != "day":
+        raise Invalid("write the full date, YYYY-MM-DD")
+    return day.earliest()
+
+
+def id_card(issued_on: str | date | None, issued_by: str | None, expires_on: str | date | None,
+            born: PartialDate | None, today: date) -> tuple[date | None, str | None, date | None]:
+    """The identity card in force (field 14): issued on a full date, not in the future nor before
+    the birth, by an authority (free text); expiring after it was issued, if it expires. All
+    three empty: no card recorded.
+
+    :raises Invalid: with ``field`` naming the part at fault.
+    """
+    try:
+        issued = full_date(issued_on, "id_card_issued_on")
+    except Invalid as exc:
+        raise Invalid(exc.reason, field="id_card_issued_on") from None
+    try:
+        expires = full_date(expires_on, "id_card_expires_on")
+    except Invalid as exc:
+        raise Invalid(exc.reason, field="id_card_expires_on") from None
+    if issued is None:
+        if issued_by or expires:
+            raise Invalid("required with the issuing authority or the expiry date", field="id_card_issued_on")
+        return None, None, None
+    if issued > today:
+        raise Invalid(f"{issued.isoformat()} is in the future", field="id_card_issued_on")
+    if born is not None and issued < born.earliest():
+        raise Invalid(f"{issued.isoformat()} is before the date of birth {born}", field="id_card_issued_on")
+    if not issued_by:
+        raise Invalid("the issuing authority is required with the issue date", field="id_card_issued_by")
+    try:
+        free_text(issued_by, "id_card_issued_by")
+    except Invalid as exc:
+        raise Invalid(exc.reason, field="id_card_issued_by") from None
+    if expires is not None and expires <= issued:
+        raise Invalid(f"{expires.isoformat()} is not after the issue date {issued.isoformat()}",
+                      field="id_card_expires_on")
+    return issued, issued_by, expires
+
+
 # -- life status ---------------------------------------------------------------------------------
 
 def date_of_death(value: str | date, born: PartialDate | None, today: date) -> date:
@@ -378,6 +454,8 @@ _RECORD_RULES: dict[str, Callable[[Any, date, Container[str]], Any]] = {
     "current_commune_code": lambda v, today, communes: commune(v, communes),
     "relationship_to_head": lambda v, today, communes: relationship(v),
     "phone": lambda v, today, communes: phone(v),
+    "email": lambda v, today, communes: email(v),
+    "residence_file_number": lambda v, today, communes: residence_file_number(v),
 }
 
 

@@ -75,6 +75,7 @@ def _narrowed(statement: Select[Any], query: Query) -> Select[Any]:
         (value or "").strip() for value in (query.name, query.born, query.commune, query.household, query.number))
     if not (name or born or commune or household or number):
         raise ValidationFailed("give at least one of: name, date of birth, commune, household, ID number")
+    statement = statement.where(Citizen.merged_into_id.is_(None))  # a merged duplicate is its survivor
     if name:
         statement = statement.where(Citizen.name_folded == names.fold(name))
     if born:

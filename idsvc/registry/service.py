@@ -24,6 +24,7 @@ from idsvc.errors import Conflict
 from idsvc.errors import NotFound
 from idsvc.errors import ValidationFailed
 from idsvc.logs import mask_id_number
+from idsvc.registry import changes
 from idsvc.registry import countries
 from idsvc.registry import dates
 from idsvc.registry import idnumbers
@@ -33,6 +34,7 @@ from idsvc.registry import rules
 from idsvc.registry import signals
 from idsvc.registry import units
 from idsvc.registry import verify
+from idsvc.registry.changes import Document
 from idsvc.registry.dates import PartialDate
 from idsvc.registry.models import Citizen
 from idsvc.registry.models import CitizenNumber
@@ -147,19 +149,32 @@ def unit_counts() -> tuple[int, int]:
 
 
 def get_citizen_by_number(number: str) -> Citizen:
-    """The citizen who holds ``number`` now.
+    """The citizen who holds ``number`` now; the number of a record merged into another person's
+    (a duplicate) gives that person.
 
     :raises NotFound: no citizen holds it (a retired number is reported as such).
     """
     s = db.session()
     citizen = s.scalar(select(Citizen).where(Citizen.id_number == number))
     if citizen is not None:
-        return citizen
+        return surviving(citizen)
     retired = s.get(CitizenNumber, number)
+    if retired is not None and retired.citizen.merged_into_id is not None:
+        return surviving(retired.citizen)
     if retired is not None:
         raise NotFound(f"ID number {mask_id_number(number)} was replaced by a newer number; "
                        "look the person up by their current number.", replaced=True)
     raise NotFound(f"No citizen holds ID number {mask_id_number(number)}.")
+
+
+def surviving(citizen: Citizen) -> Citizen:
+    """The record that stands for ``citizen``: itself, or the one it was merged into (a merged
+    record's survivor is never itself merged: :func:`lifeevents.merge_records` refuses that)."""
+    if citizen.merged_into_id is None:
+        return citizen
+    survivor = db.session().get(Citizen, citizen.merged_into_id)
+    assert survivor is not None  # a foreign key
+    return survivor
 
 
 class UnknownIdNumber(NotFound):
@@ -189,6 +204,8 @@ def verify_claim(number: str, claim: dict[str, Any], *, actor: str) -> dict[str,
         if held is None:
             raise UnknownIdNumber(f"No citizen holds or held ID number {mask_id_number(number)}.")
         citizen, number_status = held.citizen, "replaced"
+    if citizen.merged_into_id is not None:
+        citizen, number_status = surviving(citizen), "replaced"
     record = {"full_name": citizen.full_name, "date_of_birth": citizen.date_of_birth, "sex": citizen.sex,
               "permanent_commune": citizen.permanent_commune_code}
     outcomes = verify.compare(claim, record)
@@ -299,42 +316,15 @@ def _unit(code: str | None, names_by_code: dict[str, str]) -> str:
 UPDATABLE_FIELDS = frozenset({
     "full_name", "other_names", "date_of_birth", "sex", "place_of_birth", "hometown", "ethnicity",
     "religion", "nationality", "blood_type", "marital_status", "permanent_commune_code",
-    "current_commune_code", "household_id", "relationship_to_head", "phone",
+    "current_commune_code", "household_id", "relationship_to_head", "phone", "email",
+    "residence_file_number",
 })
-
-#: Sources of a change (Decree 70/2024 Art. 6: sync with other databases or a citizen's request).
-SOURCES = frozenset({"birth_registration", "death_registration", "clerk_correction", "citizen_request",
-                     "civil_status_sync", "residence_sync", "number_reissue"})
 
 #: Attempts at a free random serial before giving up (1M serials per prefix; a clash is rare).
 ISSUE_ATTEMPTS = 25
 
-
-def _plain(value: Any) -> Any:
-    """A JSON-friendly form of a field value for the revision row."""
-    if isinstance(value, (date, PartialDate)):
-        return value.isoformat()
-    return value
-
-
-def _snapshot(citizen: Citizen, fields: Iterable[str]) -> dict[str, Any]:
-    return {f: _plain(getattr(citizen, f)) for f in fields}
-
-
-def _add_revision(citizen: Citizen, *, actor: str, source: str, reason: str,
-                  before: dict[str, Any], after: dict[str, Any]) -> CitizenRevision:
-    if source not in SOURCES:
-        raise ValidationFailed(f"unknown source of change '{source}'; one of: {', '.join(sorted(SOURCES))}")
-    if not reason or not reason.strip():
-        raise ValidationFailed("every change to the registry needs a reason (legal basis or request).")
-    changes = {f: [before.get(f), after[f]] for f in after if before.get(f) != after[f]}
-    s = db.session()
-    s.flush()  # bumps citizen.version first, so the revision names the version it produced
-    revision = CitizenRevision(citizen_id=citizen.id, actor=actor, source=source, reason=reason.strip(),
-                               version=citizen.version, changes=changes)
-    s.add(revision)
-    s.flush()
-    return revision
+_snapshot = changes.snapshot
+_add_revision = changes.add_revision
 
 
 class _Communes:
@@ -401,6 +391,7 @@ def _issue_number(citizen: Citizen, registration_code: str) -> str:
 def register_birth(*, actor: str, reason: str, full_name: str, date_of_birth: PartialDate | str, sex: str,
                    registration_commune_code: str | None = None, registered_abroad_code: str | None = None,
                    father: Citizen | None = None, mother: Citizen | None = None,
+                   document: Document | None = None, approved_by: str | None = None,
                    **fields: Any) -> Citizen:
     """Register a birth and issue the child's personal ID number (Decree 70/2024 Art. 11).
 
@@ -436,14 +427,16 @@ def register_birth(*, actor: str, reason: str, full_name: str, date_of_birth: Pa
                                               full_name=parent.full_name, nationality=parent.nationality))
     _issue_number(citizen, registration_code)
     _add_revision(citizen, actor=actor, source="birth_registration", reason=reason, before={},
-                  after={"id_number": citizen.id_number, **_snapshot(citizen, values)})
+                  after={"id_number": citizen.id_number, **_snapshot(citizen, values)},
+                  document=document, approved_by=approved_by)
     audit.record(AuditAction.REGISTRY_BIRTH_REGISTER, actor=actor, subject_type="citizen",
                  subject_id=citizen.id)
     return citizen
 
 
 def update_citizen(citizen: Citizen, changes: dict[str, Any], *, actor: str, reason: str,
-                   source: str = "clerk_correction", expected_version: int | None = None) -> CitizenRevision:
+                   source: str = "clerk_correction", expected_version: int | None = None,
+                   document: Document | None = None, approved_by: str | None = None) -> CitizenRevision:
     """Change fields of a record, appending a revision with old -> new values.
 
     A change of sex or birth year makes the ID number wrong, so the law re-establishes it
@@ -478,7 +471,8 @@ def update_citizen(citizen: Citizen, changes: dict[str, Any], *, actor: str, rea
     if (citizen.birth_year, citizen.sex) != (old_year, old_sex):
         _retire_and_reissue(citizen, reason)
     revision = _add_revision(citizen, actor=actor, source=source, reason=reason, before=before,
-                             after=_snapshot(citizen, [*values, "id_number"]))
+                             after=_snapshot(citizen, [*values, "id_number"]), document=document,
+                             approved_by=approved_by)
     audit.record(AuditAction.REGISTRY_CITIZEN_UPDATE, actor=actor, subject_type="citizen",
                  subject_id=citizen.id, data={"fields": sorted(revision.changes), "version": citizen.version})
     return revision
@@ -497,7 +491,8 @@ def _retire_and_reissue(citizen: Citizen, reason: str) -> str:
     return _issue_number(citizen, code)
 
 
-def reissue_number(citizen: Citizen, *, actor: str, reason: str) -> CitizenRevision:
+def reissue_number(citizen: Citizen, *, actor: str, reason: str, document: Document | None = None,
+                   approved_by: str | None = None) -> CitizenRevision:
     """Cancel the citizen's number and issue a new one (a data-entry error in the old one).
 
     The old number stays in ``citizen_number`` as retired and is never issued again.
@@ -505,13 +500,14 @@ def reissue_number(citizen: Citizen, *, actor: str, reason: str) -> CitizenRevis
     before = {"id_number": citizen.id_number}
     _retire_and_reissue(citizen, reason)
     revision = _add_revision(citizen, actor=actor, source="number_reissue", reason=reason, before=before,
-                             after={"id_number": citizen.id_number})
+                             after={"id_number": citizen.id_number}, document=document, approved_by=approved_by)
     audit.record(AuditAction.REGISTRY_NUMBER_REISSUE, actor=actor, subject_type="citizen", subject_id=citizen.id)
     return revision
 
 
 def record_death(citizen: Citizen, date_of_death: date | str, *, actor: str, reason: str,
-                 status: str = "deceased") -> CitizenRevision:
+                 status: str = "deceased", document: Document | None = None,
+                 approved_by: str | None = None) -> CitizenRevision:
     """Record a death (or a declared disappearance, ``status="missing"``) from civil status.
 
     ``signals.death_recorded`` tells the subdomains above, in this transaction (identity disables
@@ -535,7 +531,8 @@ def record_death(citizen: Citizen, date_of_death: date | str, *, actor: str, rea
     before = _snapshot(citizen, ["status", "date_of_death"])
     citizen.status, citizen.date_of_death = status, date_of_death
     revision = _add_revision(citizen, actor=actor, source="death_registration", reason=reason, before=before,
-                             after=_snapshot(citizen, ["status", "date_of_death"]))
+                             after=_snapshot(citizen, ["status", "date_of_death"]), document=document,
+                             approved_by=approved_by)
     audit.record(AuditAction.REGISTRY_DEATH_RECORD, actor=actor, subject_type="citizen", subject_id=citizen.id,
                  data={"status": status})
     signals.death_recorded.send(current_app._get_current_object(),  # type: ignore[attr-defined]  # current_app: a proxy

@@ -14,3 +14,7 @@ _signals = Namespace()
 #: A death (``citizen.status == "deceased"``) or a declared disappearance (``"missing"``) was
 #: recorded. Keyword arguments: ``citizen``, and ``actor`` for the audit trail.
 death_recorded = _signals.signal("registry.death-recorded")
+
+#: A duplicate record was merged into the record of the same person (``duplicate.merged_into_id
+#: == survivor.id``). Keyword arguments: ``survivor``, ``duplicate``, ``actor``.
+records_merged = _signals.signal("registry.records-merged")

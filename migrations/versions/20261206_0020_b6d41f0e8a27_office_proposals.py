@@ -1,7 +1,7 @@
 """Office: proposals of registry operations (maker-checker).
 
 Revision ID: b6d41f0e8a27
-Revises: e7a31c5b9d20
+Revises: a4e2c9d17b30
 Create Date: 2026-12-06 00:20:00+00:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = 'b6d41f0e8a27'
-down_revision = 'e7a31c5b9d20'
+down_revision = 'a4e2c9d17b30'
 branch_labels = None
 depends_on = None
 

@@ -45,6 +45,15 @@ CHROMIUM = os.environ.get("IDSVC_E2E_CHROMIUM", "/usr/bin/chromium")
 #: the one the counter hands out, read back from ``verify-in-person``.
 LEVEL1_ID, LEVEL1_PASSWORD = "001080012345", "an-demo-password-2026"
 LEVEL2_ID, LEVEL2_PASSWORD = "001185004321", "binh-demo-password-2026"
+#: The demo registry staff of fixtures/demo_citizens.csv, given roles at the "counter" as
+#: ``idsvc seed`` would: (ID number, password, roles as (role, unit)).
+OFFICE_STAFF = {
+    "clerk": ("001190008801", "lan-clerk-e2e-password-2026", (("clerk", "00070"),)),
+    "supervisor": ("001078008802", "minh-supervisor-e2e-password-2026", (("supervisor", "01"),)),
+    # A supervisor who also works as a clerk of 00070: the second clerk editing a person.
+    "second_clerk": ("001183008803", "trang-clerk-e2e-password-2026", (("supervisor", "01"), ("clerk", "00070"))),
+    "auditor": ("001075008804", "tam-auditor-e2e-password-2026", (("auditor", "*"),)),
+}
 
 
 def _bin(name: str) -> str:
@@ -89,7 +98,7 @@ def _wait_until_healthy(issuer: str, process: subprocess.Popen[bytes], log: Path
         try:
             if requests.get(f"{issuer}/healthz", timeout=2).status_code == 200:
                 return
-        except (requests.ConnectionError, requests.Timeout):  # not up yet, or slow to start on a busy machine
+        except (requests.ConnectionError, requests.Timeout):  # not listening yet, or the worker still booting
             pass
         time.sleep(0.2)
     pytest.fail(f"the service did not answer {issuer}/healthz within 60 s:\n{log.read_text()}")
@@ -137,6 +146,21 @@ def agency() -> Iterator[Agency]:
     yield server
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture(scope="session")
+def office_staff(provider: Provider) -> dict[str, Account]:
+    """The registry staff's level-2 accounts, opened, verified in person and given their roles
+    through the ``idsvc`` commands, then activated on the web page."""
+    staff = {}
+    for name, (number, password, roles) in OFFICE_STAFF.items():
+        code = _open_account(provider.env, number)
+        uri = idsvc(provider.env, "identity", "verify-in-person", number)
+        for role, unit in roles:
+            idsvc(provider.env, "identity", "grant-role", number, role, unit)
+        WebUser(provider.issuer).activate(number, code, password)
+        staff[name] = Account(number, password, parse_qs(urlsplit(uri.strip().rsplit(" ", 1)[-1]).query)["secret"][0])
+    return staff
 
 
 @pytest.fixture(scope="session")

@@ -7,8 +7,10 @@ from __future__ import annotations
 import html
 import re
 import threading
+import time
 from dataclasses import dataclass
 from dataclasses import field
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler
 from http.server import ThreadingHTTPServer
 from pathlib import Path
@@ -117,3 +119,21 @@ class WebUser:
                 raise AssertionError(f"unexpected page {response.url}:\n{response.text[:2000]}")
             response = self.session.post(action, data=fields, allow_redirects=False, timeout=10)
         raise AssertionError(f"no redirect to {redirect_uri} after {limit} steps")
+
+
+class Codes:
+    """TOTP codes for the people of a test session: a code is accepted once per account, so one
+    asked for again within the same 30-second step waits for the next step."""
+
+    def __init__(self) -> None:
+        self._used: dict[str, int] = {}
+
+    def fresh(self, seed: str) -> str:
+        totp = pyotp.TOTP(seed)
+        while self._used.get(seed) == totp.timecode(datetime.now()):
+            time.sleep(0.5)
+        self._used[seed] = totp.timecode(datetime.now())
+        return totp.now()
+
+
+CODES = Codes()

@@ -20,6 +20,7 @@ from playwright.sync_api import Browser
 from playwright.sync_api import BrowserContext
 from playwright.sync_api import Page
 
+from tests.e2e.harness import CODES
 from tests.e2e.harness import Account
 from tests.e2e.harness import Client
 from tests.e2e.harness import Provider
@@ -150,6 +151,76 @@ def test_every_page_passes_axe_in_both_languages(context, provider: Provider, ax
         page.click("button[type=submit]")
     assert page.locator("#code").get_attribute("aria-invalid") == "true"
     check("second factor, refused")
+
+    assert {name: problems for name, problems in found.items() if problems} == {}
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_the_registry_office_console_passes_axe_in_both_languages(context, provider: Provider, axe_script: Path,
+                                                                  office_staff: dict[str, Account], lang: str) -> None:
+    issuer = provider.issuer
+    supervisor = office_staff["supervisor"]  # reads, proposes and decides in Hà Nội
+    found: dict[str, list[str]] = {}
+
+    def check(name: str) -> None:
+        assert page.locator("html").get_attribute("lang") == lang, name
+        found[name] = _violations(page, axe_script)
+
+    page = context(lang).new_page()
+    page.set_viewport_size({"width": 1280, "height": 800})
+    _choose(page, provider, lang)
+    page.goto(f"{issuer}/login?next=/office/")
+    _log_in(page, supervisor)
+    assert supervisor.totp_seed
+    page.fill("#code", CODES.fresh(supervisor.totp_seed))
+    with page.expect_navigation():
+        page.click("button[type=submit]")
+    assert page.url == f"{issuer}/office/"
+    check("console: search")
+    page.goto(f"{issuer}/office/?name=nguyen+van+an")
+    assert page.locator("table.data tbody tr").count() >= 1
+    check("console: search results")
+    page.goto(f"{issuer}/office/people/001080012345")
+    check("console: person")
+    page.goto(f"{issuer}/office/households/DEMO-00070-0001")
+    check("console: household")
+    page.goto(f"{issuer}/office/births/new")
+    check("console: birth form")
+    page.goto(f"{issuer}/office/people/001080012345/name_change")
+    page.fill("#p_full_name", "")
+    with page.expect_navigation():
+        page.click("form button[type=submit]")
+    assert page.locator(".errors-summary").count() == 1
+    check("console: form with errors")
+    page.goto(f"{issuer}/office/people/001080012345/correction")
+    page.evaluate("document.querySelector('input[name=version]').value = '0'")  # opened on an old version
+    page.fill("#p_religion", "Không")
+    page.fill("#reason", "Đơn đề nghị")
+    with page.expect_navigation():
+        page.click("form button[type=submit]")
+    assert page.locator("#conflict").count() == 1
+    check("console: conflict")
+    page.goto(f"{issuer}/office/people/001080012345/name_change")
+    page.fill("#p_full_name", "Nguyễn Văn Ân")
+    page.fill("#reason", "Quyết định thay đổi họ tên")
+    with page.expect_navigation():
+        page.click("form button[type=submit]")
+    assert page.locator("#outcome").count() == 1
+    check("console: proposal")
+    page.goto(f"{issuer}/office/proposals")
+    check("console: approval queue")
+    page.goto(f"{issuer}/office/proposals/mine")
+    with page.expect_navigation():
+        page.locator("#proposals tbody a").last.click()
+    with page.expect_navigation():
+        page.click("#withdraw")  # leaves the demo person's name as it is
+    check("console: proposal withdrawn")
+    page.goto(f"{issuer}/office/people/000000000000")
+    check("console: refusal")
+    page.set_viewport_size({"width": 768, "height": 1024})
+    page.goto(f"{issuer}/office/people/001080012345")
+    assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
+    check("console: person on a tablet")
 
     assert {name: problems for name, problems in found.items() if problems} == {}
 

@@ -445,7 +445,7 @@ def test_recorded_death_disables_the_account_and_ends_its_sessions(app_ctx, crea
     assert db.session().scalar(select(LoginSession.revoked_at).where(LoginSession.account_id == account.id))
     assert not service.authenticate(account.citizen.id_number, TEST_PASSWORD).ok
     [event] = audit_events(AuditAction.IDENTITY_ACCOUNT_DISABLE, account.id)
-    assert (event.actor, event.data) == ("clerk:9", {"reason": "deceased"})
+    assert (event.actor, event.data) == ("clerk:9", {"reason": "deceased", "consents": 0})
     with pytest.raises(Conflict):
         service.issue_activation_code(account, actor="clerk:1")
 

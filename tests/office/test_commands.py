@@ -84,3 +84,21 @@ def test_operations_lists_every_operation_and_its_fields(runner) -> None:
     assert listed.exit_code == 0
     assert "death [person] Death registration / Đăng ký khai tử (always reviewed" in listed.output
     assert "    registration_commune*  commune" in listed.output
+
+
+def test_the_demo_clerk_and_supervisors_of_the_seed_work_on_the_demo_household(runner) -> None:
+    seeded = runner.invoke(args=["seed"])
+    assert seeded.exit_code == 0, seeded.output
+    assert "demo account 001190008801 (level 2, clerk of 00070)" in seeded.output
+    assert "demo account 001075008804 (level 2, auditor of *)" in seeded.output
+    child = "001216000222"  # Nguyễn Đức Dũng, of the demo household DEMO-00070-0001
+    proposed = runner.invoke(args=["registry", "propose", "name_change", child, "--as", "001190008801",
+                                   "--reason", "Quyết định 12/2026", "--set", "full_name=Nguyễn Đức Dương"])
+    assert proposed.exit_code == 0, proposed.output
+    proposal_id = re.match(r"#(\d+)", proposed.output).group(1)
+    auditor = runner.invoke(args=["registry", "approve", proposal_id, "--as", "001075008804"])
+    assert auditor.exit_code == 1
+    approved = runner.invoke(args=["registry", "approve", proposal_id, "--as", "001078008802"])
+    assert approved.exit_code == 0, approved.output
+    again = runner.invoke(args=["seed"])
+    assert again.exit_code == 0 and "001190008801" not in again.output

@@ -16,11 +16,13 @@ from idsvc.errors import Forbidden
 from idsvc.errors import NotFound
 from idsvc.errors import ValidationFailed
 from idsvc.identity import service as identity
+from idsvc.office import people
 from idsvc.office import service
-from idsvc.office.operations import Document
 from idsvc.registry import service as registry
+from idsvc.registry.changes import Document
 from idsvc.registry.models import Citizen
 from idsvc.registry.models import CitizenRevision
+from idsvc.registry.models import Household
 from tests.factories import make_account
 from tests.office.conftest import COMMUNE
 from tests.office.conftest import ELSEWHERE
@@ -205,6 +207,8 @@ def test_an_approved_death_disables_the_account_and_records_who_did_what(app_ctx
     assert identity.account_for_citizen(someone).status == "disabled"
     [revision] = _revisions(someone)
     assert revision.actor == clerk.actor and revision.changes["status"] == ["alive", "deceased"]
+    assert (revision.approved_by, revision.document_number, revision.document_date) == (
+        supervisor.actor, "KT-12/2026", date(2026, 11, 3))
     assert proposal.decided_at is not None and proposal.result["revisions"][0]["version"] == someone.version
 
 
@@ -290,3 +294,81 @@ def test_every_step_is_audited_without_id_numbers(app_ctx, clerk, supervisor) ->
                                                       ("office:proposal:apply", supervisor.actor)]
     assert someone.id_number not in str([data for _, _, data in events])
     assert db.session().scalar(select(func.count()).select_from(CitizenRevision)) == 1
+
+
+def test_a_correction_of_the_sex_is_reviewed_and_the_old_number_still_finds_the_person(app_ctx, clerk,
+                                                                                       supervisor) -> None:
+    someone = person(sex="M", birth_year=1990)
+    old = someone.id_number
+    proposal = service.propose(clerk, "correction", {"sex": "F"}, subject=old, reason="Trích lục cải chính 3/2026")
+    assert proposal.status == "pending" and sorted(proposal.touched) == ["sex"]
+    service.approve(supervisor, proposal.id)
+    assert someone.sex == "F" and someone.id_number != old and someone.id_number[3] == "1"
+    with pytest.raises(NotFound, match="replaced by a newer number"):
+        registry.get_citizen_by_number(old)
+    view = people.read(clerk, someone.id_number)
+    assert view.numbers[0].number == old and view.history[-1].approved_by == supervisor.actor
+
+
+def test_a_record_merge_is_reviewed_and_refused_after_any_change_of_either_record(app_ctx, clerk,
+                                                                                   supervisor) -> None:
+    survivor, duplicate = person(full_name="Đoàn Văn Một"), person(full_name="Đoàn Văn Một")
+    first = service.propose(clerk, "record_merge", {"other_id_number": duplicate.id_number},
+                            subject=survivor.id_number, reason="Trùng hồ sơ, phiếu 4/2026")
+    second = service.propose(clerk, "record_merge", {"other_id_number": duplicate.id_number},
+                             subject=survivor.id_number, reason="Trùng hồ sơ, phiếu 4/2026")
+    assert first.status == "pending" and first.other_citizen_id == duplicate.id
+    service.propose(clerk, "correction", {"religion": "Không"}, subject=duplicate.id_number, reason=REASON)
+    with pytest.raises(Conflict, match="religion"):
+        service.approve(supervisor, first.id)
+    service.reject(supervisor, first.id, "The duplicate changed: propose again")
+    third = service.propose(clerk, "record_merge", {"other_id_number": duplicate.id_number},
+                            subject=survivor.id_number, reason="Trùng hồ sơ, phiếu 5/2026")
+    service.approve(supervisor, third.id)
+    assert duplicate.merged_into_id == survivor.id
+    assert registry.get_citizen_by_number(duplicate.id_number).id == survivor.id
+    with pytest.raises(Conflict):
+        service.approve(make_staff("supervisor", PROVINCE), second.id)
+
+
+def test_household_operations_work_on_the_household_of_the_unit(app_ctx, clerk, supervisor) -> None:
+    head, child = person(), person(full_name="Nguyễn Văn Con", birth_year=2005)
+    home = household(COMMUNE, head, child)
+    split = service.propose(clerk, "household_split", {"members": child.id_number, "new_head": child.id_number},
+                            subject=home.number, reason="Đơn tách hộ 2/2026")
+    assert split.status == "pending" and split.household_id == home.id and split.unit_code == COMMUNE
+    service.approve(supervisor, split.id)
+    assert child.household_id not in (None, home.id) and child.relationship_to_head == "head"
+    assert split.result["household"] == db.session().get(Household, child.household_id).number
+    with pytest.raises(Forbidden):
+        service.propose(make_staff("clerk", ELSEWHERE), "household_move",
+                        {"commune_code": COMMUNE, "address": "3 Phố Hàng Bông"}, subject=home.number, reason=REASON)
+    moved = service.propose(make_staff("clerk", ELSEWHERE), "household_move",
+                            {"commune_code": ELSEWHERE, "address": "3 Đường Bạch Đằng"}, subject=home.number,
+                            reason="Đăng ký thường trú 7/2026")
+    assert moved.status == "applied" and head.permanent_commune_code == ELSEWHERE
+
+
+def test_a_person_page_shows_links_residences_and_pending_proposals(app_ctx, clerk) -> None:
+    someone = person()
+    service.propose(clerk, "temporary_residence", {"commune_code": "00004", "address": "9 Phố Lý Nam Đế",
+                                                   "registered_on": "2026-11-01"},
+                    subject=someone.id_number, reason="Tạm trú 9/2026")
+    service.propose(clerk, "absence", {"starts_on": "2026-12-01", "destination": "Huế"}, subject=someone.id_number,
+                    reason="Tạm vắng 9/2026")
+    pending = service.propose(clerk, "name_change", {"full_name": "Tô Văn Đổi"}, subject=someone.id_number,
+                              reason=REASON)
+    view = people.read(clerk, someone.id_number)
+    assert [r.commune_code for r in view.temporary_residences] == ["00004"]
+    assert [a.destination for a in view.absences] == ["Huế"]
+    assert view.pending == [pending]
+    assert [sorted(r.changes) for r in view.history] == [["temporary_residence"], ["absence"]]
+
+
+def test_the_diff_of_a_household_operation_shows_the_households_values(app_ctx, clerk) -> None:
+    home = household(COMMUNE, person())
+    app_ctx.config["OFFICE_IMMEDIATE_OPERATIONS"] = ()
+    moved = service.propose(clerk, "household_move", {"commune_code": COMMUNE, "address": "7 Phố Hàng Gai"},
+                            subject=home.number, reason=REASON)
+    assert service.diff(moved) == [("commune_code", COMMUNE, COMMUNE),
+                                   ("address", "1 Phố Tràng Tiền", "7 Phố Hàng Gai")]
