@@ -45,6 +45,8 @@ class AuditAction(StrEnum):
     ELIGIBILITY_PERSON_CHECK = "eligibility:person:check"
     ELIGIBILITY_RECHECK = "eligibility:enrolments:recheck"
     ELIGIBILITY_PERSON_RECHECK = "eligibility:person:recheck"
+    ELIGIBILITY_REVIEW_READ = "eligibility:review:read"
+    ELIGIBILITY_MATCH_DECIDE = "eligibility:match:decide"
     KEYS_GENERATE = "oidc:keys:generate"
     KEYS_PRUNE = "oidc:keys:prune"
     IDENTITY_ACCOUNT_CREATE = "identity:account:create"

@@ -7,9 +7,11 @@ so that a worker stopped at any instant (a restart, ``kill -9``) loses nothing a
 1. **Resolution**, chunk by chunk (``ELIGIBILITY_CHUNK_ROWS`` rows). A worker claims a pending chunk
    whose lease is free or expired with one conditional ``UPDATE`` (and, on PostgreSQL, a ``SELECT
    … FOR UPDATE SKIP LOCKED`` first, so that workers never wait for each other), then resolves its
-   rows and stores every row's resolution in the transaction that marks the chunk resolved — only
-   if it still holds the claim. A worker that died leaves its lease to expire (and its transaction
-   rolled back); another takes the chunk over.
+   rows (a row a clerk already decided for the programme from the decision) and stores every row's
+   resolution in the transaction that marks the chunk resolved — only if it still holds the claim;
+   a row left to a clerk (``review``) enters the review queue (:mod:`reviews`) with its fingerprint.
+   A worker that died leaves its lease to expire (and its transaction rolled back); another takes
+   the chunk over.
 2. **Decision**, once every chunk is resolved: one worker claims the batch the same way, and in one
    transaction runs :func:`check.decide` over the whole list (duplicates need all of it), stores
    the results and marks the batch ``done``.
@@ -49,6 +51,7 @@ from idsvc.audit.tags import AuditAction
 from idsvc.db import utcnow
 from idsvc.eligibility import applicants
 from idsvc.eligibility import check
+from idsvc.eligibility import decisions
 from idsvc.eligibility import resolution
 from idsvc.eligibility.models import CheckBatch
 from idsvc.eligibility.models import CheckBatchChunk
@@ -238,6 +241,13 @@ def _applicant(line: int, values: Mapping[str, str], error: str | None, today: d
     return replace(found, invalid=f"line {line}: {error}") if error else found
 
 
+def _review(row: applicants.Applicant, found: resolution.Resolution) -> dict[str, Any]:
+    """What the review queue reads of a row a clerk must decide (nothing for the others)."""
+    if found.match != "review" or not found.candidates:
+        return {"f": None, "c": None}
+    return {"f": decisions.fingerprint(row), "c": found.candidates[0]}
+
+
 def resolve_chunk(claim: ChunkClaim, worker: str) -> bool:
     """Resolve the claimed chunk's rows and store their resolutions, in the transaction that marks
     the chunk resolved; False (nothing done) when the worker lost its claim meanwhile. Commits.
@@ -254,17 +264,18 @@ def resolve_chunk(claim: ChunkClaim, worker: str) -> bool:
                            .values(state="resolved", resolved_at=utcnow(), lease_until=None))
             if not kept:
                 raise _LostClaim
-            batch = s.execute(select(CheckBatch.reference_date, CheckBatch.submitted_on)
+            batch = s.execute(select(CheckBatch.reference_date, CheckBatch.submitted_on, CheckBatch.programme_id)
                               .where(CheckBatch.id == claim.batch_id)).one()
             rows = s.execute(select(CheckBatchRow.line, CheckBatchRow.row_values, CheckBatchRow.error)
                              .where(CheckBatchRow.batch_id == claim.batch_id, CheckBatchRow.chunk == claim.number)
                              .order_by(CheckBatchRow.line)).all()
             listed = [_applicant(line, values, error, batch.submitted_on) for line, values, error in rows]
-            resolved = resolution.resolve_all(listed, on=batch.reference_date)
+            resolved = resolution.resolve_all(listed, on=batch.reference_date, programme_id=batch.programme_id)
             if listed:
                 s.execute(update(_ROWS).where(_ROWS.c.batch_id == bindparam("b"), _ROWS.c.line == bindparam("l"))
-                          .values(resolution=bindparam("r")),
-                          [{"b": claim.batch_id, "l": a.line, "r": r.to_dict()}
+                          .values(resolution=bindparam("r"), review_fingerprint=bindparam("f"),
+                                  review_candidate_id=bindparam("c")),
+                          [{"b": claim.batch_id, "l": a.line, "r": r.to_dict(), **_review(a, r)}
                            for a, r in zip(listed, resolved, strict=True)])
             s.execute(update(CheckBatch).where(CheckBatch.id == claim.batch_id)
                       .values(rows_resolved=CheckBatch.rows_resolved + len(listed)))

@@ -85,6 +85,8 @@ REASON_MESSAGES: dict[str, tuple[str, str]] = {
     "ID_MALFORMED": ("Số định danh không đúng 12 hoặc 9 chữ số", "The ID number has neither 12 nor 9 digits"),
     "OLD_ID_UNKNOWN": ("Số CMND không có trong CSDL", "No one held this old identity-card number"),
     "OLD_ID_AMBIGUOUS": ("Số CMND của nhiều người", "Several people held this old identity-card number"),
+    resolution.MATCH_REJECTED: ("Cán bộ đã xác định dòng này không phải ai trong số người được đề xuất",
+                                "A clerk decided the row is none of the people it might have been"),
 }
 
 
@@ -301,8 +303,10 @@ def decide(programme: Programme, applicants: Sequence[Applicant], resolutions: S
 
 def check(programme: Programme, applicants: Sequence[Applicant], *, on: date, actor: str,
           enrol: bool = False) -> list[CheckedRow]:
-    """decide(programme, applicants, resolution.resolve_all(applicants, on=on), on=on, actor=actor)"""
-    return decide(programme, applicants, resolution.resolve_all(applicants, on=on), on=on, actor=actor, enrol=enrol)
+    """decide(programme, applicants, resolution.resolve_all(applicants, on=on, programme_id=programme.id), ...):
+    the programme's clerks' decisions hold."""
+    return decide(programme, applicants, resolution.resolve_all(applicants, on=on, programme_id=programme.id), on=on,
+                  actor=actor, enrol=enrol)
 
 
 def counts(rows: Iterable[CheckedRow]) -> dict[str, int]:

@@ -18,6 +18,7 @@ from idsvc.clitools import actor_option
 from idsvc.clitools import in_transaction
 from idsvc.eligibility import access
 from idsvc.eligibility import applicants
+from idsvc.eligibility import batches
 from idsvc.eligibility import blockindex
 from idsvc.eligibility import check as checking
 from idsvc.eligibility import recheck as rechecking
@@ -25,6 +26,7 @@ from idsvc.eligibility import resolution
 from idsvc.eligibility import service
 from idsvc.eligibility.applicants import Applicant
 from idsvc.eligibility.models import Programme
+from idsvc.errors import DomainError
 from idsvc.errors import NotFound
 from idsvc.registry import dates
 from idsvc.registry.imports.reader import UnreadableFile
@@ -201,12 +203,12 @@ def _write_csv(path: Path, columns: Sequence[str], rows: Any) -> None:
             writer.writerow([values[c] for c in columns])
 
 
-def _resolve(rows: Sequence[Applicant], on: date) -> list[resolution.Resolution]:
+def _resolve(rows: Sequence[Applicant], on: date, programme_id: int) -> list[resolution.Resolution]:
     found: list[resolution.Resolution] = []
     with click.progressbar(length=len(rows), label="Checking / Đang kiểm tra", file=sys.stderr) as bar:
         for start in range(0, len(rows), STEP):
             chunk = rows[start:start + STEP]
-            found.extend(resolution.resolve_all(chunk, on=on))
+            found.extend(resolution.resolve_all(chunk, on=on, programme_id=programme_id))
             bar.update(len(chunk))
     if not sys.stderr.isatty():
         click.echo("", err=True)  # the bar only printed its label: end its line
@@ -243,13 +245,48 @@ def check_command(code: str, applicants_file: Path, out: Path, on: datetime | No
         raise click.ClickException(str(exc)) from None
 
     def run() -> list[checking.CheckedRow]:
-        found = _resolve(rows, day)
-        return checking.decide(service.get_programme(code), rows, found, on=day, actor=actor, enrol=enrol)
+        current = service.get_programme(code)
+        return checking.decide(current, rows, _resolve(rows, day, current.id), on=day, actor=actor, enrol=enrol)
 
     results: list[checking.CheckedRow] = in_transaction(run)
     write_results(out, results)
     click.echo(f"{programme.code}, {day.isoformat()}: {verdict_summary(results)}"
                + (" (ELIGIBLE enrolled)" if enrol else "") + f"; results in {out}", err=True)
+
+
+@eligibility_cli.command("submit")
+@programme_option
+@click.argument("applicants_file", metavar="APPLICANTS", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.option("--client", "client_id", required=True, metavar="CLIENT_ID",
+              help="The programme's client the batch is submitted for (it alone reads the results).")
+@on_option
+@with_appcontext
+def submit_command(code: str, applicants_file: Path, client_id: str, on: datetime | None) -> None:
+    """Queue APPLICANTS as a batch of CLIENT_ID, as the API's upload does: the worker checks it, the
+    client reads the results through the API, and the rows several people fit wait for a clerk in
+    the review queue (/office/reviews).
+
+    Gửi danh sách để kiểm tra theo lô (hàng đợi của tiến trình kiểm tra).
+    """
+    programme = _programme(code)
+    today = dates.today()
+
+    def run() -> tuple[str, int]:
+        current = service.get_programme(code)
+        client = access.registered_client(current, client_id)
+        if client is None:
+            raise click.ClickException(f"{client_id} is not registered for {code}: "
+                                       f"idsvc eligibility programmes grant {code} {client_id}")
+        batch = batches.submit(current, client_pk=client.id, actor=f"client:{client_id}", path=applicants_file,
+                               fmt=detect_format(applicants_file), reference_date=on.date() if on else today,
+                               submitted_on=today, limits=batches.Limits.of_app())
+        return batch.key, batch.rows_total
+
+    try:
+        key, rows = in_transaction(run)
+    except DomainError as exc:  # an unreadable or too long list
+        raise click.ClickException(exc.detail) from None
+    click.echo(f"{programme.code}: batch {key} queued, {rows} rows; results at /api/v1/eligibility/batches/{key}")
 
 
 @eligibility_cli.command("recheck")

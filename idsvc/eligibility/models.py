@@ -1,6 +1,7 @@
 """Eligibility tables: programmes and the versions of their rule sets (append-only); the clients
 registered for each programme; the asynchronous list checks (batches) with their rows; the
-block-key index of the registry that identity resolution searches; enrolments."""
+block-key index of the registry that identity resolution searches; enrolments; clerks' decisions
+on the matches the matcher left to them."""
 
 from __future__ import annotations
 
@@ -214,7 +215,10 @@ class CheckBatchRow(Base):
 
     __tablename__ = "check_batch_row"
     __table_args__ = (PrimaryKeyConstraint("batch_id", "line"), Index("ix_check_batch_row_batch_id_chunk",
-                                                                      "batch_id", "chunk"))
+                                                                      "batch_id", "chunk"),
+                      Index("ix_check_batch_row_review_fingerprint", "review_fingerprint",
+                            sqlite_where=text("review_fingerprint IS NOT NULL"),
+                            postgresql_where=text("review_fingerprint IS NOT NULL")))
 
     batch_id: Mapped[int] = mapped_column(ForeignKey("check_batch.id"))
     #: The row's line in the uploaded file (CSV: 2 is the first row after the header).
@@ -230,6 +234,11 @@ class CheckBatchRow(Base):
     #: ``{"row": CheckedRow.as_output(), "reasons": [...]}``, once the batch is decided (the reasons
     #: as a list too: a reason of an invalid row may hold the ``;`` that joins them in ``row``).
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    #: For a row resolved as ``review``: the fingerprint of its identifying values
+    #: (:func:`idsvc.eligibility.decisions.fingerprint`) and its best candidate (``citizen.id``, no
+    #: foreign key: the row is a copy of what was resolved). The review queue reads these two.
+    review_fingerprint: Mapped[str | None] = mapped_column(String(64))
+    review_candidate_id: Mapped[int | None] = mapped_column(BigId)
 
 
 class CitizenBlockKey(Base):
@@ -268,6 +277,36 @@ class BlockIndexState(Base):
     watermark_id: Mapped[int] = mapped_column(BigId)
     citizens: Mapped[int] = mapped_column(Integer, default=0)
     rebuilt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class MatchDecision(Base):
+    """A clerk's decision on a row the matcher could not settle: which candidate the row is, or
+    none of them. Rows are only ever added; a later decision on the same fingerprint replaces the
+    earlier one (``sequence`` + 1, named by the clerk who changes it: two clerks deciding at once
+    meet the unique constraint, and the second is told the row was decided meanwhile).
+
+    The next check of a list resolves every row with this fingerprint from the decision in force.
+    """
+
+    __tablename__ = "match_decision"
+    __table_args__ = (UniqueConstraint("programme_id", "fingerprint", "sequence"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    programme_id: Mapped[int] = mapped_column(ForeignKey("programme.id"))
+    #: Keyed hash of the row's identifying values as the matcher reads them
+    #: (:func:`idsvc.eligibility.decisions.fingerprint`): never the values themselves.
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    #: 1 for the first decision on the fingerprint, 2 for the one that replaced it ...
+    sequence: Mapped[int] = mapped_column(Integer)
+    #: The person the row is, or None: none of the candidates.
+    citizen_id: Mapped[int | None] = mapped_column(ForeignKey("citizen.id"), index=True)
+    #: Who decided (``account:<id>``).
+    decided_by: Mapped[str] = mapped_column(String(100))
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: The batch row the decision was made on (the batch stays as a tombstone once purged; the row
+    #: may be gone).
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("check_batch.id"))
+    line: Mapped[int | None] = mapped_column(Integer)
 
 
 #: The index is refreshed from the citizens changed since its watermark: found by this index.

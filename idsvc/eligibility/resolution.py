@@ -10,8 +10,12 @@ malformed, ambiguous) are resolved on their details through the block-key index
 (:mod:`blockindex`): ``details`` (automatic match), ``review`` (a clerk decides between the
 candidates) or ``none``.
 
-A constant number of statements per chunk of rows, never one per row: the numbers, the old
-numbers, the communes written, and one join for every row searched on details.
+A clerk's decision comes before all of that: a row whose identifying values a clerk already
+decided for the programme (:mod:`decisions`) is resolved from the decision, ``clerk`` (the person
+the clerk confirmed) or ``none`` with ``MATCH_REJECTED`` (none of the candidates).
+
+A constant number of statements per chunk of rows, never one per row: the decisions, the numbers,
+the old numbers, the communes written, and one join for every row searched on details.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from sqlalchemy import union_all
 
 from idsvc import db
 from idsvc.eligibility import blockindex
+from idsvc.eligibility import decisions
 from idsvc.eligibility.applicants import Applicant
 from idsvc.eligibility.blockindex import PERSON_COLUMNS
 from idsvc.eligibility.blockindex import person_of
@@ -58,12 +63,12 @@ class Resolution:
     citizen_id: int | None
     #: how: "id" (12-digit number, current), "id-history" (a retired/re-issued number of the person),
     #: "old-id" (9-digit CMND number), "details" (matched on name/dob/commune), "review" (a clerk must
-    #: decide), "none" (no candidate)
+    #: decide), "clerk" (a clerk decided), "none" (no candidate, or a clerk rejected them all)
     match: str
     #: Fellegi-Sunter score in bits when details were compared, else None
     score: float | None = None
     #: reason codes about identity: "ID_OF_OTHER_PERSON", "DATA_MISMATCH:name+dob", "ID_UNKNOWN",
-    #: "ID_MALFORMED", "OLD_ID_UNKNOWN", "MATCH_REVIEW" ...
+    #: "ID_MALFORMED", "OLD_ID_UNKNOWN", "MATCH_REVIEW", "MATCH_REJECTED" ...
     reasons: tuple[str, ...] = ()
     #: per-field explanation, e.g. ("name: exact-folded (+12.3)", "dob: year-only agrees (+2.8)")
     explanation: tuple[str, ...] = ()
@@ -93,13 +98,25 @@ NONE = Resolution(None, "none")
 #: At most this many candidates are named for a clerk's review.
 REVIEW_CANDIDATES = 5
 
+#: The reason of a row whose candidates a clerk rejected.
+MATCH_REJECTED = "MATCH_REJECTED"
 
-def resolve_all(applicants: Sequence[Applicant], *, on: date,
-                thresholds: Thresholds | None = None) -> list[Resolution]:
+
+def decided(decision: decisions.InForce) -> Resolution:
+    """The resolution of a row a clerk decided."""
+    explanation = (f"clerk: decision {decision.id}",)
+    if decision.citizen_id is None:
+        return Resolution(None, "none", reasons=(MATCH_REJECTED,), explanation=explanation)
+    return Resolution(decision.citizen_id, "clerk", explanation=explanation)
+
+
+def resolve_all(applicants: Sequence[Applicant], *, on: date, thresholds: Thresholds | None = None,
+                programme_id: int | None = None) -> list[Resolution]:
     """Same length and order as ``applicants``; invalid rows (``applicant.invalid``) get
     ``Resolution(None, "none")``. Set-based: a constant number of queries per chunk of rows.
 
     ``thresholds``: by default those for the registry's size (:meth:`Thresholds.for_population`).
+    ``programme_id``: the programme whose clerks' decisions hold (:func:`decided`); None: none do.
 
     Brings the block-key index up to date first (:func:`blockindex.refresh_index`), so it writes:
     call it in a read-write transaction. Flushes, never commits.
@@ -111,8 +128,14 @@ def resolve_all(applicants: Sequence[Applicant], *, on: date,
     thresholds = thresholds or Thresholds.for_population(population)
     out: list[Resolution] = []
     for start in range(0, len(applicants), CHUNK):
-        out.extend(_Chunk(applicants[start:start + CHUNK], freq, thresholds).resolve())
+        out.extend(_Chunk(applicants[start:start + CHUNK], freq, thresholds, programme_id).resolve())
     return out
+
+
+def applicant_person(applicant: Applicant) -> Person:
+    """The row as the matcher reads it (its commune looked up): for a clerk's evidence."""
+    places = _places({applicant.commune_code} if applicant.commune_code else set())
+    return _person(applicant, places)
 
 
 #: Where a number led: (holder's citizen id, holder's details, holder's sex, how: id / id-history / old-id).
@@ -122,17 +145,26 @@ _Held = tuple[int, Person, str, str]
 class _Chunk:
     """The resolution of up to :data:`CHUNK` rows."""
 
-    def __init__(self, rows: Sequence[Applicant], freq: NameFrequencies, thresholds: Thresholds) -> None:
+    def __init__(self, rows: Sequence[Applicant], freq: NameFrequencies, thresholds: Thresholds,
+                 programme_id: int | None = None) -> None:
         self.rows = rows
         self.freq = freq
         self.thresholds = thresholds
+        self.programme_id = programme_id
 
     def resolve(self) -> list[Resolution]:
         valid = [(i, a) for i, a in enumerate(self.rows) if not a.invalid]
+        out: list[Resolution | None] = [NONE if a.invalid else None for a in self.rows]
+        if self.programme_id is not None and valid:
+            prints = {i: decisions.fingerprint(a) for i, a in valid}
+            known = decisions.in_force(self.programme_id, prints.values())
+            for i, fp in prints.items():
+                if fp in known:
+                    out[i] = decided(known[fp])
+            valid = [(i, a) for i, a in valid if out[i] is None]
         places = _places({a.commune_code for _, a in valid if a.commune_code})
         held = _holders({a.citizen_id for _, a in valid if a.citizen_id and len(a.citizen_id) == 12})
         old = _old_holders({a.citizen_id for _, a in valid if a.is_old_number and a.citizen_id})
-        out: list[Resolution | None] = [NONE if a.invalid else None for a in self.rows]
         #: rows searched on details: row -> (Person searched, number's holder or None, reasons so far)
         search: dict[int, tuple[Person, _Held | None, tuple[str, ...]]] = {}
         for i, a in valid:
