@@ -1,7 +1,7 @@
 """Eligibility: clerks' decisions on the matches left to them (the review queue).
 
 Revision ID: b3d9e4f6a170
-Revises: b6d41f0e8a27
+Revises: a3f9c2d71e58
 Create Date: 2026-12-06 00:40:00+00:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = 'b3d9e4f6a170'
-down_revision = 'b6d41f0e8a27'  # e7a31c5b9d20 on main; after office-core's here (the lead relinks)
+down_revision = 'a3f9c2d71e58'
 branch_labels = None
 depends_on = None
 
