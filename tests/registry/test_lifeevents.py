@@ -343,5 +343,6 @@ def test_a_duplicate_heading_a_household_with_members_is_not_merged_until_the_he
     lifeevents.merge_records(survivor, head, **WHO)
     assert head.household_id is None and head.merged_into_id == survivor.id
     assert [m.id for m in db.session().scalars(select(Citizen).where(Citizen.household_id == home.id,
-                                                                      Citizen.merged_into_id.is_(None)))] == [
+                                                                      Citizen.merged_into_id.is_(None))
+                                                               .order_by(Citizen.id))] == [
         wife.id, son.id]
