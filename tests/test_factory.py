@@ -116,3 +116,10 @@ def test_production_refuses_a_store_it_cannot_use(monkeypatch, tmp_path) -> None
     _production(monkeypatch, tmp_path, IDSVC_RATELIMIT_STORAGE_URI="redsi://127.0.0.1:6379")
     with pytest.raises(ConfigError, match=r"IDSVC_RATELIMIT_STORAGE_URI \(redsi://127.0.0.1:6379\) cannot be used"):
         create_app()
+
+
+def test_a_misspelt_immediate_operation_stops_the_start(monkeypatch) -> None:
+    # Silently ignored, the misspelt name would send every move to review, or the reverse unnoticed.
+    monkeypatch.setenv("IDSVC_OFFICE_IMMEDIATE_OPERATIONS", "move,adress_correction")
+    with pytest.raises(RuntimeError, match="unknown operations: adress_correction"):
+        create_app({"TESTING": True})

@@ -111,3 +111,30 @@ def read(staff: Staff, id_number: str) -> PersonView:
                       numbers=list(citizen.numbers),
                       old_id_numbers=registry.old_id_numbers(citizen.id), history=registry.history(citizen),
                       pending=pending)
+
+
+def may_receive_arrivals(staff: Staff) -> bool:
+    """Whether ``staff`` may record people moving into a unit of theirs (a move belongs to its
+    destination commune)."""
+    return any("propose" in authority.GRANTS.get(role, frozenset()) for role, _unit in staff.roles)
+
+
+def arrival(staff: Staff, id_number: str) -> PersonView:
+    """What a move into the staff member's unit needs of a person who lives elsewhere: who the person
+    is and the record's version, nothing more; the whole record stays with the unit the person lives
+    in. Inside the staff member's unit, the whole record (:func:`read`). Audited as a read.
+
+    Whether the destination is inside the staff member's unit is decided when the move is proposed.
+
+    :raises NotFound: nobody holds the number.
+    :raises Forbidden: the staff member may record no move anywhere.
+    """
+    citizen = registry.get_citizen_by_number(id_number.strip())
+    if authority.can(staff, "read", citizen.permanent_commune_code):
+        return read(staff, id_number)
+    if not may_receive_arrivals(staff):
+        authority.require(staff, "propose", citizen.permanent_commune_code)
+    audit.record(AuditAction.REGISTRY_PERSON_READ, actor=staff.actor, subject_type="citizen", subject_id=citizen.id,
+                 data={"purpose": "arrival"})
+    return PersonView(citizen=citizen, household=None, members=[], relatives=[], temporary_residences=[],
+                      absences=[], numbers=[], old_id_numbers=[], history=[], pending=[])

@@ -121,7 +121,7 @@ def search(staff: Staff) -> ResponseReturnValue:
         except ValidationFailed as refused:
             error = refused.detail
     return _render("office/search.html", staff, "search", http_status=422 if error else 200, values=values,
-                   found=found, error=error)
+                   found=found, error=error, receives=people.may_receive_arrivals(staff))
 
 
 @bp.get("/people/<number>")
@@ -168,7 +168,8 @@ def _operation(name: str, subjects: tuple[str, ...]) -> Any:
 @staff_page
 def person_operation(staff: Staff, number: str, operation: str) -> ResponseReturnValue:
     op = _operation(operation, ("person", "pair"))
-    view = people.read(staff, number)
+    # A move belongs to its destination: a clerk records an arrival from elsewhere without the record.
+    view = people.arrival(staff, number) if op.name == "move" else people.read(staff, number)
     return _operation_page(staff, op, subject=number, view=view, version=view.citizen.version,
                            record=view.citizen)
 

@@ -269,3 +269,16 @@ def test_a_broad_block_is_left_out_when_a_narrow_one_meets_the_row(people, creat
     assert {cid for cid, _ in found[0]} == {an.id}
     # A birth year only: the broad block of 23 namesakes is all there is.
     assert {cid for cid, _ in found[1]} == namesakes | {an.id}
+
+
+def test_a_merged_duplicate_is_no_longer_a_candidate(people, create_citizen) -> None:
+    from idsvc.registry import lifeevents
+
+    an = people["an"]
+    duplicate = create_citizen(full_name="Nguyễn Văn An", birth_year=1990, birth_month=5, birth_day=17)
+    before = one(row(1))
+    assert (before.citizen_id, before.match) == (None, "review")  # one person, two records: a clerk decides
+    assert set(before.candidates) == {an.id, duplicate.id}
+    lifeevents.merge_records(an, duplicate, actor="account:1", reason="one person recorded twice")
+    after = one(row(1))
+    assert (after.citizen_id, after.match) == (an.id, "details")

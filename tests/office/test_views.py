@@ -347,3 +347,23 @@ def test_an_approval_of_a_change_overtaken_meanwhile_is_refused_naming_the_field
     assert "full_name" in refused.text and f'href="/office/proposals/{proposal.id}"' in refused.text
     assert proposal_of(app, "name_change").status == "pending"
     assert citizen(app, people.subject).full_name == "Đỗ Thị Lan Chi"
+
+
+def test_a_clerk_records_an_arrival_from_elsewhere_without_opening_the_record(app, people) -> None:
+    # A move belongs to its destination: the clerk of 27139 receives the person of 00070.
+    client = staff_client(app, people.outsider)
+    found = client.get("/office/", query_string={"name": "do thi lan"}).text
+    assert f'href="/office/people/{people.subject}/move"' in found
+    form = client.get(f"/office/people/{people.subject}/move")
+    assert form.status_code == 200
+    assert "12 Phố Huế" not in form.text  # the household's address stays with the unit she lives in
+    refused = client.post(f"/office/people/{people.subject}/move",
+                          data={**form_of(form.text), "p_permanent_commune_code": "00004", "reason": "Đăng ký"})
+    assert refused.status_code == 403  # not into someone else's unit
+    assert citizen(app, people.subject).permanent_commune_code == HOME
+    done = client.post(f"/office/people/{people.subject}/move",
+                       data={**form_of(form.text), "p_permanent_commune_code": ELSEWHERE,
+                             "p_address": "5 Lê Lợi", "reason": "Đơn đăng ký thường trú"})
+    assert done.status_code == 302, done.text
+    assert citizen(app, people.subject).permanent_commune_code == ELSEWHERE
+    assert client.get(f"/office/people/{people.subject}").status_code == 200  # now a resident of the unit
