@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import and_
 from sqlalchemy import exists
+from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
@@ -24,6 +25,7 @@ from idsvc import db
 from idsvc.eligibility.applicants import Applicant
 from idsvc.eligibility.matching import normalise
 from idsvc.eligibility.models import MatchDecision
+from idsvc.registry.models import Citizen
 
 #: The purpose of the fingerprint's key (:func:`idsvc.crypto.derived_key`).
 PURPOSE = "eligibility-match-decision"
@@ -58,7 +60,10 @@ def in_force(programme_id: int, fingerprints: Collection[str]) -> dict[str, InFo
     later = aliased(MatchDecision)
     for start in range(0, len(wanted), CHUNK):
         rows = db.session().execute(
-            select(MatchDecision.fingerprint, MatchDecision.id, MatchDecision.citizen_id, MatchDecision.sequence)
+            # A person decided on and later merged into another record is that record now.
+            select(MatchDecision.fingerprint, MatchDecision.id,
+                   func.coalesce(Citizen.merged_into_id, MatchDecision.citizen_id), MatchDecision.sequence)
+            .outerjoin(Citizen, Citizen.id == MatchDecision.citizen_id)
             .where(MatchDecision.programme_id == programme_id,
                    MatchDecision.fingerprint.in_(wanted[start:start + CHUNK]),
                    ~exists().where(and_(later.programme_id == MatchDecision.programme_id,

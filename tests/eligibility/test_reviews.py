@@ -238,3 +238,23 @@ def test_a_list_queued_from_the_command_line_fills_the_queue(app, runner, setup_
     assert "2 rows" in queued.output and _queue(app) == []
     assert runner.invoke(args=["eligibility", "worker", "--once"]).exit_code == 0
     assert [i.applicant.ref for i in _queue(app)] == ["U-1"]
+
+
+def test_a_decision_follows_its_person_into_the_record_it_was_merged_into(
+        app, client, setup_data, registry, caller) -> None:
+    from idsvc.registry import lifeevents
+    from idsvc.registry.models import Citizen
+
+    check_batch(app, client, caller, [UNSURE])
+    [item] = _queue(app)
+    an, an2 = registry["an"][0], registry["an2"][0]
+    _decide(setup_data, item, an)
+
+    def merge() -> None:
+        s = db.session()
+        lifeevents.merge_records(s.get(Citizen, an2), s.get(Citizen, an), actor=CLERK,
+                                 reason="one person recorded twice")
+
+    setup_data(merge)
+    [again] = check_now(client, caller, [UNSURE])
+    assert (again["match"], again["citizen_id"]) == ("clerk", pseudonym_of(app, an2))

@@ -367,3 +367,9 @@ def test_a_clerk_records_an_arrival_from_elsewhere_without_opening_the_record(ap
     assert done.status_code == 302, done.text
     assert citizen(app, people.subject).permanent_commune_code == ELSEWHERE
     assert client.get(f"/office/people/{people.subject}").status_code == 200  # now a resident of the unit
+
+
+def test_the_console_menu_leads_to_the_review_queue(app, people) -> None:
+    client = staff_client(app, people.clerk)
+    assert 'href="/office/reviews/"' in client.get("/office/").text
+    assert client.get("/office/reviews/").status_code == 200
