@@ -146,8 +146,11 @@ def registry_show(id_number: str) -> None:
         click.echo(f"{label:<{width}}  {value}")
     for revision in service.history(citizen):
         changed = ", ".join(sorted(revision.changes))
-        click.echo(f"  v{revision.version} {revision.at:%Y-%m-%d %H:%M} {revision.source} by {revision.actor}: "
-                   f"{changed} — {revision.reason}")
+        approved = f", approved by {revision.approved_by}" if revision.approved_by else ""
+        document = (f" [{revision.document_number} of {revision.document_date:%Y-%m-%d}]"
+                    if revision.document_number and revision.document_date else "")
+        click.echo(f"  v{revision.version} {revision.at:%Y-%m-%d %H:%M} {revision.source} by {revision.actor}"
+                   f"{approved}: {changed} — {revision.reason}{document}")
 
 
 @registry_cli.command("search")
