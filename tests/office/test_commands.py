@@ -40,7 +40,7 @@ def test_a_clerk_proposes_a_death_and_a_supervisor_approves_it(app, runner, setu
     again = runner.invoke(args=["registry", "approve", proposal_id, "--as", supervisor])
     assert again.exit_code == 1 and "already" in again.output
     shown = runner.invoke(args=["registry", "show", someone])
-    [line] = [line for line in shown.output.splitlines() if "death_registration" in line]
+    [line] = [line for line in shown.output.splitlines() if line.startswith("  v") and "death_registration" in line]
     assert "approved by account:" in line and "[KT-4/2026 of 2026-11-03]" in line
 
 
