@@ -504,6 +504,8 @@ def update_citizen(citizen: Citizen, changes: dict[str, Any], *, actor: str, rea
     if born is not None and citizen.date_of_death is not None and born.earliest() > citizen.date_of_death:
         raise ValidationFailed("the date of birth would be after the date of death "
                                f"({citizen.date_of_death.isoformat()})", errors={"date_of_birth": "after the death"})
+    if {"household_id", "relationship_to_head"} & set(values):
+        _keep_one_head(citizen, values)
     before = _snapshot(citizen, [*values, "id_number"])
     old_year, old_sex = citizen.birth_year, citizen.sex
     for field, value in values.items():
@@ -525,6 +527,29 @@ def _not_merged(citizen: Citizen) -> None:
     if citizen.merged_into_id is not None:
         raise Conflict("This record was merged into another person's record; change that one. / "
                        "Hồ sơ này đã được hợp nhất vào hồ sơ khác; hãy cập nhật hồ sơ đó.")
+
+
+def _keep_one_head(citizen: Citizen, values: dict[str, Any]) -> None:
+    """A correction never gives a household a second head, nor leaves it headless (a household
+    without a head may get one this way): the head changes through the household operation
+    (``lifeevents.change_household_head``), which moves ``household.head_id`` with it.
+
+    :raises Conflict: the correction would make the person a second head, or unmake its head.
+    """
+    s = db.session()
+    household_id = values.get("household_id", citizen.household_id)
+    relationship = values.get("relationship_to_head", citizen.relationship_to_head)
+    target = s.get(Household, household_id) if household_id is not None else None
+    if relationship == "head" and target is not None and target.head_id not in (None, citizen.id):
+        raise Conflict(f"Household {target.number} already has a head: change its head with the household "
+                       f"operation, not a correction. / Hộ {target.number} đã có chủ hộ: hãy dùng thao tác "
+                       "đổi chủ hộ.")
+    own = s.get(Household, citizen.household_id) if citizen.household_id is not None else None
+    if own is not None and own.head_id == citizen.id and (household_id != own.id or relationship != "head"):
+        raise Conflict(f"This person heads household {own.number}: choose its new head first (the household "
+                       f"operation). / Người này là chủ hộ {own.number}: hãy đổi chủ hộ trước.")
+    if relationship == "head" and target is not None:
+        target.head_id = citizen.id  # a household without a head gets this one
 
 
 def _retire_and_reissue(citizen: Citizen, reason: str) -> str:

@@ -245,3 +245,24 @@ def test_revisions_are_kept_when_the_transaction_commits(app) -> None:
     with app.app_context():
         assert db.session().scalar(select(func.count()).select_from(CitizenRevision)
                                    .where(CitizenRevision.citizen_id == person_id)) == 1
+
+
+def test_a_correction_never_gives_a_household_a_second_head_nor_unmakes_its_head(
+        create_citizen, create_household) -> None:
+    household = create_household()
+    head = create_citizen(household_id=household.id, relationship_to_head="head")
+    household.head_id = head.id
+    child = create_citizen(household_id=household.id, relationship_to_head="child")
+    db.session().flush()
+    with pytest.raises(Conflict, match="already has a head"):
+        service.update_citizen(child, {"relationship_to_head": "head"}, actor="t", reason="r")
+    with pytest.raises(Conflict, match="choose its new head first"):
+        service.update_citizen(head, {"relationship_to_head": "other"}, actor="t", reason="r")
+    elsewhere = create_household()
+    with pytest.raises(Conflict, match="choose its new head first"):
+        service.update_citizen(head, {"household_id": elsewhere.id}, actor="t", reason="r")
+    assert (head.relationship_to_head, head.household_id, child.relationship_to_head) == ("head", household.id, "child")
+    service.update_citizen(child, {"relationship_to_head": "grandchild"}, actor="t", reason="r")  # not the head: fine
+    service.update_citizen(child, {"household_id": elsewhere.id, "relationship_to_head": "head"}, actor="t",
+                           reason="r")  # a household without a head may get one this way
+    assert (child.relationship_to_head, elsewhere.head_id) == ("head", child.id)
