@@ -116,6 +116,7 @@ def _timed(url: str, *args: str) -> tuple[float, float, str]:
 def population(count: int, seed: int) -> Path:
     path = OUT / f"population-{count}-{seed}.csv"
     if not path.exists():
+        OUT.mkdir(parents=True, exist_ok=True)  # a fresh clone has no bench/out yet
         print(f"generating {count:,} citizens -> {path.name}", flush=True)
         subprocess.run([IDSVC, "population", "generate", "--count", str(count), "--seed", str(seed),
                         "--out", str(path)], check=True)
