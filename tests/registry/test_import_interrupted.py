@@ -23,6 +23,8 @@ pytestmark = pytest.mark.slow
 
 IDSVC = str(Path(sys.executable).parent / "idsvc")
 ROWS = 12_000
+#: A file the import needs seconds for, even on a fast machine: long enough to pause it mid-way.
+LONG_ROWS = 60_000
 CHUNK = 200
 
 
@@ -154,13 +156,16 @@ def test_a_second_import_while_one_runs_is_refused_and_the_first_counts_every_ro
                                                                                   tmp_path) -> None:
     url = scratch_database_url
     path = tmp_path / "population.csv"
-    write_population(path, ROWS)
+    # A long file: on a fast machine 12,000 rows were all in before the pause below could land.
+    write_population(path, LONG_ROWS)
     first = start_import(url, path, tmp_path)
-    wait_for_rows(url, first, 2 * CHUNK)
+    wait_for_rows(url, first, CHUNK)
     # Paused, perhaps inside a chunk's transaction, the first one holds the import lock as long as the
     # second one tries: the second is refused before it waits for any of the first one's writes.
     first.send_signal(signal.SIGSTOP)
     try:
+        paused_at = query(url, "SELECT count(*) FROM citizen")
+        assert first.poll() is None and paused_at < LONG_ROWS, "the first import ended before it was paused"
         second = subprocess.run([IDSVC, "registry", "import", str(path), "--rejects", str(tmp_path / "r2.csv")],
                                 env=start_env(url, tmp_path), capture_output=True, text=True, timeout=60)
     finally:
@@ -169,7 +174,7 @@ def test_a_second_import_while_one_runs_is_refused_and_the_first_counts_every_ro
     assert "Another import is running on this database" in second.stderr and "Traceback" not in second.stderr
     out, err = first.communicate(timeout=300)
     assert first.returncode == 0, err
-    assert f"{ROWS:,} imported, 0 already in the registry, 0 rejected" in out
+    assert f"{LONG_ROWS:,} imported, 0 already in the registry, 0 rejected" in out
     assert query(url, "SELECT count(*) FROM import_batch") == 1
-    assert query(url, "SELECT rows_imported FROM import_batch") == ROWS
-    assert assert_every_person_whole(url) == ROWS
+    assert query(url, "SELECT rows_imported FROM import_batch") == LONG_ROWS
+    assert assert_every_person_whole(url) == LONG_ROWS
