@@ -12,6 +12,7 @@ absences) are ended, never deleted, so the history of a person shows what held w
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from collections.abc import Mapping
 from collections.abc import Sequence
 from datetime import date
@@ -765,19 +766,11 @@ def end_temporary_residence(citizen: Citizen, residence_id: int, *, on: date, ac
     :raises Conflict: it has ended already.
     :raises ValidationFailed: a bad date, or one before the registration.
     """
-    _editable(citizen, alive=False)
-    row = _own(TemporaryResidence, citizen, residence_id, "temporary residence")
-    day = _day(on, "on")
-    assert day is not None
-    if day < row.registered_on:
-        raise _invalid("on", f"before the registration ({row.registered_on.isoformat()})")
-    old = _residence(row)
-    row.ended_on = day
-    revision = _revise(citizen, {}, [], actor=actor, source="residence_registration", reason=reason,
-                       document=document, approved_by=approved_by,
-                       extra={"temporary_residence": [old, _residence(row)]})
-    _audit(AuditAction.REGISTRY_TEMPORARY_RESIDENCE_END, actor, citizen, residence=row.id)
-    return revision
+    return _end_registration(citizen, TemporaryResidence, residence_id, on, what="temporary residence",
+                             started="registered_on", started_words="the registration", describe=_residence,
+                             key="temporary_residence", audit_key="residence",
+                             action=AuditAction.REGISTRY_TEMPORARY_RESIDENCE_END,
+                             actor=actor, reason=reason, document=document, approved_by=approved_by)
 
 
 def declare_absence(citizen: Citizen, *, starts_on: date, ends_on: date | None, destination: str, actor: str,
@@ -815,17 +808,30 @@ def end_absence(citizen: Citizen, absence_id: int, *, on: date, actor: str, reas
     :raises Conflict: it has ended already.
     :raises ValidationFailed: a bad date, or one before the start.
     """
+    return _end_registration(citizen, Absence, absence_id, on, what="absence", started="starts_on",
+                             started_words="the start", describe=_absence, key="absence", audit_key="absence",
+                             action=AuditAction.REGISTRY_ABSENCE_END, actor=actor, reason=reason,
+                             document=document, approved_by=approved_by)
+
+
+def _end_registration(citizen: Citizen, model: type[TemporaryResidence] | type[Absence], row_id: int, on: date, *,
+                      what: str, started: str, started_words: str, describe: Callable[[Any], dict[str, Any]],
+                      key: str, audit_key: str, action: AuditAction, actor: str, reason: str, document: Document | None,
+                      approved_by: str | None) -> CitizenRevision:
+    """End one of the person's residence registrations (a temporary residence, an absence) ``on`` a
+    day: the row stays, with ``ended_on``, and the revision holds it before and after."""
     _editable(citizen, alive=False)
-    row = _own(Absence, citizen, absence_id, "absence")
+    row = _own(model, citizen, row_id, what)
     day = _day(on, "on")
     assert day is not None
-    if day < row.starts_on:
-        raise _invalid("on", f"before the start ({row.starts_on.isoformat()})")
-    old = _absence(row)
+    start: date = getattr(row, started)
+    if day < start:
+        raise _invalid("on", f"before {started_words} ({start.isoformat()})")
+    old = describe(row)
     row.ended_on = day
     revision = _revise(citizen, {}, [], actor=actor, source="residence_registration", reason=reason,
-                       document=document, approved_by=approved_by, extra={"absence": [old, _absence(row)]})
-    _audit(AuditAction.REGISTRY_ABSENCE_END, actor, citizen, absence=row.id)
+                       document=document, approved_by=approved_by, extra={key: [old, describe(row)]})
+    _audit(action, actor, citizen, **{audit_key: row.id})
     return revision
 
 
