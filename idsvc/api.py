@@ -11,6 +11,7 @@ carries the RFC 6750 ``WWW-Authenticate`` challenge, so standard OAuth clients u
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Callable
 from typing import Any
 from typing import Protocol
@@ -25,6 +26,7 @@ from flask import request
 from marshmallow import Schema
 from marshmallow import ValidationError
 
+from idsvc.errors import TooLarge
 from idsvc.errors import ValidationFailed
 from idsvc.errors import problem
 
@@ -109,15 +111,46 @@ def actor() -> str:
     return token.actor
 
 
-def body(schema: Schema) -> dict[str, Any]:
+#: The most bytes a JSON body of the API may carry, unless its endpoint says otherwise.
+BODY_BYTES = 1024 * 1024
+_READ_SIZE = 64 * 1024
+
+
+def _read_at_most(limit: int) -> bytes | None:
+    """The request's body, or None when it is longer than ``limit`` bytes (read no further)."""
+    if request.content_length is not None and request.content_length > limit:
+        return None
+    pieces: list[bytes] = []
+    size = 0
+    while piece := request.stream.read(min(_READ_SIZE, limit + 1 - size)):
+        pieces.append(piece)
+        size += len(piece)
+        if size > limit:
+            return None
+    return b"".join(pieces)
+
+
+def body(schema: Schema, *, max_bytes: int | None = None, too_large: str | None = None) -> dict[str, Any]:
     """The request's JSON body loaded through ``schema``.
 
+    The body is read up to ``max_bytes`` (default :data:`BODY_BYTES`), whether it comes with a
+    Content-Length or in chunks (which have none to refuse it by).
+
+    :raises TooLarge: the body is longer (``too_large``: what to tell the caller).
     :raises ValidationFailed: not JSON, or the fields do not validate (``errors`` lists them per field).
     """
-    try:
-        data = request.get_json(silent=True)
-    except RecursionError:
-        raise ValidationFailed("The JSON body is nested too deeply.") from None
+    limit = BODY_BYTES if max_bytes is None else max_bytes
+    raw = _read_at_most(limit)
+    if raw is None:
+        raise TooLarge(too_large or f"The body takes at most {limit:,} bytes.")
+    data = None
+    if request.is_json:
+        try:
+            data = json.loads(raw)
+        except RecursionError:
+            raise ValidationFailed("The JSON body is nested too deeply.") from None
+        except ValueError:
+            data = None
     if not isinstance(data, dict):
         raise ValidationFailed("Send a JSON object with 'Content-Type: application/json'.")
     try:

@@ -125,10 +125,9 @@ def json_result(output: Mapping[str, str], reasons: list[str]) -> dict[str, Any]
 @api.require_scope(SCOPE)
 def check_rows(code: str) -> Response:
     programme, _client = _programme_of_caller(code)
-    if (request.content_length or 0) > MAX_SYNC_BYTES:
-        raise TooLarge(f"A check's body takes at most {MAX_SYNC_BYTES:,} bytes. Send a longer list as a "
-                       f"batch: POST /api/v1/eligibility/programmes/{programme.code}/batches.")
-    data = api.body(CheckSchema())
+    data = api.body(CheckSchema(), max_bytes=MAX_SYNC_BYTES,
+                    too_large=f"A check's body takes at most {MAX_SYNC_BYTES:,} bytes. Send a longer list as a "
+                              f"batch: POST /api/v1/eligibility/programmes/{programme.code}/batches.")
     rows = data["rows"]
     if len(rows) > MAX_SYNC_ROWS:
         raise TooLarge(f"A check takes at most {MAX_SYNC_ROWS:,} rows; this one has {len(rows):,}. Send a "

@@ -3,6 +3,7 @@ and what comes back for good rows, bad rows and bad requests."""
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 import pytest
@@ -120,6 +121,16 @@ def test_more_than_a_thousand_rows_is_413_pointing_to_batches(client, caller) ->
 def test_a_body_too_large_for_a_synchronous_check_is_413(client, caller) -> None:
     body = b'{"rows": [{"ref": "' + b"x" * (5 * 1024 * 1024) + b'"}]}'
     _problem(client.post(URL, headers=caller.headers, data=body, content_type="application/json"), 413)
+
+
+def test_a_chunked_body_too_large_for_a_synchronous_check_is_413(client, caller) -> None:
+    # Sent in chunks, the body has no Content-Length to refuse it by: it is cut off while read.
+    body = b'{"rows": [{"ref": "' + b"x" * (5 * 1024 * 1024) + b'"}]}'
+    response = client.post(URL, headers={**caller.headers, "Transfer-Encoding": "chunked"},
+                           input_stream=io.BytesIO(body), content_type="application/json",
+                           environ_overrides={"wsgi.input_terminated": True})
+    problem = _problem(response, 413)
+    assert "4,194,304 bytes" in problem["detail"] and "as a batch" in problem["detail"]
 
 
 @pytest.mark.parametrize(("body", "content_type"), [

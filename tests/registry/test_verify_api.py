@@ -3,6 +3,7 @@ the number's status, and never a value of the record, in the answer or in the au
 
 from __future__ import annotations
 
+import io
 import json
 from datetime import date
 from typing import Any
@@ -218,6 +219,18 @@ def test_a_body_that_is_not_a_json_object_is_422(client, agency) -> None:
     for data in ("not json", "[]"):
         response = client.post(URL, headers={**headers, "Content-Type": "application/json"}, data=data)
         assert response.status_code == 422 and response.mimetype == "application/problem+json"
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+def test_a_body_over_a_megabyte_is_413_with_or_without_its_length(client, agency, chunked: bool) -> None:
+    headers, _ = agency
+    body = b'{"id_number": "' + b"1" * (1024 * 1024) + b'"}'
+    extra: dict[str, Any] = ({"input_stream": io.BytesIO(body), "environ_overrides": {"wsgi.input_terminated": True}}
+                             if chunked else {"data": body})
+    response = client.post(URL, headers={**headers, **({"Transfer-Encoding": "chunked"} if chunked else {})},
+                           content_type="application/json", **extra)
+    assert response.status_code == 413 and response.mimetype == "application/problem+json"
+    assert "at most 1,048,576 bytes" in response.get_json()["detail"]
 
 
 def test_no_token_is_401_and_a_token_without_the_scope_403(client, setup_data, person) -> None:
