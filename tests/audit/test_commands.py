@@ -56,3 +56,10 @@ def test_rotation_keeps_old_heads_checkable(app_ctx, runner, client) -> None:
     assert ledger.check_proof(ledger.proof(first[0]).to_json(), jwks)
     assert ledger.check_proof(ledger.proof(second[0]).to_json(), jwks)
     assert ledger.verify().ok
+
+
+def test_the_keys_document_is_cacheable(client) -> None:
+    first = client.get("/.well-known/ledger-keys.json")
+    assert first.status_code == 200 and first.headers["Cache-Control"] == "public, max-age=300"
+    again = client.get("/.well-known/ledger-keys.json", headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304

@@ -35,6 +35,7 @@ def test_refused(data) -> None:
     {"sha256": "0123456789012a" + "f" * 50},
     {"count": 100_000, "at": "2026-12-06T01:00:00Z", "citizen_id": 12345678901},
     {"programme_code": "HN-SA-01", "token_type": "Bearer", "scope": "openid"},
+    {"deleted": {"oauth_token": 3, "authorization_code": 1}},
     {"when": 1765000000000},  # 13 digits: a time in milliseconds
 ])
 def test_allowed(data) -> None:
