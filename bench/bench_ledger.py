@@ -179,8 +179,8 @@ GENERATE = {
 }
 
 
-def timed(env: dict[str, str], *args: str) -> tuple[float, float, str]:
-    """Wall seconds, peak RSS (MiB) of an ``idsvc`` command, and its output."""
+def timed(env: dict[str, str], *args: str) -> tuple[float, float, float, str]:
+    """Wall seconds, CPU seconds, peak RSS (MiB) of an ``idsvc`` command, and its output."""
     started = time.perf_counter()
     proc = subprocess.Popen([str(BIN / "idsvc"), *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True)
@@ -189,7 +189,7 @@ def timed(env: dict[str, str], *args: str) -> tuple[float, float, str]:
     output = proc.stdout.read() if proc.stdout else ""
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"idsvc {' '.join(args)} failed:\n{output}")
-    return seconds, usage.ru_maxrss / 1024, output
+    return seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, output
 
 
 def million(engine: str, env: dict[str, str], url: str, count: int) -> None:
@@ -199,12 +199,11 @@ def million(engine: str, env: dict[str, str], url: str, count: int) -> None:
         conn.execute(text(GENERATE[engine]), {"count": count})
     print(f"  generated {count:,} events set-based in {time.perf_counter() - started:.1f} s", flush=True)
     db.dispose()
-    seconds, rss, _ = timed(env, "audit", "seal")
-    print(f"  idsvc audit seal:   {seconds:7.1f} s  {count / seconds:9,.0f} events/s  peak {rss:,.0f} MiB",
-          flush=True)
-    seconds, rss, output = timed(env, "audit", "verify", "--quiet")
-    print(f"  idsvc audit verify: {seconds:7.1f} s  {count / seconds:9,.0f} events/s  peak {rss:,.0f} MiB"
-          f"  ({output.strip().splitlines()[-1]})", flush=True)
+    for label, args in (("seal", ("audit", "seal")), ("verify", ("audit", "verify", "--quiet"))):
+        seconds, cpu, rss, output = timed(env, *args)
+        print(f"  idsvc audit {label:<6}: {seconds:6.1f} s  {count / seconds:9,.0f} events/s  CPU {cpu:6.1f} s "
+              f"({cpu / count * 1e6:5.1f} us/event)  peak {rss:,.0f} MiB  ({output.strip().splitlines()[-1]})",
+              flush=True)
 
 
 # --- the run ------------------------------------------------------------------------------------
