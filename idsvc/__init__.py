@@ -23,6 +23,7 @@ def create_app(config: dict[str, Any] | None = None, *, serving: bool = True) ->
     from idsvc import office
     from idsvc import unit_of_work
     from idsvc import web
+    from idsvc.audit import documents as audit_documents
     from idsvc.config import check_production
     from idsvc.config import load_config
     from idsvc.eligibility import api as eligibility_api
@@ -61,5 +62,6 @@ def create_app(config: dict[str, Any] | None = None, *, serving: bool = True) ->
     web.csrf.exempt(eligibility_api.bp)
     errors.register_error_handlers(app)
     documents.init_app(app)
+    audit_documents.init_app(app)  # the ledger's public keys
     cli.register_commands(app)
     return app

@@ -74,3 +74,5 @@ class AuditAction(StrEnum):
     OIDC_USERINFO_READ = "oidc:userinfo:read"
     OIDC_CONSENT_WITHDRAW = "oidc:consent:withdraw"
     HOUSEKEEPING_PURGE = "housekeeping:expired-rows:purge"
+    # --- ledger ---
+    AUDIT_LEDGER_KEY_ROTATE = "audit:ledger-key:rotate"
