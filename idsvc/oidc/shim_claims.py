@@ -38,6 +38,7 @@ _LABELS = {"name": "Full name", "family_name": "Family name", "middle_name": "Mi
 CATALOGUE = {name: Claim(name, scope, _l(_LABELS.get(name, name)), "identifier" if scope == "id_number" else "basic",
                          scope == "id_number")
              for scope, names in USER_SCOPES.items() if scope != "openid" for name in names}
+CATALOGUE["vn_ethnicity"] = Claim("vn_ethnicity", "vn_ethnicity", _l("Ethnicity"), "sensitive")
 
 
 def claims_of_scopes(scopes: Iterable[str]) -> frozenset[str]:
