@@ -23,10 +23,11 @@ from datetime import date
 from datetime import datetime
 from typing import Any
 
+from flask import has_request_context
 from flask_babel import LazyString
-from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
+from idsvc import i18n
 from idsvc.registry import countries
 from idsvc.registry import dates
 from idsvc.registry import reference
@@ -304,8 +305,8 @@ def user_claims(citizen_id: int, scopes: Iterable[str]) -> dict[str, Any]:
 # -- display -------------------------------------------------------------------------------------
 
 def _vietnamese() -> bool:
-    locale = get_locale()
-    return locale is None or locale.language == "vi"
+    """The page's language (Vietnamese outside a request)."""
+    return not has_request_context() or i18n.current() == "vi"
 
 
 def _word(labels: Mapping[str, tuple[str, str]], key: str | None) -> str:
