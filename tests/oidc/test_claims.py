@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import event
 
 from idsvc import db
+from idsvc.errors import NotFound
 from idsvc.oidc import claims
 from idsvc.oidc.claims import CatalogueError
 from idsvc.registry import lifeevents
@@ -203,3 +204,8 @@ def test_card_email_and_temporary_residence_are_released_by_their_scopes(create_
                                        on=date(2026, 2, 1), **WHO)
     assert "vn_temporary_residence" not in claims.user_claims(person.id, ["address"])
     assert {"email", "email_verified", "vn_id_card", "vn_temporary_residence"} <= set(claims.CLAIMS_SUPPORTED)
+
+
+def test_values_of_no_such_person_is_not_found(app_ctx) -> None:
+    with pytest.raises(NotFound):
+        claims.values(10**12, ["name"])
