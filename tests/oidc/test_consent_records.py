@@ -331,9 +331,9 @@ def test_parallel_grants_leave_a_consistent_newest_record(app, backend, setup_da
     """Two tabs answer at once: the records stay a chain, each written knowing the one before it."""
     if backend != "postgresql":
         pytest.skip("SQLite runs one writer at a time; the race needs PostgreSQL")
+    from idsvc.oidc import claimsrequest
     from idsvc.oidc import consents
     from idsvc.oidc import purposes
-    from idsvc.oidc import shim_claimsrequest as claimsrequest
 
     def create():
         rp, _ = make_client(scopes=["openid", "profile", "birthdate", "gender"])
