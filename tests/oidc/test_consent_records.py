@@ -123,7 +123,7 @@ def test_claims_outside_the_allow_list_are_never_released(client, agency, setup_
 
 def test_a_sensitive_claim_is_never_in_a_broad_scope_and_starts_unticked(client, setup_data) -> None:
     def create():
-        client, secret = make_client(scopes=["openid", "profile"],
+        client, secret = make_client(scopes=["openid", "profile", "vn_ethnicity"],
                                      allowed_claims=["name", "given_name", "vn_ethnicity"])
         default, _ = make_client(scopes=["openid", "profile", "birthdate"])
         return client.client_id, secret, default.allowed_claims, make_account().citizen.id_number
@@ -141,6 +141,23 @@ def test_a_sensitive_claim_is_never_in_a_broad_scope_and_starts_unticked(client,
     body = userinfo(client, tokens["access_token"]).get_json()
     assert "name" in body and "vn_ethnicity" not in body
     assert _records(setup_data)[-1][2] == ["vn_ethnicity"]  # shown and left unticked: declined
+    # Its own scope asks it too: still unticked, and released only once the person ticks it.
+    page = _consent_page(browser, client_id, scope="openid vn_ethnicity", prompt="consent")
+    assert "Kinh" in page.text and "vn_ethnicity" not in Browser.ticked(page.text)
+    ticked = _grant(client, client_id, secret, None, ["vn_ethnicity", "name"], scope="openid profile vn_ethnicity",
+                    prompt="consent")
+    assert "Kinh" in json.dumps(userinfo(client, ticked["access_token"]).get_json(), ensure_ascii=False)
+
+
+def test_a_client_asking_the_sensitive_scope_gets_nothing_outside_its_allow_list(client, setup_data) -> None:
+    def create():
+        client, secret = make_client(scopes=["openid", "profile", "vn_ethnicity", "vn_religion"])
+        return client.client_id, secret, client.allowed_claims, make_account().citizen.id_number
+    client_id, secret, allowed, number = setup_data(create)
+    assert not {"vn_ethnicity", "vn_religion"} & set(allowed)  # the default allow-list leaves them out
+    tokens = _grant(client, client_id, secret, number, scope="openid profile vn_ethnicity vn_religion")
+    body = userinfo(client, tokens["access_token"]).get_json()
+    assert "name" in body and not {"vn_ethnicity", "vn_religion"} & set(body)
 
 
 def test_refusing_an_essential_claim_sends_access_denied(client, setup_data) -> None:
@@ -331,9 +348,9 @@ def test_parallel_grants_leave_a_consistent_newest_record(app, backend, setup_da
     """Two tabs answer at once: the records stay a chain, each written knowing the one before it."""
     if backend != "postgresql":
         pytest.skip("SQLite runs one writer at a time; the race needs PostgreSQL")
+    from idsvc.oidc import claimsrequest
     from idsvc.oidc import consents
     from idsvc.oidc import purposes
-    from idsvc.oidc import shim_claimsrequest as claimsrequest
 
     def create():
         rp, _ = make_client(scopes=["openid", "profile", "birthdate", "gender"])
