@@ -128,6 +128,10 @@ def test_only_the_claims_named_and_held_are_released(create_citizen) -> None:
                                                                        "given_name", "updated_at"}
     year_only = create_citizen(birth_month=None, birth_day=None)
     assert claims.values(year_only.id, ["birthdate"]) == {"birthdate": "1990"}
+    abroad = create_citizen(birth_registration_code="232")  # a birth registered in Japan
+    assert claims.values(abroad.id, ["vn_birth_registration_place"]) == {
+        "vn_birth_registration_place": {"code": "232", "name": "Nhật Bản", "country": "JP"}}
+    assert claims.display(abroad.id, ["vn_birth_registration_place"]) == {"vn_birth_registration_place": "Nhật Bản"}
 
 
 def test_an_ended_relative_link_is_not_released(create_household) -> None:
