@@ -223,16 +223,16 @@ def release(*, account: Account, client: OAuthClient, purpose_id: int | None, sc
             claims_request: dict[str, Any] | None, target: Literal["userinfo", "id_token"],
             via: str, reader: str) -> dict[str, Any]:
     """The claims a token's client receives of the person at ``target`` (current registry values,
-    only those granted), with the release's audit event (``reader``: who reads, ``client:…``)."""
+    only those granted), with the release's audit event (``reader``: who reads, ``client:…``):
+    always at userinfo, elsewhere when a claim leaves."""
     purpose = purposes.purpose_of(client, purpose_id)
     request = claimsrequest.ClaimsRequest.from_json(claims_request)
     scopes = scope.split()
     granted = granted_claims(account, client, purpose) & claimsrequest.asked(scopes, request).names
-    if not granted:
-        return {}
     body = claimsrequest.release(account.citizen_id, scopes=scopes, request=request, granted=granted,
-                                 target=target)
-    if body:
+                                 target=target) if granted else {}
+    # Every read at userinfo is on record, one of no claim too (the client read the person's ``sub``).
+    if body or via == "userinfo":
         names = {name for name in body if name != "verified_claims"}
         names |= set((body.get("verified_claims") or {}).get("claims") or {})
         audit.record(AuditAction.OIDC_CLAIMS_RELEASE, actor=reader, subject_type="account", subject_id=account.id,
