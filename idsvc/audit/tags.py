@@ -74,3 +74,5 @@ class AuditAction(StrEnum):
     OIDC_USERINFO_READ = "oidc:userinfo:read"
     OIDC_CONSENT_WITHDRAW = "oidc:consent:withdraw"
     HOUSEKEEPING_PURGE = "housekeeping:expired-rows:purge"
+    # The citizen's own pages (mydata).
+    MYDATA_DOWNLOAD = "mydata:data:download"
