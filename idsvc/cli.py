@@ -14,6 +14,7 @@ from idsvc.clitools import actor_option
 
 
 def register_commands(app: Flask) -> None:
+    from idsvc.audit.commands import audit_cli
     from idsvc.demo_agency.commands import demo_agency_cli
     from idsvc.eligibility.commands import eligibility_cli
     from idsvc.eligibility.sources.commands import sources_cli
@@ -38,6 +39,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(demo_agency_cli)
     app.cli.add_command(eligibility_cli)
     app.cli.add_command(sources_cli)
+    app.cli.add_command(audit_cli)
 
 
 @click.group("db", help="Database schema (Alembic migrations).")

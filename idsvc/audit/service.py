@@ -5,6 +5,7 @@ the same row for a caller that writes it with its own."""
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -27,7 +28,12 @@ def event(action: AuditAction, *, actor: str, subject_type: str | None = None,
     For a change that is itself new rows (an issued token): the caller appends them and this row
     together (``unit_of_work.write_rows``), so both commit, or neither. ``data`` must not hold a full
     ID number, password, token or secret.
+
+    :raises ValueError: ``data`` holds a 12-digit number or a key named like a secret (a
+        programming error: the ledger keeps events for ever).
     """
+    if data is not None:
+        _refuse_secrets(data)
     return _EVENTS, {
         "at": utcnow(), "action": str(action), "actor": actor, "subject_type": subject_type,
         "subject_id": None if subject_id is None else str(subject_id),
@@ -63,3 +69,29 @@ def record_many(action: AuditAction, *, actor: str, subject_type: str,
 
 #: Events :func:`record_many` writes per statement.
 RECORD_MANY_SLICE = 5_000
+
+
+#: Keys of audit data that name a secret (``jti``, ``programme_code`` and the like are identifiers).
+SECRET_KEYS = frozenset({"password", "passwd", "secret", "client_secret", "token", "access_token", "refresh_token",
+                         "id_token", "code", "otp", "pin"})
+_SECRET_SUFFIXES = ("_password", "_secret", "_token")
+#: A number of 12 digits standing alone: the length of a personal ID number.
+_ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])[0-9]{12}(?![0-9A-Za-z])")
+
+
+def _refuse_secrets(value: object, path: str = "data") -> None:
+    """Refuse audit data holding a full ID number or a secret (the ledger keeps it for ever)."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            name = str(key).lower()
+            if name in SECRET_KEYS or name.endswith(_SECRET_SUFFIXES):
+                raise ValueError(f"audit {path} has a key named like a secret: {key!r}")
+            _refuse_secrets(key, path)
+            _refuse_secrets(item, f"{path}.{key}")
+    elif isinstance(value, (list, tuple, set, frozenset)):
+        for item in value:
+            _refuse_secrets(item, f"{path}[]")
+    elif isinstance(value, int) and not isinstance(value, bool) and len(str(abs(value))) == 12:
+        raise ValueError(f"audit {path} holds a 12-digit number (a full ID number?): mask it")
+    elif isinstance(value, str) and _ID_NUMBER.search(value):
+        raise ValueError(f"audit {path} holds a 12-digit number (a full ID number?): mask it")

@@ -74,5 +74,7 @@ class AuditAction(StrEnum):
     OIDC_USERINFO_READ = "oidc:userinfo:read"
     OIDC_CONSENT_WITHDRAW = "oidc:consent:withdraw"
     HOUSEKEEPING_PURGE = "housekeeping:expired-rows:purge"
-    # The citizen's own pages (mydata).
+    # --- ledger ---
+    AUDIT_LEDGER_KEY_ROTATE = "audit:ledger-key:rotate"
+    # --- mydata: the citizen's own pages ---
     MYDATA_DOWNLOAD = "mydata:data:download"
