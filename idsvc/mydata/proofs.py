@@ -6,30 +6,21 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
+from idsvc.audit import ledger
 from idsvc.errors import NotFound
-
-try:
-    from idsvc.audit import ledger  # type: ignore[attr-defined,unused-ignore]
-except ImportError:  # the ledger is not built yet: nothing is sealed
-    ledger = None
 
 
 def sealed(event_ids: Collection[int]) -> dict[int, int]:
     """Event id -> the ledger block that holds it, for the sealed ones among ``event_ids``."""
-    ids = [i for i in event_ids if i is not None]
-    if ledger is None:
-        return {}
-    return ledger.sealed(ids) if ids else {}
+    return ledger.sealed([i for i in event_ids if i is not None])
 
 
 def proof_of(event_id: int) -> dict[str, Any]:
     """The inclusion proof of an event (JSON), sealing the unsealed events first when it is not
     sealed yet (in the caller's transaction: the request commits the new block with the answer).
 
-    :raises NotFound: the event is still not in the ledger (another sealer holds the work).
+    :raises NotFound: the event is still not in the ledger (more events wait than one seal takes).
     """
-    if ledger is None:
-        raise NotFound("The ledger is not available.")
     found = ledger.proof(event_id)
     if found is None:
         ledger.seal()

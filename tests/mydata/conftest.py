@@ -60,6 +60,7 @@ def world(app: Any, setup_data: Any) -> dict[str, Any]:
                                                                           "verdict": verdict,
                                                                           "rule_set_version": 1})])
         return {"client_id": client.client_id, "secret": secret, "binh": binh.id, "chi": chi.id,
+                "binh_citizen": citizen.id,
                 "binh_number": citizen.id_number, "chi_number": chi.citizen.id_number}
 
     return setup_data(create)
