@@ -54,6 +54,13 @@ class Browser:
         assert match, "no CSRF token in the page"
         return match.group(1)
 
+    @staticmethod
+    def ticked(html: str) -> list[str]:
+        """The claims a consent page sends as it opens: its checked boxes that are not disabled."""
+        boxes = re.findall(r'<input type="checkbox"[^>]*>', html)
+        return [re.search(r'value="([^"]+)"', box).group(1) for box in boxes
+                if " checked" in box and " disabled" not in box]
+
     def login(self, id_number: str, password: str = TEST_PASSWORD, next_url: str = "/account") -> Any:
         page = self.client.get("/login", query_string={"next": next_url})
         return self.client.post("/login", data={"id_number": id_number, "password": password, "next": next_url,
@@ -82,8 +89,10 @@ class Browser:
                 action = re.search(r'<form method="post" action="([^"]+)"', response.text).group(1)
                 # The page telling a level-1 person how to get verified has one button: back to the app.
                 decision = "back" if 'value="back"' in response.text else consent
+                # As a browser: the ticked (and enabled) claim boxes are sent with the decision.
                 response = self.client.post(action.replace("&amp;", "&"),
-                                            data={"decision": decision, "csrf_token": self.csrf(response.text)})
+                                            data={"decision": decision, "csrf_token": self.csrf(response.text),
+                                                  "claim": self.ticked(response.text)})
                 continue
             if response.status_code != 302:
                 return response

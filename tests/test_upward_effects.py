@@ -20,7 +20,9 @@ from idsvc.identity import signals as identity_signals
 from idsvc.identity.models import Account
 from idsvc.oidc import consents
 from idsvc.oidc import issuance
-from idsvc.oidc.models import Consent
+from idsvc.oidc import purposes
+from idsvc.oidc import shim_claimsrequest as claimsrequest
+from idsvc.oidc.models import ConsentRecord
 from idsvc.oidc.models import OAuthToken
 from idsvc.registry import lifeevents
 from idsvc.registry import service as registry
@@ -72,14 +74,17 @@ def test_a_death_ends_the_sessions_tokens_and_consents(app_ctx, create_account, 
     account = create_account()
     client, _ = create_client()
     _, session_token = identity.start_session(account, level=1, amr="pwd", ip=None, user_agent=None)
-    consents.grant_consent(account, client, ["openid", "profile"])
+    offer = consents.offer(account, client, purposes.resolve(client, None),
+                           claimsrequest.asked(["openid", "profile"], claimsrequest.EMPTY))
+    consents.give(account, offer, ticked=offer.shown, level=1)
     issuance.issue_tokens(client=client, account=account, scope="openid profile", grant_type="authorization_code",
                           include_refresh=True, level=1, amr="pwd", auth_time=utcnow())
     registry.record_death(account.citizen, date(2025, 3, 1), actor="clerk:9", reason="death certificate")
     assert account.status == "disabled" and identity.session_from_token(session_token) is None
     assert None not in db.session().scalars(select(OAuthToken.revoked_at).where(OAuthToken.account_id == account.id))
-    assert db.session().scalar(select(Consent.revoked_at).where(Consent.account_id == account.id)) is not None
-    assert consents.consents_of(account) == []
+    assert db.session().scalars(select(ConsentRecord.event).where(ConsentRecord.account_id == account.id)
+                                .order_by(ConsentRecord.id)).all() == ["granted", "withdrawn"]
+    assert consents.current_consents(account) == []
     [event] = db.session().scalars(select(AuditEvent).where(
         AuditEvent.action == AuditAction.IDENTITY_ACCOUNT_DISABLE, AuditEvent.subject_id == str(account.id))).all()
     assert event.data == {"reason": "deceased", "consents": 1}

@@ -78,3 +78,9 @@ class AuditAction(StrEnum):
     AUDIT_LEDGER_KEY_ROTATE = "audit:ledger-key:rotate"
     # --- mydata: the citizen's own pages ---
     MYDATA_DOWNLOAD = "mydata:data:download"
+    # --- consent: purposes, allow-lists, consent records and releases of claims ---
+    OIDC_PURPOSE_ADD = "oidc:client:add-purpose"
+    OIDC_CLIENT_ALLOWED_CLAIMS = "oidc:client:allowed-claims"
+    OIDC_CLIENT_USERINFO_ALG = "oidc:client:userinfo-alg"
+    OIDC_CONSENT_GRANT = "oidc:consent:grant"
+    OIDC_CLAIMS_RELEASE = "oidc:claims:release"

@@ -36,6 +36,7 @@ from idsvc.errors import ValidationFailed
 from idsvc.i18n import VIETNAM
 from idsvc.identity.models import Account
 from idsvc.identity.models import StaffRole
+from idsvc.oidc.models import ClientPurpose
 from idsvc.oidc.models import OAuthClient
 from idsvc.oidc.models import OAuthToken
 from idsvc.registry.models import CitizenRevision
@@ -105,10 +106,10 @@ class Entry:
     event_id: int | None
     action: str
     who: Who
-    #: What, by kind: login {"level", "grant"}; release {"claims", "purpose", "via"}; check
+    #: What, by kind: login {"level", "grant"}; release {"claims", "purpose", "purpose_text", "via"}; check
     #: {"programme", "verdict"} or {"fields", "number_status"}; read {"purpose"}; change
     #: {"fields", "source", "approved_by": Who | None, "document"}; consent {"event", "claims",
-    #: "declined", "purpose", "client"}.
+    #: "declined", "purpose", "purpose_text"} (purpose_text: {"vi", "en", "legal_basis"} or None).
     what: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
@@ -321,6 +322,17 @@ class _Names:
         self.clients: dict[str, str] = {client_id: name for client_id, name in s.execute(
             select(OAuthClient.client_id, OAuthClient.name).where(OAuthClient.client_id.in_(clients)))
         } if clients else {}
+        asked = {((e.data or {}).get("client") or _client_id(e.actor), (e.data or {}).get("purpose"))
+                 for e in events if e.action in _PURPOSEFUL and (e.data or {}).get("purpose")}
+        self.purposes: dict[tuple[str, str], dict[str, Any]] = {
+            (client_id, code): {"vi": vi, "en": en, "legal_basis": basis}
+            for client_id, code, vi, en, basis in s.execute(
+                select(OAuthClient.client_id, ClientPurpose.code, ClientPurpose.description_vi,
+                       ClientPurpose.description_en, ClientPurpose.legal_basis)
+                .join(OAuthClient, OAuthClient.id == ClientPurpose.client_pk)
+                .where(OAuthClient.client_id.in_({c for c, _ in asked if c}),
+                       ClientPurpose.code.in_({p for _, p in asked})))
+        } if asked else {}
         codes = {(e.data or {}).get("programme") for e in events} - {None}
         self.programmes: dict[str, dict[str, str]] = {
             code: {"vi": vi, "en": en} for code, vi, en in s.execute(
@@ -354,6 +366,10 @@ class _Names:
         if role is None and self.roles.get(account_id):
             role, unit = self.roles[account_id][0]
         return Who("office", role=role, unit=self.units.get(unit or "", unit) if unit else None)
+
+
+#: The actions whose data names a client's purpose.
+_PURPOSEFUL = frozenset({"oidc:claims:release", "oidc:consent:grant", "oidc:consent:withdraw"})
 
 
 def _unit_names(codes: Collection[str]) -> dict[str, str]:
@@ -405,15 +421,18 @@ def _event_entry(event: AuditEvent, names: _Names, levels: dict[str, int]) -> En
             who = names.agency(_client_id(event.actor))
             what = {"level": data.get("level", levels.get(data.get("jti", ""))), "grant": data.get("grant_type")}
         case "oidc:userinfo:read" | "oidc:claims:release":
-            who = names.agency(_client_id(event.actor))
+            client = data.get("client") or _client_id(event.actor)
+            who = names.agency(client)
             what = {"claims": sorted(c for c in data.get("claims", ()) if c != "sub"),
-                    "purpose": data.get("purpose"), "via": data.get("via", "userinfo")}
+                    "purpose": data.get("purpose"), "via": data.get("via", "userinfo"),
+                    "purpose_text": names.purposes.get((client or "", data.get("purpose") or ""))}
         case "oidc:consent:grant" | "oidc:consent:withdraw":
             client = data.get("client") or _client_id(event.actor)
             who = names.agency(client)
             what = {"event": data.get("event") or ("withdrawn" if event.action.endswith("withdraw") else "granted"),
                     "claims": sorted(data.get("claims", ())), "declined": sorted(data.get("declined", ())),
-                    "purpose": data.get("purpose")}
+                    "purpose": data.get("purpose"),
+                    "purpose_text": names.purposes.get((client or "", data.get("purpose") or ""))}
         case "registry:citizen:verify":
             who = names.agency(_client_id(event.actor)) if _client_id(event.actor) else names.office(event.actor)
             what = {"fields": dict(data.get("fields", {})), "number_status": data.get("number_status")}

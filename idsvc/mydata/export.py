@@ -62,13 +62,8 @@ def _json(value: Any) -> Any:
 
 def _consents(account: Account) -> dict[str, Any]:
     """The consents in force and every consent record, newest first."""
-    history = getattr(consents, "consent_history", None)
-    current = getattr(consents, "current_consents", None)
-    if history is None or current is None:  # before consent records: one row per app
-        return {"current": [_json({"client_id": client.client_id, "client_name": client.name,
-                                   "scopes": list(consent.scopes), "since": consent.granted_at})
-                            for consent, client in consents.consents_of(account)], "history": []}
-    return {"current": [_json(vars(state)) for state in current(account)], "history": _json(history(account))}
+    return {"current": [_json(vars(state)) for state in consents.current_consents(account)],
+            "history": _json(consents.consent_history(account))}
 
 
 def record(citizen: Citizen) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from flask import url_for
 from idsvc import api
 from idsvc import unit_of_work
 from idsvc.oidc import clients
+from idsvc.oidc import purposes
 from idsvc.oidc.models import OAuthClient
 from idsvc.oidc.schemas import ClientSettings
 from idsvc.oidc.schemas import ClientSettingsSchema
@@ -33,7 +34,11 @@ def client_json(client: OAuthClient) -> dict[str, Any]:
         "redirect_uris": client.redirect_uris, "post_logout_redirect_uris": client.post_logout_redirect_uris,
         "grant_types": client.grant_types, "scopes": client.scopes, "min_level": client.min_level,
         "sector": client.sector, "trusted": client.trusted, "is_resource_server": client.is_resource_server,
-        "id_token_alg": client.id_token_signed_response_alg,
+        "id_token_alg": client.id_token_signed_response_alg, "allowed_claims": client.allowed_claims,
+        "userinfo_signed_response_alg": client.userinfo_signed_response_alg,
+        "purposes": [{"code": p.code, "description_vi": p.description_vi, "description_en": p.description_en,
+                      "legal_basis": p.legal_basis, "retention_days": p.retention_days,
+                      "consent_days": p.consent_days} for p in purposes.purposes_of(client)],
         "status": "disabled" if client.disabled_at else "enabled",
         "created_at": client.created_at.isoformat(),
         "secret_rotated_at": client.secret_rotated_at.isoformat() if client.secret_rotated_at else None,

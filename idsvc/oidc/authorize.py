@@ -27,9 +27,12 @@ from idsvc.db import utcnow
 from idsvc.identity.models import LoginSession
 from idsvc.oidc import claims
 from idsvc.oidc import consents
+from idsvc.oidc import purposes
+from idsvc.oidc import shim_claimsrequest as claimsrequest
 from idsvc.oidc import subjects
 from idsvc.oidc import tokens
 from idsvc.oidc.grants import UnmetAuthenticationRequirements
+from idsvc.oidc.models import ClientPurpose
 from idsvc.oidc.models import level_for_acr
 
 
@@ -38,8 +41,10 @@ class Decision:
     #: "login", "second_factor", "verify_in_person" (a level-1 account asked for level 2: the page
     #: says how to get verified before the error goes back), "consent" or "issue".
     step: str
-    #: For "login": the ID number hint; for "consent": the scopes to show.
+    #: For "login": the ID number hint.
     detail: Any = None
+    #: For "consent" and "issue": what the request would share (``consents.Offer``).
+    offer: consents.Offer | None = None
 
 
 def required_level(grant: Any, login: LoginSession | None) -> int:
@@ -75,6 +80,7 @@ def decide(grant: Any, login: LoginSession | None, consent_given: bool, *, expla
     redirect_uri = grant.redirect_uri
     client = grant.request.client
     level = required_level(grant, login)
+    purpose, request_claims = _purpose_and_claims(grant)
 
     try:
         needs_login = _needs_login(data, login, client)
@@ -96,14 +102,33 @@ def decide(grant: Any, login: LoginSession | None, consent_given: bool, *, expla
         if silent:
             raise InteractionRequiredError(redirect_uri=redirect_uri, state=state)
         return Decision("second_factor")
-    scopes = scope_to_list(grant.request.scope) or []
+    the_offer = consents.offer(account, client, purpose, claimsrequest.asked(
+        scope_to_list(grant.request.scope) or [], request_claims))
     if consent_given:
-        return Decision("issue")
-    if ("consent" in prompts and not client.trusted) or not consents.has_consent(account, client, scopes):
+        return Decision("issue", offer=the_offer)
+    if consents.must_ask(account, the_offer, prompt_consent="consent" in prompts):
         if silent:
             raise ConsentRequiredError(redirect_uri=redirect_uri, state=state)
-        return Decision("consent", scopes)
-    return Decision("issue")
+        return Decision("consent", offer=the_offer)
+    return Decision("issue", offer=the_offer)
+
+
+def _purpose_and_claims(grant: Any) -> tuple[ClientPurpose, Any]:
+    """The request's purpose (``purpose``, else the client's first) and ``claims`` parameter.
+
+    :raises InvalidRequestError: an unknown purpose, or a ``claims`` parameter that is not valid.
+    """
+    data = grant.request.payload.data
+    try:
+        request_claims = claimsrequest.parse(data.get("claims"))
+        purpose = purposes.resolve(grant.request.client, data.get("purpose"))
+    except claimsrequest.ClaimsRequestInvalid as error:
+        raise InvalidRequestError(f"claims: {error}", redirect_uri=grant.redirect_uri,
+                                  state=data.get("state")) from None
+    except purposes.UnknownPurpose:
+        raise InvalidRequestError("purpose: the client registered no such purpose", redirect_uri=grant.redirect_uri,
+                                  state=data.get("state")) from None
+    return purpose, request_claims
 
 
 #: The parameter that carries, through the login page and back, "this request needs a login at or

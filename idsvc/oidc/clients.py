@@ -25,6 +25,7 @@ from idsvc.errors import NotFound
 from idsvc.errors import ValidationFailed
 from idsvc.groupwrite import GroupWriteFailed
 from idsvc.oidc import issuance
+from idsvc.oidc import purposes
 from idsvc.oidc.models import OAuthClient
 from idsvc.oidc.models import UsedAssertion
 from idsvc.oidc.schemas import ClientSettings
@@ -53,14 +54,19 @@ def register_client(settings: ClientSettings, *, actor: str,
         post_logout_redirect_uris=list(settings.post_logout_redirect_uris), grant_types=list(settings.grant_types),
         scopes=list(settings.scopes), min_level=settings.min_level, sector=settings.sector or client_id,
         trusted=settings.trusted, is_resource_server=settings.is_resource_server, jwks=settings.jwks,
-        id_token_signed_response_alg=settings.id_token_alg)
+        id_token_signed_response_alg=settings.id_token_alg,
+        allowed_claims=(settings.allowed_claims if settings.allowed_claims is not None
+                        else purposes.default_allowed_claims(settings.scopes)),
+        userinfo_signed_response_alg=settings.userinfo_signed_response_alg)
     db.session().add(client)
     db.session().flush()
     audit.record(AuditAction.OIDC_CLIENT_CREATE, actor=actor, subject_type="client", subject_id=client.client_id,
                  data={"name": settings.name, "auth_method": settings.auth_method,
                        "grant_types": settings.grant_types, "scopes": settings.scopes,
                        "redirect_uris": settings.redirect_uris, "min_level": settings.min_level,
-                       "trusted": settings.trusted})
+                       "trusted": settings.trusted, "allowed_claims": client.allowed_claims})
+    for purpose in settings.purposes or (purposes.default_purpose(settings.trusted),):
+        purposes.add_purpose(client, purpose, actor=actor)
     return client, secret
 
 
@@ -162,6 +168,28 @@ def disable_client(client: OAuthClient, *, actor: str) -> int:
     return revoked
 
 
+def set_allowed_claims(client: OAuthClient, names: list[str], *, actor: str) -> list[str]:
+    """Replace the client's claim allow-list; a claim left out is never released again, at once
+    (the releases read it from the database, not from the cache).
+
+    :raises ValidationFailed: an unknown claim, or one only a trusted client may have.
+    """
+    client.allowed_claims = purposes.check_allowed_claims(names, trusted=client.trusted)
+    _forget_client(client)
+    audit.record(AuditAction.OIDC_CLIENT_ALLOWED_CLAIMS, actor=actor, subject_type="client",
+                 subject_id=client.client_id, data={"allowed_claims": client.allowed_claims})
+    return client.allowed_claims
+
+
+def set_userinfo_alg(client: OAuthClient, alg: str | None, *, actor: str) -> None:
+    """Sign the client's userinfo answers with ``alg`` ("ES256"), or answer plain JSON (None).
+
+    :raises ValidationFailed: an algorithm we do not sign userinfo with.
+    """
+    client.userinfo_signed_response_alg = purposes.check_userinfo_alg(alg)
+    _forget_client(client)
+    audit.record(AuditAction.OIDC_CLIENT_USERINFO_ALG, actor=actor, subject_type="client",
+                 subject_id=client.client_id, data={"alg": alg})
 
 
 def spend_assertion(client: OAuthClient, jti: str, lifetime: int) -> bool:

@@ -15,11 +15,15 @@ from idsvc.audit.tags import AuditAction
 from idsvc.clitools import actor_option
 from idsvc.clitools import in_transaction
 from idsvc.oidc import clients
+from idsvc.oidc import purposes
 from idsvc.oidc.keys import ALGORITHMS
 from idsvc.oidc.keys import get_keystore
 from idsvc.oidc.models import AUTH_METHODS
 from idsvc.oidc.models import GRANT_TYPES
+from idsvc.oidc.models import LEGAL_BASES
+from idsvc.oidc.models import USERINFO_ALGORITHMS
 from idsvc.oidc.models import OAuthClient
+from idsvc.oidc.purposes import PurposeSettings
 from idsvc.oidc.schemas import client_settings
 
 
@@ -99,6 +103,10 @@ def _client_lines(client: OAuthClient) -> list[str]:
         f"logout URIs    {' '.join(client.post_logout_redirect_uris) or '-'}",
         f"min level      {client.min_level}", f"sector         {client.sector}",
         f"trusted        {'yes' if client.trusted else 'no'}",
+        f"allowed claims {' '.join(client.allowed_claims) or '-'}",
+        f"userinfo       {client.userinfo_signed_response_alg or 'JSON'}",
+        *(f"purpose        {p.code} ({p.legal_basis}; kept {p.retention_days or '-'} days; consent lasts "
+          f"{p.consent_days or '-'} days): {p.description_en}" for p in purposes.purposes_of(client)),
         f"status         {'disabled ' + client.disabled_at.isoformat() if client.disabled_at else 'enabled'}",
     ]
 
@@ -116,17 +124,24 @@ def _client_lines(client: OAuthClient) -> list[str]:
 @click.option("--resource-server", is_flag=True, help="May introspect other clients' tokens.")
 @click.option("--jwks", "jwks_file", type=click.File(), help="JWKS file of the client (private_key_jwt).")
 @click.option("--id-token-alg", type=click.Choice(list(ALGORITHMS)), default="ES256", show_default=True)
+@click.option("--allow-claim", "allowed_claims", multiple=True,
+              help="A claim it may receive (repeatable; default: the claims of its scopes, none sensitive).")
+@click.option("--userinfo-alg", type=click.Choice(list(USERINFO_ALGORITHMS)), default=None,
+              help="Answer userinfo as a JWT signed with this algorithm (default: plain JSON).")
 @actor_option
 @with_appcontext
 def clients_create(name: str, auth_method: str, redirect_uris: tuple[str, ...], logout_uris: tuple[str, ...],
                    grant_types: tuple[str, ...], scopes: tuple[str, ...], min_level: int, sector: str | None,
-                   trusted: bool, resource_server: bool, jwks_file: Any, id_token_alg: str, actor: str) -> None:
-    """Register a client; its secret is shown once and never stored in clear."""
+                   trusted: bool, resource_server: bool, jwks_file: Any, id_token_alg: str,
+                   allowed_claims: tuple[str, ...], userinfo_alg: str | None, actor: str) -> None:
+    """Register a client (with the purpose ``login``: add others with ``add-purpose``); its
+    secret is shown once and never stored in clear."""
     jwks = json.load(jwks_file) if jwks_file else None
     values: dict[str, Any] = {
         "name": name, "auth_method": auth_method, "redirect_uris": list(redirect_uris),
         "post_logout_redirect_uris": list(logout_uris), "min_level": min_level, "sector": sector,
-        "trusted": trusted, "is_resource_server": resource_server, "jwks": jwks, "id_token_alg": id_token_alg}
+        "trusted": trusted, "is_resource_server": resource_server, "jwks": jwks, "id_token_alg": id_token_alg,
+        "allowed_claims": list(allowed_claims) or None, "userinfo_signed_response_alg": userinfo_alg}
     # Left out when not given: the schema's defaults apply (a code-flow client with scope openid).
     values.update({key: list(given) for key, given in (("grant_types", grant_types), ("scopes", scopes)) if given})
     client, secret = in_transaction(lambda: clients.register_client(client_settings(values), actor=actor))
@@ -170,3 +185,46 @@ def clients_disable(client_id: str, actor: str) -> None:
     """Disable a client and revoke every token it holds."""
     revoked = in_transaction(lambda: clients.disable_client(clients.get_client(client_id), actor=actor))
     click.echo(f"disabled; {revoked} tokens revoked")
+
+
+@clients_cli.command("add-purpose")
+@click.argument("client_id")
+@click.argument("code")
+@click.option("--vi", "description_vi", required=True, help="What the data are for, in Vietnamese.")
+@click.option("--en", "description_en", required=True, help="The same in English.")
+@click.option("--legal-basis", type=click.Choice(list(LEGAL_BASES)), default="consent", show_default=True,
+              help="statutory: a law requires it (no consent page; the person sees it on Connected services).")
+@click.option("--retention-days", type=int, help="How long the agency keeps the data.")
+@click.option("--consent-days", type=int, help="How long a consent lasts before it is asked again.")
+@actor_option
+@with_appcontext
+def clients_add_purpose(client_id: str, code: str, description_vi: str, description_en: str, legal_basis: str,
+                        retention_days: int | None, consent_days: int | None, actor: str) -> None:
+    """Register a purpose the client may name in the ``purpose`` authorization parameter."""
+    settings = PurposeSettings(code, description_vi, description_en, legal_basis, retention_days, consent_days)
+    in_transaction(lambda: purposes.add_purpose(clients.get_client(client_id), settings, actor=actor))
+    click.echo(f"purpose {code} ({legal_basis}) registered for {client_id}")
+
+
+@clients_cli.command("allow-claims")
+@click.argument("client_id")
+@click.argument("claims", nargs=-1, required=True)
+@actor_option
+@with_appcontext
+def clients_allow_claims(client_id: str, claims: tuple[str, ...], actor: str) -> None:
+    """Replace the client's allow-list: the claims it may ever receive, whatever it asks."""
+    allowed = in_transaction(lambda: clients.set_allowed_claims(clients.get_client(client_id), list(claims),
+                                                                actor=actor))
+    click.echo(f"allowed claims {' '.join(allowed)}")
+
+
+@clients_cli.command("userinfo-alg")
+@click.argument("client_id")
+@click.argument("alg", type=click.Choice([*USERINFO_ALGORITHMS, "none"]))
+@actor_option
+@with_appcontext
+def clients_userinfo_alg(client_id: str, alg: str, actor: str) -> None:
+    """Answer the client's userinfo requests as a signed JWT (ES256), or as plain JSON (none)."""
+    chosen = None if alg == "none" else alg
+    in_transaction(lambda: clients.set_userinfo_alg(clients.get_client(client_id), chosen, actor=actor))
+    click.echo(f"userinfo for {client_id}: {'JWT signed ' + chosen if chosen else 'JSON'}")

@@ -30,7 +30,10 @@ from idsvc.db import utcnow
 from idsvc.identity.models import LoginSession
 from idsvc.oidc import claims
 from idsvc.oidc import clients
+from idsvc.oidc import consents
 from idsvc.oidc import issuance
+from idsvc.oidc import purposes
+from idsvc.oidc import shim_claimsrequest as claimsrequest
 from idsvc.oidc import subjects
 from idsvc.oidc import tokens
 from idsvc.oidc.models import AuthorizationCode
@@ -115,11 +118,15 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         grants with it (``grant_user``), so the code keeps how and when the person logged in."""
         login: LoginSession = request.user
         data = request.payload.data
+        # Both were checked by the authorize view (``authorize.decide``) before it granted.
+        purpose = purposes.resolve(request.client, data.get("purpose"))
+        claims_request = claimsrequest.parse(data.get("claims")).to_json()
         return issuance.store_code(
             code, client=request.client, login=login,
             redirect_uri=request.payload.redirect_uri or request.client.get_default_redirect_uri(),
             scope=request.scope, nonce=data.get("nonce"), code_challenge=data["code_challenge"],
-            code_challenge_method=data["code_challenge_method"])
+            code_challenge_method=data["code_challenge_method"], purpose_id=purpose.id,
+            claims_request=claims_request)
 
     def query_authorization_code(self, code: str, client: OAuthClient) -> AuthorizationCode | None:
         return issuance.redeem_code(code, client)
@@ -137,7 +144,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         return issuance.issue_tokens(
             client=self.request.client, account=user, scope=scope or "", grant_type=self.GRANT_TYPE,
             include_refresh=include_refresh_token, level=code.level, amr=code.amr, auth_time=code.auth_time,
-            code_id=code.id)
+            code_id=code.id, purpose_id=code.purpose_id, claims_request=code.claims_request)
 
 
 class RefreshTokenGrant(grants.RefreshTokenGrant):
@@ -183,7 +190,8 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         return issuance.issue_tokens(
             client=self.request.client, account=user, scope=scope, refresh_scope=refresh_token.grant_scope(),
             grant_type=self.GRANT_TYPE, include_refresh=True, level=refresh_token.level, amr=refresh_token.amr,
-            auth_time=refresh_token.auth_time, family=refresh_token.family, code_id=refresh_token.code_id)
+            auth_time=refresh_token.auth_time, family=refresh_token.family, code_id=refresh_token.code_id,
+            purpose_id=refresh_token.purpose_id, claims_request=refresh_token.claims_request)
 
 
 class ClientCredentialsGrant(grants.ClientCredentialsGrant):
@@ -203,8 +211,9 @@ class ClientCredentialsGrant(grants.ClientCredentialsGrant):
 class IdToken(OpenIDCode):
     """Adds the ID token to code-flow token responses, signed by ``tokens.py`` (PyJWT).
 
-    The ID token carries who and how (sub, acr, amr, auth_time); attributes are at userinfo,
-    where every read is audited.
+    The ID token carries who and how (sub, acr, amr, auth_time), and the attributes the
+    ``claims`` parameter asked for it (``id_token``) that the person granted, with the release's
+    audit event; the others are at userinfo.
     """
 
     def __init__(self) -> None:
@@ -229,6 +238,11 @@ class IdToken(OpenIDCode):
             id_claims["nonce"] = request.authorization_code.nonce
         if getattr(source, "login_session_id", None):
             id_claims["sid"] = crypto.keyed_hash("sid", str(source.login_session_id))[:32]
+        released = consents.release(account=request.user, client=client, purpose_id=source.purpose_id,
+                                    scope=token.get("scope") or source.get_scope(),
+                                    claims_request=source.claims_request, target="id_token", via="id_token",
+                                    reader=f"client:{client.client_id}")
+        id_claims.update({name: value for name, value in released.items() if name not in id_claims})
         return tokens.encode_id_token(id_claims, client.id_token_signed_response_alg)
 
     def generate_user_info(self, user: Any, scope: str) -> dict[str, Any]:
@@ -310,10 +324,27 @@ class Revocation(_TokenLookup, RevocationEndpoint):
 
 
 class Introspection(_TokenLookup, IntrospectionEndpoint):
+    """Introspection; an active token of a person also answers with the claims its client was
+    granted (as userinfo would), released to the introspecting client with an audit event."""
+
     CLIENT_AUTH_METHODS = CONFIDENTIAL_AUTH_METHODS
 
     def check_permission(self, token: OAuthToken, client: OAuthClient, request: Any) -> bool:
-        return token.client_pk == client.id or client.is_resource_server
+        allowed = token.client_pk == client.id or client.is_resource_server
+        if allowed:
+            request.introspected = (token, client)  # this request's own object: safe across threads
+        return allowed
+
+    def create_endpoint_response(self, request: Any) -> Any:
+        status, body, headers = super().create_endpoint_response(request)
+        found = getattr(request, "introspected", None)
+        if body.get("active") and found is not None and found[0].account is not None:
+            token, reader = found
+            released = consents.release(account=token.account, client=token.client, purpose_id=token.purpose_id,
+                                        scope=token.get_scope(), claims_request=token.claims_request,
+                                        target="userinfo", via="introspection", reader=f"client:{reader.client_id}")
+            body = {**released, **body}
+        return status, body, headers
 
     def introspect_token(self, token: OAuthToken) -> dict[str, Any]:
         body: dict[str, Any] = {

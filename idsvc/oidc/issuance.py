@@ -36,14 +36,17 @@ from idsvc.oidc.subjects import pairwise_sub
 # --- authorization codes ----------------------------------------------------------------------
 
 def store_code(code: str, *, client: OAuthClient, login: LoginSession, redirect_uri: str, scope: str,
-               nonce: str | None, code_challenge: str, code_challenge_method: str) -> AuthorizationCode:
-    """Keep a new authorization code (its keyed hash only) with how the person logged in."""
+               nonce: str | None, code_challenge: str, code_challenge_method: str, purpose_id: int | None = None,
+               claims_request: dict[str, Any] | None = None) -> AuthorizationCode:
+    """Keep a new authorization code (its keyed hash only) with how the person logged in, the
+    purpose and the ``claims`` parameter of the request."""
     now = utcnow()
     row = AuthorizationCode(
         code_hash=crypto.keyed_hash("authorization-code", code), client_pk=client.id,
         account_id=login.account_id, login_session_id=login.id, redirect_uri=redirect_uri, scope=scope,
         nonce=nonce, code_challenge=code_challenge, code_challenge_method=code_challenge_method,
-        level=login.level, amr=login.amr, auth_time=login.auth_time, created_at=now,
+        level=login.level, amr=login.amr, auth_time=login.auth_time, created_at=now, purpose_id=purpose_id,
+        claims_request=claims_request,
         expires_at=now + timedelta(seconds=current_app.config["AUTHORIZATION_CODE_SECONDS"]))
     db.session().add(row)
     db.session().flush()
@@ -90,7 +93,8 @@ _TOKEN_BY_JTI = select(OAuthToken).where(OAuthToken.jti == bindparam("jti")).opt
 def issue_tokens(*, client: OAuthClient, account: Account | None, scope: str, grant_type: str,
                  include_refresh: bool, level: int | None = None, amr: str | None = None,
                  auth_time: Any = None, family: str | None = None, code_id: int | None = None,
-                 refresh_scope: str | None = None) -> dict[str, Any]:
+                 refresh_scope: str | None = None, purpose_id: int | None = None,
+                 claims_request: dict[str, Any] | None = None) -> dict[str, Any]:
     """Issue an access token (JWT) and maybe a refresh token; store the row with its audit event.
 
     ``refresh_scope``: the refresh token's scope, when wider than the access token's (a refresh
@@ -115,7 +119,8 @@ def issue_tokens(*, client: OAuthClient, account: Account | None, scope: str, gr
         "grant_type": grant_type, "scope": scope, "level": level, "amr": amr, "auth_time": auth_time,
         "issued_at": now, "access_expires_at": now + timedelta(seconds=access_ttl),
         "family": family or crypto.new_secret(), "code_id": code_id, "refresh_hash": None,
-        "refresh_expires_at": None, "refresh_scope": None,
+        "refresh_expires_at": None, "refresh_scope": None, "purpose_id": purpose_id,
+        "claims_request": claims_request,
     }
     body: dict[str, Any] = {"access_token": tokens.encode_access_token(claims), "token_type": "Bearer",
                             "expires_in": access_ttl, "scope": scope}

@@ -1,4 +1,5 @@
-"""OAuth clients, authorization codes, tokens, consents and used client assertions.
+"""OAuth clients with their purposes, authorization codes, tokens, consent records and used client
+assertions.
 
 Secrets we generate (client secrets, codes, refresh tokens) are stored as HMAC-SHA-256 only.
 Access tokens are signed JWTs (RFC 9068); their row, found by ``jti``, says whether they were revoked.
@@ -18,6 +19,7 @@ from sqlalchemy import Boolean
 from sqlalchemy import CheckConstraint
 from sqlalchemy import ForeignKey
 from sqlalchemy import Index
+from sqlalchemy import Integer
 from sqlalchemy import SmallInteger
 from sqlalchemy import String
 from sqlalchemy import UniqueConstraint
@@ -34,6 +36,12 @@ from idsvc.identity.models import Account
 
 AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
 GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
+#: Why a purpose may process the data: the person's consent, or a law (then no consent page).
+LEGAL_BASES = ("consent", "statutory")
+#: What a consent record says happened.
+CONSENT_EVENTS = ("granted", "narrowed", "withdrawn", "expired")
+#: Signing algorithms a client may register for its userinfo answers (``application/jwt``).
+USERINFO_ALGORITHMS = ("ES256",)
 
 
 class OAuthClient(Base, ClientMixin):
@@ -69,6 +77,10 @@ class OAuthClient(Base, ClientMixin):
     #: Public keys (JWKS) for ``private_key_jwt``.
     jwks: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     id_token_signed_response_alg: Mapped[str] = mapped_column(String(10), default="ES256")
+    #: Claims this client may ever receive, whatever it asks (sorted names of the catalogue).
+    allowed_claims: Mapped[list[str]] = mapped_column(JSON, default=list)
+    #: "ES256": userinfo answers as a JWT signed with the service key; NULL: plain JSON.
+    userinfo_signed_response_alg: Mapped[str | None] = mapped_column(String(10))
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -104,6 +116,34 @@ class OAuthClient(Base, ClientMixin):
         return grant_type in self.grant_types
 
 
+class ClientPurpose(Base):
+    """A purpose a client registered for the data it asks: what for, on what legal basis, how long
+    the agency keeps the data, how long a consent to it lasts."""
+
+    __tablename__ = "client_purpose"
+    __table_args__ = (
+        UniqueConstraint("client_pk", "code"),
+        CheckConstraint(f"legal_basis IN {LEGAL_BASES!r}", name="legal_basis"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    client_pk: Mapped[int] = mapped_column(ForeignKey("oauth_client.id"))
+    code: Mapped[str] = mapped_column(String(64))
+    description_vi: Mapped[str] = mapped_column(String(1000))
+    description_en: Mapped[str] = mapped_column(String(1000))
+    legal_basis: Mapped[str] = mapped_column(String(10))
+    #: How long the agency keeps what it receives (days); NULL: not stated.
+    retention_days: Mapped[int | None] = mapped_column(Integer)
+    #: How long a consent to this purpose lasts (days); NULL: until withdrawn.
+    consent_days: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    client: Mapped[OAuthClient] = relationship()
+
+    def text(self, language: str) -> str:
+        return self.description_vi if language == "vi" else self.description_en
+
+
 class AuthorizationCode(Base, AuthorizationCodeMixin):
     """An authorization code: valid 60 s, single use; a replay revokes what it produced."""
 
@@ -127,6 +167,10 @@ class AuthorizationCode(Base, AuthorizationCodeMixin):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     #: Set when redeemed; a second redemption is a replay.
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The purpose the request named (or the client's first).
+    purpose_id: Mapped[int | None] = mapped_column(ForeignKey("client_purpose.id"))
+    #: The request's ``claims`` parameter, normalised (``ClaimsRequest.to_json()``); NULL: none.
+    claims_request: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     client: Mapped[OAuthClient] = relationship()
     account: Mapped[Account] = relationship()
@@ -192,6 +236,9 @@ class OAuthToken(Base, TokenMixin):
     #: The refresh token was exchanged for a new one (a second use is a reuse).
     rotated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The grant's purpose and ``claims`` parameter, from its code (NULL for machine tokens).
+    purpose_id: Mapped[int | None] = mapped_column(ForeignKey("client_purpose.id"))
+    claims_request: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     client: Mapped[OAuthClient] = relationship()
     account: Mapped[Account | None] = relationship()
@@ -238,18 +285,29 @@ class OAuthToken(Base, TokenMixin):
         return f"account:{self.account_id}" if self.account_id else f"client:{self.client.client_id}"
 
 
-class Consent(Base):
-    """The scopes a person agreed to release to a client (the consent issue extends this)."""
+class ConsentRecord(Base):
+    """One event of a person's consent to a client's purpose: appended, never updated. The newest
+    record of (account, client, purpose) is the consent's current state."""
 
-    __tablename__ = "consent"
-    __table_args__ = (UniqueConstraint("account_id", "client_pk"),)
+    __tablename__ = "consent_record"
+    __table_args__ = (
+        Index("ix_consent_record_current", "account_id", "client_pk", "purpose_id", "id"),
+        CheckConstraint(f"event IN {CONSENT_EVENTS!r}", name="event"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("account.id"))
     client_pk: Mapped[int] = mapped_column(ForeignKey("oauth_client.id"))
-    scopes: Mapped[list[str]] = mapped_column(JSON, default=list)
-    granted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    purpose_id: Mapped[int] = mapped_column(ForeignKey("client_purpose.id"))
+    event: Mapped[str] = mapped_column(String(10))
+    #: The granted claim names, sorted; [] once withdrawn or expired.
+    claims: Mapped[list[str]] = mapped_column(JSON, default=list)
+    #: Claims the person was shown and left unticked (not asked again while the consent lives).
+    declined: Mapped[list[str]] = mapped_column(JSON, default=list)
+    #: Assurance level of the login that gave it.
+    level: Mapped[int] = mapped_column(SmallInteger)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class UsedAssertion(Base):

@@ -19,11 +19,15 @@ from marshmallow import post_load
 from marshmallow import validate
 
 from idsvc.errors import ValidationFailed
+from idsvc.oidc import purposes
 from idsvc.oidc.claims import SCOPES
 from idsvc.oidc.claims import TRUSTED_ONLY_SCOPES
 from idsvc.oidc.keys import ALGORITHMS
 from idsvc.oidc.models import AUTH_METHODS
 from idsvc.oidc.models import GRANT_TYPES
+from idsvc.oidc.models import LEGAL_BASES
+from idsvc.oidc.models import USERINFO_ALGORITHMS
+from idsvc.oidc.purposes import PurposeSettings
 from idsvc.registry import names
 
 #: Longest redirect URI: a code keeps the one it was sent to (``AuthorizationCode.redirect_uri``).
@@ -60,6 +64,27 @@ class ClientSettings:
     is_resource_server: bool
     jwks: dict[str, Any] | None
     id_token_alg: str
+    #: None: the claims of the scopes, without the sensitive ones (``purposes.default_allowed_claims``).
+    allowed_claims: list[str] | None = None
+    userinfo_signed_response_alg: str | None = None
+    #: Empty: the one purpose ``login`` (``purposes.default_purpose``).
+    purposes: tuple[PurposeSettings, ...] = ()
+
+
+class PurposeSchema(Schema):
+    """A purpose of a client: code, what for (vi, en), legal basis, retention, consent length."""
+
+    code = fields.String(required=True)
+    description_vi = fields.String(required=True)
+    description_en = fields.String(required=True)
+    legal_basis = fields.String(load_default="consent", validate=validate.OneOf(
+        LEGAL_BASES, error="legal basis is one of {choices}"))
+    retention_days = fields.Integer(load_default=None, allow_none=True)
+    consent_days = fields.Integer(load_default=None, allow_none=True)
+
+    @post_load
+    def _purpose(self, data: dict[str, Any], **_: Any) -> PurposeSettings:
+        return purposes.check_purpose(PurposeSettings(**data))
 
 
 class ClientSettingsSchema(Schema):
@@ -88,6 +113,10 @@ class ClientSettingsSchema(Schema):
     jwks = fields.Dict(load_default=None)
     id_token_alg = fields.String(load_default="ES256", validate=validate.OneOf(
         ALGORITHMS, error="ID token algorithm is one of {choices}"))
+    allowed_claims = fields.List(fields.String(), load_default=None, allow_none=True)
+    userinfo_signed_response_alg = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(
+        USERINFO_ALGORITHMS, error="userinfo is signed with {choices}, or not at all"))
+    purposes = fields.List(fields.Nested(PurposeSchema), load_default=list)
 
     @post_load
     def _settings(self, data: dict[str, Any], **_: Any) -> ClientSettings:
@@ -101,7 +130,14 @@ class ClientSettingsSchema(Schema):
         # The same value twice means nothing more: kept once.
         lists = {key: list(dict.fromkeys(data[key]))
                  for key in ("redirect_uris", "post_logout_redirect_uris", "grant_types", "scopes")}
-        settings = ClientSettings(**{**data, **lists, "name": name})
+        codes = [p.code for p in data["purposes"]]
+        if len(set(codes)) != len(codes):
+            raise _refused("purposes", "each purpose code once")
+        allowed = data["allowed_claims"]
+        if allowed is not None:
+            allowed = purposes.check_allowed_claims(allowed, trusted=data["trusted"])
+        settings = ClientSettings(**{**data, **lists, "name": name, "allowed_claims": allowed,
+                                     "purposes": tuple(data["purposes"])})
         _check_rules(settings)
         sector = settings.sector or _single_host(settings.redirect_uris)
         if sector is not None:

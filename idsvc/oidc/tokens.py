@@ -36,6 +36,11 @@ def encode_id_token(claims: dict[str, Any], alg: str = "ES256") -> str:
     return _sign(claims, alg, "JWT")
 
 
+def encode_userinfo(claims: dict[str, Any], *, audience: str, alg: str = "ES256") -> str:
+    """A userinfo answer as a signed JWT (OIDC Core §5.3.2): ``iss``, ``aud`` = the client, ``iat``."""
+    return _sign({**claims, "iss": current_app.config["ISSUER"], "aud": audience, "iat": now()}, alg, "JWT")
+
+
 def _verify(token: str, *, typ: str | None, audience: str | list[str] | None,
             verify_exp: bool = True) -> dict[str, Any]:
     try:

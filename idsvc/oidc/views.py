@@ -22,6 +22,7 @@ from flask import render_template
 from flask import request
 from flask import url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import validate_csrf
@@ -34,11 +35,11 @@ from idsvc.errors import error_page
 from idsvc.identity import service as identity
 from idsvc.identity import sessions
 from idsvc.oidc import authorize as authz
-from idsvc.oidc import claims
 from idsvc.oidc import consents
 from idsvc.oidc import logout
+from idsvc.oidc import shim_claims as claims
 from idsvc.oidc import subjects
-from idsvc.oidc.claims import SCOPE_LABELS
+from idsvc.oidc import tokens
 from idsvc.oidc.server import authorization
 from idsvc.oidc.server import require_oauth
 from idsvc.web import csrf
@@ -101,15 +102,24 @@ def authorize() -> ResponseReturnValue:
         return redirect(url_for("identity.second_factor", next=back))
     if decision.step == "verify_in_person":
         return render_template("oidc/level2_needed.html", client=grant.request.client, action=back)
+    assert login is not None and decision.offer is not None
+    offer = decision.offer
     if decision.step == "consent":
-        return render_template("oidc/consent.html", client=grant.request.client, action=back,
-                               scopes=[(s, SCOPE_LABELS.get(s, s)) for s in decision.detail])
-    assert login is not None
-    if decided:
-        consents.grant_consent(login.account, grant.request.client, decision.detail or
-                              (grant.request.scope or "").split())
+        return render_template("oidc/consent.html", client=grant.request.client, action=back, offer=offer,
+                               values=claims.display(login.account.citizen_id, offer.shown),
+                               catalogue=claims.CATALOGUE, language=get_locale().language if get_locale() else "vi")
+    try:
+        if decided:
+            consents.give(login.account, offer, ticked=request.form.getlist("claim"), level=login.level)
+        elif offer.purpose.legal_basis == "statutory":
+            consents.record_statutory(login.account, offer, level=login.level)
+    except consents.EssentialRefused as refused:
+        audit.record(AuditAction.OIDC_AUTHORIZE_DENY, actor=f"account:{login.account_id}", subject_type="client",
+                     subject_id=grant.request.client.client_id, data={"essential_refused": refused.args[0]})
+        return authorization.create_authorization_response(grant_user=None, grant=grant)
     audit.record(AuditAction.OIDC_AUTHORIZE, actor=f"account:{login.account_id}", subject_type="client",
-                 subject_id=grant.request.client.client_id, data={"scope": grant.request.scope, "level": login.level})
+                 subject_id=grant.request.client.client_id,
+                 data={"scope": grant.request.scope, "level": login.level, "purpose": offer.purpose.code})
     # The login session itself is the grant's user: the code keeps how and when the person logged in.
     return authorization.create_authorization_response(grant_user=login, grant=grant)
 
@@ -149,7 +159,7 @@ def revoke() -> Response:
 
 
 @bp.post("/introspect")
-@unit_of_work.read_only
+@unit_of_work.read_write  # a person's claims it answers with are a release, audited
 @csrf.exempt
 @_client_endpoint
 def introspect() -> Response:
@@ -161,13 +171,20 @@ def introspect() -> Response:
 @csrf.exempt
 @require_oauth("openid")
 def userinfo() -> Response:
+    """The claims the person granted the token's client, current values; a JWT signed with the
+    service key (``application/jwt``) for a client registered with ``userinfo_signed_response_alg``."""
     token = current_token
     account = token.account  # a person's token of an active account (AccessTokenValidator)
-    scopes = consents.consented_scopes(account, token.client, token.scope.split())
-    body = {"sub": subjects.pairwise_sub(token.client, account), **claims.user_claims(account.citizen_id, scopes)}
-    audit.record(AuditAction.OIDC_USERINFO_READ, actor=f"client:{token.client.client_id}", subject_type="account",
-                 subject_id=account.id, data={"claims": sorted(k for k in body if k != "sub")})
-    response = jsonify(body)
+    client = token.client
+    body = {"sub": subjects.pairwise_sub(client, account), **consents.release(
+        account=account, client=client, purpose_id=token.purpose_id, scope=token.scope,
+        claims_request=token.claims_request, target="userinfo", via="userinfo", reader=f"client:{client.client_id}")}
+    if client.userinfo_signed_response_alg:
+        response = Response(tokens.encode_userinfo(body, audience=client.client_id,
+                                                   alg=client.userinfo_signed_response_alg),
+                            mimetype="application/jwt")
+    else:
+        response = jsonify(body)
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -193,7 +210,7 @@ def end_session() -> ResponseReturnValue:
     return redirect(url_for("identity.login", notice="logged-out"))
 
 
-# --- the person's consents --------------------------------------------------------------------
+# --- the person's connected services -----------------------------------------------------------
 
 @bp.get("/account/apps", endpoint="consents")
 @unit_of_work.read_write
@@ -201,18 +218,28 @@ def end_session() -> ResponseReturnValue:
 def list_consents() -> ResponseReturnValue:
     login = sessions.current_login()
     assert login is not None
-    return render_template("oidc/apps.html", consents=consents.consents_of(login.account), labels=SCOPE_LABELS,
-                           withdrawn=request.args.get("withdrawn"))
+    return render_template("oidc/apps.html", consents=consents.current_consents(login.account),
+                           catalogue=claims.CATALOGUE, withdrawn=request.args.get("withdrawn"),
+                           language=get_locale().language if get_locale() else "vi")
 
 
 @bp.post("/account/apps/<client_id>/withdraw")
 @unit_of_work.read_write
 @sessions.login_required(level=sessions.ACCOUNT_LEVEL)
 def withdraw_consent(client_id: str) -> ResponseReturnValue:
+    """Withdraw the consent to one purpose of a client (the form's ``purpose``; without it, the
+    client's only consent-based purpose the person shares with)."""
     login = sessions.current_login()
     assert login is not None
+    purpose = request.form.get("purpose") or next(
+        (c.purpose_code for c in consents.current_consents(login.account)
+         if c.client_id == client_id and c.legal_basis == "consent"), "")
     try:
-        consents.withdraw_consent(login.account, client_id)
+        consents.withdraw(login.account, client_id, purpose)
     except consents.NoConsent as exc:
         return error_page(exc.status, _("No such consent"), _("You do not share data with this app."), code=exc.code)
+    except consents.StatutoryPurpose as exc:
+        return error_page(exc.status, _("Required by law"),
+                          _("This service receives your data under a law, not by your consent: it cannot be "
+                            "withdrawn here."), code=exc.code)
     return redirect(url_for("oidc.consents", withdrawn=client_id))

@@ -115,6 +115,10 @@ class WebUser:
                 fields["code"] = pyotp.TOTP(totp_seed).now()
             elif 'name="decision"' in response.text:
                 fields["decision"] = consent
+                # As a browser: the ticked (and enabled) claim boxes go with the decision.
+                boxes = re.findall(r'<input type="checkbox"[^>]*>', response.text)
+                fields["claim"] = [re.search(r'value="([^"]+)"', box).group(1) for box in boxes  # type: ignore[assignment]
+                                   if " checked" in box and " disabled" not in box]
             else:
                 raise AssertionError(f"unexpected page {response.url}:\n{response.text[:2000]}")
             response = self.session.post(action, data=fields, allow_redirects=False, timeout=10)

@@ -37,10 +37,14 @@ def test_every_kind_appears_for_the_person_and_not_for_others(app, client, world
 
     found = _entries(app, world["binh"])
     kinds = {e.kind for e in found}
-    assert {"login", "release", "check", "read", "change"} <= kinds
+    assert set(activity.KINDS) == kinds
     release = next(e for e in found if e.kind == "release")
     assert release.who.name == "Cổng dịch vụ công thử nghiệm"
     assert "name" in release.what["claims"]
+    assert release.what["purpose"] == "login" and release.what["purpose_text"]["en"]
+    consent = next(e for e in found if e.kind == "consent")
+    assert (consent.who.name, consent.what["event"]) == ("Cổng dịch vụ công thử nghiệm", "granted")
+    assert "name" in consent.what["claims"]
     check = next(e for e in found if e.kind == "check")
     assert (check.who.names or {})["en"] == "Old-age allowance"
     assert check.what["verdict"] == "ELIGIBLE"

@@ -68,7 +68,8 @@ def test_client_lifecycle_over_the_api(client, admin, app) -> None:
     with app.app_context():
         events = db.session().execute(select(AuditEvent.action, AuditEvent.actor).where(
             AuditEvent.subject_id == client_id, AuditEvent.action.like("oidc:client:%"))).all()
-    assert sorted(events) == [("oidc:client:create", f"client:{admin_id}"),
+    assert sorted(events) == [("oidc:client:add-purpose", f"client:{admin_id}"),  # "login", by default
+                              ("oidc:client:create", f"client:{admin_id}"),
                               ("oidc:client:disable", f"client:{admin_id}"),
                               ("oidc:client:rotate-secret", f"client:{admin_id}")]
 

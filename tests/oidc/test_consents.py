@@ -42,8 +42,8 @@ def test_a_withdrawn_consent_ends_the_release_of_data_and_the_apps_tokens(client
     assert refresh(client, client_id, secret, tokens["refresh_token"]).status_code == 400
     events = setup_data(lambda: [(e.actor, e.subject_id, e.data) for e in db.session().scalars(
         select(AuditEvent).where(AuditEvent.action == "oidc:consent:withdraw"))])
-    assert len(events) == 1 and events[0][1] == client_id
-    assert events[0][2]["scopes"] == ["openid", "profile"] and events[0][2]["tokens_revoked"] == 1
+    assert len(events) == 1 and events[0][0] == events[0][1].join(("account:", ""))  # the person, about themself
+    assert events[0][2] == {"client": client_id, "purpose": "login"}
     # The next login asks again.
     _, again = Browser(client).start(client_id)
     assert again.status_code == 200 and 'name="decision"' in again.text
@@ -88,9 +88,9 @@ def test_the_service_states_the_missing_consent_as_a_fact(app_ctx) -> None:
 
     account = make_account()
     with pytest.raises(consents.NoConsent) as missing:
-        consents.withdraw_consent(account, "no-such-app")
+        consents.withdraw(account, "no-such-app", "login")
     assert isinstance(missing.value, NotFound)
-    assert missing.value.detail == "no live consent to the client 'no-such-app'"
+    assert missing.value.detail == "no live consent to the client 'no-such-app' for 'login'"
 
 
 def test_the_apps_page_needs_a_login(client) -> None:
