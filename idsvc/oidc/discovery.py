@@ -7,6 +7,7 @@ from typing import Any
 from flask import current_app
 
 from idsvc.oidc import claims
+from idsvc.oidc import claimsrequest
 from idsvc.oidc.grants import CLIENT_AUTH_METHODS
 from idsvc.oidc.models import acr_for_level
 
@@ -35,10 +36,17 @@ def metadata() -> dict[str, Any]:
         "code_challenge_methods_supported": ["S256"],
         "acr_values_supported": [acr_for_level(1), acr_for_level(2)],
         "claims_supported": claims.CLAIMS_SUPPORTED,
-        "claims_parameter_supported": False,
+        "claims_parameter_supported": True,
         "request_parameter_supported": False,
         "request_uri_parameter_supported": False,
         "authorization_response_iss_parameter_supported": True,
         "prompt_values_supported": ["none", "login", "consent"],
         "ui_locales_supported": ["vi", "en"],
+        "userinfo_signing_alg_values_supported": ["ES256"],
+        # OpenID Identity Assurance 1.0: claims verified against the registry record itself.
+        "verified_claims_supported": True,
+        "trust_frameworks_supported": [claimsrequest.TRUST_FRAMEWORK],
+        "evidence_supported": [claimsrequest.EVIDENCE_TYPE],
+        "electronic_records_supported": [claimsrequest.RECORD_TYPE],
+        "claims_in_verified_claims_supported": sorted(claims.CATALOGUE),
     }

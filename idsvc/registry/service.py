@@ -16,6 +16,7 @@ from sqlalchemy import func
 from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
 
 from idsvc import db
 from idsvc.audit import service as audit
@@ -344,6 +345,99 @@ def temporary_residence(citizen_id: int, on: date | None = None) -> tuple[str, s
                or_(TemporaryResidence.expires_on.is_(None), TemporaryResidence.expires_on >= on))
         .order_by(TemporaryResidence.registered_on.desc()).limit(1)).first()
     return None if row is None else (row[0], row[1], row[2], row[3])
+
+
+_PERMANENT, _CURRENT, _TEMPORARY = aliased(Commune), aliased(Commune), aliased(Commune)
+_PERMANENT_PROVINCE, _CURRENT_PROVINCE, _TEMPORARY_PROVINCE = aliased(Province), aliased(Province), aliased(Province)
+#: The temporary residence in force on ``:on``, the latest registered (one row at most).
+_TEMPORARY_IN_FORCE = (
+    select(TemporaryResidence.id)
+    .where(TemporaryResidence.citizen_id == Citizen.id, TemporaryResidence.ended_on.is_(None),
+           TemporaryResidence.registered_on <= bindparam("on"),
+           or_(TemporaryResidence.expires_on.is_(None), TemporaryResidence.expires_on >= bindparam("on")))
+    .order_by(TemporaryResidence.registered_on.desc(), TemporaryResidence.id.desc()).limit(1)
+    .correlate(Citizen).scalar_subquery())
+#: The last change applied to the record (a revision is written only when a change is applied:
+#: at once, or when a supervisor approves it; a pending proposal has none).
+_LAST_CHANGE = (select(func.max(CitizenRevision.at)).where(CitizenRevision.citizen_id == Citizen.id)
+                .correlate(Citizen).scalar_subquery())
+#: Built once: the consent page and every release read it.
+_RECORD = (
+    select(Citizen, _PERMANENT.name, _PERMANENT_PROVINCE.name, _CURRENT.name, _CURRENT_PROVINCE.name,
+           Household.number, TemporaryResidence.commune_code, TemporaryResidence.address,
+           TemporaryResidence.expires_on, _TEMPORARY.name, _TEMPORARY_PROVINCE.name, _LAST_CHANGE)
+    .outerjoin(_PERMANENT, _PERMANENT.code == Citizen.permanent_commune_code)
+    .outerjoin(_PERMANENT_PROVINCE, _PERMANENT_PROVINCE.code == _PERMANENT.province_code)
+    .outerjoin(_CURRENT, _CURRENT.code == Citizen.current_commune_code)
+    .outerjoin(_CURRENT_PROVINCE, _CURRENT_PROVINCE.code == _CURRENT.province_code)
+    .outerjoin(Household, Household.id == Citizen.household_id)
+    .outerjoin(TemporaryResidence, TemporaryResidence.id == _TEMPORARY_IN_FORCE)
+    .outerjoin(_TEMPORARY, _TEMPORARY.code == TemporaryResidence.commune_code)
+    .outerjoin(_TEMPORARY_PROVINCE, _TEMPORARY_PROVINCE.code == _TEMPORARY.province_code)
+    .where(Citizen.id == bindparam("citizen_id")))
+_RELATED = aliased(Citizen)
+#: A person's current relative links, with the relative's birth year when the registry holds them.
+_RELATIVES = (
+    select(Relative.kind, func.coalesce(Relative.full_name, _RELATED.full_name), _RELATED.birth_year,
+           Relative.id_number)
+    .outerjoin(_RELATED, _RELATED.id_number == Relative.id_number)
+    .where(Relative.citizen_id == bindparam("citizen_id"), Relative.ended_on.is_(None))
+    .order_by(Relative.id))
+
+
+def _place(code: str | None, commune: str | None, province: str | None) -> tuple[str, str, str] | None:
+    return (code, commune, province) if code and commune and province else None
+
+
+def shareable_record(citizen_id: int, *, relatives: bool = True, on: date | None = None) -> dict[str, Any]:
+    """Everything a person's claims may be read from, in one round trip (two with ``relatives``).
+
+    Keys: id_number, full_name, other_names, birth (PartialDate), sex, place_of_birth,
+    birth_registration_code, hometown, ethnicity, religion, nationality, marital_status, status
+    ("alive", "deceased", "missing"), date_of_death, email, id_card (issued on, issued by, expires
+    on or None) or None, residence and current_residence (commune code, commune name, province
+    name) or None, temporary_residence (commune code, commune name, province name, address,
+    expires on) in force ``on`` a day (today by default) or None, household (number, relationship to
+    its head) or None, updated_at, last_change (when the last change was applied to the record: its
+    newest revision; its creation when it has none) and, with ``relatives``, the current relative
+    links as (kind, name, birth year) -- never a relative's ID number (the number only finds the
+    birth year when the relative is not in the registry).
+
+    :raises NotFound: no such person.
+    """
+    s = db.session()
+    row = s.execute(_RECORD, {"citizen_id": citizen_id, "on": on or dates.today()}).first()
+    if row is None:
+        raise NotFound(f"No citizen with internal id {citizen_id}.")
+    (citizen, permanent, permanent_province, current, current_province, household_number, temporary_code,
+     temporary_address, temporary_expires, temporary, temporary_province, last_change) = row
+    record: dict[str, Any] = {
+        "id_number": citizen.id_number, "full_name": citizen.full_name, "other_names": citizen.other_names,
+        "birth": citizen.date_of_birth, "sex": citizen.sex, "place_of_birth": citizen.place_of_birth,
+        "birth_registration_code": citizen.birth_registration_code, "hometown": citizen.hometown,
+        "ethnicity": citizen.ethnicity, "religion": citizen.religion, "nationality": citizen.nationality,
+        "marital_status": citizen.marital_status, "status": citizen.status, "date_of_death": citizen.date_of_death,
+        "email": citizen.email, "updated_at": citizen.updated_at, "last_change": last_change or citizen.created_at,
+        "id_card": (citizen.id_card_issued_on, citizen.id_card_issued_by, citizen.id_card_expires_on)
+        if citizen.id_card_issued_on else None,
+        "residence": _place(citizen.permanent_commune_code, permanent, permanent_province),
+        "current_residence": _place(citizen.current_commune_code, current, current_province),
+        "temporary_residence": (temporary_code, temporary, temporary_province, temporary_address, temporary_expires)
+        if temporary_code else None,
+        "household": (household_number, citizen.relationship_to_head) if household_number else None,
+    }
+    if relatives:
+        record["relatives"] = [(kind, name, year if year is not None else _birth_year(number))
+                               for kind, name, year, number in s.execute(_RELATIVES, {"citizen_id": citizen_id})]
+    return record
+
+
+def _birth_year(number: str | None) -> int | None:
+    """The birth year a relative's number encodes, for a relative the registry does not hold."""
+    try:
+        return idnumbers.parse(number).birth_year if number else None
+    except idnumbers.InvalidIdNumber:
+        return None
 
 
 def _unit(code: str | None, names_by_code: dict[str, str]) -> str:
