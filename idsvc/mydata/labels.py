@@ -92,6 +92,12 @@ def claim(name: str) -> str:
     return str(_CLAIMS.get(name, name))
 
 
+def claims_text(names: list[str]) -> str:
+    """Claims in plain words, comma-separated, in the catalogue's order."""
+    order = {name: i for i, name in enumerate(getattr(claims, "CATALOGUE", None) or ())}
+    return ", ".join(claim(name) for name in sorted(names, key=lambda n: (order.get(n, len(order)), n)))
+
+
 def fields(names: list[str]) -> list[str]:
     """Record fields in plain words, each once, in order."""
     seen: list[str] = []

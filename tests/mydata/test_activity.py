@@ -140,6 +140,26 @@ def test_the_page_shows_vietnam_time_and_no_third_party_numbers(app, client, wor
     assert "Registry office" not in english.text  # only checks asked for
 
 
+def test_the_page_shows_every_kind_in_plain_words(app, client, world):
+    tokens = code_tokens(client, world["client_id"], world["secret"], world["binh_number"])
+    assert userinfo(client, tokens["access_token"]).status_code == 200
+    client.get("/language/en")
+    page = client.get("/account/activity")
+    assert page.status_code == 200
+    text = page.text
+    assert "Received: Full name, Family name" in text  # the release, in the catalogue's words and order
+    assert "Consent given: " in text
+    assert "You logged in to this agency with your e-ID" in text
+    assert "Result: eligible" in text
+    assert "Registry office: " in text and "(registry clerk)" in text
+    assert "Changed: Hometown" in text and "approved by Registry office" in text
+    assert "Not sealed yet" in text
+    client.get("/language/vi")
+    vietnamese = client.get("/account/activity")
+    assert "Đã nhận: Họ và tên" in vietnamese.text
+    assert "Kết quả: đủ điều kiện" in vietnamese.text
+
+
 def test_a_bad_filter_is_refused_with_the_page(client, world):
     Browser(client).login(world["binh_number"])
     assert client.get("/account/activity?kind=everything").status_code == 400
