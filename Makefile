@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: install setup run test lint e2e-deps bench-import bench-lookup bench-oidc bench-check bench-check-api bench-registry clean
+.PHONY: install setup run test lint e2e-deps bench-import bench-lookup bench-oidc bench-check bench-check-api bench-registry bench-ledger clean
 
 E2E_RP := tests/e2e/rp
 E2E_A11Y := tests/e2e/a11y
@@ -75,6 +75,9 @@ bench-check-api: install
 
 bench-registry: install
 	$(BIN)/python bench/bench_registry.py
+
+bench-ledger: install
+	$(BIN)/python bench/bench_ledger.py
 
 bench/oidc-provider/node_modules: bench/oidc-provider/package.json bench/oidc-provider/package-lock.json
 	npm ci --prefix bench/oidc-provider --no-audit --no-fund

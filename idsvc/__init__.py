@@ -23,7 +23,7 @@ def create_app(config: dict[str, Any] | None = None, *, serving: bool = True) ->
     from idsvc import office
     from idsvc import unit_of_work
     from idsvc import web
-    from idsvc.audit import views as audit_views
+    from idsvc.audit import documents as audit_documents
     from idsvc.config import check_production
     from idsvc.config import load_config
     from idsvc.eligibility import api as eligibility_api
@@ -58,12 +58,12 @@ def create_app(config: dict[str, Any] | None = None, *, serving: bool = True) ->
     app.register_blueprint(admin_api.bp)
     app.register_blueprint(registry_api.bp)
     app.register_blueprint(eligibility_api.bp)
-    app.register_blueprint(audit_views.bp)  # the ledger's public keys
     office.init_app(app)
     web.csrf.exempt(admin_api.bp)  # bearer tokens, no cookies: nothing to forge
     web.csrf.exempt(registry_api.bp)
     web.csrf.exempt(eligibility_api.bp)
     errors.register_error_handlers(app)
     documents.init_app(app)
+    audit_documents.init_app(app)  # the ledger's public keys
     cli.register_commands(app)
     return app

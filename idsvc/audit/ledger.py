@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from idsvc import db
 from idsvc.audit import merkle
+from idsvc.audit.documents import KEYS_PATH
 from idsvc.audit.ledgerformat import GENESIS
 from idsvc.audit.ledgerformat import HOW_TO_CHECK
 from idsvc.audit.ledgerformat import PROOF_FORMAT
@@ -51,7 +52,6 @@ B = LedgerBlock.__table__
 SEAL_MAX_EVENTS = 10_000
 #: The PostgreSQL advisory lock sealers queue on ("ledger").
 LOCK_KEY = 0x6C6564676572
-KEYS_PATH = "/.well-known/ledger-keys.json"
 _EVENT_COLUMNS = [E.c[name] for name in ("id", "at", "action", "actor", "subject_type", "subject_id", "ip", "data")]
 
 

@@ -9,10 +9,13 @@ production ``idsvc audit rotate-key`` makes it (and each later one).
 from __future__ import annotations
 
 import base64
+import fcntl
 import json
 import os
 import secrets
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC
 from datetime import datetime
@@ -72,7 +75,8 @@ class LedgerKeyStore:
                     key = serialization.load_pem_private_key((self.directory / f"{kid}.pem").read_bytes(), None)
                 except (OSError, ValueError) as exc:
                     raise LedgerKeyError(f"cannot read ledger key {kid}: {exc}") from exc
-                assert isinstance(key, ec.EllipticCurvePrivateKey)
+                if not isinstance(key, ec.EllipticCurvePrivateKey):
+                    raise LedgerKeyError(f"ledger key {kid} is not an EC P-256 key")
                 keys[kid] = LedgerKey(kid, key)
             jwks = {"keys": [public_jwk(k.kid, k.private_key.public_key()) for k in keys.values()]}
             loaded = self._loaded = (stamp, state, keys, jwks)
@@ -83,15 +87,26 @@ class LedgerKeyStore:
         if state["active"] is None:
             if not self.create_on_first_use:
                 raise LedgerKeyError(f"no ledger key in {self.directory}: run `idsvc audit rotate-key`")
-            with self._lock:
+            with self._lock, self._file_lock():
                 state, keys, _ = self._current()
-                if state["active"] is None:
-                    return self.rotate()
+                if state["active"] is None:  # nobody made it meanwhile (another thread or process)
+                    return self._rotate()
         return keys[state["active"]]
+
+    @contextmanager
+    def _file_lock(self) -> Iterator[None]:
+        """Processes (web workers, the CLI) take turns to change the state file."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        with (self.directory / ".lock").open("a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            yield
 
     def rotate(self) -> LedgerKey:
         """Make a new key the active one; the previous one is retired (still published)."""
-        self.directory.mkdir(parents=True, exist_ok=True)
+        with self._lock, self._file_lock():
+            return self._rotate()
+
+    def _rotate(self) -> LedgerKey:
         kid = f"ledger-{datetime.now(UTC):%Y%m%d}-{secrets.token_hex(4)}"
         key = ec.generate_private_key(ec.SECP256R1())
         pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,

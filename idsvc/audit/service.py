@@ -71,10 +71,11 @@ def record_many(action: AuditAction, *, actor: str, subject_type: str,
 RECORD_MANY_SLICE = 5_000
 
 
-#: Keys of audit data that name a secret (``jti``, ``programme_code`` and the like are identifiers).
-SECRET_KEYS = frozenset({"password", "passwd", "secret", "client_secret", "token", "access_token", "refresh_token",
-                         "id_token", "code", "otp", "pin"})
-_SECRET_SUFFIXES = ("_password", "_secret", "_token")
+#: Keys of audit data that name a secret; ``jti``, ``programme_code`` and ``oauth_token`` (a table's
+#: name) are not.
+SECRET_KEYS = frozenset({"password", "passwd", "secret", "token", "access_token", "refresh_token", "id_token",
+                         "code", "otp", "pin"})
+_SECRET_SUFFIXES = ("_password", "_secret")
 #: A number of 12 digits standing alone: the length of a personal ID number.
 _ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])[0-9]{12}(?![0-9A-Za-z])")
 

@@ -41,7 +41,10 @@ def raw(sql: str, **params) -> None:
 
 
 def seq_of(event_id: int) -> int:
-    return db.session().scalar(select(AuditEvent.seq).where(AuditEvent.id == event_id))
+    """The event's seq, read without holding a transaction open (SQLite's would hold the write lock)."""
+    seq = db.session().scalar(select(AuditEvent.seq).where(AuditEvent.id == event_id))
+    db.session().rollback()
+    return seq
 
 
 @pytest.fixture()

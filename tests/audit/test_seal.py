@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from sqlalchemy import func
 from sqlalchemy import select
 
@@ -26,7 +28,7 @@ def test_events_written_before_the_first_seal_are_sealed_in_id_order(app_ctx) ->
     assert [b.number for b in blocks] == list(range(1, len(blocks) + 1))
     assert all(b.size <= 3 for b in blocks) and sum(b.size for b in blocks) == total
     assert blocks[0].prev_head_hash == "0" * 64
-    assert all(b.prev_head_hash == a.head_hash for a, b in zip(blocks, blocks[1:], strict=False))
+    assert all(b.prev_head_hash == a.head_hash for a, b in itertools.pairwise(blocks))
     assert set(ledger.sealed(ids)) == set(ids)
     result = ledger.verify()
     assert result.ok and result.events == total and result.blocks == len(blocks)
