@@ -30,7 +30,8 @@ KEEP_REFUSALS = {
     "identity.change_password": {400},
     "oidc.token": {400},
 }
-READ_ONLY = {"oidc.introspect", "web.healthz", "web.readyz", "i18n.switch", "eligibility_api.batch_status",
+# (Introspection is read_write: the person's claims it answers with are a release, audited.)
+READ_ONLY = {"web.healthz", "web.readyz", "i18n.switch", "eligibility_api.batch_status",
              "eligibility_api.batch_results", "office_api.search_persons", "office_api.list_proposals",
              "office_api.get_proposal", "office_api.list_operations"}
 GROUP_COMMIT = {"oidc.token"}

@@ -18,10 +18,10 @@ from idsvc.db import utcnow
 from idsvc.identity import service as identity
 from idsvc.identity import signals as identity_signals
 from idsvc.identity.models import Account
+from idsvc.oidc import claimsrequest
 from idsvc.oidc import consents
 from idsvc.oidc import issuance
 from idsvc.oidc import purposes
-from idsvc.oidc import shim_claimsrequest as claimsrequest
 from idsvc.oidc.models import ConsentRecord
 from idsvc.oidc.models import OAuthToken
 from idsvc.registry import lifeevents

@@ -10,8 +10,13 @@ from pathlib import Path
 from authlib.integrations.flask_client import OAuth
 from flask import Flask
 
-#: What the demo agency asks for: every scope the seeded ``demo-agency`` client may ask a person.
+#: What the demo agency asks for by scope (the seeded ``demo-agency`` client may ask them).
 SCOPE = "openid profile birthdate gender address"
+#: And by the ``claims`` parameter (OIDC Core §5.5): the name and date of birth are essential (the
+#: person cannot untick them), the ethnicity is voluntary (a sensitive claim: shared only if the
+#: person ticks it, and only to a client whose allow-list has it).
+CLAIMS = {"userinfo": {"name": {"essential": True}, "birthdate": {"essential": True}, "vn_ethnicity": None},
+          "id_token": {"name": {"essential": True}}}
 #: The environment variable that overrides the secret of ``instance/demo-credentials.json``.
 SECRET_ENV = "IDSVC_DEMO_AGENCY_SECRET"  # noqa: S105 (a variable name)
 
@@ -41,6 +46,7 @@ def create_demo_agency(provider_url: str, client_id: str, client_secret: str, *,
         SESSION_COOKIE_SECURE=base_url.startswith("https://"),
         DEMO_AGENCY_URL=base_url.rstrip("/"),
         PROVIDER_URL=provider_url.rstrip("/"),
+        DEMO_AGENCY_CLAIMS=CLAIMS,
         LOG_LEVEL="INFO",
     )
     logs.init_app(app)  # the dev server's request lines carry ?code=…&state=…: masked
@@ -48,6 +54,7 @@ def create_demo_agency(provider_url: str, client_id: str, client_secret: str, *,
     app.extensions["demo_agency"] = oauth.register(
         "idsvc", client_id=client_id, client_secret=client_secret,
         server_metadata_url=f"{app.config['PROVIDER_URL']}/.well-known/openid-configuration",
+        authorize_params={"claims": json.dumps(CLAIMS, separators=(",", ":"))},
         client_kwargs={"scope": scope, "code_challenge_method": "S256",
                        "token_endpoint_auth_method": "client_secret_basic", "timeout": 10})
     app.register_blueprint(views.bp)

@@ -77,7 +77,13 @@ def utc(value: Any) -> str:
 def _page(status: int = 200, **context: Any) -> tuple[str, int]:
     context.setdefault("login", session.get("login"))
     return render_template("demo_agency/home.html", provider=current_app.config["PROVIDER_URL"],
-                           explained=EXPLAINED, **context), status
+                           explained=EXPLAINED, asked=_asked(), **context), status
+
+
+def _asked() -> list[tuple[str, str]]:
+    """What the agency asks with its ``claims`` parameter at userinfo: (claim, essential or voluntary)."""
+    return [(name, "essential" if (ask or {}).get("essential") else "voluntary")
+            for name, ask in current_app.config["DEMO_AGENCY_CLAIMS"]["userinfo"].items()]
 
 
 def _unreachable(exc: requests.RequestException) -> tuple[str, int]:

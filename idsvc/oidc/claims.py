@@ -23,10 +23,11 @@ from datetime import date
 from datetime import datetime
 from typing import Any
 
+from flask import has_request_context
 from flask_babel import LazyString
-from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
+from idsvc import i18n
 from idsvc.registry import countries
 from idsvc.registry import dates
 from idsvc.registry import reference
@@ -218,8 +219,8 @@ def _registration_place(record: Mapping[str, Any]) -> dict[str, str]:
     legacy = units.LEGACY_PROVINCES.get(code)
     if legacy is not None:
         return {"code": code, "name": legacy[0], "country": "VN"}
-    vi, _, iso = countries.ABROAD.get(code, (code, code, ""))
-    return {"code": code, "name": vi, "country": iso}
+    abroad = countries.ABROAD.get(code)
+    return {"code": code, "name": abroad[0], "country": abroad[2]} if abroad else {"code": code, "name": code}
 
 
 def _household(record: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -304,8 +305,8 @@ def user_claims(citizen_id: int, scopes: Iterable[str]) -> dict[str, Any]:
 # -- display -------------------------------------------------------------------------------------
 
 def _vietnamese() -> bool:
-    locale = get_locale()
-    return locale is None or locale.language == "vi"
+    """The page's language (Vietnamese outside a request)."""
+    return not has_request_context() or i18n.current() == "vi"
 
 
 def _word(labels: Mapping[str, tuple[str, str]], key: str | None) -> str:
@@ -353,7 +354,8 @@ _DISPLAY: dict[str, Callable[[Any], str]] = {
     "email_verified": lambda v: str(_l("Yes") if v else _l("No")),
     "vn_id_card": _card_text,
     "place_of_birth": lambda v: v["locality"],
-    "vn_birth_registration_place": lambda v: v["name"],
+    "vn_birth_registration_place": lambda v: _word({c: (vi, en) for c, (vi, en, _) in countries.ABROAD.items()},
+                                                   v["code"]) if v["code"] in countries.ABROAD else v["name"],
     "nationalities": lambda v: ", ".join(_word(countries.NATIONALITIES, code) for code in v),
     "vn_household": _household_text,
     "vn_relatives": _relatives_text,

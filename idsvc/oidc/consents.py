@@ -28,10 +28,10 @@ from idsvc.db import utcnow
 from idsvc.errors import Conflict
 from idsvc.errors import NotFound
 from idsvc.identity.models import Account
+from idsvc.oidc import claims
+from idsvc.oidc import claimsrequest
 from idsvc.oidc import issuance
 from idsvc.oidc import purposes
-from idsvc.oidc import shim_claims as claims
-from idsvc.oidc import shim_claimsrequest as claimsrequest
 from idsvc.oidc.models import ClientPurpose
 from idsvc.oidc.models import ConsentRecord
 from idsvc.oidc.models import OAuthClient

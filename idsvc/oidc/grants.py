@@ -29,11 +29,11 @@ from idsvc import crypto
 from idsvc.db import utcnow
 from idsvc.identity.models import LoginSession
 from idsvc.oidc import claims
+from idsvc.oidc import claimsrequest
 from idsvc.oidc import clients
 from idsvc.oidc import consents
 from idsvc.oidc import issuance
 from idsvc.oidc import purposes
-from idsvc.oidc import shim_claimsrequest as claimsrequest
 from idsvc.oidc import subjects
 from idsvc.oidc import tokens
 from idsvc.oidc.models import AuthorizationCode

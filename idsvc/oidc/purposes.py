@@ -15,7 +15,7 @@ from idsvc.audit import service as audit
 from idsvc.audit.tags import AuditAction
 from idsvc.errors import NotFound
 from idsvc.errors import ValidationFailed
-from idsvc.oidc import shim_claims as claims
+from idsvc.oidc import claims
 from idsvc.oidc.models import LEGAL_BASES
 from idsvc.oidc.models import USERINFO_ALGORITHMS
 from idsvc.oidc.models import ClientPurpose

@@ -16,11 +16,23 @@ from flask import current_app
 from idsvc import db
 from idsvc.oidc import claims
 from idsvc.oidc import clients
+from idsvc.oidc import purposes
 from idsvc.oidc.schemas import client_settings
 
 DEMO_REDIRECT = "http://127.0.0.1:8000/callback"
 #: Every scope a person can release except the ID number (only for trusted clients).
 DEMO_SCOPES = [scope for scope in claims.USER_SCOPES if scope not in claims.TRUSTED_ONLY_SCOPES]
+#: The demo agency may receive the claims of its scopes and, when the person ticks it, their ethnicity
+#: (a sensitive claim: allowed by name, never through a scope).
+DEMO_AGENCY_CLAIMS = [*purposes.default_allowed_claims(DEMO_SCOPES), "vn_ethnicity"]
+DEMO_AGENCY_PURPOSE = {
+    "code": "public-services", "legal_basis": "consent", "retention_days": 1825, "consent_days": 365,
+    "description_vi": "Giải quyết thủ tục hành chính trực tuyến của bạn trên Cổng dịch vụ công",
+    "description_en": "Handling your online administrative procedures on the public service portal"}
+DEMO_PUBLIC_PURPOSE = {
+    "code": "mobile-login", "legal_basis": "consent", "retention_days": 30, "consent_days": 180,
+    "description_vi": "Đăng nhập vào ứng dụng di động và hiển thị thông tin cơ bản của bạn",
+    "description_en": "Logging in to the mobile app and showing your basic information"}
 
 
 def save_demo_secrets(secrets: dict[str, str], *, echo: Callable[[str], None]) -> None:
@@ -47,7 +59,8 @@ def run(*, echo: Callable[[str], None], extra: dict[str, str]) -> None:
                 "auth_method": "client_secret_basic", "redirect_uris": [DEMO_REDIRECT],
                 "post_logout_redirect_uris": ["http://127.0.0.1:8000/"],
                 "grant_types": ["authorization_code", "refresh_token", "client_credentials"],
-                "scopes": [*DEMO_SCOPES, "registry.verify"]}), client_id="demo-agency", actor="system:seed")
+                "scopes": [*DEMO_SCOPES, "registry.verify"], "allowed_claims": DEMO_AGENCY_CLAIMS,
+                "purposes": [DEMO_AGENCY_PURPOSE]}), client_id="demo-agency", actor="system:seed")
             if secret is not None:
                 saved["demo-agency"] = secret
             echo("demo client demo-agency registered")
@@ -55,7 +68,8 @@ def run(*, echo: Callable[[str], None], extra: dict[str, str]) -> None:
             clients.register_client(client_settings({
                 "name": "Ứng dụng di động (demo) / Mobile app (demo)", "auth_method": "none",
                 "redirect_uris": ["http://127.0.0.1:8000/app-callback"],
-                "grant_types": ["authorization_code", "refresh_token"], "scopes": DEMO_SCOPES}),
+                "grant_types": ["authorization_code", "refresh_token"], "scopes": DEMO_SCOPES,
+                "purposes": [DEMO_PUBLIC_PURPOSE]}),
                 client_id="demo-public", actor="system:seed")
             echo("demo client demo-public registered")
     saved.update({f"activation-code-{number}": code for number, code in extra.items()})

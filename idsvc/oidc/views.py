@@ -35,9 +35,9 @@ from idsvc.errors import error_page
 from idsvc.identity import service as identity
 from idsvc.identity import sessions
 from idsvc.oidc import authorize as authz
+from idsvc.oidc import claims
 from idsvc.oidc import consents
 from idsvc.oidc import logout
-from idsvc.oidc import shim_claims as claims
 from idsvc.oidc import subjects
 from idsvc.oidc import tokens
 from idsvc.oidc.server import authorization

@@ -57,10 +57,15 @@ def _claims_of(scopes: Any) -> list[str]:
     return sorted({claim for scope in scopes or () for claim in _SCOPE_CLAIMS.get(scope, ())})
 
 
+def _sqlite() -> bool:
+    return op.get_bind().dialect.name == 'sqlite'
+
+
 def upgrade() -> None:
-    with op.batch_alter_table('oauth_client', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('allowed_claims', sa.JSON(), nullable=True))
-        batch_op.add_column(sa.Column('userinfo_signed_response_alg', sa.String(length=10), nullable=True))
+    # Columns are added with ALTER TABLE on both engines: SQLite would otherwise rebuild tables
+    # that other rows reference (a client's tokens, a code's tokens), which its foreign keys refuse.
+    op.add_column('oauth_client', sa.Column('allowed_claims', sa.JSON(), nullable=False, server_default='[]'))
+    op.add_column('oauth_client', sa.Column('userinfo_signed_response_alg', sa.String(length=10), nullable=True))
     op.create_table('client_purpose',
     sa.Column('id', _ID, nullable=False),
     sa.Column('client_pk', _ID, nullable=False),
@@ -97,11 +102,10 @@ def upgrade() -> None:
     )
     op.create_index('ix_consent_record_current', 'consent_record', ['account_id', 'client_pk', 'purpose_id', 'id'])
     for table in ('authorization_code', 'oauth_token'):
-        with op.batch_alter_table(table, schema=None) as batch_op:
-            batch_op.add_column(sa.Column('purpose_id', _ID, nullable=True))
-            batch_op.add_column(sa.Column('claims_request', sa.JSON(), nullable=True))
-            batch_op.create_foreign_key(op.f(f'fk_{table}_purpose_id_client_purpose'), 'client_purpose',
-                                        ['purpose_id'], ['id'])
+        op.add_column(table, sa.Column('purpose_id', _ID, sa.ForeignKey(
+            'client_purpose.id', name=op.f(f'fk_{table}_purpose_id_client_purpose')), nullable=True),
+            inline_references=_sqlite())
+        op.add_column(table, sa.Column('claims_request', sa.JSON(), nullable=True))
 
     conn = op.get_bind()
     now = datetime.now(UTC)
@@ -126,8 +130,8 @@ def upgrade() -> None:
                            sa.column('purpose_id', _ID))
         conn.execute(rows_of.update().where(rows_of.c.account_id.is_not(None)).values(purpose_id=sa.select(
             _purpose.c.id).where(_purpose.c.client_pk == rows_of.c.client_pk).scalar_subquery()))
-    with op.batch_alter_table('oauth_client', schema=None) as batch_op:
-        batch_op.alter_column('allowed_claims', existing_type=sa.JSON(), nullable=False)
+    if not _sqlite():  # the default only filled the existing rows (SQLite cannot drop it in place)
+        op.alter_column('oauth_client', 'allowed_claims', existing_type=sa.JSON(), server_default=None)
     op.drop_table('consent')
 
 
@@ -155,13 +159,16 @@ def downgrade() -> None:
             account_id=account_id, client_pk=client_pk, scopes=scopes, granted_at=row.at,
             revoked_at=row.at if row.event in ('withdrawn', 'expired') else None))
     for table in ('oauth_token', 'authorization_code'):
-        with op.batch_alter_table(table, schema=None) as batch_op:
-            batch_op.drop_constraint(op.f(f'fk_{table}_purpose_id_client_purpose'), type_='foreignkey')
-            batch_op.drop_column('claims_request')
-            batch_op.drop_column('purpose_id')
+        if _sqlite():  # its foreign key is unnamed there (added inline): the rebuild leaves it out
+            with op.batch_alter_table(table, schema=None) as batch_op:
+                batch_op.drop_column('claims_request')
+                batch_op.drop_column('purpose_id')
+        else:
+            op.drop_constraint(op.f(f'fk_{table}_purpose_id_client_purpose'), table, type_='foreignkey')
+            op.drop_column(table, 'claims_request')
+            op.drop_column(table, 'purpose_id')
     op.drop_index('ix_consent_record_current', table_name='consent_record')
     op.drop_table('consent_record')
     op.drop_table('client_purpose')
-    with op.batch_alter_table('oauth_client', schema=None) as batch_op:
-        batch_op.drop_column('userinfo_signed_response_alg')
-        batch_op.drop_column('allowed_claims')
+    op.drop_column('oauth_client', 'userinfo_signed_response_alg')
+    op.drop_column('oauth_client', 'allowed_claims')

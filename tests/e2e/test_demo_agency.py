@@ -148,6 +148,10 @@ def test_level_1_login_shows_the_claims_then_logout_ends_both_sessions(
     userinfo = _rows(page, "userinfo")
     assert userinfo["name"] == "Nguyễn Văn An" and userinfo["birthdate"] == "1980-03-15"
     assert userinfo["sub"] == id_token["sub"]
+    # Asked with the claims parameter: two essential claims arrived; the voluntary ethnicity, which
+    # this client's allow-list leaves out, did not.
+    assert _rows(page, "asked") == {"name": "essential", "birthdate": "essential", "vn_ethnicity": "voluntary"}
+    assert page.locator("#asked td.not-received").count() == 1 and "vn_ethnicity" not in userinfo
     page.set_viewport_size({"width": 360, "height": 740})  # a phone: the long claims wrap
     assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
     # Cookies ignore ports: the agency's session cookie must not be the provider's.

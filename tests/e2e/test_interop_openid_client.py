@@ -1,6 +1,11 @@
 """Interoperability: an independent, OpenID Certified relying-party library (openid-client, in
-Node.js) against the running service: discovery, code + PKCE S256, token, ID token signature
+Node.js) against the running service: discovery, code + PKCE S256, the ``claims`` parameter with an
+essential claim and ``verified_claims`` (OpenID Identity Assurance), token, ID token signature
 checked against the published JWKS, userinfo, refresh, revocation.
+
+The relying party checks the structure of the verified claims it receives itself (a verification
+with trust framework, ISO 8601 time and evidence; only claims it asked for); this test checks their
+values against the demo registry person.
 
 The library does every protocol check itself (iss, aud, exp, nonce, state, RFC 9207 ``iss``,
 signature, userinfo ``sub``); a complaint fails its phase and is shown here verbatim.
@@ -11,16 +16,39 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import parse_qs
 from urllib.parse import urlsplit
 
 import pytest
 
+from tests.e2e.conftest import idsvc
 from tests.e2e.harness import Provider
 from tests.e2e.harness import WebUser
 
 pytestmark = pytest.mark.slow
+
+TRUST_FRAMEWORK = "vn_national_population_database"
+AGE_CHECK = "To check that you are old enough for this service"
+#: What the relying party asks with the ``claims`` parameter: the name, essential, in the ID token,
+#: with verified names; verified names and date of birth at userinfo, from the population register.
+CLAIMS = {
+    "id_token": {
+        "name": {"essential": True},
+        "verified_claims": {"verification": {"trust_framework": None, "time": None},
+                            "claims": {"given_name": None, "family_name": None}},
+    },
+    "userinfo": {
+        "verified_claims": {
+            "verification": {"trust_framework": {"value": TRUST_FRAMEWORK},
+                             "evidence": [{"type": {"value": "electronic_record"}}]},
+            "claims": {"given_name": {"essential": True}, "family_name": None, "birthdate": {"purpose": AGE_CHECK}},
+        },
+    },
+}
 
 
 def _rp(command: list[str], env: dict[str, str], *args: str) -> dict:
@@ -38,7 +66,10 @@ def _rp(command: list[str], env: dict[str, str], *args: str) -> dict:
 def test_openid_client_code_flow_refresh_and_revocation(node_rp: list[str], provider: Provider,
                                                         tmp_path: Path) -> None:
     client = provider.clients["interop"]
-    account = provider.accounts["level1"]
+    account = provider.accounts["level1"]  # Nguyễn Văn An, born 1980-03-15 (fixtures/demo_citizens.csv)
+    # The agency may receive the date of birth as well as its scope's claims (its allow-list).
+    idsvc(provider.env, "clients", "allow-claims", client.client_id, "name", "family_name", "middle_name",
+          "given_name", "updated_at", "birthdate")
     env = {
         **os.environ,
         "RP_ISSUER": provider.issuer,
@@ -48,6 +79,7 @@ def test_openid_client_code_flow_refresh_and_revocation(node_rp: list[str], prov
         "RP_SCOPE": "openid profile",
         "RP_ACR_VALUES": "urn:idsvc:loa:1",
         "RP_ID_TOKEN_ALG": "ES256",
+        "RP_CLAIMS": json.dumps(CLAIMS),
     }
     state_file = str(tmp_path / "rp-state.json")
 
@@ -57,6 +89,7 @@ def test_openid_client_code_flow_refresh_and_revocation(node_rp: list[str], prov
     request = {k: v[0] for k, v in parse_qs(urlsplit(started["authorization_url"]).query).items()}
     assert request["code_challenge_method"] == "S256" and request["code_challenge"]
     assert request["state"] == started["state"] and request["nonce"] == started["nonce"]
+    assert json.loads(request["claims"]) == CLAIMS
 
     callback = WebUser(provider.issuer).authorize(started["authorization_url"], client.redirect_uri,
                                                   id_number=account.id_number, password=account.password)
@@ -80,7 +113,27 @@ def test_openid_client_code_flow_refresh_and_revocation(node_rp: list[str], prov
     assert claims["sub"] and claims["sub"] != account.id_number  # pairwise, never the ID number
 
     assert result["userinfo"]["sub"] == claims["sub"]
-    assert result["userinfo"]["name"]  # profile scope
+    assert result["userinfo"]["name"] == "Nguyễn Văn An"  # profile scope
+
+    # The essential claim asked for the ID token is in it; the verified claims in the ID token and
+    # at userinfo passed the relying party's own checks, and hold the registry's values.
+    assert claims["name"] == "Nguyễn Văn An"
+    assert result["verified_claims"] == {"id_token": {"present": True, "problems": []},
+                                         "userinfo": {"present": True, "problems": []}}
+    in_token, at_userinfo = claims["verified_claims"], result["userinfo"]["verified_claims"]
+    assert in_token["claims"] == {"given_name": "An", "family_name": "Nguyễn"}
+    assert at_userinfo["claims"] == {"given_name": "An", "family_name": "Nguyễn", "birthdate": "1980-03-15"}
+    for verified in (in_token, at_userinfo):
+        verification = verified["verification"]
+        assert verification["trust_framework"] == TRUST_FRAMEWORK
+        # The record's last applied change: the demo record was imported when the service was set up.
+        when = datetime.fromisoformat(verification["time"])
+        assert datetime.now(UTC) - timedelta(hours=1) < when <= datetime.now(UTC)
+        [evidence] = verification["evidence"]
+        assert evidence["type"] == "electronic_record" and evidence["time"] == verification["time"]
+        assert evidence["record"]["type"] == "population_register"
+        assert evidence["record"]["source"]["country_code"] == "VNM"
+        assert "National Population Database" in evidence["record"]["source"]["name"]
 
     refresh = result["refresh"]
     assert refresh["has_access_token"] and refresh["new_access_token"]

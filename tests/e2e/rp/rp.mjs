@@ -8,7 +8,8 @@
 //                                              revocation, and a refresh after revocation
 //
 // Settings come from RP_ISSUER, RP_CLIENT_ID, RP_CLIENT_SECRET, RP_REDIRECT_URI, RP_SCOPE,
-// RP_ACR_VALUES and RP_ID_TOKEN_ALG. Each phase prints one JSON object on standard output; on
+// RP_ACR_VALUES, RP_ID_TOKEN_ALG and RP_CLAIMS (the `claims` parameter, JSON text, optional: with
+// `verified_claims`, the answers' verified claims are checked against OpenID Identity Assurance). Each phase prints one JSON object on standard output; on
 // failure it prints {"failed": ...} with what the library complained about and exits 1.
 // Tokens are never printed: only claims and facts about them.
 
@@ -34,6 +35,46 @@ async function discover () {
   )
 }
 
+// What OpenID Identity Assurance 1.0 asks of a `verified_claims` answer, checked here without the
+// provider's code: a verification with a trust framework, an ISO 8601 time, evidence each with a
+// type (an electronic record naming its record type and source), and a non-empty claims object
+// holding only claims that were asked inside `verified_claims`. Returns the problems found.
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/
+function verifiedClaimsProblems (answer, asked) {
+  const problems = []
+  const entries = Array.isArray(answer) ? answer : [answer]
+  const wanted = new Set(Object.keys(asked?.claims || {}))
+  for (const entry of entries) {
+    if (!entry || typeof entry !== 'object') { problems.push('verified_claims is not an object'); continue }
+    const { verification, claims } = entry
+    if (!verification || typeof verification !== 'object') problems.push('no verification object')
+    else {
+      if (typeof verification.trust_framework !== 'string' || !verification.trust_framework) problems.push('no trust_framework')
+      if (verification.time !== undefined && !ISO_TIME.test(verification.time)) problems.push(`time is not ISO 8601: ${verification.time}`)
+      for (const evidence of verification.evidence || []) {
+        if (typeof evidence.type !== 'string') problems.push('evidence without a type')
+        if (evidence.type === 'electronic_record') {
+          if (typeof evidence.record?.type !== 'string') problems.push('electronic_record without record.type')
+          if (typeof evidence.record?.source?.name !== 'string') problems.push('electronic_record without record.source.name')
+        }
+        if (evidence.time !== undefined && !ISO_TIME.test(evidence.time)) problems.push(`evidence time is not ISO 8601: ${evidence.time}`)
+      }
+    }
+    if (!claims || typeof claims !== 'object' || Object.keys(claims).length === 0) problems.push('no claims object')
+    else {
+      for (const name of Object.keys(claims)) if (!wanted.has(name)) problems.push(`claim not asked: ${name}`)
+    }
+  }
+  return problems
+}
+
+function verifiedReport (answer, target) {
+  const requested = process.env.RP_CLAIMS ? JSON.parse(process.env.RP_CLAIMS)[target]?.verified_claims : undefined
+  if (requested === undefined) return undefined
+  if (answer === undefined) return { present: false, problems: [] }
+  return { present: true, problems: verifiedClaimsProblems(answer, requested) }
+}
+
 function jwtHeader (jwt) {
   return JSON.parse(Buffer.from(jwt.split('.')[0], 'base64url').toString('utf8'))
 }
@@ -52,6 +93,7 @@ async function authorize (stateFile) {
     nonce,
   }
   if (process.env.RP_ACR_VALUES) parameters.acr_values = process.env.RP_ACR_VALUES
+  if (process.env.RP_CLAIMS) parameters.claims = process.env.RP_CLAIMS
   const url = client.buildAuthorizationUrl(config, parameters)
   await writeFile(stateFile, JSON.stringify({ verifier, state, nonce }), { mode: 0o600 })
   const metadata = config.serverMetadata()
@@ -100,6 +142,10 @@ async function callback (stateFile, callbackUrl) {
   // UserInfo: the library checks that its sub is the ID token's.
   const userinfo = await client.fetchUserInfo(config, tokens.access_token, claims.sub)
   result.userinfo = userinfo
+  result.verified_claims = {
+    id_token: verifiedReport(claims.verified_claims, 'id_token'),
+    userinfo: verifiedReport(userinfo.verified_claims, 'userinfo'),
+  }
 
   const refreshed = await client.refreshTokenGrant(config, tokens.refresh_token)
   result.refresh = {
