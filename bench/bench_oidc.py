@@ -249,8 +249,10 @@ def seed(app: Flask) -> Seeded:
     """Clients and an active level-1 account, through the services (activation sets the password)."""
     from idsvc import db
     from idsvc.identity import service as identity
+    from idsvc.oidc import claimsrequest
     from idsvc.oidc import clients
     from idsvc.oidc import consents
+    from idsvc.oidc import purposes
     from idsvc.oidc.schemas import client_settings
     from idsvc.registry import service as registry
 
@@ -270,7 +272,9 @@ def seed(app: Flask) -> Seeded:
         account = identity.create_account(registry.get_citizen_by_number(ID_NUMBER), actor="system:bench")
         code = identity.issue_activation_code(account, actor="system:bench")
         identity.activate(ID_NUMBER, code, PASSWORD)
-        consents.grant_consent(account, agency, USER_SCOPE.split())
+        offer = consents.offer(account, agency, purposes.resolve(agency, None),
+                               claimsrequest.asked(USER_SCOPE.split(), claimsrequest.EMPTY))
+        consents.give(account, offer, ticked=offer.shown, level=1)
     assert machine_secret and rs_secret
     return Seeded(("bench-machine", machine_secret), ("bench-api", rs_secret), agency.client_id)
 
@@ -466,7 +470,7 @@ def main() -> None:
         loads["hello"] = Load("bare Flask (hello)", port + 1, "/hello")
         loads["jwks"] = Load("idsvc JWKS", port, "/jwks.json")
         loads["discovery"] = Load("idsvc discovery", port, "/.well-known/openid-configuration")
-        loads["userinfo"] = Load("idsvc userinfo", port, "/userinfo", audited=AuditAction.OIDC_USERINFO_READ)
+        loads["userinfo"] = Load("idsvc userinfo", port, "/userinfo", audited=AuditAction.OIDC_CLAIMS_RELEASE)
         status, headers, page = request(port, "GET", "/login")
         csrf = re.search(r'name="csrf_token" value="([^"]+)"', page)
         if status != 200 or csrf is None or "set-cookie" not in headers:

@@ -383,3 +383,27 @@ def test_parallel_grants_leave_a_consistent_newest_record(app, backend, setup_da
         assert not set(granted) & set(declined)
         assert event == ("narrowed" if previous and not previous <= set(granted) else "granted")
         previous = set(granted)
+
+
+def test_current_consents_and_history_for_the_persons_pages(client, agency, setup_data, app) -> None:
+    from idsvc.identity.models import Account
+    from idsvc.oidc import consents
+
+    client_id, secret, number = agency
+    _grant(client, client_id, secret, number, ["name", "birthdate"], scope="openid profile birthdate")
+    _grant(client, client_id, secret, None, ["birthdate"], scope="openid profile birthdate", prompt="consent")
+    with app.app_context():
+        account = db.session().scalar(select(Account).join(ConsentRecord, ConsentRecord.account_id == Account.id))
+        [state] = consents.current_consents(account)
+        assert (state.client_id, state.client_name, state.purpose_code, state.legal_basis) == (
+            client_id, AGENCY, "public-services", "consent")
+        assert state.purpose_text == {"vi": SERVICES["description_vi"], "en": SERVICES["description_en"]}
+        assert state.claims == ("birthdate",) and state.level == 1 and state.expires_at > state.since
+        assert consents.withdraw(account, client_id, "public-services") == 2  # both logins' tokens
+        db.session().commit()
+        assert consents.current_consents(account) == []
+        history = consents.consent_history(account)
+    assert [h["event"] for h in history] == ["withdrawn", "narrowed", "granted"]  # newest first
+    assert history[1]["claims"] == ["birthdate"] and "name" in history[1]["declined"]
+    assert history[0]["client_id"] == client_id and history[0]["purpose"] == "public-services"
+    json.dumps(history)  # ready for the download of the person's data
