@@ -76,6 +76,9 @@ bench-check-api: install
 bench-registry: install
 	$(BIN)/python bench/bench_registry.py
 
+bench-mydata: install
+	$(BIN)/python bench/bench_mydata.py
+
 bench-ledger: install
 	$(BIN)/python bench/bench_ledger.py
 
