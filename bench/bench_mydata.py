@@ -27,6 +27,7 @@ from pathlib import Path
 from sqlalchemy import create_engine
 from sqlalchemy import insert
 from sqlalchemy import make_url
+from sqlalchemy import select
 from sqlalchemy import text
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -73,13 +74,18 @@ def _build(url: str, events: int, own: int) -> None:
     with app.app_context():
         s = db.session()
         s.execute(text("DELETE FROM audit_event"))
-        citizen = Citizen(id_number=OWN_NUMBER, full_name="Nguyễn Văn Đo", name_folded="nguyen van do",
-                          birth_year=1990, sex="M", birth_registration_code="001", nationality="VN", status="alive")
-        s.add(citizen)
-        s.flush()
-        account = Account(citizen_id=citizen.id, status="active", level=1)
-        s.add(account)
-        s.flush()
+        citizen = s.scalar(select(Citizen).where(Citizen.id_number == OWN_NUMBER))  # from a smaller build
+        if citizen is None:
+            citizen = Citizen(id_number=OWN_NUMBER, full_name="Nguyễn Văn Đo", name_folded="nguyen van do",
+                              birth_year=1990, sex="M", birth_registration_code="001", nationality="VN",
+                              status="alive")
+            s.add(citizen)
+            s.flush()
+        account = s.scalar(select(Account).where(Account.citizen_id == citizen.id))
+        if account is None:
+            account = Account(citizen_id=citizen.id, status="active", level=1)
+            s.add(account)
+            s.flush()
         kinds = [("identity:login:success", "account", {"level": 1}),
                  ("oidc:claims:release", "account", {"claims": ["name"], "purpose": "login", "via": "userinfo",
                                                      "client": "c"}),
