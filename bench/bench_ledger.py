@@ -26,10 +26,15 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from sqlalchemy import Engine
 from sqlalchemy import create_engine
 from sqlalchemy import make_url
 from sqlalchemy import text
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
@@ -43,7 +48,7 @@ PG_DB = "idsvc_bench_ledger"
 OUT = BENCH / "out"
 
 
-def _admin(pg_url: str):
+def _admin(pg_url: str) -> Engine:
     return create_engine(make_url(pg_url).set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT")
 
 
@@ -147,7 +152,7 @@ def unsealed(url: str) -> int:
 
 # --- 2. CPU per userinfo request ----------------------------------------------------------------
 
-def userinfo_cpu(app, token: str, requests: int) -> float:
+def userinfo_cpu(app: Flask, token: str, requests: int) -> float:
     """CPU seconds of this process per request (the app's test client: the whole Flask request)."""
     client = app.test_client()
     headers = {"Authorization": f"Bearer {token}"}
@@ -265,7 +270,7 @@ def run(engine: str, args: argparse.Namespace) -> None:
             drop_database(args.pg_url)
 
 
-def db_dispose(app) -> None:
+def db_dispose(app: Flask) -> None:
     from idsvc import db
 
     db.get_db(app).engine.dispose()

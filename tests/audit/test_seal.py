@@ -49,3 +49,28 @@ def test_later_events_continue_the_log(sealed_log) -> None:
     assert seal_all() == 3
     assert [seq_of(i) for i in more] == [last + 1, last + 2, last + 3]
     assert ledger.verify().ok
+
+
+def test_events_of_a_database_from_before_the_ledger_are_sealed_by_the_first_run(app) -> None:
+    from sqlalchemy import text
+
+    from idsvc import migrate
+
+    engine = db.get_db(app).engine
+    migrate.downgrade(engine, "b3d9e4f6a170")
+    with engine.begin() as conn:
+        for n in range(5):
+            conn.execute(text("INSERT INTO audit_event (at, action, actor, data) "
+                              "VALUES (:at, 'identity:login:success', :actor, :data)"),
+                         {"at": f"2026-01-0{n + 1} 08:00:00.000000+00:00", "actor": f"account:{n}",
+                          "data": '{"level": 1}'})
+    migrate.upgrade(engine)
+    with app.app_context():
+        total = db.session().scalar(select(func.count()).select_from(AuditEvent))
+        db.session().rollback()
+        assert seal_all() == total >= 5
+        result = ledger.verify()
+        assert result.ok and result.events == total
+        event_id = db.session().scalar(select(AuditEvent.id).where(AuditEvent.actor == "account:3"))
+        proof = ledger.proof(event_id).to_json()
+        assert proof["event"]["at"] == "2026-01-04T08:00:00.000000Z" and proof["event"]["data"] == {"level": 1}
