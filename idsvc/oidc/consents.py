@@ -128,7 +128,7 @@ def granted_claims(account: Account, client: OAuthClient, purpose: ClientPurpose
 
 # --- the authorization request ------------------------------------------------------------------
 
-def offer(account: Account, client: OAuthClient, purpose: ClientPurpose, asked: Any) -> Offer:
+def offer(account: Account, client: OAuthClient, purpose: ClientPurpose, asked: claimsrequest.Asked) -> Offer:
     """What the request (``claimsrequest.asked(...)``) would share, against the live consent."""
     shown = tuple(sorted(asked.names & frozenset(client.allowed_claims)))
     record = newest(account.id, client, purpose)
