@@ -19,6 +19,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
@@ -115,7 +116,7 @@ def _build(url: str, events: int, own: int) -> None:
             s.commit()
 
 
-def _timed(fn, runs: int) -> list[float]:
+def _timed(fn: Callable[[], object], runs: int) -> list[float]:
     times = []
     for _ in range(runs):
         started = time.perf_counter()
