@@ -102,6 +102,30 @@ def test_entries_are_newest_first_and_pages_follow_each_other(app, world):
     assert pages == -(-len(keys) // 3)
 
 
+def test_an_event_and_a_revision_at_the_same_instant_each_come_once_page_by_page(app, world):
+    from idsvc.identity.models import Account
+    from idsvc.registry.models import CitizenRevision
+
+    same = datetime(2026, 2, 1, 3, 0, tzinfo=UTC)
+    with app.app_context():
+        db.session().execute(update(AuditEvent).where(AuditEvent.subject_type == "citizen").values(at=same))
+        db.session().execute(update(CitizenRevision).values(at=same))
+        db.session().commit()
+    everything = [e.key for e in _entries(app, world["binh"])]
+    with app.app_context():
+        account = db.session().get(Account, world["binh"])
+        paged: list[str] = []
+        after = None
+        while True:
+            page = activity.entries(account, after=after, limit=1)
+            paged += [e.key for e in page.entries]
+            if page.next_cursor is None:
+                break
+            after = page.next_cursor
+    assert paged == everything
+    assert any(k.startswith("r") for k in paged) and sum(k.startswith("e") for k in paged) >= 2
+
+
 def test_filters_by_kind_and_by_vietnam_days(app, world):
     with app.app_context():
         # 17:30 UTC on 1 January is 00:30 on 2 January in Vietnam.
