@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: install setup run test lint e2e-deps bench-import bench-lookup bench-oidc bench-check bench-check-api bench-registry bench-ledger clean
+.PHONY: install setup run test lint e2e-deps bench-import bench-lookup bench-oidc bench-check bench-check-api bench-registry bench-ledger bench-mydata clean
 
 E2E_RP := tests/e2e/rp
 E2E_A11Y := tests/e2e/a11y
@@ -75,6 +75,9 @@ bench-check-api: install
 
 bench-registry: install
 	$(BIN)/python bench/bench_registry.py
+
+bench-mydata: install
+	$(BIN)/python bench/bench_mydata.py
 
 bench-ledger: install
 	$(BIN)/python bench/bench_ledger.py

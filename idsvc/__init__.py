@@ -29,6 +29,7 @@ def create_app(config: dict[str, Any] | None = None, *, serving: bool = True) ->
     from idsvc.eligibility import api as eligibility_api
     from idsvc.identity import receivers as identity_receivers
     from idsvc.identity import views as identity_views
+    from idsvc.mydata import views as mydata_views
     from idsvc.oidc import admin_api
     from idsvc.oidc import documents
     from idsvc.oidc import keys
@@ -53,6 +54,7 @@ def create_app(config: dict[str, Any] | None = None, *, serving: bool = True) ->
     oidc_receivers.init_app(app)  # ended sessions revoke their tokens
     app.register_blueprint(identity_views.bp)
     app.register_blueprint(oidc_views.bp)
+    app.register_blueprint(mydata_views.bp)  # the citizen's own pages: who used my data, download
     app.register_blueprint(admin_api.bp)
     app.register_blueprint(registry_api.bp)
     app.register_blueprint(eligibility_api.bp)

@@ -76,6 +76,8 @@ class AuditAction(StrEnum):
     HOUSEKEEPING_PURGE = "housekeeping:expired-rows:purge"
     # --- ledger ---
     AUDIT_LEDGER_KEY_ROTATE = "audit:ledger-key:rotate"
+    # --- mydata: the citizen's own pages ---
+    MYDATA_DOWNLOAD = "mydata:data:download"
     # --- consent: purposes, allow-lists, consent records and releases of claims ---
     OIDC_PURPOSE_ADD = "oidc:client:add-purpose"
     OIDC_CLIENT_ALLOWED_CLAIMS = "oidc:client:allowed-claims"

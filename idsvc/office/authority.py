@@ -128,6 +128,26 @@ def can(staff: Staff, action: str, commune_code: str | None) -> bool:
                for role, unit in staff.roles)
 
 
+def granting(staff: Staff, action: str, commune_code: str | None) -> dict[str, str]:
+    """The role and unit under which ``staff`` may do ``action`` there (``{"role", "unit"}``, the
+    narrowest unit first), for the audit trail: the person whose record was read sees which office
+    read it, never who. Empty when no role grants it."""
+    for role, unit in sorted(staff.roles, key=lambda r: -len(r[1])):
+        if (action in GRANTS.get(role, frozenset()) and covers(unit, commune_code)) \
+                or action in NATIONWIDE.get(role, frozenset()):
+            return {"role": role, "unit": unit}
+    return {}
+
+
+def granting_somewhere(staff: Staff, action: str) -> dict[str, str]:
+    """:func:`granting` in whichever unit of the staff member's roles grants ``action`` (a move
+    into one of their units)."""
+    for role, unit in sorted(staff.roles, key=lambda r: -len(r[1])):
+        if action in GRANTS.get(role, frozenset()):
+            return {"role": role, "unit": unit}
+    return {}
+
+
 def require(staff: Staff, action: str, commune_code: str | None) -> None:
     """:func:`can`, or refuse.
 

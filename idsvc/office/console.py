@@ -44,9 +44,10 @@ def read_household(staff: Staff, number: str) -> HouseholdView:
     authority.require(staff, "read", household.commune_code)
     members = list(s.scalars(select(Citizen).where(Citizen.household_id == household.id)
                              .order_by(Citizen.relationship_to_head != "head", Citizen.id)))
+    office = authority.granting(staff, "read", household.commune_code)
     for member in members:
         audit.record(AuditAction.REGISTRY_PERSON_READ, actor=staff.actor, subject_type="citizen",
-                     subject_id=member.id)
+                     subject_id=member.id, data={"purpose": "household", **office})
     return HouseholdView(household, members)
 
 

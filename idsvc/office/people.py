@@ -105,7 +105,8 @@ def read(staff: Staff, id_number: str) -> PersonView:
     residences = list(s.scalars(select(TemporaryResidence).where(TemporaryResidence.citizen_id == citizen.id)
                                 .order_by(TemporaryResidence.id.desc())))
     absences = list(s.scalars(select(Absence).where(Absence.citizen_id == citizen.id).order_by(Absence.id.desc())))
-    audit.record(AuditAction.REGISTRY_PERSON_READ, actor=staff.actor, subject_type="citizen", subject_id=citizen.id)
+    audit.record(AuditAction.REGISTRY_PERSON_READ, actor=staff.actor, subject_type="citizen", subject_id=citizen.id,
+                 data=authority.granting(staff, "read", citizen.permanent_commune_code))
     return PersonView(citizen=citizen, household=citizen.household, members=members,
                       relatives=list(citizen.relatives), temporary_residences=residences, absences=absences,
                       numbers=list(citizen.numbers),
@@ -135,6 +136,7 @@ def arrival(staff: Staff, id_number: str) -> PersonView:
     if not may_receive_arrivals(staff):
         authority.require(staff, "propose", citizen.permanent_commune_code)
     audit.record(AuditAction.REGISTRY_PERSON_READ, actor=staff.actor, subject_type="citizen", subject_id=citizen.id,
-                 data={"purpose": "arrival"})
+                 data={"purpose": "arrival", **(authority.granting(staff, "propose", citizen.permanent_commune_code)
+                                                or authority.granting_somewhere(staff, "propose"))})
     return PersonView(citizen=citizen, household=None, members=[], relatives=[], temporary_residences=[],
                       absences=[], numbers=[], old_id_numbers=[], history=[], pending=[])

@@ -5,7 +5,7 @@ claims of its scopes; every consent row becomes records of that purpose ('grante
 'withdrawn' when it was revoked), and the ``consent`` table goes.
 
 Revision ID: d2b3c4d5e6f7
-Revises: b3d9e4f6a170
+Revises: c1a2b3d4e5f6
 Create Date: 2026-12-06 01:10:00+00:00
 """
 

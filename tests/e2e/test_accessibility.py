@@ -134,6 +134,14 @@ def test_every_page_passes_axe_in_both_languages(context, provider: Provider, ax
     check("password")
     page.goto(f"{issuer}/account/apps")
     check("apps")
+    page.goto(f"{issuer}/account/activity")
+    assert page.locator("li.entry").count() >= 1
+    check("who used my data")
+    page.goto(f"{issuer}/account/activity?kind=login&since=2020-01-01")
+    check("who used my data, filtered")
+    page.goto(f"{issuer}/account/activity?kind=nothing")
+    assert page.locator("[role=alert]").count() == 1
+    check("who used my data, bad filter")
     page.goto(f"{issuer}/logout")
     check("logout")
 
@@ -259,5 +267,29 @@ def test_login_and_consent_with_the_keyboard_alone(browser: Browser, provider: P
         with page.expect_navigation():
             page.keyboard.press("Space")
         assert page.url.startswith(client.redirect_uri + "?") and "code=" in page.url, page.url
+    finally:
+        context.close()
+
+
+def test_who_used_my_data_with_the_keyboard_alone(browser: Browser, provider: Provider) -> None:
+    context = browser.new_context(locale="vi-VN")
+    try:
+        page = context.new_page()
+        page.goto(f"{provider.issuer}/login?next=/account/activity")
+        _log_in(page, provider.accounts["level1"])
+        assert page.url == f"{provider.issuer}/account/activity"
+        _tab_to(page, "#kind-login", limit=20)
+        page.keyboard.press("Space")
+        _tab_to(page, ".filters button[type=submit]", limit=20)
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
+        assert "kind=login" in page.url
+        kinds = page.locator("li.entry .kind").all_inner_texts()
+        assert kinds and len(set(kinds)) == 1
+        first = page.locator("li.entry p.ledger a").first.get_attribute("href")
+        _tab_to(page, f'a[href="{first}"]', limit=30)
+        with page.expect_download() as downloaded:
+            page.keyboard.press("Enter")
+        assert downloaded.value.suggested_filename.startswith("proof-")
     finally:
         context.close()
