@@ -105,13 +105,13 @@ def test_login_step_up_and_back_to_the_agency_with_a_code(browser: Browser, prov
         # The person withdraws the consent from their account: the agency's token stops working.
         page.goto(f"{provider.issuer}/account")
         with page.expect_navigation():
-            page.click("text=Ứng dụng được chia sẻ dữ liệu")
-        row = page.locator("tr", has_text="Level 2 portal")
-        assert "Họ và tên" in row.inner_text()
+            page.click("text=Dịch vụ đã kết nối")
+        service = page.locator("li.service", has_text="Level 2 portal")
+        assert "Họ và tên" in service.inner_text()
         with page.expect_navigation():
-            row.locator("button", has_text="Rút lại").click()
+            service.locator("button", has_text="Rút lại").click()
         assert "Đã rút lại sự đồng ý" in page.locator("body").inner_text()
-        assert page.locator("tr", has_text="Level 2 portal").count() == 0
+        assert page.locator("li.service", has_text="Level 2 portal").count() == 0
         assert requests.get(f"{provider.issuer}/userinfo", headers=bearer, timeout=10).status_code == 401
         assert problems == [], "\n".join(problems)
     finally:
