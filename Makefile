@@ -27,12 +27,14 @@ setup: install
 	$(BIN)/idsvc seed --if-empty
 
 # The demo agency (a relying party, at 127.0.0.1:8000 where the seeded demo-agency client's
-# redirect URI points) and the eligibility worker (which checks the lists uploaded as batches) run
+# redirect URI points), the eligibility worker (which checks the lists uploaded as batches) and the
+# audit ledger's sealer (which closes new audit events into signed blocks every 5 seconds) run
 # in the background and stop with the provider: Ctrl-C, or any exit.
 run: setup
 	$(BIN)/idsvc demo-agency --host $(HOST) --port 8000 & agency=$$!; \
 	$(BIN)/idsvc eligibility worker & worker=$$!; \
-	trap 'kill $$agency $$worker 2>/dev/null' EXIT; trap 'exit 130' INT TERM; \
+	$(BIN)/idsvc audit seal --follow --every 5 & sealer=$$!; \
+	trap 'kill $$agency $$worker $$sealer 2>/dev/null' EXIT; trap 'exit 130' INT TERM; \
 	$(BIN)/idsvc run --host $(HOST) --port $(PORT)
 
 lint: install
