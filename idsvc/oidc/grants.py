@@ -324,8 +324,10 @@ class Revocation(_TokenLookup, RevocationEndpoint):
 
 
 class Introspection(_TokenLookup, IntrospectionEndpoint):
-    """Introspection; an active token of a person also answers with the claims its client was
-    granted (as userinfo would), released to the introspecting client with an audit event."""
+    """Introspection; an active token of a person, introspected by its own client, also answers
+    with the claims that client was granted (as userinfo would), with the release's audit event. A
+    resource server introspecting another client's token learns whether it is active, its scope and
+    ``sub``, never the person's claims: the person granted them to the token's client, not to it."""
 
     CLIENT_AUTH_METHODS = CONFIDENTIAL_AUTH_METHODS
 
@@ -338,7 +340,8 @@ class Introspection(_TokenLookup, IntrospectionEndpoint):
     def create_endpoint_response(self, request: Any) -> Any:
         status, body, headers = super().create_endpoint_response(request)
         found = getattr(request, "introspected", None)
-        if body.get("active") and found is not None and found[0].account is not None:
+        if (body.get("active") and found is not None and found[0].account is not None
+                and found[0].client_pk == found[1].id):
             token, reader = found
             released = consents.release(account=token.account, client=token.client, purpose_id=token.purpose_id,
                                         scope=token.get_scope(), claims_request=token.claims_request,

@@ -294,6 +294,17 @@ def test_introspection_answers_with_the_granted_claims_and_is_audited(client, ag
     assert release["claims"] == ["birthdate"] and release["_actor"] == f"client:{client_id}"
 
 
+def test_a_resource_server_introspecting_another_clients_token_gets_no_claim(client, agency, setup_data) -> None:
+    client_id, secret, number = agency
+    tokens = _grant(client, client_id, secret, number, ["birthdate"], scope="openid profile birthdate")
+    api, api_secret = setup_data(lambda: make_client(name="Records API", grant_types=["client_credentials"],
+                                                     redirect_uris=[], scopes=[], is_resource_server=True))
+    body = introspect(client, (api.client_id, api_secret), tokens["access_token"])
+    # The person granted their date of birth to the agency, not to the API that checks its tokens.
+    assert body["active"] is True and body["sub"] and "birthdate" not in body and "name" not in body
+    assert not [e for e in _events(setup_data, "oidc:claims:release") if e["via"] == "introspection"]
+
+
 def test_a_statutory_purpose_shows_no_page_but_is_recorded_and_listed(client, setup_data) -> None:
     law = {"code": "social-insurance", "legal_basis": "statutory", "description_vi": "Chi trả bảo hiểm xã hội",
            "description_en": "Paying social insurance benefits"}
