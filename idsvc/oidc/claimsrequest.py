@@ -149,10 +149,17 @@ def parse(raw: str | None) -> ClaimsRequest:
     if len(raw) > MAX_LENGTH:
         raise ClaimsRequestInvalid(f"claims: longer than {MAX_LENGTH} characters")
     try:
-        data = json.loads(raw)
+        data = json.loads(raw, parse_constant=_no_constant)
+    except RecursionError:
+        raise ClaimsRequestInvalid("claims: nested too deeply") from None
     except ValueError as exc:
         raise ClaimsRequestInvalid(f"claims: not valid JSON ({exc})") from None
     return _request(data)
+
+
+def _no_constant(name: str) -> Any:
+    """``NaN`` and ``Infinity``, which Python's JSON reader takes but JSON does not have."""
+    raise ValueError(f"{name} is not a JSON value")
 
 
 def _request(data: Any) -> ClaimsRequest:

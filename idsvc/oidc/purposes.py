@@ -125,7 +125,9 @@ def resolve(client: OAuthClient, code: str | None) -> ClientPurpose:
     """
     query = select(ClientPurpose).where(ClientPurpose.client_pk == client.id)
     if code:
-        query = query.where(ClientPurpose.code == code[:64])
+        if not _CODE.fullmatch(code):  # no such code is registered (and a NUL would not reach the database)
+            raise UnknownPurpose(f"client {client.client_id!r} has no purpose {code[:64]!r}")
+        query = query.where(ClientPurpose.code == code)
     purpose = db.session().scalar(query.order_by(ClientPurpose.id).limit(1))
     if purpose is None:
         raise UnknownPurpose(f"client {client.client_id!r} has no purpose {code!r}" if code

@@ -82,6 +82,8 @@ def test_verified_claims_may_be_an_array_whose_conditions_all_hold() -> None:
 
 @pytest.mark.parametrize(("raw", "message"), [
     ("{not json", "claims: not valid JSON"),
+    ('{"userinfo": {"name": {"value": NaN}}}', "claims: not valid JSON (NaN is not a JSON value"),
+    ("[" * 3000 + "]" * 3000, "claims: nested too deeply"),
     ("[]", "claims: must be a JSON object"),
     ('"userinfo"', "claims: must be a JSON object"),
     ('{"userinfo": ["name"]}', "claims.userinfo: must be a JSON object of claim names"),

@@ -334,7 +334,8 @@ def test_a_bad_claims_parameter_or_purpose_is_sent_back_as_invalid_request(clien
     client_id, _, number = agency
     browser = Browser(client)
     browser.login(number)
-    for extra in ({"claims": "{not json"}, {"purpose": "marketing"}):
+    for extra in ({"claims": "{not json"}, {"claims": "[" * 3000}, {"purpose": "marketing"}, {"purpose": "\x00login"},
+                  {"purpose": "Public Services"}):
         request, response = browser.start(client_id, **extra)
         assert response.status_code == 302, response.text[:300]
         params = query(response.headers["Location"])
