@@ -17,6 +17,7 @@ from idsvc import unit_of_work
 from idsvc.audit.models import AuditEvent
 from idsvc.audit.tags import AuditAction
 from idsvc.db import utcnow
+from idsvc.logs import mask_id_number
 
 _EVENTS: Table = AuditEvent.__table__
 
@@ -29,11 +30,13 @@ def event(action: AuditAction, *, actor: str, subject_type: str | None = None,
     together (``unit_of_work.write_rows``), so both commit, or neither. ``data`` must not hold a full
     ID number, password, token or secret.
 
-    :raises ValueError: ``data`` holds a 12-digit number or a key named like a secret (a
+    A 12-digit number inside a text of ``data`` is masked (``*********345``).
+
+    :raises ValueError: ``data`` holds a 12-digit integer or a key named like a secret (a
         programming error: the ledger keeps events for ever).
     """
     if data is not None:
-        _refuse_secrets(data)
+        data = _refuse_secrets(data)
     return _EVENTS, {
         "at": utcnow(), "action": str(action), "actor": actor, "subject_type": subject_type,
         "subject_id": None if subject_id is None else str(subject_id),
@@ -80,19 +83,24 @@ _SECRET_SUFFIXES = ("_password", "_secret")
 _ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])[0-9]{12}(?![0-9A-Za-z])")
 
 
-def _refuse_secrets(value: object, path: str = "data") -> None:
-    """Refuse audit data holding a full ID number or a secret (the ledger keeps it for ever)."""
+def _refuse_secrets(value: Any, path: str = "data") -> Any:
+    """``value`` as the ledger may keep it for ever: a 12-digit number inside a text (a full ID number,
+    perhaps typed into a free-text field such as a client's name) masked to its last 3 digits.
+
+    :raises ValueError: a key named like a secret, or a 12-digit integer (programming errors).
+    """
     if isinstance(value, dict):
+        kept = {}
         for key, item in value.items():
             name = str(key).lower()
             if name in SECRET_KEYS or name.endswith(_SECRET_SUFFIXES):
                 raise ValueError(f"audit {path} has a key named like a secret: {key!r}")
-            _refuse_secrets(key, path)
-            _refuse_secrets(item, f"{path}.{key}")
-    elif isinstance(value, (list, tuple, set, frozenset)):
-        for item in value:
-            _refuse_secrets(item, f"{path}[]")
-    elif isinstance(value, int) and not isinstance(value, bool) and len(str(abs(value))) == 12:
+            kept[_refuse_secrets(key, path)] = _refuse_secrets(item, f"{path}.{key}")
+        return kept
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [_refuse_secrets(item, f"{path}[]") for item in value]
+    if isinstance(value, int) and not isinstance(value, bool) and len(str(abs(value))) == 12:
         raise ValueError(f"audit {path} holds a 12-digit number (a full ID number?): mask it")
-    elif isinstance(value, str) and _ID_NUMBER.search(value):
-        raise ValueError(f"audit {path} holds a 12-digit number (a full ID number?): mask it")
+    if isinstance(value, str) and _ID_NUMBER.search(value):
+        return _ID_NUMBER.sub(lambda found: mask_id_number(found[0]), value)
+    return value

@@ -152,6 +152,9 @@ class Filters:
             last = date.fromisoformat(until) if until else None
         except ValueError:
             raise ValidationFailed("dates are YYYY-MM-DD", errors={"since": "YYYY-MM-DD"}) from None
+        if any(day is not None and not FIRST_DAY <= day <= LAST_DAY for day in (first, last)):
+            raise ValidationFailed(f"dates are between {FIRST_DAY.isoformat()} and {LAST_DAY.isoformat()}",
+                                   errors={"since": "out of range"})
         if first and last and last < first:
             raise ValidationFailed("the range ends before it starts", errors={"until": "before since"})
         return cls(wanted, first, last)
@@ -165,6 +168,11 @@ class Filters:
         end = (datetime.combine(self.until + timedelta(days=1), time(), VIETNAM).astimezone(UTC)
                if self.until else None)
         return start, end
+
+
+#: The days a filter may name: the service keeps nothing older, and 9999-12-31 has no next midnight.
+FIRST_DAY = date(1900, 1, 1)
+LAST_DAY = date(2199, 12, 31)
 
 
 @dataclass(frozen=True)
@@ -184,7 +192,10 @@ class _Cursor:
         match = re.fullmatch(r"(\d{8}T\d{12})\.([01])\.(\d{1,18})", text)
         if match is None:
             raise ValidationFailed("bad page cursor", errors={"after": "not a cursor"})
-        at = datetime.strptime(match[1], "%Y%m%dT%H%M%S%f").replace(tzinfo=UTC)
+        try:
+            at = datetime.strptime(match[1], "%Y%m%dT%H%M%S%f").replace(tzinfo=UTC)
+        except ValueError:  # digits in the right places, but no such time (a 13th month)
+            raise ValidationFailed("bad page cursor", errors={"after": "not a cursor"}) from None
         return cls(at, int(match[2]), int(match[3]))
 
 

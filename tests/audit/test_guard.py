@@ -1,4 +1,5 @@
-"""audit.event() refuses data that would keep a full ID number or a secret in the ledger for ever."""
+"""audit.event() keeps no full ID number and no secret in the ledger, which keeps events for ever:
+numbers in texts are masked, secret-named keys and 12-digit integers refused."""
 
 from __future__ import annotations
 
@@ -8,12 +9,21 @@ from idsvc.audit import service as audit
 from idsvc.audit.tags import AuditAction
 
 
+@pytest.mark.parametrize(("data", "kept"), [
+    ({"id_number": "001080012345"}, {"id_number": "*********345"}),
+    ({"note": "checked 001080012345 at the desk"}, {"note": "checked *********345 at the desk"}),
+    ({"nested": {"deeper": {"who": ["079201000001"]}}}, {"nested": {"deeper": {"who": ["*********001"]}}}),
+    ({"001080012345": "as a key"}, {"*********345": "as a key"}),
+    ({"name": "Cổng 123456789012", "redirect_uris": ["https://a.example/cb/123456789012"]},
+     {"name": "Cổng *********012", "redirect_uris": ["https://a.example/cb/*********012"]}),
+])
+def test_a_full_id_number_in_a_text_is_masked(data, kept) -> None:
+    _, row = audit.event(AuditAction.IDENTITY_LOGIN_SUCCESS, actor="account:1", data=data)
+    assert row["data"] == kept
+
+
 @pytest.mark.parametrize("data", [
-    {"id_number": "001080012345"},
-    {"note": "checked 001080012345 at the desk"},
     {"numbers": ["xx", 1080012345, 1000_0000_0000 + 5]},
-    {"nested": {"deeper": {"who": "079201000001"}}},
-    {"001080012345": "as a key"},
     {"password": "x"},
     {"Secret": "x"},
     {"token": "x"},

@@ -189,6 +189,9 @@ def test_a_bad_filter_is_refused_with_the_page(client, world):
     assert client.get("/account/activity?kind=everything").status_code == 400
     assert client.get("/account/activity?since=2026-13-01").status_code == 400
     assert client.get("/account/activity?after=nonsense").status_code == 400
+    assert client.get("/account/activity?after=20261399T000000000000.0.1").status_code == 400  # no 13th month
+    assert client.get("/account/activity?since=0001-01-01").status_code == 400
+    assert client.get("/account/activity?until=9999-12-31").status_code == 400
 
 
 def test_the_page_needs_a_login(client):

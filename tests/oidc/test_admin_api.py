@@ -189,3 +189,14 @@ def test_a_token_without_the_admin_scope_is_forbidden(client, setup_data) -> Non
     response = client.post(API, headers={"Authorization": f"Bearer {token}"}, json={"name": "x"})
     assert response.status_code == 403 and 'error="insufficient_scope"' in response.headers["WWW-Authenticate"]
     assert "clients.admin" in response.get_json()["detail"]
+
+
+def test_a_client_named_with_twelve_digits_is_registered_and_its_event_masks_them(client, admin, setup_data) -> None:
+    headers, _ = admin
+    created = client.post(API, headers=headers, json={"name": "Cổng 123456789012", **MACHINE,
+                                                       "scopes": ["registry.verify"]})
+    assert created.status_code == 201, created.get_json()
+    assert created.get_json()["name"] == "Cổng 123456789012"
+    names = setup_data(lambda: [e.data["name"] for e in db.session().scalars(
+        select(AuditEvent).where(AuditEvent.action == "oidc:client:create")) if e.data and "name" in e.data])
+    assert "Cổng *********012" in names and not any("123456789012" in name for name in names)
