@@ -39,6 +39,7 @@ from idsvc.identity.models import StaffRole
 from idsvc.oidc.models import ClientPurpose
 from idsvc.oidc.models import OAuthClient
 from idsvc.oidc.models import OAuthToken
+from idsvc.registry.models import Citizen
 from idsvc.registry.models import CitizenRevision
 from idsvc.registry.models import Commune
 from idsvc.registry.models import Province
@@ -474,9 +475,20 @@ def _change_events(revisions: list[CitizenRevision]) -> dict[int, int]:
     in the same transaction, about the person or their household (one query for the page)."""
     if not revisions:
         return {}
-    windows = [and_(AuditEvent.at >= r.at, AuditEvent.at <= r.at + CHANGE_EVENT_WINDOW) for r in revisions]
+    # Through the subject index only: the person's own events and their households' (never a scan
+    # of everything written in a time window, which at thousands of events a second is millions).
+    citizen_id = revisions[0].citizen_id
+    households = {str(v) for r in revisions for v in ((r.changes or {}).get("household_id") or []) if v}
+    current = db.session().scalar(select(Citizen.household_id).where(Citizen.id == citizen_id))
+    if current is not None:
+        households.add(str(current))
+    subjects = [and_(AuditEvent.subject_type == "citizen", AuditEvent.subject_id == str(citizen_id))]
+    if households:
+        subjects.append(and_(AuditEvent.subject_type == "household", AuditEvent.subject_id.in_(households)))
     found = list(db.session().scalars(
-        select(AuditEvent).where(or_(*windows), AuditEvent.actor.in_({r.actor for r in revisions}),
+        select(AuditEvent).where(or_(*subjects), AuditEvent.at >= min(r.at for r in revisions),
+                                 AuditEvent.at <= max(r.at for r in revisions) + CHANGE_EVENT_WINDOW,
+                                 AuditEvent.actor.in_({r.actor for r in revisions}),
                                  or_(*(AuditEvent.action.startswith(p) for p in CHANGE_PREFIXES)))
         .order_by(AuditEvent.at, AuditEvent.id)))
     matched: dict[int, int] = {}
