@@ -28,9 +28,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine
 from sqlalchemy import create_engine
-from sqlalchemy import make_url
 from sqlalchemy import text
 
 if TYPE_CHECKING:
@@ -38,6 +36,7 @@ if TYPE_CHECKING:
 
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
+import bench_oidc  # noqa: E402
 from bench_oidc import BIN  # noqa: E402
 from bench_oidc import bench_env  # noqa: E402
 from bench_oidc import seed  # noqa: E402
@@ -48,10 +47,6 @@ PG_DB = "idsvc_bench_ledger"
 OUT = BENCH / "out"
 
 
-def _admin(pg_url: str) -> Engine:
-    return create_engine(make_url(pg_url).set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT")
-
-
 def fresh_database(engine: str, pg_url: str) -> str:
     if engine == "sqlite":
         OUT.mkdir(exist_ok=True)
@@ -59,19 +54,7 @@ def fresh_database(engine: str, pg_url: str) -> str:
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
         return f"sqlite:///{path}"
-    admin = _admin(pg_url)
-    with admin.connect() as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)"))
-        conn.execute(text(f"CREATE DATABASE {PG_DB}"))
-    admin.dispose()
-    return make_url(pg_url).set(database=PG_DB).render_as_string(False)
-
-
-def drop_database(pg_url: str) -> None:
-    admin = _admin(pg_url)
-    with admin.connect() as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)"))
-    admin.dispose()
+    return bench_oidc.fresh_database(pg_url, PG_DB)
 
 
 def idsvc(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -267,7 +250,7 @@ def run(engine: str, args: argparse.Namespace) -> None:
         million(engine, env, url, args.events)
     finally:
         if engine == "postgresql" and not args.keep_db:
-            drop_database(args.pg_url)
+            bench_oidc.drop_database(args.pg_url, PG_DB)
 
 
 def db_dispose(app: Flask) -> None:

@@ -199,19 +199,20 @@ def wrk(load: Load, *, seconds: float, connections: int, threads: int) -> Result
 
 # --- the database and the seed ------------------------------------------------------------------
 
-def fresh_database(pg_url: str) -> str:
+def fresh_database(pg_url: str, name: str = PG_DB) -> str:
+    """An empty PostgreSQL database ``name`` on the server of ``pg_url`` (dropped first); its URL."""
     admin = create_engine(make_url(pg_url).set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)"))
-        conn.execute(text(f"CREATE DATABASE {PG_DB}"))
+        conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        conn.execute(text(f"CREATE DATABASE {name}"))
     admin.dispose()
-    return make_url(pg_url).set(database=PG_DB).render_as_string(False)
+    return make_url(pg_url).set(database=name).render_as_string(False)
 
 
-def drop_database(pg_url: str) -> None:
+def drop_database(pg_url: str, name: str = PG_DB) -> None:
     admin = create_engine(make_url(pg_url).set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)"))
+        conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
     admin.dispose()
 
 
