@@ -80,6 +80,8 @@ class Offer:
     essential: frozenset[str]
     #: The live consent it would change, if any.
     previous: ConsentRecord | None
+    #: The newest record, live or not (an expired one gets its 'expired' record when the page is shown).
+    newest: ConsentRecord | None = None
 
     def sensitive(self, name: str) -> bool:
         return claims.is_sensitive(name)
@@ -133,7 +135,7 @@ def offer(account: Account, client: OAuthClient, purpose: ClientPurpose, asked: 
     shown = tuple(sorted(asked.names & frozenset(client.allowed_claims)))
     record = newest(account.id, client, purpose)
     return Offer(client, purpose, shown, frozenset(asked.essential) & frozenset(shown),
-                 record if _live(record, utcnow()) else None)
+                 record if _live(record, utcnow()) else None, record)
 
 
 def must_ask(account: Account, the_offer: Offer, *, prompt_consent: bool) -> bool:
@@ -143,7 +145,7 @@ def must_ask(account: Account, the_offer: Offer, *, prompt_consent: bool) -> boo
     if the_offer.purpose.legal_basis == "statutory":
         return False
     if the_offer.previous is None:
-        _expire_if_due(account, the_offer.client, the_offer.purpose)
+        _expire_if_due(account, the_offer)
         return True
     if prompt_consent:
         return True
@@ -151,10 +153,12 @@ def must_ask(account: Account, the_offer: Offer, *, prompt_consent: bool) -> boo
     return not (set(the_offer.shown) <= granted | declined and the_offer.essential <= granted)
 
 
-def _expire_if_due(account: Account, client: OAuthClient, purpose: ClientPurpose) -> None:
-    record = newest(account.id, client, purpose)
-    if record is not None and record.event in LIVE_EVENTS and not _live(record, utcnow()):
-        _append(account.id, client, purpose, "expired", [], [], record.level, None)
+def _expire_if_due(account: Account, the_offer: Offer) -> None:
+    """The offer found no live consent: if its newest record is a grant whose time ran out, record
+    that it expired (the record the offer read, not a second read)."""
+    record = the_offer.newest
+    if record is not None and record.event in LIVE_EVENTS:
+        _append(account.id, the_offer.client, the_offer.purpose, "expired", [], [], record.level, None)
 
 
 def give(account: Account, the_offer: Offer, *, ticked: Iterable[str], level: int) -> ConsentRecord | None:
